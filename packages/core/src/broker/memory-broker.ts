@@ -1,0 +1,257 @@
+import type { Broker, CloseOptions, ConsumeOptions, QueueSpec, Subscription } from '../contracts/broker'
+import type { BrokerCapabilities } from '../contracts/capabilities'
+import type { DeadLetter, DeadLetterReason, DeadLetterStore, ErrorInfo } from '../contracts/dead-letter'
+import type { Delivery, DeliveryHandler } from '../contracts/delivery'
+import type { Envelope } from '../contracts/envelope'
+import { decodeEnvelope, encodeEnvelope, utf8Length } from '../envelope/codec'
+import { toErrorInfo } from '../envelope/error-info'
+import { DeliverySettledError } from '../errors/delivery-settled-error'
+import { InvalidOptionsError } from '../errors/invalid-options-error'
+import { NotConnectedError } from '../errors/not-connected-error'
+import { PayloadTooLargeError } from '../errors/payload-too-large-error'
+import { newTaskId } from '../util/ids'
+import { createMemoryStore, type InFlight, type MemoryStore } from './memory-store'
+
+export interface MemoryBrokerOptions {
+  /** Share queues with other broker instances (a restarted consumer); a private store when absent. */
+  readonly store?: MemoryStore
+  /** How long a delivery stays held without its lease being extended. Defaults to 30 s. */
+  readonly leaseMs?: number
+  /** Largest encoded message accepted. Defaults to 16 MiB. */
+  readonly maxMessageBytes?: number
+}
+
+/** Longest raw body kept for a malformed dead letter. */
+const MAX_RAW_KEPT = 64 * 1024
+
+/**
+ * The embedded broker (`memory://`): the same semantics as the networked adapters — delays, priorities, leases
+ * extended while handlers run and reclaimed when the consumer is gone, delivery counts, dead letters — in one
+ * process, with no server. Messages do not survive the process.
+ */
+export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
+  const store = options.store ?? createMemoryStore()
+  const leaseMs = options.leaseMs ?? 30_000
+  const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024
+  if (!(leaseMs >= 20)) throw new InvalidOptionsError(`[memory] leaseMs must be ≥ 20, got ${leaseMs}`)
+  const owner = store.newOwner()
+  let state: 'open' | 'closed' | 'destroyed' = 'open'
+  const subscriptions = new Set<{ queue: string; consumer: Parameters<MemoryStore['addConsumer']>[1] }>()
+  let keepAlive: NodeJS.Timeout | undefined
+
+  const capabilities: BrokerCapabilities = Object.freeze({
+    delayedDelivery: 'native',
+    priorityLevels: 10,
+    deadLetter: 'emulated',
+    deadLetterManagement: true,
+    leaseExtension: true,
+    deliveryCount: true,
+    persistence: false,
+    clusterMode: false,
+    maxMessageBytes,
+  })
+
+  const ensureOpen = () => {
+    if (state !== 'open') throw new NotConnectedError(`[memory] broker is ${state}; create a new one`)
+  }
+
+  // A live owner keeps its leases fresh; a destroyed one stops, and the store reclaims them after leaseMs.
+  const startKeepAlive = () => {
+    if (keepAlive !== undefined) return
+    keepAlive = setInterval(() => store.extendLeases(owner, leaseMs), Math.max(10, Math.floor(leaseMs / 3)))
+  }
+  const stopKeepAlive = () => {
+    if (keepAlive !== undefined) clearInterval(keepAlive)
+    keepAlive = undefined
+  }
+
+  const settle = (inflight: InFlight): InFlight => {
+    if (state === 'destroyed') throw new NotConnectedError('[memory] broker was destroyed; the delivery is lost to it')
+    const taken = store.takeInFlight(inflight.queue, inflight.token)
+    if (taken === undefined) {
+      throw new DeliverySettledError('[memory] delivery was already settled, released, or its lease expired')
+    }
+    return taken
+  }
+
+  const makeDelivery = (inflight: InFlight, envelope: Envelope): Delivery => ({
+    envelope,
+    deliveryCount: inflight.message.deliveryCount,
+    async ack() {
+      settle(inflight)
+    },
+    async retry(delayMs: number) {
+      settle(inflight)
+      const next: Envelope = { ...envelope, attempt: envelope.attempt + 1, notBefore: Date.now() + Math.max(0, delayMs) }
+      store.enqueue(
+        inflight.queue,
+        { body: encodeEnvelope(next), priority: envelope.priority, deliveryCount: 0 },
+        next.notBefore,
+      )
+    },
+    async deadLetter(reason: DeadLetterReason, error?: ErrorInfo) {
+      settle(inflight)
+      store.deadLetter(inflight.queue, {
+        id: envelope.id,
+        queue: inflight.queue,
+        envelope,
+        reason,
+        ...(error ? { error } : {}),
+        attempts: envelope.attempt,
+        deliveryCount: inflight.message.deliveryCount,
+        createdAt: envelope.createdAt,
+        deadAt: Date.now(),
+      })
+    },
+    async release() {
+      settle(inflight)
+      // A graceful give-back is not a delivery that failed; do not count it against maxDeliveries.
+      inflight.message.deliveryCount--
+      store.requeueFront(inflight.queue, inflight.message)
+    },
+  })
+
+  const deliverTo = (handler: DeliveryHandler) => (inflight: InFlight) => {
+    store.setLease(inflight, leaseMs)
+    let envelope: Envelope
+    try {
+      envelope = decodeEnvelope(inflight.message.body)
+      if (envelope.queue !== inflight.queue) envelope = { ...envelope, queue: inflight.queue }
+    } catch (error) {
+      store.takeInFlight(inflight.queue, inflight.token)
+      store.deadLetter(inflight.queue, {
+        id: newTaskId(),
+        queue: inflight.queue,
+        raw: inflight.message.body.slice(0, MAX_RAW_KEPT),
+        reason: 'malformed',
+        error: toErrorInfo(error),
+        attempts: 0,
+        deliveryCount: inflight.message.deliveryCount,
+        createdAt: Date.now(),
+        deadAt: Date.now(),
+      })
+      return
+    }
+    try {
+      handler(makeDelivery(inflight, envelope))
+    } catch {
+      // A throwing handler must not break dispatch; the delivery stays held until settled or reclaimed.
+    }
+  }
+
+  const publishBody = (queue: string, body: string, priority: number, notBefore?: number) => {
+    ensureOpen()
+    if (utf8Length(body) > maxMessageBytes) {
+      throw new PayloadTooLargeError(`[memory] message of ${utf8Length(body)} bytes exceeds ${maxMessageBytes}`)
+    }
+    store.enqueue(queue, { body, priority, deliveryCount: 0 }, notBefore)
+  }
+
+  const deadLetters: DeadLetterStore = {
+    async list(queue, page = {}) {
+      const offset = page.offset ?? 0
+      return store.deadLetters(queue).slice(offset, offset + (page.limit ?? 100))
+    },
+    async replay(queue, selection = {}) {
+      ensureOpen()
+      const dead = store.deadLetters(queue)
+      const wanted = selection.ids ? new Set(selection.ids) : undefined
+      const limit = selection.limit ?? Number.POSITIVE_INFINITY
+      const keep: DeadLetter[] = []
+      let replayed = 0
+      for (const entry of dead) {
+        const pick = entry.envelope !== undefined && (!wanted || wanted.has(entry.id)) && replayed < limit
+        if (!pick || entry.envelope === undefined) {
+          keep.push(entry)
+          continue
+        }
+        const { notBefore: _drop, ...rest } = entry.envelope
+        publishBody(queue, encodeEnvelope({ ...rest, attempt: 1 }), rest.priority)
+        replayed++
+      }
+      dead.splice(0, dead.length, ...keep)
+      return replayed
+    },
+    async purge(queue, ids) {
+      const dead = store.deadLetters(queue)
+      const before = dead.length
+      const drop = ids ? new Set(ids) : undefined
+      const keep = drop ? dead.filter((entry) => !drop.has(entry.id)) : []
+      dead.splice(0, dead.length, ...keep)
+      return before - keep.length
+    },
+    async count(queue) {
+      return store.deadLetters(queue).length
+    },
+  }
+
+  const broker: Broker = {
+    name: 'memory',
+    capabilities,
+    deadLetters,
+    async connect() {
+      ensureOpen()
+    },
+    async declare(spec: QueueSpec) {
+      ensureOpen()
+      if (spec.arguments && Object.keys(spec.arguments).length > 0) {
+        throw new InvalidOptionsError(`[memory] queue "${spec.name}" takes no arguments`)
+      }
+      store.queue(spec.name)
+    },
+    async publish(envelope: Envelope) {
+      publishBody(envelope.queue, encodeEnvelope(envelope), envelope.priority, envelope.notBefore)
+    },
+    async publishRaw(queue: string, body: string) {
+      publishBody(queue, body, 0)
+    },
+    async consume(queue: string, handler: DeliveryHandler, consumeOptions: ConsumeOptions): Promise<Subscription> {
+      ensureOpen()
+      if (!(Number.isInteger(consumeOptions.prefetch) && consumeOptions.prefetch >= 1)) {
+        throw new InvalidOptionsError(`[memory] prefetch must be an integer ≥ 1, got ${consumeOptions.prefetch}`)
+      }
+      const consumer = { owner, prefetch: consumeOptions.prefetch, unsettled: 0, deliver: deliverTo(handler) }
+      const entry = { queue, consumer }
+      subscriptions.add(entry)
+      startKeepAlive()
+      store.addConsumer(queue, consumer)
+      return {
+        queue,
+        async cancel() {
+          store.removeConsumer(queue, consumer)
+          subscriptions.delete(entry)
+        },
+      }
+    },
+    async purge(queue: string) {
+      return store.purge(queue)
+    },
+    async stats(queue: string) {
+      return store.stats(queue)
+    },
+    async close(closeOptions: CloseOptions = {}) {
+      if (state !== 'open') return
+      for (const { queue, consumer } of subscriptions) store.removeConsumer(queue, consumer)
+      subscriptions.clear()
+      const deadline = Date.now() + (closeOptions.timeoutMs ?? 0)
+      while (store.heldBy(owner).length > 0 && Date.now() < deadline) await sleep(10)
+      for (const inflight of store.heldBy(owner)) {
+        store.takeInFlight(inflight.queue, inflight.token)
+        inflight.message.deliveryCount--
+        store.requeueFront(inflight.queue, inflight.message)
+      }
+      state = 'closed'
+      stopKeepAlive()
+    },
+    async destroy() {
+      if (state === 'destroyed') return
+      state = 'destroyed'
+      for (const { queue, consumer } of subscriptions) store.removeConsumer(queue, consumer)
+      subscriptions.clear()
+      stopKeepAlive()
+    },
+  }
+  return broker
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

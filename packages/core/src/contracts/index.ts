@@ -1,0 +1,24 @@
+export type { BrokerFactory, ResultBackendFactory, UrlAdapter } from './adapter'
+export type { Broker, CloseOptions, ConsumeOptions, QueueSpec, QueueStats, Subscription } from './broker'
+export type { BrokerCapabilities } from './capabilities'
+export { DEFAULT_CAPABILITIES } from './capabilities'
+export type {
+  DeadLetter,
+  DeadLetterPage,
+  DeadLetterReason,
+  DeadLetterSelection,
+  DeadLetterStore,
+  ErrorInfo,
+} from './dead-letter'
+export type { Delivery, DeliveryHandler } from './delivery'
+export type { Envelope } from './envelope'
+export { MAX_PRIORITY, MIN_PRIORITY } from './envelope'
+export type { JsonObject, JsonValue } from './json'
+export type {
+  ResultBackend,
+  ResultSetOptions,
+  ResultWaitOptions,
+  TaskRecord,
+  TaskState,
+} from './result-backend'
+export { TERMINAL_STATES } from './result-backend'

@@ -1,0 +1,8 @@
+export * from './contracts/index'
+export * from './errors/index'
+export { assertEnvelope, decodeEnvelope, encodeEnvelope, utf8Length } from './envelope/codec'
+export { toErrorInfo } from './envelope/error-info'
+export { safeJsonParse } from './envelope/safe-json'
+export { createMemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker'
+export { createMemoryStore, MemoryStore } from './broker/memory-store'
+export { newTaskId } from './util/ids'

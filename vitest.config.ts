@@ -1,0 +1,30 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+// Tests run against the TypeScript sources of the workspace packages, so no build is needed first.
+const sources: Record<string, string> = {
+  '@conveyor/core': here('./packages/core/src/index.ts'),
+  '@conveyor/redis': here('./adapters/redis/src/index.ts'),
+  '@conveyor/rabbitmq': here('./adapters/rabbitmq/src/index.ts'),
+  '@conveyor/conformance': here('./conformance-tests/src/index.ts'),
+  '@conveyor/cli': here('./packages/cli/src/index.ts'),
+}
+
+export default defineConfig({
+  resolve: {
+    alias: Object.entries(sources).map(([find, replacement]) => ({
+      find: new RegExp(`^${find.replace('/', '\\/')}$`),
+      replacement,
+    })),
+  },
+  test: {
+    include: ['**/test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default'],
+  },
+})

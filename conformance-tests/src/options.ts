@@ -1,0 +1,39 @@
+import type { Broker, DeadLetter } from '@conveyor/core'
+
+/** Identifies one broker under test. Same namespace → same underlying store (a new instance is a "restart"). */
+export interface BrokerContext {
+  /** Unique per test; use it as key prefix / queue-name prefix so tests run in parallel against one server. */
+  readonly namespace: string
+}
+
+/**
+ * A raw view of the store, read without going through the adapter under test (raw Redis commands, a separate AMQP
+ * channel). The suite checks side effects through it.
+ */
+export interface BrokerInspector {
+  /** Messages deliverable now on `queue`, read from the store. */
+  ready(queue: string): Promise<number>
+  /** Dead letters of `queue`, read and decoded from the store, oldest first. */
+  deadLetters(queue: string): Promise<DeadLetter[]>
+  /** Release the inspector's own connections. */
+  close(): Promise<void>
+}
+
+/** Options of `runBrokerConformance` and of each area on its own. */
+export interface BrokerConformanceOptions<TestId extends string = string> {
+  /** Shown in the describe block and reports, e.g. `redis`. */
+  readonly name: string
+  /** A fresh broker on `ctx.namespace`. Called once per test, and again with the same namespace to "restart". */
+  readonly createBroker: (ctx: BrokerContext) => Broker | Promise<Broker>
+  /** A raw view of the store for the same namespace; the suite falls back to the adapter's own API when absent. */
+  readonly inspect?: (ctx: BrokerContext) => BrokerInspector | Promise<BrokerInspector>
+  /** Remove whatever the namespace left behind (keys, queues). Called after each test. */
+  readonly cleanup?: (ctx: BrokerContext) => Promise<void>
+  /** Tests to skip, each with the reason shown in the report. */
+  readonly skip?: Partial<Record<TestId, string>>
+  /**
+   * Multiplies the suite's waits and delays (default 1). The suite expects the broker's lease (visibility timeout)
+   * to be configured short for tests — at most `1000 * timeScale` ms — so abandoned deliveries come back quickly.
+   */
+  readonly timeScale?: number
+}

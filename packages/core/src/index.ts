@@ -1,8 +1,28 @@
+export { type App, createApp, type Task } from './app/create-app'
+export type { AppDefaults, AppOptions, EnqueueOptions, JobHandle, ResultOptions } from './app/options'
+export { createMemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker'
+export { createMemoryStore, MemoryStore } from './broker/memory-store'
 export * from './contracts/index'
-export * from './errors/index'
 export { assertEnvelope, decodeEnvelope, encodeEnvelope, utf8Length } from './envelope/codec'
 export { toErrorInfo } from './envelope/error-info'
 export { safeJsonParse } from './envelope/safe-json'
-export { createMemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker'
-export { createMemoryStore, MemoryStore } from './broker/memory-store'
+export * from './errors/index'
+export { TaskEventEmitter, type TaskEventName, type TaskEvents } from './events/events'
+export type { Logger } from './logging/logger'
+export { createMemoryResultBackend } from './results/memory-result-backend'
+export { type Backoff, type ExponentialBackoffOptions, exponential, fixed, type Jitter } from './retry/backoff'
+export { decideRetry, type RetryDecision, type RetryOptions } from './retry/policy'
+export { createRouter, type Route, type RouteMatcher, type RouteTarget } from './routing/router'
+export type { StandardSchemaV1 } from './task/standard-schema'
+export {
+  declareTask,
+  type InputOf,
+  type OutputOf,
+  type TaskContext,
+  type TaskDeclaration,
+  type TaskHandler,
+  type TaskOptions,
+} from './task/task'
 export { newTaskId } from './util/ids'
+export type { RegisteredTask } from './worker/runtime'
+export type { Worker, WorkerOptions, WorkerState } from './worker/worker'

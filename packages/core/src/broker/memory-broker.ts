@@ -82,7 +82,11 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     },
     async retry(delayMs: number) {
       settle(inflight)
-      const next: Envelope = { ...envelope, attempt: envelope.attempt + 1, notBefore: Date.now() + Math.max(0, delayMs) }
+      const next: Envelope = {
+        ...envelope,
+        attempt: envelope.attempt + 1,
+        notBefore: Date.now() + Math.max(0, delayMs),
+      }
       store.enqueue(
         inflight.queue,
         { body: encodeEnvelope(next), priority: envelope.priority, deliveryCount: 0 },

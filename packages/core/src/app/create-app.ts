@@ -1,0 +1,276 @@
+import type { Broker } from '../contracts/broker'
+import type { Envelope } from '../contracts/envelope'
+import type { JsonValue } from '../contracts/json'
+import type { ResultBackend } from '../contracts/result-backend'
+import { InvalidOptionsError } from '../errors/invalid-options-error'
+import { NoResultBackendError } from '../errors/no-result-backend-error'
+import { PayloadTooLargeError } from '../errors/payload-too-large-error'
+import { SerializationError } from '../errors/serialization-error'
+import { TaskFailedError } from '../errors/task-failed-error'
+import { UnsupportedError } from '../errors/unsupported-error'
+import { TaskEventEmitter } from '../events/events'
+import { type Logger, resolveLogger } from '../logging/logger'
+import { createRouter } from '../routing/router'
+import type { TaskDeclaration, TaskHandler, TaskOptions } from '../task/task'
+import { validateInput } from '../task/validate-input'
+import { newTaskId } from '../util/ids'
+import type { RegisteredTask } from '../worker/runtime'
+import { createWorker, type Worker, type WorkerOptions } from '../worker/worker'
+import type { AppOptions, EnqueueOptions, JobHandle, ResultOptions } from './options'
+import { resolveBroker, resolveResults } from './resolve'
+import { checkDefaults, checkPriority, checkQueueName, taskSettings } from './task-settings'
+
+/** A task the app can enqueue (and run, when implemented here). */
+export interface Task<Input, Output> extends TaskDeclaration<Input, Output> {
+  enqueue(input: Input, options?: EnqueueOptions): Promise<JobHandle<Output>>
+}
+
+export interface App {
+  readonly broker: Broker
+  readonly results: ResultBackend | undefined
+  readonly logger: Logger
+  readonly events: TaskEventEmitter
+  /** Declare and implement a task in one go. */
+  task<Input, Output>(
+    name: string,
+    handler: TaskHandler<Input, Output>,
+    options?: TaskOptions<Input>,
+  ): Task<Input, Awaited<Output>>
+  /** Implement a task declared elsewhere with `declareTask` (the worker's side). */
+  implement<Input, Output>(
+    declaration: TaskDeclaration<Input, Output>,
+    handler: TaskHandler<Input, Output | Promise<Output>>,
+  ): Task<Input, Output>
+  /** Enqueue a declared task (typed) or, by name, a task this process may not know (untyped). */
+  enqueue<Input, Output>(
+    task: TaskDeclaration<Input, Output>,
+    input: Input,
+    options?: EnqueueOptions,
+  ): Promise<JobHandle<Output>>
+  enqueue(task: string, input: unknown, options?: EnqueueOptions): Promise<JobHandle<unknown>>
+  /** A handle on a task run by id (from another process, a log line). */
+  job<Output = unknown>(id: string, task?: string, queue?: string): JobHandle<Output>
+  /** Tasks known to this app. */
+  tasks(): readonly RegisteredTask[]
+  /** A worker consuming the given queues with this app's tasks. Call `start()` on it. */
+  worker(options?: WorkerOptions): Worker
+  /** Stop the workers this app made (gracefully, up to `timeoutMs`), then close the broker and result backend. */
+  close(options?: { timeoutMs?: number }): Promise<void>
+}
+
+/** The one entry point: `createApp({ broker: process.env.CONVEYOR_BROKER_URL ?? 'memory://' })`. */
+export function createApp(options: AppOptions): App {
+  const adapters = options.adapters ?? []
+  const defaults = options.defaults ?? {}
+  checkDefaults(defaults)
+  const broker = resolveBroker(options.broker, adapters)
+  const results = resolveResults(options.results, broker, adapters)
+  const logger = resolveLogger(options.logger)
+  const events = new TaskEventEmitter()
+  const route = createRouter(options.routes)
+  const registry = new Map<string, RegisteredTask>()
+  const workers = new Set<Worker>()
+  const declared = new Map<string, Promise<void>>()
+  const defaultQueue = defaults.queue ?? 'default'
+  let connecting: Promise<void> | undefined
+
+  const ready = () => {
+    connecting ??= Promise.all([broker.connect(), results?.connect()]).then(() => undefined)
+    return connecting
+  }
+
+  const declareQueue = (queue: string): Promise<void> => {
+    let done = declared.get(queue)
+    if (done === undefined) {
+      done = ready().then(() => broker.declare({ name: queue }))
+      done.catch(() => declared.delete(queue))
+      declared.set(queue, done)
+    }
+    return done
+  }
+
+  const register = (
+    name: string,
+    taskOptions: TaskOptions<unknown>,
+    handler: TaskHandler<unknown, unknown> | undefined,
+  ): RegisteredTask => {
+    const existing = registry.get(name)
+    if (existing?.handler && handler && existing.handler !== handler) {
+      throw new InvalidOptionsError(`task "${name}" is already implemented in this app; task names must be unique`)
+    }
+    const entry: RegisteredTask = {
+      name,
+      options: taskOptions,
+      settings: taskSettings(name, taskOptions, defaults),
+      ...((handler ?? existing?.handler) ? { handler: handler ?? existing?.handler } : {}),
+    }
+    registry.set(name, entry)
+    return entry
+  }
+
+  const handle = <Output>(id: string, task: string, queue: string): JobHandle<Output> => ({
+    id,
+    task,
+    queue,
+    async result(resultOptions: ResultOptions = {}) {
+      if (!results) {
+        throw new NoResultBackendError(
+          'this app has no result backend: pass createApp({ results }) (e.g. createRedisResultBackend) to read results',
+        )
+      }
+      await ready()
+      const record = await results.wait(id, {
+        timeoutMs: resultOptions.timeoutMs ?? 30_000,
+        ...(resultOptions.signal ? { signal: resultOptions.signal } : {}),
+      })
+      if (record.state !== 'succeeded') throw new TaskFailedError(record)
+      return record.result as Output
+    },
+    async record() {
+      if (!results) throw new NoResultBackendError('this app has no result backend: pass createApp({ results })')
+      await ready()
+      return results.get(id)
+    },
+  })
+
+  const enqueue = async (
+    taskOrName: TaskDeclaration<unknown, unknown> | string,
+    input: unknown,
+    enqueueOptions: EnqueueOptions = {},
+  ): Promise<JobHandle<unknown>> => {
+    const name = typeof taskOrName === 'string' ? taskOrName : taskOrName.name
+    const known =
+      registry.get(name) ?? (typeof taskOrName === 'string' ? undefined : register(name, taskOrName.options, undefined))
+    const where = `enqueue("${name}")`
+    const settings = known?.settings ?? taskSettings(name, {}, defaults)
+    checkQueueName(where, enqueueOptions.queue)
+    checkPriority(where, enqueueOptions.priority)
+    const schema = known?.options.schema
+    const payload = (schema ? await validateInput(name, schema, input) : input) as JsonValue
+    if (payload === undefined) {
+      throw new SerializationError(`${where}: input is undefined; pass JSON data (use null for "no input")`)
+    }
+    const routed = route(name, payload)
+    const queue = enqueueOptions.queue ?? settings.queue ?? routed?.queue ?? defaultQueue
+    const priority = enqueueOptions.priority ?? settings.priority ?? routed?.priority ?? defaults.priority ?? 0
+    const now = Date.now()
+    const notBefore = notBeforeOf(where, enqueueOptions, now)
+    if (notBefore !== undefined && broker.capabilities.delayedDelivery === 'none') {
+      throw new UnsupportedError(`${where}: the ${broker.name} broker cannot delay messages; drop delayMs/runAt`)
+    }
+    const expiresIn = enqueueOptions.expiresInMs ?? settings.expiresInMs
+    if (options.maxPayloadBytes !== undefined) {
+      const size = Buffer.byteLength(JSON.stringify(payload) ?? '', 'utf8')
+      if (size > options.maxPayloadBytes) {
+        throw new PayloadTooLargeError(
+          `${where}: input is ${size} bytes, over the app's maxPayloadBytes of ${options.maxPayloadBytes}; store large data elsewhere and pass a reference`,
+        )
+      }
+    }
+    const envelope: Envelope = {
+      id: enqueueOptions.id ?? newTaskId(),
+      task: name,
+      payload,
+      queue,
+      priority,
+      attempt: 1,
+      maxAttempts: settings.maxAttempts,
+      createdAt: now,
+      ...(notBefore !== undefined ? { notBefore } : {}),
+      ...(expiresIn !== undefined ? { expiresAt: now + expiresIn } : {}),
+      ...(enqueueOptions.parentId !== undefined ? { parentId: enqueueOptions.parentId } : {}),
+      ...(enqueueOptions.rootId !== undefined ? { rootId: enqueueOptions.rootId } : {}),
+      ...(enqueueOptions.trace !== undefined ? { trace: enqueueOptions.trace } : {}),
+      ...(enqueueOptions.headers !== undefined ? { headers: enqueueOptions.headers } : {}),
+    }
+    await declareQueue(queue)
+    await broker.publish(envelope)
+    if (events.wants('task.enqueued')) {
+      events.emit('task.enqueued', {
+        id: envelope.id,
+        task: name,
+        queue,
+        attempt: 1,
+        at: now,
+        priority,
+        ...(notBefore !== undefined ? { notBefore } : {}),
+      })
+    }
+    return handle(envelope.id, name, queue)
+  }
+
+  // Where the tasks this process implements are published, as far as their names tell (predicate routes need input).
+  const queuesOf = (): string[] => {
+    const queues = new Set<string>()
+    for (const entry of registry.values()) {
+      if (entry.handler) queues.add(entry.settings.queue ?? route(entry.name, undefined)?.queue ?? defaultQueue)
+    }
+    return queues.size > 0 ? [...queues] : [defaultQueue]
+  }
+
+  const bind = <Input, Output>(entry: RegisteredTask): Task<Input, Output> =>
+    Object.freeze({
+      name: entry.name,
+      options: entry.options as TaskOptions<Input>,
+      enqueue: (input: Input, enqueueOptions?: EnqueueOptions) =>
+        enqueue(entry.name, input, enqueueOptions) as Promise<JobHandle<Output>>,
+    })
+
+  const app: App = {
+    broker,
+    results,
+    logger,
+    events,
+    task<Input, Output>(name: string, handler: TaskHandler<Input, Output>, taskOptions: TaskOptions<Input> = {}) {
+      const entry = register(name, taskOptions as TaskOptions<unknown>, handler as TaskHandler<unknown, unknown>)
+      return bind<Input, Awaited<Output>>(entry)
+    },
+    implement<Input, Output>(
+      declaration: TaskDeclaration<Input, Output>,
+      handler: TaskHandler<Input, Output | Promise<Output>>,
+    ) {
+      const entry = register(
+        declaration.name,
+        declaration.options as TaskOptions<unknown>,
+        handler as TaskHandler<unknown, unknown>,
+      )
+      return bind<Input, Output>(entry)
+    },
+    enqueue: enqueue as App['enqueue'],
+    job: <Output>(id: string, task = '', queue = '') => handle<Output>(id, task, queue),
+    tasks: () => [...registry.values()],
+    worker(workerOptions: WorkerOptions = {}) {
+      const worker = createWorker(
+        { broker, results, logger, events, registry, defaultQueue, ready, declareQueue, queuesOf },
+        workerOptions,
+      )
+      workers.add(worker)
+      return worker
+    },
+    async close(closeOptions = {}) {
+      await Promise.all([...workers].map((w) => w.stop(closeOptions)))
+      await broker.close(closeOptions)
+      await results?.close()
+    },
+  }
+  return app
+}
+
+function notBeforeOf(where: string, options: EnqueueOptions, now: number): number | undefined {
+  if (options.delayMs !== undefined && options.runAt !== undefined) {
+    throw new InvalidOptionsError(`${where}: give delayMs or runAt, not both`)
+  }
+  if (options.delayMs !== undefined) {
+    if (!(Number.isFinite(options.delayMs) && options.delayMs >= 0)) {
+      throw new InvalidOptionsError(`${where}: delayMs must be a number of milliseconds ≥ 0, got ${options.delayMs}`)
+    }
+    return options.delayMs > 0 ? now + options.delayMs : undefined
+  }
+  if (options.runAt !== undefined) {
+    const at = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt
+    if (!Number.isFinite(at))
+      throw new InvalidOptionsError(`${where}: runAt must be a valid Date or epoch milliseconds`)
+    return at > now ? at : undefined
+  }
+  return undefined
+}

@@ -1,0 +1,78 @@
+import type { UrlAdapter } from '../contracts/adapter'
+import type { Broker } from '../contracts/broker'
+import type { ResultBackend, TaskRecord } from '../contracts/result-backend'
+import type { Logger } from '../logging/logger'
+import type { RetryOptions } from '../retry/policy'
+import type { Route } from '../routing/router'
+
+/** Defaults for every task of the app; a task's own options win. */
+export interface AppDefaults {
+  /** Defaults to `default`. */
+  readonly queue?: string
+  /** Defaults to 0. */
+  readonly priority?: number
+  /** Defaults to 3 attempts, exponential backoff from 1 s to 5 min with full jitter, dead-lettering at the end. */
+  readonly retry?: RetryOptions
+  /** No time limit by default. */
+  readonly timeoutMs?: number
+  /** Defaults to 5. */
+  readonly maxDeliveries?: number
+  /** Defaults to 24 hours. */
+  readonly resultTtlMs?: number
+}
+
+export interface AppOptions {
+  /** A broker instance, or a URL (`memory://`, `redis://…`, `amqp://…`) resolved through `adapters`. */
+  readonly broker: Broker | string
+  /**
+   * Where task states and results go: an instance, a URL resolved through `adapters`, or `false` for none.
+   * Defaults to an in-process memory backend when the broker is the memory broker, to none otherwise.
+   */
+  readonly results?: ResultBackend | string | false
+  /** URL adapters the app may resolve `broker` / `results` URLs with; `memory://` is built in. */
+  readonly adapters?: readonly UrlAdapter[]
+  /** Ordered routing rules; the first match wins. */
+  readonly routes?: readonly Route[]
+  /** A pino instance, or `false` for silence. Defaults to pino at `CONVEYOR_LOG_LEVEL` (default `info`). */
+  readonly logger?: Logger | false
+  readonly defaults?: AppDefaults
+  /** Reject enqueues whose JSON input is larger than this many bytes (the broker's own limit always applies). */
+  readonly maxPayloadBytes?: number
+}
+
+/** Per-call options of `enqueue`. They override the task's options and the routes. */
+export interface EnqueueOptions {
+  /** Run no earlier than this many milliseconds from now. */
+  readonly delayMs?: number
+  /** Run no earlier than this time. */
+  readonly runAt?: Date | number
+  readonly priority?: number
+  readonly queue?: string
+  /** Do not run when not started within this many milliseconds. */
+  readonly expiresInMs?: number
+  /** Use this id instead of a random one (your own idempotency scheme, a known correlation id). */
+  readonly id?: string
+  /** The task run that enqueues this one. */
+  readonly parentId?: string
+  readonly rootId?: string
+  readonly headers?: Readonly<Record<string, string>>
+  readonly trace?: Readonly<Record<string, string>>
+}
+
+/** Options of `JobHandle.result`. */
+export interface ResultOptions {
+  /** Defaults to 30 s. */
+  readonly timeoutMs?: number
+  readonly signal?: AbortSignal
+}
+
+/** A handle on one enqueued task run. */
+export interface JobHandle<Output> {
+  readonly id: string
+  readonly task: string
+  readonly queue: string
+  /** Resolves with the handler's return value; rejects with `TaskFailedError` when the run ended otherwise. */
+  result(options?: ResultOptions): Promise<Output>
+  /** The stored record (state, attempt, error…), or undefined while nothing was recorded yet. */
+  record(): Promise<TaskRecord | undefined>
+}

@@ -1,0 +1,51 @@
+import { createMemoryBroker } from '../broker/memory-broker'
+import type { UrlAdapter } from '../contracts/adapter'
+import type { Broker } from '../contracts/broker'
+import type { ResultBackend } from '../contracts/result-backend'
+import { InvalidOptionsError } from '../errors/invalid-options-error'
+import { createMemoryResultBackend } from '../results/memory-result-backend'
+
+const memoryAdapter: UrlAdapter = {
+  protocols: ['memory'],
+  createBroker: () => createMemoryBroker(),
+  createResultBackend: () => createMemoryResultBackend(),
+}
+
+function protocolOf(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):/i.exec(url)
+  if (!m?.[1])
+    throw new InvalidOptionsError(`"${url}" is not a URL; expected e.g. memory://, redis://host:6379, amqp://host`)
+  return m[1].toLowerCase()
+}
+
+function adapterFor(url: string, adapters: readonly UrlAdapter[]): UrlAdapter {
+  const protocol = protocolOf(url)
+  const found = [...adapters, memoryAdapter].find((a) => a.protocols.includes(protocol))
+  if (found) return found
+  const hint =
+    protocol === 'redis' || protocol === 'rediss'
+      ? "import { redisAdapter } from '@conveyor/redis' and pass adapters: [redisAdapter]"
+      : protocol === 'amqp' || protocol === 'amqps'
+        ? "import { rabbitmqAdapter } from '@conveyor/rabbitmq' and pass adapters: [rabbitmqAdapter]"
+        : 'pass the adapter that handles it in createApp({ adapters })'
+  throw new InvalidOptionsError(`no adapter for "${protocol}://" URLs: ${hint}`)
+}
+
+export function resolveBroker(broker: Broker | string, adapters: readonly UrlAdapter[]): Broker {
+  return typeof broker === 'string' ? adapterFor(broker, adapters).createBroker(broker) : broker
+}
+
+export function resolveResults(
+  results: ResultBackend | string | false | undefined,
+  broker: Broker,
+  adapters: readonly UrlAdapter[],
+): ResultBackend | undefined {
+  if (results === false) return undefined
+  if (results === undefined) return broker.name === 'memory' ? createMemoryResultBackend() : undefined
+  if (typeof results !== 'string') return results
+  const adapter = adapterFor(results, adapters)
+  if (!adapter.createResultBackend) {
+    throw new InvalidOptionsError(`the adapter for "${protocolOf(results)}://" has no result backend; use another`)
+  }
+  return adapter.createResultBackend(results)
+}

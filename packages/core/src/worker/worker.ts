@@ -1,0 +1,184 @@
+import { hostname } from 'node:os'
+import type { Subscription } from '../contracts/broker'
+import type { Delivery } from '../contracts/delivery'
+import { ConveyorError } from '../errors/conveyor-error'
+import { InvalidOptionsError } from '../errors/invalid-options-error'
+import { Deque } from '../util/deque'
+import { type Execution, execute } from './execute'
+import type { WorkerRuntime } from './runtime'
+
+export interface WorkerOptions {
+  /** Queues to consume. Defaults to the queues of the tasks this app implements (and the default queue). */
+  readonly queues?: readonly string[]
+  /** Handlers running at once across all queues. Defaults to 10. */
+  readonly concurrency?: number
+  /** Deliveries each queue subscription holds unsettled. Defaults to `concurrency`. */
+  readonly prefetch?: number
+  /** Stop gracefully on SIGTERM/SIGINT (a second signal stops hard). Off by default; the CLI turns it on. */
+  readonly handleSignals?: boolean
+  /** How long `stop()` waits for running handlers by default. Defaults to 25 s (under Kubernetes' 30 s grace). */
+  readonly shutdownTimeoutMs?: number
+}
+
+export type WorkerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped'
+
+export interface Worker {
+  /** `host:pid:n`, unique per worker. */
+  readonly id: string
+  readonly queues: readonly string[]
+  readonly state: WorkerState
+  /** Handlers running now. */
+  readonly active: number
+  /** Deliveries finished since start. */
+  readonly processed: number
+  /** Declare the queues and start consuming. Resolves once every subscription is live. */
+  start(): Promise<void>
+  /**
+   * Stop fetching, let running handlers finish for up to `timeoutMs`, then abort the rest and give their deliveries
+   * back to the broker. Resolves when nothing is held any more.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>
+}
+
+let workerSeq = 0
+
+export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, options: WorkerOptions): Worker {
+  const concurrency = options.concurrency ?? 10
+  const prefetch = options.prefetch ?? concurrency
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 25_000
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+    throw new InvalidOptionsError(`worker concurrency must be an integer ≥ 1, got ${concurrency}`)
+  }
+  if (!(Number.isInteger(prefetch) && prefetch >= 1)) {
+    throw new InvalidOptionsError(`worker prefetch must be an integer ≥ 1, got ${prefetch}`)
+  }
+  const queues = [...new Set(options.queues ?? runtime.queuesOf())]
+  if (queues.length === 0) throw new InvalidOptionsError('worker has no queues to consume: pass { queues: [...] }')
+
+  const id = `${hostname()}:${process.pid}:${++workerSeq}`
+  const log = runtime.logger.child({ worker: id })
+  const running = new Set<Execution>()
+  const waiting = new Deque<Execution>()
+  const subscriptions: Subscription[] = []
+  let state: WorkerState = 'idle'
+  let processed = 0
+  let drained: (() => void) | undefined
+  let stopping: Promise<void> | undefined
+  let signalCount = 0
+
+  const run = (execution: Execution) => {
+    running.add(execution)
+    void execute(runtime, execution).finally(() => {
+      running.delete(execution)
+      processed++
+      const next = waiting.shift()
+      if (next !== undefined) run(next)
+      else if (running.size === 0) drained?.()
+    })
+  }
+
+  const onDelivery = (delivery: Delivery) => {
+    const execution: Execution = { delivery, controller: new AbortController(), released: false, settled: false }
+    if (state === 'stopping' || state === 'stopped') {
+      giveBack(execution)
+      return
+    }
+    if (running.size < concurrency) run(execution)
+    else waiting.push(execution)
+  }
+
+  const giveBack = async (execution: Execution): Promise<void> => {
+    if (execution.settled) return
+    execution.released = true
+    return execution.delivery.release().catch((error: unknown) => {
+      log.warn(
+        { err: error, taskId: execution.delivery.envelope.id },
+        'could not release a delivery; its lease will expire',
+      )
+    })
+  }
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalCount++
+    if (signalCount === 1) {
+      log.info({ signal }, 'stopping: finishing running tasks (send again to stop now)')
+      void worker.stop()
+    } else {
+      log.warn({ signal }, 'stopping now: running tasks go back to the queue')
+      drained?.()
+    }
+  }
+
+  const worker: Worker = {
+    id,
+    queues,
+    get state() {
+      return state
+    },
+    get active() {
+      return running.size
+    },
+    get processed() {
+      return processed
+    },
+    async start() {
+      if (state !== 'idle') throw new ConveyorError('CONVEYOR_WORKER_STATE', `worker ${id} is ${state}; make a new one`)
+      state = 'starting'
+      try {
+        await runtime.ready()
+        for (const queue of queues) await runtime.declareQueue(queue)
+        for (const queue of queues) subscriptions.push(await runtime.broker.consume(queue, onDelivery, { prefetch }))
+      } catch (error) {
+        state = 'stopped'
+        await Promise.allSettled(subscriptions.map((s) => s.cancel()))
+        throw error
+      }
+      state = 'running'
+      if (options.handleSignals) {
+        process.on('SIGTERM', onSignal)
+        process.on('SIGINT', onSignal)
+      }
+      log.info({ queues, concurrency, prefetch }, 'worker started')
+    },
+    stop(stopOptions = {}) {
+      if (state === 'idle') {
+        state = 'stopped'
+        return Promise.resolve()
+      }
+      stopping ??= (async () => {
+        state = 'stopping'
+        const timeoutMs = stopOptions.timeoutMs ?? shutdownTimeoutMs
+        await Promise.allSettled(subscriptions.map((s) => s.cancel()))
+        const queued: Promise<void>[] = []
+        for (let e = waiting.shift(); e !== undefined; e = waiting.shift()) queued.push(giveBack(e))
+        await Promise.all(queued)
+        if (running.size > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, timeoutMs)
+            drained = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+        }
+        const unfinished = [...running]
+        for (const execution of unfinished) {
+          if (!execution.settled) execution.released = true
+          execution.controller.abort(
+            new ConveyorError('CONVEYOR_WORKER_STOPPED', 'worker stopped before the task finished'),
+          )
+        }
+        await Promise.all(unfinished.map(giveBack))
+        if (unfinished.length > 0) log.warn({ count: unfinished.length }, 'gave unfinished tasks back to the queue')
+        if (options.handleSignals) {
+          process.off('SIGTERM', onSignal)
+          process.off('SIGINT', onSignal)
+        }
+        state = 'stopped'
+        log.info({ processed }, 'worker stopped')
+      })()
+      return stopping
+    },
+  }
+  return worker
+}

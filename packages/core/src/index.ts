@@ -24,5 +24,6 @@ export {
   type TaskOptions,
 } from './task/task'
 export { newTaskId } from './util/ids'
-export type { RegisteredTask } from './worker/runtime'
+export type { ExecutionHooks, ExecutionOutcome, RegisteredTask } from './worker/runtime'
 export type { Worker, WorkerOptions, WorkerState } from './worker/worker'
+export * from './ops/index'

@@ -11,7 +11,7 @@ import type { Logger } from '../logging/logger'
 import { decideRetry } from '../retry/policy'
 import type { TaskContext } from '../task/task'
 import { validateInput } from '../task/validate-input'
-import type { RegisteredTask, WorkerRuntime } from './runtime'
+import type { ExecutionHooks, ExecutionOutcome, RegisteredTask, WorkerRuntime } from './runtime'
 
 /** One delivery being processed by a worker. */
 export interface Execution {
@@ -27,7 +27,11 @@ export interface Execution {
 const UNKNOWN_TTL_MS = 86_400_000
 
 /** Process one delivery to the end: run the handler, record the state, settle the delivery. Never throws. */
-export async function execute(runtime: WorkerRuntime, execution: Execution): Promise<void> {
+export async function execute(
+  runtime: WorkerRuntime,
+  execution: Execution,
+  hooks: ExecutionHooks = {},
+): Promise<ExecutionOutcome> {
   const { delivery } = execution
   const envelope = delivery.envelope
   const task = runtime.registry.get(envelope.task)
@@ -50,8 +54,8 @@ export async function execute(runtime: WorkerRuntime, execution: Execution): Pro
     }
   }
 
-  const deadLetter = async (reason: DeadLetterReason, error: ErrorInfo | undefined) => {
-    if (!(await settle('dead-letter', () => delivery.deadLetter(reason, error)))) return
+  const deadLetter = async (reason: DeadLetterReason, error: ErrorInfo | undefined): Promise<ExecutionOutcome> => {
+    if (!(await settle('dead-letter', () => delivery.deadLetter(reason, error)))) return unsettled()
     log().error({ reason, error }, `task dead-lettered (${reason})`)
     await record('dead-lettered', { ...(error ? { error } : {}), finishedAt: Date.now() })
     runtime.events.emit('task.dead-lettered', {
@@ -60,24 +64,24 @@ export async function execute(runtime: WorkerRuntime, execution: Execution): Pro
       reason,
       ...(error ? { error } : {}),
     })
+    return 'dead-lettered'
   }
+  const unsettled = (): ExecutionOutcome => (execution.released ? 'released' : 'unsettled')
 
   if (task === undefined || task.handler === undefined) {
-    await deadLetter('unknown-task', toErrorInfo(new UnknownTaskError(envelope.task, unknownTaskMessage(envelope))))
-    return
+    return deadLetter('unknown-task', toErrorInfo(new UnknownTaskError(envelope.task, unknownTaskMessage(envelope))))
   }
   const maxDeliveries = task.settings.maxDeliveries
   if (delivery.deliveryCount > maxDeliveries) {
     const message = `delivered ${delivery.deliveryCount} times without finishing (maxDeliveries ${maxDeliveries}): it crashes or outlives its worker`
-    await deadLetter('max-deliveries', toErrorInfo(new ConveyorError('CONVEYOR_POISON_MESSAGE', message)))
-    return
+    return deadLetter('max-deliveries', toErrorInfo(new ConveyorError('CONVEYOR_POISON_MESSAGE', message)))
   }
   if (envelope.expiresAt !== undefined && envelope.expiresAt <= started) {
-    if (!(await settle('ack', () => delivery.ack()))) return
+    if (!(await settle('ack', () => delivery.ack()))) return unsettled()
     log().info('task expired before it started; not run')
     await record('expired', { finishedAt: Date.now() })
     runtime.events.emit('task.expired', eventBase(envelope))
-    return
+    return 'expired'
   }
 
   let input: unknown = envelope.payload
@@ -85,8 +89,24 @@ export async function execute(runtime: WorkerRuntime, execution: Execution): Pro
     try {
       input = await validateInput(envelope.task, task.options.schema, envelope.payload)
     } catch (error) {
-      await deadLetter('invalid-input', toErrorInfo(error))
-      return
+      return deadLetter('invalid-input', toErrorInfo(error))
+    }
+  }
+  if (hooks.beforeRun) {
+    let verdict: 'run' | 'revoked'
+    try {
+      verdict = await hooks.beforeRun(envelope, execution.controller.signal)
+    } catch (error) {
+      if (execution.released) return 'released'
+      log().error({ err: error }, 'beforeRun hook failed; running the task anyway')
+      verdict = 'run'
+    }
+    if (execution.released) return 'released'
+    if (verdict === 'revoked') {
+      if (!(await settle('ack', () => delivery.ack()))) return unsettled()
+      log().info('task revoked; not run')
+      await record('revoked', { finishedAt: Date.now() })
+      return 'revoked'
     }
   }
 
@@ -99,19 +119,19 @@ export async function execute(runtime: WorkerRuntime, execution: Execution): Pro
   try {
     result = await runHandler(task, input, execution, envelope, log)
   } catch (error) {
-    if (execution.released) return
-    await onFailure(runtime, task, execution, error, started, log, record, deadLetter, settle)
-    return
+    if (execution.released) return 'released'
+    return onFailure(runtime, task, execution, error, started, log, record, deadLetter, settle)
   }
-  if (execution.released) return
+  if (execution.released) return 'released'
   const finishedAt = Date.now()
   await record('succeeded', { ...(result !== undefined ? { result: result as JsonValue } : {}), finishedAt })
-  if (!(await settle('ack', () => delivery.ack()))) return
+  if (!(await settle('ack', () => delivery.ack()))) return unsettled()
   if (log.made() || runtime.logger.isLevelEnabled('debug'))
     log().debug({ durationMs: finishedAt - started }, 'task succeeded')
   if (runtime.events.wants('task.succeeded')) {
     runtime.events.emit('task.succeeded', { ...eventBase(envelope), durationMs: finishedAt - started })
   }
+  return 'succeeded'
 }
 
 async function onFailure(
@@ -122,9 +142,10 @@ async function onFailure(
   started: number,
   log: LazyLogger,
   record: (state: TaskState, extra?: Partial<TaskRecord>) => Promise<void>,
-  deadLetter: (reason: DeadLetterReason, error: ErrorInfo | undefined) => Promise<void>,
+  deadLetter: (reason: DeadLetterReason, error: ErrorInfo | undefined) => Promise<ExecutionOutcome>,
   settle: (what: string, action: () => Promise<void>) => Promise<boolean>,
-): Promise<void> {
+): Promise<ExecutionOutcome> {
+  const unsettled = (): ExecutionOutcome => (execution.released ? 'released' : 'unsettled')
   const envelope = execution.delivery.envelope
   const info = toErrorInfo(error)
   let decision: ReturnType<typeof decideRetry>
@@ -133,12 +154,11 @@ async function onFailure(
   } catch (policyError) {
     // A throwing retryOn/backoff is a bug in the policy: do not loop on it, keep the message for a human.
     log().error({ err: policyError }, 'retry policy threw; dead-lettering the task')
-    await deadLetter('unrecoverable', info)
-    return
+    return deadLetter('unrecoverable', info)
   }
   switch (decision.kind) {
     case 'retry': {
-      if (!(await settle('retry', () => execution.delivery.retry(decision.delayMs)))) return
+      if (!(await settle('retry', () => execution.delivery.retry(decision.delayMs)))) return unsettled()
       log().warn({ err: error, delayMs: decision.delayMs }, `attempt ${envelope.attempt} failed; retrying`)
       await record('retrying', { error: info, retryAt: Date.now() + decision.delayMs })
       if (runtime.events.wants('task.retried')) {
@@ -149,16 +169,16 @@ async function onFailure(
           error: info,
         })
       }
-      return
+      return 'retried'
     }
     case 'dead-letter':
-      await deadLetter(decision.reason, info)
-      return
+      return deadLetter(decision.reason, info)
     case 'fail': {
-      if (!(await settle('ack', () => execution.delivery.ack()))) return
+      if (!(await settle('ack', () => execution.delivery.ack()))) return unsettled()
       log().error({ err: error }, 'task failed')
       await record('failed', { error: info, finishedAt: Date.now() })
       runtime.events.emit('task.failed', { ...eventBase(envelope), durationMs: Date.now() - started, error: info })
+      return 'failed'
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { TaskSettings } from '../app/task-settings'
 import type { Broker } from '../contracts/broker'
+import type { Envelope } from '../contracts/envelope'
 import type { ResultBackend } from '../contracts/result-backend'
 import type { TaskEventEmitter } from '../events/events'
 import type { Logger } from '../logging/logger'
@@ -23,4 +24,27 @@ export interface WorkerRuntime {
   readonly defaultQueue: string
   ready(): Promise<void>
   declareQueue(queue: string): Promise<void>
+}
+
+/** How one delivery ended, as `ExecutionHooks.afterRun` sees it. */
+export type ExecutionOutcome =
+  | 'succeeded'
+  | 'retried'
+  | 'failed'
+  | 'dead-lettered'
+  | 'expired'
+  | 'revoked'
+  | 'released'
+  | 'unsettled'
+
+/** Extension points of the worker loop, used by operations features (revoke, rate limits, heartbeats). */
+export interface ExecutionHooks {
+  /**
+   * Called before a handler runs (after expiry and poison checks). Resolve `revoked` to skip it: the delivery is
+   * acked and the task recorded `revoked`. May wait (a rate-limit token): the delivery stays held meanwhile, and
+   * `signal` aborts when the worker stops.
+   */
+  beforeRun?(envelope: Envelope, signal: AbortSignal): Promise<'run' | 'revoked'>
+  /** Called once per delivery when the worker is done with it. Must not throw. */
+  afterRun?(envelope: Envelope, outcome: ExecutionOutcome, durationMs: number): void
 }

@@ -5,7 +5,7 @@ import { ConveyorError } from '../errors/conveyor-error'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { Deque } from '../util/deque'
 import { type Execution, execute } from './execute'
-import type { WorkerRuntime } from './runtime'
+import type { ExecutionHooks, WorkerRuntime } from './runtime'
 
 export interface WorkerOptions {
   /** Queues to consume. Defaults to the queues of the tasks this app implements (and the default queue). */
@@ -18,6 +18,8 @@ export interface WorkerOptions {
   readonly handleSignals?: boolean
   /** How long `stop()` waits for running handlers by default. Defaults to 25 s (under Kubernetes' 30 s grace). */
   readonly shutdownTimeoutMs?: number
+  /** Extension points (revoke, rate limits, heartbeats); see `ExecutionHooks`. */
+  readonly hooks?: ExecutionHooks
 }
 
 export type WorkerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped'
@@ -46,6 +48,7 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
   const concurrency = options.concurrency ?? 10
   const prefetch = options.prefetch ?? concurrency
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 25_000
+  const hooks = options.hooks ?? {}
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new InvalidOptionsError(`worker concurrency must be an integer ≥ 1, got ${concurrency}`)
   }
@@ -68,7 +71,13 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
 
   const run = (execution: Execution) => {
     running.add(execution)
-    void execute(runtime, execution).finally(() => {
+    const started = Date.now()
+    void execute(runtime, execution, hooks).then((outcome) => {
+      try {
+        hooks.afterRun?.(execution.delivery.envelope, outcome, Date.now() - started)
+      } catch (error) {
+        log.error({ err: error }, 'afterRun hook threw')
+      }
       running.delete(execution)
       processed++
       const next = waiting.shift()

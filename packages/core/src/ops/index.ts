@@ -1,0 +1,2 @@
+// Operations features (scheduling, coordination, rate limits, heartbeats, revoke) export from here.
+export {}

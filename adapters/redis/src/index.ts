@@ -1,1 +1,11 @@
-export {}
+export { createRedisBroker } from './broker'
+export { prefixPattern, type QueueKeys, queueKeys } from './keys'
+export type {
+  RedisBrokerOptions,
+  RedisClient,
+  RedisConnectionOptions,
+  RedisLogger,
+  RedisResultBackendOptions,
+} from './options'
+export { createRedisResultBackend } from './result-backend'
+export { redisAdapter } from './url-adapter'

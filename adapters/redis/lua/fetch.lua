@@ -1,0 +1,93 @@
+-- Promote due delayed messages, reclaim expired leases, then move up to k ready messages into flight.
+-- KEYS: 1..10 ready lists for priorities 0..9, 11 delayed zset, 12 in-flight hash, 13 lease zset, 14 wake list,
+--       15 sequence counter
+-- ARGV: 1 k, 2 lease ms, 3 most delayed/expired entries moved per call
+-- Returns { now, next due or -1, next lease deadline or -1, { token, delivery count, body, ... } }
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local k = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local delayed, inflight, leases, wake = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
+
+-- Delays: due members go to the back of their priority list, earliest due first. Never early: score <= now.
+local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, limit)
+if #due > 0 then
+  for i = 1, #due do
+    local m = due[i]
+    local j = string.find(m, '|', 2, true)
+    redis.call('RPUSH', KEYS[string.byte(m, 1) - 47], string.sub(m, j + 1))
+  end
+  redis.call('ZREM', delayed, unpack(due))
+end
+
+-- Leases nobody extended (the holder died): back to the front of their list, delivery count kept.
+-- Atomic, so exactly one live consumer reclaims each.
+local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
+if #expired > 0 then
+  local held = redis.call('HMGET', inflight, unpack(expired))
+  for i = #expired, 1, -1 do
+    local v = held[i]
+    if v then redis.call('LPUSH', KEYS[string.byte(v, 1) - 47], string.sub(v, 2)) end
+  end
+  redis.call('HDEL', inflight, unpack(expired))
+  redis.call('ZREM', leases, unpack(expired))
+end
+
+-- Highest priority first, FIFO within a level.
+local n = 0
+local prio, elems = {}, {}
+for p = 10, 1, -1 do
+  if n >= k then break end
+  local popped = redis.call('LPOP', KEYS[p], k - n)
+  if popped then
+    for i = 1, #popped do
+      n = n + 1
+      prio[n] = p - 1
+      elems[n] = popped[i]
+    end
+  end
+end
+
+local out = {}
+if n > 0 then
+  local last = redis.call('INCRBY', KEYS[15], n)
+  local deadline = now + lease
+  local hargs, zargs = {}, {}
+  for i = 1, n do
+    local e = elems[i]
+    local count, body
+    -- Stored form: the body, or "\2<deliveries so far>\2<body>" for a message that was delivered before.
+    if string.byte(e, 1) == 2 then
+      local j = string.find(e, '\2', 2, true)
+      count = tonumber(string.sub(e, 2, j - 1)) + 1
+      body = string.sub(e, j + 1)
+    else
+      count = 1
+      body = e
+    end
+    local token = string.format('%d', last - n + i)
+    hargs[2 * i - 1] = token
+    hargs[2 * i] = prio[i] .. '\2' .. count .. '\2' .. body
+    zargs[2 * i - 1] = deadline
+    zargs[2 * i] = token
+    out[3 * i - 2] = token
+    out[3 * i - 1] = count
+    out[3 * i] = body
+  end
+  redis.call('HSET', inflight, unpack(hargs))
+  redis.call('ZADD', leases, unpack(zargs))
+end
+
+local nextDue, nextLease = -1, -1
+if n >= k then
+  -- There may be more: make sure another blocked consumer wakes up for it.
+  if redis.call('LLEN', wake) == 0 then redis.call('RPUSH', wake, '1') end
+else
+  -- Drained: tell the caller how long it may block.
+  local d = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+  if d[2] then nextDue = d[2] end
+  local l = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
+  if l[2] then nextLease = l[2] end
+end
+return { now, nextDue, nextLease, out }

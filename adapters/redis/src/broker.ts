@@ -1,0 +1,256 @@
+import {
+  assertEnvelope,
+  type Broker,
+  type BrokerCapabilities,
+  type BrokerFactory,
+  type CloseOptions,
+  type ConsumeOptions,
+  type DeliveryHandler,
+  type Envelope,
+  InvalidOptionsError,
+  NotConnectedError,
+  PayloadTooLargeError,
+  type QueueSpec,
+  type QueueStats,
+  type Subscription,
+  utf8Length,
+} from '@conveyor/core'
+import { Cluster } from 'ioredis'
+import { encodeStored, storeRaw } from './codec'
+import { closeClient, ensureConnected, openClient, splitUrl } from './connection'
+import { Consumer } from './consumer'
+import { createDeadLetterStore } from './dead-letters'
+import { type QueueKeys, queueKeys, queuesKey } from './keys'
+import { OutageReporter, resolveLogger } from './logger'
+import type { RedisBrokerOptions } from './options'
+import { type BrokerShared, CHUNK, QueueRuntime } from './runtime'
+import { runScript } from './scripts'
+
+/**
+ * A broker on Redis: priority lists, a delayed zset promoted by the fetch script, leases in a zset extended while
+ * handlers run and reclaimed by any live consumer when they expire, delivery counts kept with each message, and dead
+ * letters per queue. Every multi-key step is one Lua script over the keys of one queue (one cluster slot).
+ */
+export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = (options = {}) => {
+  const fromUrl = options.url !== undefined ? splitUrl(options.url) : undefined
+  const prefix = options.prefix ?? fromUrl?.prefix ?? 'conveyor'
+  const leaseMs = options.leaseMs ?? fromUrl?.leaseMs ?? 10_000
+  const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024
+  const maxBlockMs = options.maxBlockMs ?? 5_000
+  const maxBatch = options.maxBatch ?? 256
+  if (!(Number.isFinite(leaseMs) && leaseMs >= 50)) {
+    throw new InvalidOptionsError(`[redis] leaseMs must be a number ≥ 50, got ${leaseMs}`)
+  }
+  if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) {
+    throw new InvalidOptionsError(`[redis] maxBatch must be an integer ≥ 1, got ${maxBatch}`)
+  }
+  if (prefix === '' || prefix.includes('{') || prefix.includes('}')) {
+    throw new InvalidOptionsError(`[redis] prefix must be non-empty without braces, got "${prefix}"`)
+  }
+  const logger = resolveLogger(options.logger)
+  const { client, owned } = openClient(options, `conveyor:${prefix}`)
+  const outage = new OutageReporter(logger, 'broker')
+  // Without a listener ioredis prints every connection error; the outage reporter logs one per outage instead.
+  const onError = (error: unknown) => outage.failed(error)
+  client.on('error', onError)
+
+  let state: ReturnType<BrokerShared['state']> = 'open'
+  const runtimes = new Map<string, QueueRuntime>()
+  const consumers = new Set<Consumer>()
+  let leaseTimer: NodeJS.Timeout | undefined
+  let extending = false
+
+  const shared: BrokerShared = {
+    client,
+    prefix,
+    leaseMs,
+    outage,
+    state: () => state,
+    run: (name, keys, args) => runScript(client, name, keys, args),
+  }
+
+  const runtime = (queue: string): QueueRuntime => {
+    let rt = runtimes.get(queue)
+    if (rt === undefined) {
+      if (typeof queue !== 'string' || queue === '')
+        throw new InvalidOptionsError('[redis] queue name must be a non-empty string')
+      rt = new QueueRuntime(queue, queueKeys(prefix, queue), shared)
+      runtimes.set(queue, rt)
+    }
+    return rt
+  }
+  const keysOf = (queue: string): QueueKeys => runtime(queue).keys
+
+  const ensureOpen = () => {
+    if (state === 'closed' || state === 'destroyed') {
+      throw new NotConnectedError(`[conveyor] [redis] broker is ${state}; create a new one`)
+    }
+  }
+
+  /** One script call per queue per tick extends every lease this instance holds there. */
+  const extendLeases = async () => {
+    if (extending) return
+    extending = true
+    try {
+      for (const rt of runtimes.values()) {
+        if (rt.held.size === 0) continue
+        const tokens = [...rt.held.keys()]
+        for (let i = 0; i < tokens.length; i += CHUNK) {
+          const lost = (await shared.run(
+            'extend',
+            [rt.keys.leases],
+            [leaseMs, ...tokens.slice(i, i + CHUNK)],
+          )) as string[]
+          // Taken back meanwhile (this process stalled past its lease): the slot no longer counts.
+          for (const token of lost) {
+            const held = rt.held.get(token)
+            if (held !== undefined && rt.held.delete(token)) held.holder.slotFreed()
+          }
+        }
+      }
+      outage.recovered()
+    } catch (error) {
+      outage.failed(error)
+    } finally {
+      extending = false
+    }
+  }
+
+  const startLeaseTimer = () => {
+    if (leaseTimer !== undefined) return
+    leaseTimer = setInterval(() => void extendLeases(), Math.max(10, Math.floor(leaseMs / 3)))
+  }
+  const stopLeaseTimer = () => {
+    if (leaseTimer !== undefined) clearInterval(leaseTimer)
+    leaseTimer = undefined
+  }
+
+  const capabilities: BrokerCapabilities = Object.freeze({
+    delayedDelivery: 'native',
+    priorityLevels: 10,
+    deadLetter: 'emulated',
+    deadLetterManagement: true,
+    leaseExtension: true,
+    deliveryCount: true,
+    persistence: true,
+    clusterMode: client instanceof Cluster || options.cluster !== undefined,
+    maxMessageBytes,
+  })
+
+  const publishStored = async (queue: string, element: string, priority: number, due: number) => {
+    ensureOpen()
+    const bytes = utf8Length(element)
+    if (bytes > maxMessageBytes) {
+      throw new PayloadTooLargeError(
+        `[conveyor] [redis] message of ${bytes} bytes exceeds maxMessageBytes ${maxMessageBytes}`,
+      )
+    }
+    const k = keysOf(queue)
+    await shared.run('publish', [k.ready[priority]!, k.delayed, k.wake, k.seq], [element, priority, due])
+  }
+
+  const broker: Broker = {
+    name: 'redis',
+    capabilities,
+    deadLetters: createDeadLetterStore(shared, keysOf),
+
+    async connect() {
+      ensureOpen()
+      await ensureConnected(client)
+    },
+
+    async declare(spec: QueueSpec) {
+      ensureOpen()
+      if (spec.arguments && Object.keys(spec.arguments).length > 0) {
+        throw new InvalidOptionsError(
+          `[redis] queue "${spec.name}" takes no arguments, got ${Object.keys(spec.arguments).join(', ')}`,
+        )
+      }
+      runtime(spec.name)
+      // Redis creates the queue's keys on first write; the set only lets admin tools list queues without SCAN.
+      await client.sadd(queuesKey(prefix), spec.name)
+    },
+
+    async publish(envelope: Envelope) {
+      assertEnvelope(envelope)
+      const due = envelope.notBefore !== undefined && envelope.notBefore > Date.now() ? envelope.notBefore : 0
+      await publishStored(envelope.queue, encodeStored(envelope), envelope.priority, due)
+    },
+
+    async publishRaw(queue: string, body: string) {
+      await publishStored(queue, storeRaw(body), 0, 0)
+    },
+
+    async consume(queue: string, handler: DeliveryHandler, consumeOptions: ConsumeOptions): Promise<Subscription> {
+      ensureOpen()
+      if (state === 'closing') throw new NotConnectedError('[conveyor] [redis] broker is closing')
+      const prefetch = consumeOptions.prefetch
+      if (!(Number.isInteger(prefetch) && prefetch >= 1)) {
+        throw new InvalidOptionsError(`[redis] prefetch must be an integer ≥ 1, got ${prefetch}`)
+      }
+      const consumer = new Consumer(shared, runtime(queue), handler, { prefetch, maxBatch, maxBlockMs })
+      consumers.add(consumer)
+      startLeaseTimer()
+      const subscription = consumer.start()
+      return {
+        queue,
+        async cancel() {
+          await subscription.cancel()
+          consumers.delete(consumer)
+        },
+      }
+    },
+
+    async purge(queue: string) {
+      ensureOpen()
+      const k = keysOf(queue)
+      return Number(await shared.run('purge', [...k.ready, k.delayed], []))
+    },
+
+    async stats(queue: string): Promise<QueueStats> {
+      ensureOpen()
+      const k = keysOf(queue)
+      const [ready, inFlight, delayed, dead] = (await shared.run(
+        'stats',
+        [...k.ready, k.delayed, k.inflight, k.dead],
+        [],
+      )) as number[]
+      return { ready: ready!, inFlight: inFlight!, delayed: delayed!, dead: dead! }
+    },
+
+    async close(closeOptions: CloseOptions = {}) {
+      if (state !== 'open') return
+      state = 'closing'
+      await Promise.all([...consumers].map((consumer) => consumer.cancel()))
+      consumers.clear()
+      const deadline = Date.now() + (closeOptions.timeoutMs ?? 0)
+      const holding = () => [...runtimes.values()].some((rt) => rt.held.size > 0)
+      while (holding() && Date.now() < deadline) await sleep(10)
+      try {
+        for (const rt of runtimes.values()) {
+          await rt.releaseAll()
+          await rt.drainAcks()
+        }
+      } finally {
+        stopLeaseTimer()
+        state = 'closed'
+        if (owned) await closeClient(client)
+        client.off('error', onError)
+      }
+    },
+
+    async destroy() {
+      if (state === 'destroyed') return
+      state = 'destroyed'
+      stopLeaseTimer()
+      for (const consumer of consumers) consumer.kill()
+      consumers.clear()
+      for (const rt of runtimes.values()) rt.abandonAcks()
+      if (owned) client.disconnect()
+      client.off('error', onError)
+    },
+  }
+  return broker
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

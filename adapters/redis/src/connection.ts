@@ -1,0 +1,95 @@
+import { InvalidOptionsError } from '@conveyor/core'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { RedisClient, RedisConnectionOptions } from './options'
+
+/** A client plus whether the adapter created it (and so must close it). */
+export interface OwnedClient {
+  readonly client: RedisClient
+  readonly owned: boolean
+}
+
+/** Adapter settings carried in a URL's query string, removed before ioredis sees the URL. */
+export interface UrlSettings {
+  readonly url: string
+  readonly prefix?: string
+  readonly leaseMs?: number
+}
+
+export function splitUrl(url: string): UrlSettings {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new InvalidOptionsError(`[redis] not a URL: ${url}`)
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new InvalidOptionsError(`[redis] URL must start with redis:// or rediss://, got ${parsed.protocol}//`)
+  }
+  const prefix = parsed.searchParams.get('prefix') ?? undefined
+  const lease = parsed.searchParams.get('leaseMs')
+  parsed.searchParams.delete('prefix')
+  parsed.searchParams.delete('leaseMs')
+  const leaseMs = lease === null ? undefined : Number(lease)
+  return {
+    url: parsed.toString(),
+    ...(prefix !== undefined ? { prefix } : {}),
+    ...(leaseMs !== undefined ? { leaseMs } : {}),
+  }
+}
+
+/**
+ * Open (lazily) the main command connection. Auto-pipelining batches the single commands of concurrent callers
+ * (publishes, acks) into one write without changing their order.
+ */
+export function openClient(options: RedisConnectionOptions, connectionName: string): OwnedClient {
+  const given = [options.url, options.redis, options.cluster, options.client].filter((x) => x !== undefined)
+  if (given.length > 1) {
+    throw new InvalidOptionsError('[redis] pass only one of url, redis, cluster or client')
+  }
+  if (options.client !== undefined) return { client: options.client, owned: false }
+  const common: RedisOptions = { lazyConnect: true, enableAutoPipelining: true, connectionName }
+  if (options.cluster !== undefined) {
+    const client = new Cluster([...options.cluster.nodes], {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      ...options.cluster.options,
+      redisOptions: { connectionName, ...options.cluster.options?.redisOptions },
+    })
+    return { client, owned: true }
+  }
+  if (options.url !== undefined) {
+    return { client: new Redis(splitUrl(options.url).url, common), owned: true }
+  }
+  return { client: new Redis({ ...common, ...options.redis }), owned: true }
+}
+
+/** A second connection to the same server(s), for blocking reads or pub/sub, always owned by the adapter. */
+export function duplicateClient(client: RedisClient, connectionName: string): RedisClient {
+  if (client instanceof Cluster) {
+    return client.duplicate(undefined, {
+      lazyConnect: true,
+      enableAutoPipelining: false,
+      redisOptions: { ...client.options.redisOptions, connectionName },
+    })
+  }
+  return client.duplicate({ lazyConnect: true, enableAutoPipelining: false, connectionName })
+}
+
+/** Connect a lazily created client once; later calls are no-ops. */
+export async function ensureConnected(client: RedisClient): Promise<void> {
+  if (client.status === 'wait') await client.connect()
+}
+
+/** Close a client the adapter owns: politely when it is up, at once otherwise. */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return
+  if (client.status === 'ready') {
+    try {
+      await client.quit()
+      return
+    } catch {
+      // fall through: the connection is already going away
+    }
+  }
+  client.disconnect()
+}

@@ -1,0 +1,49 @@
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis'
+
+/** An ioredis connection the adapter can use: a single node or a cluster. */
+export type RedisClient = Redis | Cluster
+
+/** The subset of a pino logger the adapter writes to; pass `false` to silence it. */
+export interface RedisLogger {
+  error(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+}
+
+/** How to reach Redis: exactly one of `url`, `redis`, `cluster` or `client` (none = `redis://127.0.0.1:6379`). */
+export interface RedisConnectionOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. The query parameters `prefix` and `leaseMs`
+   * are read by the adapter; the others are passed to ioredis.
+   */
+  readonly url?: string
+  /** ioredis options (host, port, username, password, db, tls, …) for a connection the adapter creates and owns. */
+  readonly redis?: RedisOptions
+  /** Start nodes and options for an ioredis `Cluster` the adapter creates and owns. */
+  readonly cluster?: { readonly nodes: readonly ClusterNode[]; readonly options?: ClusterOptions }
+  /**
+   * An existing ioredis `Redis` or `Cluster`. The adapter never closes it; it opens its own duplicates for blocking
+   * reads and pub/sub and closes those.
+   */
+  readonly client?: RedisClient
+  /** Prefix of every key, default `conveyor`. Keys of one queue share the hash tag `{prefix:queue}`. */
+  readonly prefix?: string
+  /** Where connection trouble is reported, once per outage. Defaults to the console; `false` silences it. */
+  readonly logger?: RedisLogger | false
+}
+
+export interface RedisBrokerOptions extends RedisConnectionOptions {
+  /**
+   * How long a delivery stays held without its lease being extended; a dead worker's deliveries come back after
+   * about this long. Extended every `leaseMs / 3` while held. Default 10 000.
+   */
+  readonly leaseMs?: number
+  /** Largest stored message accepted, in bytes. Default 16 MiB. */
+  readonly maxMessageBytes?: number
+  /** Longest a consumer blocks on an idle queue before looking again (delays, expired leases). Default 5 000. */
+  readonly maxBlockMs?: number
+  /** Most messages one fetch moves into flight. Default 256. */
+  readonly maxBatch?: number
+}
+
+export interface RedisResultBackendOptions extends RedisConnectionOptions {}

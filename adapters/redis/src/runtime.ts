@@ -1,0 +1,219 @@
+import {
+  type DeadLetter,
+  type DeadLetterReason,
+  type Delivery,
+  DeliverySettledError,
+  type Envelope,
+  type ErrorInfo,
+  NotConnectedError,
+} from '@conveyor/core'
+import { encodeStored } from './codec'
+import type { QueueKeys } from './keys'
+import type { OutageReporter } from './logger'
+import type { RedisClient } from './options'
+import type { ScriptName } from './scripts'
+
+/** Largest number of tokens passed to one script call (Lua's unpack has a stack limit). */
+export const CHUNK = 1000
+
+/** What the parts of one broker instance share. */
+export interface BrokerShared {
+  readonly client: RedisClient
+  readonly prefix: string
+  readonly leaseMs: number
+  readonly outage: OutageReporter
+  /** `open` until `close`/`destroy` finish; `closing` while a graceful close drains. */
+  state(): 'open' | 'closing' | 'closed' | 'destroyed'
+  run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>
+}
+
+/** Someone holding deliveries, told when one of them stops counting against its prefetch. */
+export interface Holder {
+  slotFreed(): void
+}
+
+/** A delivery this broker instance holds in flight. */
+export interface Held {
+  readonly token: string
+  readonly holder: Holder
+  settled: boolean
+}
+
+interface PendingAck {
+  readonly token: string
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+}
+
+const settledError = () =>
+  new DeliverySettledError('[conveyor] [redis] delivery was already settled, released, or its lease expired')
+
+/**
+ * One queue as seen by one broker instance: its keys, the deliveries held on it (whose leases the broker extends),
+ * and the acks waiting for the next flush — all acks of one tick go to Redis in one script call.
+ */
+export class QueueRuntime {
+  readonly held = new Map<string, Held>()
+  private pendingAcks: PendingAck[] = []
+  private flushScheduled = false
+  private flushing = new Set<Promise<void>>()
+
+  constructor(
+    readonly name: string,
+    readonly keys: QueueKeys,
+    private readonly shared: BrokerShared,
+  ) {}
+
+  /** Record a fetched delivery as held by `holder`. */
+  hold(token: string, holder: Holder): Held {
+    const held: Held = { token, holder, settled: false }
+    this.held.set(token, held)
+    return held
+  }
+
+  /** Build the `Delivery` handed to the consumer's handler. */
+  delivery(held: Held, envelope: Envelope, deliveryCount: number): Delivery {
+    return {
+      envelope,
+      deliveryCount,
+      ack: () => {
+        try {
+          this.take(held)
+        } catch (error) {
+          return Promise.reject(error)
+        }
+        return new Promise<void>((resolve, reject) => {
+          this.pendingAcks.push({ token: held.token, resolve, reject })
+          this.scheduleFlush()
+        })
+      },
+      retry: async (delayMs: number) => {
+        this.take(held)
+        const notBefore = Date.now() + Math.max(0, delayMs)
+        const next: Envelope = { ...envelope, attempt: envelope.attempt + 1, notBefore }
+        const k = this.keys
+        const ok = await this.shared.run(
+          'retry',
+          [k.inflight, k.leases, k.ready[next.priority]!, k.delayed, k.wake, k.seq],
+          [held.token, encodeStored(next), next.priority, delayMs > 0 ? notBefore : 0],
+        )
+        if (ok !== 1) throw settledError()
+      },
+      deadLetter: async (reason: DeadLetterReason, error?: ErrorInfo) => {
+        this.take(held)
+        const record: DeadLetter = {
+          id: envelope.id,
+          queue: this.name,
+          envelope,
+          reason,
+          ...(error ? { error } : {}),
+          attempts: envelope.attempt,
+          deliveryCount,
+          createdAt: envelope.createdAt,
+          deadAt: Date.now(),
+        }
+        if ((await this.deadLetterToken(held.token, record)) !== 1) throw settledError()
+      },
+      release: async () => {
+        this.take(held)
+        const [ok] = await this.release([held.token])
+        if (ok !== 1) throw settledError()
+      },
+    }
+  }
+
+  /** Move a held token into the dead-letter store (also used for malformed bodies). 1 when it was still held. */
+  deadLetterToken(token: string, record: DeadLetter): Promise<unknown> {
+    const k = this.keys
+    return this.shared.run(
+      'dead-letter',
+      [k.inflight, k.leases, k.dead, k.deadRecords, k.seq],
+      [token, record.id, JSON.stringify(record)],
+    )
+  }
+
+  /** Give tokens back to the front of their lists without counting the delivery. 1/0 per token. */
+  async release(tokens: readonly string[]): Promise<number[]> {
+    const out: number[] = []
+    const k = this.keys
+    for (let i = 0; i < tokens.length; i += CHUNK) {
+      const chunk = tokens.slice(i, i + CHUNK)
+      const res = (await this.shared.run('release', [...k.ready, k.inflight, k.leases, k.wake], chunk)) as number[]
+      out.push(...res)
+    }
+    return out
+  }
+
+  /** Release everything still held (graceful close); later settles of those deliveries reject. */
+  async releaseAll(): Promise<void> {
+    const tokens: string[] = []
+    for (const held of this.held.values()) {
+      held.settled = true
+      tokens.push(held.token)
+    }
+    this.held.clear()
+    if (tokens.length > 0) await this.release(tokens)
+  }
+
+  /** Wait for acks already queued to land. */
+  async drainAcks(): Promise<void> {
+    if (this.pendingAcks.length > 0) await this.flush()
+    await Promise.allSettled([...this.flushing])
+  }
+
+  /** Reject queued acks (destroy): nothing more reaches Redis from this instance. */
+  abandonAcks(): void {
+    const pending = this.pendingAcks
+    this.pendingAcks = []
+    for (const ack of pending) ack.reject(new NotConnectedError('[conveyor] [redis] broker was destroyed'))
+  }
+
+  /** Mark a delivery settled locally and free its prefetch slot; throws when that cannot be. */
+  private take(held: Held): void {
+    const state = this.shared.state()
+    if (state === 'destroyed') {
+      throw new NotConnectedError('[conveyor] [redis] broker was destroyed; the delivery is lost to it')
+    }
+    if (held.settled) throw settledError()
+    held.settled = true
+    if (this.held.delete(held.token)) held.holder.slotFreed()
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(() => {
+      this.flushScheduled = false
+      void this.flush()
+    })
+  }
+
+  private flush(): Promise<void> {
+    const batch = this.pendingAcks
+    this.pendingAcks = []
+    const done = this.flushBatch(batch)
+    this.flushing.add(done)
+    void done.finally(() => this.flushing.delete(done))
+    return done
+  }
+
+  private async flushBatch(batch: PendingAck[]): Promise<void> {
+    const k = this.keys
+    for (let i = 0; i < batch.length; i += CHUNK) {
+      const chunk = batch.slice(i, i + CHUNK)
+      try {
+        const res = (await this.shared.run(
+          'ack',
+          [k.inflight, k.leases],
+          chunk.map((a) => a.token),
+        )) as number[]
+        for (const [j, ack] of chunk.entries()) {
+          if (res[j] === 1) ack.resolve()
+          else ack.reject(settledError())
+        }
+      } catch (error) {
+        for (const ack of chunk) ack.reject(error)
+      }
+    }
+  }
+}

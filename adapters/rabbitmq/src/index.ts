@@ -1,1 +1,13 @@
-export {}
+export { createRabbitMQBroker, type RabbitMQBroker } from './broker'
+export { PublishNackedError } from './errors/publish-nacked-error'
+export { UnroutableError } from './errors/unroutable-error'
+export { DEAD_HEADER, DELIVERIES_HEADER } from './headers'
+export { formatLevel, type QueueNames, queueNames } from './names'
+export {
+  DEFAULT_DELAY_LEVELS,
+  type RabbitMQBrokerOptions,
+  type RabbitMQLogger,
+  type RabbitMQQueueType,
+  type RabbitMQReconnectOptions,
+} from './options'
+export { rabbitmqAdapter } from './url-adapter'

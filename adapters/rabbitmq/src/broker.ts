@@ -1,0 +1,193 @@
+import {
+  type Broker,
+  type BrokerCapabilities,
+  type BrokerFactory,
+  type CloseOptions,
+  type ConsumeOptions,
+  type DeliveryHandler,
+  type Envelope,
+  InvalidOptionsError,
+  NotConnectedError,
+  type QueueSpec,
+  type QueueStats,
+  type Subscription,
+} from '@conveyor/core'
+import { Connection, type ConnectionSource } from './connection'
+import { Consumer, type ConsumerContext } from './consumer'
+import { createDeadLetterStore } from './dead-letters'
+import { type RabbitMQBrokerOptions, resolveOptions } from './options'
+import { Publisher } from './publisher'
+import { Sender } from './sender'
+import { Topology } from './topology'
+
+/** The RabbitMQ broker: what `createRabbitMQBroker` returns, plus test hooks. */
+export interface RabbitMQBroker extends Broker {
+  /** Queue names on the server for a logical queue (`work`, `dead`, `delays`). */
+  queueNames(queue: string): ReturnType<Topology['names']>
+  /** Logical queues this instance declared or used, for cleanup. */
+  knownQueues(): string[]
+  /** Drop the socket as a network failure would; the broker reconnects. For tests. Returns false when not connected. */
+  killConnection(): boolean
+}
+
+/**
+ * A broker on RabbitMQ through amqplib: publisher confirms, mandatory publishing, classic (with priorities) or quorum
+ * queues, delays and retry backoff through per-queue TTL delay queues, dead letters in `<queue>.dead`, delivery
+ * counts that survive crashes, and recovery from lost connections and channels.
+ */
+export const createRabbitMQBroker = ((options: RabbitMQBrokerOptions): RabbitMQBroker =>
+  createBroker(options)) satisfies BrokerFactory<RabbitMQBrokerOptions>
+
+function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
+  const options = resolveOptions(input)
+  let state: 'open' | 'closing' | 'closed' | 'destroyed' = 'open'
+  const consumers = new Set<Consumer>()
+
+  const source: ConnectionSource = input.connection
+    ? { connection: input.connection }
+    : {
+        url: input.url!,
+        ...(input.socketOptions ? { socketOptions: input.socketOptions } : {}),
+        ...(input.reconnect ? { reconnect: input.reconnect } : {}),
+      }
+  let topology: Topology | undefined
+  const connection = new Connection(source, {
+    name: options.connectionName,
+    logger: options.logger,
+    setup: async (model) => topology?.redeclare(model),
+  })
+  topology = new Topology(connection, options)
+  const publisher = new Publisher(connection, options)
+  const sender = new Sender(topology, publisher, options)
+  const deadLetters = createDeadLetterStore({ connection, topology, sender, options })
+
+  const assertAlive = () => {
+    if (state === 'destroyed') throw new NotConnectedError('[rabbitmq] broker was destroyed; create a new one')
+  }
+  const ensureOpen = () => {
+    if (state !== 'open') throw new NotConnectedError(`[rabbitmq] broker is ${state}; create a new one`)
+    connection.assertUsable()
+  }
+  const context: ConsumerContext = {
+    options,
+    connection,
+    topology,
+    sender,
+    assertAlive,
+    running: () => state === 'open' && connection.usable,
+  }
+
+  const quorum = options.queueType === 'quorum'
+  const capabilities: BrokerCapabilities = Object.freeze({
+    delayedDelivery: 'emulated',
+    // Quorum queues in RabbitMQ 3.x ignore message priority.
+    priorityLevels: quorum ? 1 : 10,
+    deadLetter: 'emulated',
+    deadLetterManagement: true,
+    // RabbitMQ has no leases: a delivery stays held as long as its channel lives, however long the handler runs.
+    leaseExtension: true,
+    deliveryCount: true,
+    persistence: true,
+    clusterMode: quorum,
+    maxMessageBytes: options.maxMessageBytes,
+  })
+
+  const stats = async (queue: string): Promise<QueueStats> => {
+    await topology.ensure(queue)
+    const names = topology.names(queue)
+    return topology.withChannel(async (channel) => {
+      const count = async (name: string) => (await channel.checkQueue(name)).messageCount
+      const [ready, dead, ...delays] = await Promise.all([
+        count(names.work),
+        count(names.dead),
+        ...names.delays.map((level) => count(level.name)),
+      ])
+      let inFlight = 0
+      for (const consumer of consumers) if (consumer.queue === queue) inFlight += consumer.unsettled.size
+      return { ready: ready!, inFlight, delayed: delays.reduce((sum, n) => sum + n, 0), dead: dead! }
+    })
+  }
+
+  const broker: RabbitMQBroker = {
+    name: 'rabbitmq',
+    capabilities,
+    deadLetters,
+    async connect() {
+      ensureOpen()
+      await connection.open()
+    },
+    async declare(spec: QueueSpec) {
+      ensureOpen()
+      await topology.declare(spec)
+    },
+    async publish(envelope: Envelope) {
+      ensureOpen()
+      await sender.envelope(envelope)
+    },
+    async publishRaw(queue: string, body: string) {
+      ensureOpen()
+      await sender.body(queue, Buffer.from(body, 'utf8'), { priority: 0, carried: 0 })
+    },
+    async consume(queue: string, handler: DeliveryHandler, consumeOptions: ConsumeOptions): Promise<Subscription> {
+      ensureOpen()
+      const { prefetch } = consumeOptions
+      if (!(Number.isInteger(prefetch) && prefetch >= 1 && prefetch <= 65_535)) {
+        throw new InvalidOptionsError(`[rabbitmq] prefetch must be an integer 1–65535, got ${prefetch}`)
+      }
+      const consumer = new Consumer(context, queue, handler, prefetch)
+      await consumer.start()
+      consumers.add(consumer)
+      return {
+        queue,
+        async cancel() {
+          await consumer.cancel()
+        },
+      }
+    },
+    async purge(queue: string) {
+      ensureOpen()
+      await topology.ensure(queue)
+      const names = topology.names(queue)
+      return topology.withChannel(async (channel) => {
+        const counts = await Promise.all(
+          [names.work, ...names.delays.map((level) => level.name)].map(
+            async (name) => (await channel.purgeQueue(name)).messageCount,
+          ),
+        )
+        return counts.reduce((sum, n) => sum + n, 0)
+      })
+    },
+    async stats(queue: string) {
+      ensureOpen()
+      return stats(queue)
+    },
+    async close(closeOptions: CloseOptions = {}) {
+      if (state !== 'open') return
+      state = 'closing'
+      await Promise.allSettled([...consumers].map((consumer) => consumer.cancel()))
+      const deadline = Date.now() + (closeOptions.timeoutMs ?? 0)
+      const held = () => [...consumers].flatMap((consumer) => [...consumer.unsettled])
+      while (held().length > 0 && Date.now() < deadline) await sleep(10)
+      // Give back what is still held without counting a delivery; if that fails the channel close requeues it.
+      await Promise.allSettled(held().map((delivery) => delivery.release()))
+      await Promise.allSettled([...consumers].map((consumer) => consumer.shutdown()))
+      consumers.clear()
+      await publisher.close()
+      state = 'closed'
+      await connection.close()
+    },
+    async destroy() {
+      if (state === 'destroyed') return
+      state = 'destroyed'
+      for (const consumer of consumers) consumer.abandon()
+      consumers.clear()
+      connection.destroy()
+    },
+    queueNames: (queue) => topology.names(queue),
+    knownQueues: () => topology.queues(),
+    killConnection: () => connection.killSocket(),
+  }
+  return broker
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

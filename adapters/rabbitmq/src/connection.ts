@@ -1,0 +1,239 @@
+import { NotConnectedError } from '@conveyor/core'
+import {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  connect,
+  type Options,
+  type RecoveringChannelModel,
+  type SocketOptions,
+} from 'amqplib'
+import type { RabbitMQLogger, RabbitMQReconnectOptions } from './options'
+
+/** Where the connection comes from: a URL we own, or a connection the user holds (never closed by us). */
+export type ConnectionSource =
+  | {
+      readonly url: string | Options.Connect
+      readonly socketOptions?: SocketOptions
+      readonly reconnect?: RabbitMQReconnectOptions
+    }
+  | { readonly connection: ChannelModel | RecoveringChannelModel }
+
+interface ConnectionHooks {
+  readonly name: string
+  readonly logger: RabbitMQLogger
+  /** Runs on every (re)connection before channels are handed out: re-declares the known topology. */
+  readonly setup: (model: ChannelModel) => Promise<void>
+}
+
+type Model = ChannelModel | RecoveringChannelModel
+
+const isRecovering = (model: Model): model is RecoveringChannelModel =>
+  typeof (model as RecoveringChannelModel).waitForConnect === 'function'
+
+/** The socket under an amqplib connection; amqplib does not type it, and only `destroy()` needs it. */
+const socketOf = (model: ChannelModel | undefined): { destroy(error?: Error): void } | undefined =>
+  (model as unknown as { connection?: { stream?: { destroy(error?: Error): void } } } | undefined)?.connection?.stream
+
+/**
+ * One AMQP connection with amqplib's opt-in recovery (reconnect with backoff, `setup` on each connection). What
+ * amqplib does not do — reviving channels and consumers — the publisher and consumers do by asking for a new channel
+ * here whenever theirs closes; `channel()` waits (bounded) while the connection is being recovered.
+ */
+export class Connection {
+  private model: Model | undefined
+  private opening: Promise<void> | undefined
+  /** The live underlying connection, for `destroy()`; absent while recovering. */
+  private live: ChannelModel | undefined
+  private state: 'idle' | 'open' | 'closed' | 'destroyed' | 'failed' = 'idle'
+  private failure: Error | undefined
+  private blockedSince: number | undefined
+  private unblockWaiters: (() => void)[] = []
+
+  constructor(
+    private readonly source: ConnectionSource,
+    private readonly hooks: ConnectionHooks,
+  ) {}
+
+  get usable(): boolean {
+    return this.state === 'idle' || this.state === 'open'
+  }
+
+  get status(): string {
+    return this.state
+  }
+
+  /** Throw `NotConnectedError` when the broker was closed, destroyed, or recovery gave up. */
+  assertUsable(): void {
+    if (this.usable) return
+    const why = this.state === 'failed' ? `reconnection gave up (${this.failure?.message})` : `broker is ${this.state}`
+    throw new NotConnectedError(`[rabbitmq] ${why}`)
+  }
+
+  open(): Promise<void> {
+    this.assertUsable()
+    this.opening ??= this.doOpen().catch((error: unknown) => {
+      this.opening = undefined
+      throw new NotConnectedError(`[rabbitmq] cannot connect: ${(error as Error).message}`, { cause: error })
+    })
+    return this.opening
+  }
+
+  private async doOpen(): Promise<void> {
+    if ('connection' in this.source) {
+      this.model = this.source.connection
+      this.watch(this.model)
+      if (!isRecovering(this.model)) {
+        this.live = this.model
+        await this.hooks.setup(this.model)
+      }
+      this.state = 'open'
+      return
+    }
+    const { url, socketOptions, reconnect = {} } = this.source
+    const recovering = await connect(url, {
+      ...socketOptions,
+      clientProperties: { ...socketOptions?.clientProperties, connection_name: this.hooks.name },
+      recovery: {
+        initialDelay: reconnect.initialDelayMs ?? 100,
+        maxDelay: reconnect.maxDelayMs ?? 10_000,
+        maxRetries: reconnect.maxRetries ?? Number.POSITIVE_INFINITY,
+        initialMaxRetries: reconnect.initialMaxRetries ?? 2,
+        // Listeners go on before the first attempt so its `connect` event is not missed.
+        waitForConnect: false,
+        setup: async (model: ChannelModel) => {
+          await this.hooks.setup(model)
+        },
+      },
+    })
+    this.model = recovering
+    this.watch(recovering)
+    await recovering.waitForConnect()
+    if (this.state === 'idle') this.state = 'open'
+  }
+
+  private watch(model: Model): void {
+    const log = this.hooks.logger
+    // Without an `error` listener an emitter's error would crash the process; errors also arrive as `close`.
+    model.on('error', (error: Error) => log.warn({ err: error }, '[conveyor] [rabbitmq] connection error'))
+    model.on('blocked', (reason: string) => {
+      this.blockedSince = Date.now()
+      log.warn({ reason }, '[conveyor] [rabbitmq] connection blocked by the server; publishes wait')
+    })
+    model.on('unblocked', () => {
+      this.blockedSince = undefined
+      for (const wake of this.unblockWaiters.splice(0)) wake()
+    })
+    if (isRecovering(model)) {
+      model.on('connect', (live: ChannelModel) => {
+        this.live = live
+        log.info({ name: this.hooks.name }, '[conveyor] [rabbitmq] connected')
+      })
+      model.on('disconnect', (error: Error) => {
+        this.live = undefined
+        this.blockedSince = undefined
+        for (const wake of this.unblockWaiters.splice(0)) wake()
+        log.warn({ err: error }, '[conveyor] [rabbitmq] connection lost; reconnecting')
+      })
+      model.on('reconnect-failed', (error: Error) => {
+        this.state = 'failed'
+        this.failure = error
+        log.error({ err: error }, '[conveyor] [rabbitmq] reconnection gave up')
+      })
+    } else {
+      model.on('close', () => {
+        this.live = undefined
+        if (this.usable) {
+          this.state = 'failed'
+          this.failure = new Error('the connection given to the broker closed')
+        }
+      })
+    }
+  }
+
+  /** A new plain channel, waiting up to `deadline` for the connection. */
+  async channel(deadline?: number): Promise<Channel> {
+    return this.withModel((model) => model.createChannel(), deadline)
+  }
+
+  async confirmChannel(deadline?: number): Promise<ConfirmChannel> {
+    return this.withModel((model) => model.createConfirmChannel(), deadline)
+  }
+
+  private async withModel<T>(create: (model: Model) => Promise<T>, deadline?: number): Promise<T> {
+    await this.open()
+    this.assertUsable()
+    const model = this.model!
+    const made = create(model)
+    if (deadline === undefined) return await made.catch(this.notConnected)
+    return await withDeadline(made, deadline, 'no connection to RabbitMQ').catch((error: unknown) => {
+      // A channel that opens after we gave up would leak: close it when it comes.
+      made.then((late) => (late as { close?: () => Promise<void> }).close?.().catch(() => {})).catch(() => {})
+      return this.notConnected(error)
+    })
+  }
+
+  private readonly notConnected = (error: unknown): never => {
+    if (error instanceof NotConnectedError) throw error
+    this.assertUsable()
+    throw new NotConnectedError(`[rabbitmq] cannot open a channel: ${(error as Error).message}`, { cause: error })
+  }
+
+  /** Resolve when the server is not blocking publishers (resource alarm), or reject at `deadline`. */
+  async unblocked(deadline: number): Promise<void> {
+    if (this.blockedSince === undefined) return
+    const wait = new Promise<void>((resolve) => this.unblockWaiters.push(resolve))
+    await withDeadline(wait, deadline, 'the server blocks publishers (resource alarm)')
+  }
+
+  /** Graceful: close the connection if it is ours. */
+  async close(): Promise<void> {
+    if (!this.usable) return
+    this.state = 'closed'
+    const model = this.model
+    if (model === undefined || 'connection' in this.source) return
+    await model.close().catch(() => {})
+  }
+
+  /** Crash: drop the socket without any closing handshake, and stop recovering. */
+  destroy(): void {
+    if (this.state === 'destroyed') return
+    const owned = !('connection' in this.source)
+    this.state = 'destroyed'
+    if (!owned) return
+    socketOf(this.live)?.destroy(new Error('[conveyor] [rabbitmq] destroyed'))
+    void this.model?.close().catch(() => {})
+  }
+
+  /** Test hook: drop the socket as a network failure would (recovery then reconnects). */
+  killSocket(): boolean {
+    const socket = socketOf(this.live)
+    socket?.destroy(new Error('[conveyor] [rabbitmq] socket killed'))
+    return socket !== undefined
+  }
+}
+
+/** Race a promise against an absolute deadline; rejects with `NotConnectedError` naming what was awaited. */
+export function withDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
+  const left = deadline - Date.now()
+  if (left <= 0) {
+    promise.catch(() => {})
+    return Promise.reject(new NotConnectedError(`[rabbitmq] timed out: ${what}`))
+  }
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new NotConnectedError(`[rabbitmq] timed out after ${left} ms: ${what}`)),
+      left,
+    )
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}

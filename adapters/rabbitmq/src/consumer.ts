@@ -1,0 +1,289 @@
+import {
+  type DeadLetterReason,
+  type DeliveryHandler,
+  decodeEnvelope,
+  type Envelope,
+  type ErrorInfo,
+  newTaskId,
+  type Subscription,
+  toErrorInfo,
+} from '@conveyor/core'
+import type { ConsumeMessage } from 'amqplib'
+import type { Connection } from './connection'
+import { AmqpDelivery, type ChannelSlot, type DeliveryOwner } from './delivery'
+import { DELIVERIES_HEADER, numberHeader } from './headers'
+import { pickLevel } from './names'
+import type { ResolvedOptions } from './options'
+import type { Sender } from './sender'
+import type { Topology } from './topology'
+
+/** Longest raw body kept in a malformed dead letter's listing. */
+export const MAX_RAW_KEPT = 64 * 1024
+
+/** What consumers share with the broker. */
+export interface ConsumerContext {
+  readonly options: ResolvedOptions
+  readonly connection: Connection
+  readonly topology: Topology
+  readonly sender: Sender
+  /** Throws `NotConnectedError` once the broker was destroyed. */
+  readonly assertAlive: () => void
+  /** Whether a lost channel should be reopened (the broker is neither closing nor closed). */
+  readonly running: () => boolean
+}
+
+/**
+ * One subscription on its own channel with a per-consumer prefetch (never global QoS, which quorum queues refuse).
+ * When the channel closes — a lost connection, or the server closing it — the consumer opens a new one and consumes
+ * again; the deliveries of the dead channel are requeued by RabbitMQ and can no longer be settled here.
+ */
+export class Consumer implements Subscription, DeliveryOwner {
+  private slot: ChannelSlot | undefined
+  private consumerTag: string | undefined
+  private cancelled = false
+  private reopening = false
+  /** Handed to the handler, not settled. */
+  readonly unsettled = new Set<AmqpDelivery>()
+  /** Received before their `notBefore`, held until due (remainders shorter than the smallest delay level). */
+  private readonly parked = new Map<ConsumeMessage, { slot: ChannelSlot; timer: NodeJS.Timeout; carried: number }>()
+  /** Redelivery recounts, re-parks and internal dead-letters under way. */
+  private readonly chores = new Set<Promise<void>>()
+
+  constructor(
+    private readonly ctx: ConsumerContext,
+    readonly queue: string,
+    private readonly handler: DeliveryHandler,
+    private readonly prefetch: number,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.open()
+  }
+
+  /** Stop receiving; handed-out deliveries stay settleable. Parked early messages go back to the queue. */
+  async cancel(): Promise<void> {
+    if (this.cancelled) return
+    this.cancelled = true
+    const slot = this.slot
+    if (slot && !slot.closed && this.consumerTag !== undefined) {
+      await slot.channel.cancel(this.consumerTag).catch(() => {})
+    }
+    await this.releaseParked()
+    this.closeIfIdle()
+  }
+
+  /** Wait for chores, then close the channel (RabbitMQ requeues whatever is still unacked). */
+  async shutdown(): Promise<void> {
+    this.cancelled = true
+    await Promise.allSettled([...this.chores])
+    const slot = this.slot
+    this.slot = undefined
+    if (slot && !slot.closed) await slot.channel.close().catch(() => {})
+  }
+
+  /** After `destroy()`: forget everything without talking to the server. */
+  abandon(): void {
+    this.cancelled = true
+    for (const { timer } of this.parked.values()) clearTimeout(timer)
+    this.parked.clear()
+  }
+
+  assertAlive(): void {
+    this.ctx.assertAlive()
+  }
+
+  forget(delivery: AmqpDelivery): void {
+    this.unsettled.delete(delivery)
+    if (this.cancelled) this.closeIfIdle()
+  }
+
+  send(body: Buffer, meta: { priority: number; id: string; carried: number }, notBefore?: number): Promise<void> {
+    return this.ctx.sender.body(this.queue, body, meta, notBefore)
+  }
+
+  sendDead(
+    body: Buffer,
+    reason: DeadLetterReason,
+    envelope: Envelope | undefined,
+    deliveryCount: number,
+    error?: ErrorInfo,
+  ): Promise<void> {
+    const now = Date.now()
+    return this.ctx.sender.dead(this.queue, body, {
+      id: envelope?.id ?? newTaskId(),
+      queue: this.queue,
+      reason,
+      ...(error ? { error } : {}),
+      attempts: envelope?.attempt ?? 0,
+      deliveryCount,
+      createdAt: envelope?.createdAt ?? now,
+      deadAt: now,
+    })
+  }
+
+  private async open(): Promise<void> {
+    const deadline = Date.now() + this.ctx.options.publishTimeoutMs
+    await this.ctx.topology.ensure(this.queue)
+    const channel = await this.ctx.connection.channel(deadline)
+    const slot: ChannelSlot = { channel, closed: false }
+    channel.on('error', (error: Error) =>
+      this.ctx.options.logger.warn({ err: error, queue: this.queue }, '[conveyor] [rabbitmq] consumer channel error'),
+    )
+    channel.on('close', () => this.onClose(slot))
+    try {
+      await channel.prefetch(this.prefetch, false)
+      const work = this.ctx.topology.names(this.queue).work
+      const { consumerTag } = await channel.consume(work, (message) => this.onMessage(slot, message), { noAck: false })
+      this.slot = slot
+      this.consumerTag = consumerTag
+    } catch (error) {
+      await channel.close().catch(() => {})
+      throw error
+    }
+  }
+
+  private onClose(slot: ChannelSlot): void {
+    slot.closed = true
+    for (const delivery of this.unsettled) if (delivery.slot === slot) this.unsettled.delete(delivery)
+    for (const [message, parked] of this.parked) {
+      if (parked.slot !== slot) continue
+      clearTimeout(parked.timer)
+      this.parked.delete(message)
+    }
+    if (this.slot === slot) this.slot = undefined
+    if (!this.cancelled && this.ctx.running()) void this.reopen()
+  }
+
+  private async reopen(): Promise<void> {
+    if (this.reopening) return
+    this.reopening = true
+    try {
+      for (let attempt = 0; !this.cancelled && this.ctx.running() && this.slot === undefined; attempt++) {
+        try {
+          await this.open()
+          this.ctx.options.logger.info({ queue: this.queue }, '[conveyor] [rabbitmq] consumer resumed')
+        } catch (error) {
+          if (!this.ctx.connection.usable) return
+          this.ctx.options.logger.warn(
+            { err: error, queue: this.queue },
+            '[conveyor] [rabbitmq] resuming consumer failed',
+          )
+          await sleep(Math.min(5_000, 100 * 2 ** attempt))
+        }
+      }
+    } finally {
+      this.reopening = false
+    }
+  }
+
+  private onMessage(slot: ChannelSlot, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The server cancelled the consumer (queue deleted): declare it again and consume on a new channel.
+      this.ctx.topology.invalidate(this.queue)
+      void slot.channel.close().catch(() => {})
+      return
+    }
+    const headers = message.properties.headers
+    const carried = numberHeader(headers, DELIVERIES_HEADER)
+    const quorum = this.ctx.topology.typeOf(this.queue) === 'quorum'
+    if (this.cancelled) {
+      // Sent before the server saw our cancel: give it back, uncounted.
+      const previous = carried + (quorum ? numberHeader(headers, 'x-delivery-count') : 0)
+      const priority = typeof message.properties.priority === 'number' ? message.properties.priority : 0
+      this.chore(slot, message, () => this.send(message.content, { priority, id: '', carried: previous }))
+      return
+    }
+    let envelope: Envelope
+    try {
+      envelope = decodeEnvelope(message.content.toString('utf8'))
+    } catch (error) {
+      const deliveries = carried + 1
+      this.chore(slot, message, () =>
+        this.sendDead(message.content, 'malformed', undefined, deliveries, toErrorInfo(error)),
+      )
+      return
+    }
+    if (envelope.queue !== this.queue) envelope = { ...envelope, queue: this.queue }
+    if (!quorum && message.fields.redelivered) {
+      // Classic queues do not count deliveries: persist the count by republishing with it incremented.
+      const meta = { priority: envelope.priority, id: envelope.id, carried: carried + 1 }
+      this.chore(slot, message, () => this.send(message.content, meta, envelope.notBefore))
+      return
+    }
+    const deliveryCount = carried + (quorum ? numberHeader(headers, 'x-delivery-count') : 0) + 1
+    this.whenDue(slot, message, envelope, deliveryCount)
+  }
+
+  /** Hand the message out once due; a message is never delivered before its `notBefore`. */
+  private whenDue(slot: ChannelSlot, message: ConsumeMessage, envelope: Envelope, deliveryCount: number): void {
+    const remaining = (envelope.notBefore ?? 0) - Date.now()
+    if (remaining > 0) {
+      const meta = { priority: envelope.priority, id: envelope.id, carried: deliveryCount - 1 }
+      if (pickLevel(this.ctx.topology.names(this.queue).delays, remaining) !== undefined) {
+        this.chore(slot, message, () => this.send(message.content, meta, envelope.notBefore))
+        return
+      }
+      // +1: timers may fire a hair early relative to Date.now().
+      const timer = setTimeout(() => {
+        this.parked.delete(message)
+        if (!slot.closed) this.whenDue(slot, message, envelope, deliveryCount)
+      }, remaining + 1)
+      this.parked.set(message, { slot, timer, carried: deliveryCount - 1 })
+      return
+    }
+    const { maxDeliveries } = this.ctx.options
+    if (maxDeliveries !== undefined && deliveryCount > maxDeliveries) {
+      this.chore(slot, message, () => this.sendDead(message.content, 'max-deliveries', envelope, deliveryCount))
+      return
+    }
+    const delivery = new AmqpDelivery(this, slot, message, envelope, deliveryCount)
+    this.unsettled.add(delivery)
+    try {
+      this.handler(delivery)
+    } catch {
+      // A throwing handler must not stop the consumer; the delivery stays held until settled or the channel closes.
+    }
+  }
+
+  /** Publish something in place of `message` (confirmed), then ack it; on failure give it back to the queue. */
+  private chore(slot: ChannelSlot, message: ConsumeMessage, publish: () => Promise<void>): void {
+    const run = publish().then(
+      () => {
+        if (!slot.closed) slot.channel.ack(message)
+      },
+      (error: unknown) => {
+        this.ctx.options.logger.warn(
+          { err: error, queue: this.queue },
+          '[conveyor] [rabbitmq] could not move a message',
+        )
+        // Give it back (it comes again marked redelivered); if the channel is gone RabbitMQ already requeued it.
+        if (!slot.closed) slot.channel.nack(message, false, true)
+      },
+    )
+    const tracked = run.catch(() => {})
+    this.chores.add(tracked)
+    void tracked.finally(() => this.chores.delete(tracked))
+  }
+
+  private async releaseParked(): Promise<void> {
+    const moves: Promise<void>[] = []
+    for (const [message, { slot, timer, carried }] of this.parked) {
+      clearTimeout(timer)
+      this.parked.delete(message)
+      const envelope = decodeEnvelope(message.content.toString('utf8'))
+      const meta = { priority: envelope.priority, id: envelope.id, carried }
+      this.chore(slot, message, () => this.send(message.content, meta, envelope.notBefore))
+    }
+    moves.push(...this.chores)
+    await Promise.allSettled(moves)
+  }
+
+  private closeIfIdle(): void {
+    if (this.unsettled.size > 0 || this.chores.size > 0) return
+    const slot = this.slot
+    this.slot = undefined
+    if (slot && !slot.closed) void slot.channel.close().catch(() => {})
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,152 @@
+import {
+  type DeadLetter,
+  type DeadLetterPage,
+  type DeadLetterSelection,
+  type DeadLetterStore,
+  decodeEnvelope,
+  type Envelope,
+  encodeEnvelope,
+} from '@conveyor/core'
+import type { Channel, GetMessage } from 'amqplib'
+import type { Connection } from './connection'
+import { MAX_RAW_KEPT } from './consumer'
+import { decodeDeadRecord, numberHeader, serverDeathReason } from './headers'
+import type { ResolvedOptions } from './options'
+import type { Sender } from './sender'
+import type { Topology } from './topology'
+
+/** Turn one message of `<queue>.dead` into a dead-letter record (ours, or one the server dead-lettered itself). */
+export function toDeadLetter(
+  queue: string,
+  message: GetMessage | { content: Buffer; properties: GetMessage['properties'] },
+): DeadLetter {
+  const headers = message.properties.headers
+  const text = message.content.toString('utf8')
+  let envelope: Envelope | undefined
+  try {
+    envelope = decodeEnvelope(text)
+  } catch {
+    envelope = undefined
+  }
+  const record = decodeDeadRecord(headers)
+  if (record !== undefined) {
+    const malformed = record.reason === 'malformed' || envelope === undefined
+    return {
+      id: record.id,
+      queue,
+      ...(malformed ? { raw: text.slice(0, MAX_RAW_KEPT) } : { envelope }),
+      reason: record.reason,
+      ...(record.error ? { error: record.error } : {}),
+      attempts: record.attempts,
+      deliveryCount: record.deliveryCount,
+      createdAt: record.createdAt,
+      deadAt: record.deadAt,
+    }
+  }
+  // Dead-lettered by the server (quorum x-delivery-limit): the body is the message as it was on the work queue.
+  const death = serverDeathReason(headers)
+  return {
+    id: envelope?.id ?? String(message.properties.messageId ?? 'unknown'),
+    queue,
+    ...(envelope ? { envelope } : { raw: text.slice(0, MAX_RAW_KEPT) }),
+    reason: death.reason,
+    attempts: envelope?.attempt ?? 0,
+    deliveryCount: numberHeader(headers, 'x-conveyor-deliveries') + numberHeader(headers, 'x-delivery-count') + 1,
+    createdAt: envelope?.createdAt ?? death.at,
+    deadAt: death.at,
+  }
+}
+
+/**
+ * `<queue>.dead` managed through AMQP: list, replay and purge take messages with `basic.get` on a private channel
+ * (unacked, so nobody else sees them meanwhile), ack what they consume, and close the channel, which puts every
+ * other message back in its place. A replayed message is acked only after its new copy on the work queue is
+ * confirmed: never lost, at worst duplicated.
+ */
+export function createDeadLetterStore(deps: {
+  readonly connection: Connection
+  readonly topology: Topology
+  readonly sender: Sender
+  readonly options: ResolvedOptions
+}): DeadLetterStore {
+  const { connection, topology, sender, options } = deps
+
+  const withDeadQueue = async <T>(queue: string, fn: (channel: Channel, dead: string) => Promise<T>): Promise<T> => {
+    connection.assertUsable()
+    await topology.ensure(queue)
+    const channel = await connection.channel(Date.now() + options.publishTimeoutMs)
+    channel.on('error', () => {})
+    try {
+      return await fn(channel, topology.names(queue).dead)
+    } finally {
+      await channel.close().catch(() => {})
+    }
+  }
+
+  /** Take up to `max` messages, oldest first. */
+  const take = async (channel: Channel, dead: string, max: number): Promise<GetMessage[]> => {
+    const taken: GetMessage[] = []
+    while (taken.length < max) {
+      const message = await channel.get(dead, { noAck: false })
+      if (message === false) break
+      taken.push(message)
+    }
+    return taken
+  }
+
+  return {
+    async list(queue: string, page: DeadLetterPage = {}): Promise<DeadLetter[]> {
+      const offset = page.offset ?? 0
+      const limit = page.limit ?? 100
+      return withDeadQueue(queue, async (channel, dead) => {
+        const taken = await take(channel, dead, offset + limit)
+        return taken.slice(offset).map((message) => toDeadLetter(queue, message))
+      })
+    },
+
+    async replay(queue: string, selection: DeadLetterSelection = {}): Promise<number> {
+      const wanted = selection.ids ? new Set(selection.ids) : undefined
+      const limit = selection.limit ?? Number.POSITIVE_INFINITY
+      return withDeadQueue(queue, async (channel, dead) => {
+        const taken = await take(channel, dead, Number.POSITIVE_INFINITY)
+        let replayed = 0
+        for (const message of taken) {
+          if (replayed >= limit) break
+          const entry = toDeadLetter(queue, message)
+          if (entry.envelope === undefined || (wanted && !wanted.has(entry.id))) continue
+          const { notBefore: _drop, ...rest } = entry.envelope
+          const fresh: Envelope = { ...rest, queue, attempt: 1 }
+          await sender.body(queue, Buffer.from(encodeEnvelope(fresh), 'utf8'), {
+            priority: fresh.priority,
+            id: fresh.id,
+            carried: 0,
+          })
+          channel.ack(message)
+          replayed++
+        }
+        return replayed
+      })
+    },
+
+    async purge(queue: string, ids?: readonly string[]): Promise<number> {
+      if (ids === undefined) {
+        return withDeadQueue(queue, async (channel, dead) => (await channel.purgeQueue(dead)).messageCount)
+      }
+      const drop = new Set(ids)
+      return withDeadQueue(queue, async (channel, dead) => {
+        const taken = await take(channel, dead, Number.POSITIVE_INFINITY)
+        let removed = 0
+        for (const message of taken) {
+          if (!drop.has(toDeadLetter(queue, message).id)) continue
+          channel.ack(message)
+          removed++
+        }
+        return removed
+      })
+    },
+
+    async count(queue: string): Promise<number> {
+      return withDeadQueue(queue, async (channel, dead) => (await channel.checkQueue(dead)).messageCount)
+    },
+  }
+}

@@ -1,0 +1,119 @@
+import { InvalidOptionsError } from '@conveyor/core'
+import type { ChannelModel, Options, RecoveringChannelModel, SocketOptions } from 'amqplib'
+
+/** The subset of a pino logger the adapter uses; pass `pino()` or any object with these methods. */
+export interface RabbitMQLogger {
+  debug(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+/** RabbitMQ queue flavours the adapter declares. */
+export type RabbitMQQueueType = 'classic' | 'quorum'
+
+/** Reconnection backoff, handed to amqplib's connection recovery. */
+export interface RabbitMQReconnectOptions {
+  /** First reconnect delay. Defaults to 100 ms. */
+  readonly initialDelayMs?: number
+  /** Longest reconnect delay. Defaults to 10 s. */
+  readonly maxDelayMs?: number
+  /** Reconnect attempts after a loss before giving up. Defaults to unlimited. */
+  readonly maxRetries?: number
+  /** Attempts for the very first connection, so a missing server fails fast. Defaults to 2. */
+  readonly initialMaxRetries?: number
+}
+
+/** Options of `createRabbitMQBroker`. Give one of `url` or `connection`. */
+export interface RabbitMQBrokerOptions {
+  /** `amqp://user:pass@host:5672/vhost` or `amqps://…`, or amqplib's connect object. */
+  readonly url?: string | Options.Connect
+  /** Socket and TLS options (`ca`, `cert`, `key`, `servername`, …) passed to amqplib with `url`. */
+  readonly socketOptions?: SocketOptions
+  /**
+   * An amqplib connection you already hold (plain or created with `recovery`). The broker opens its own channels on
+   * it and never closes it. A plain connection that drops is not revived: the broker then rejects with
+   * `NotConnectedError`; pass a recovering one to get reconnection.
+   */
+  readonly connection?: ChannelModel | RecoveringChannelModel
+  /** Shown in the management UI and used by `rabbitmqctl close_connection`. Defaults to `conveyor:<prefix>:<pid>`. */
+  readonly connectionName?: string
+  /** Default queue type for `declare` (override per queue with `declare({ type })`). Defaults to `classic`. */
+  readonly queueType?: RabbitMQQueueType
+  /** Prepended with a dot to every queue name on the server (`<prefix>.<queue>`). Defaults to `conveyor`. */
+  readonly prefix?: string
+  /**
+   * Delay levels in milliseconds, ascending: one TTL queue per level and per work queue. A delayed message waits in
+   * the largest level not longer than its remaining delay, then returns to the work queue and is re-parked until
+   * due. Defaults to 100 ms, 500 ms, 2 s, 10 s, 1 min, 5 min, 30 min and 3 h. Changing the list creates new queues.
+   */
+  readonly delayLevels?: readonly number[]
+  /**
+   * Deliveries of one attempt after which the adapter dead-letters the message with reason `max-deliveries` before
+   * handing it out. On quorum queues it is also set as `x-delivery-limit`, so the server dead-letters poison messages
+   * natively. Absent by default: core's worker enforces its own `maxDeliveries`.
+   */
+  readonly maxDeliveries?: number
+  /** Largest encoded message accepted (RabbitMQ's `max_message_size`). Defaults to 16 MiB. */
+  readonly maxMessageBytes?: number
+  /** How long a publish may wait for a connection, `drain` or `unblocked` before it rejects. Defaults to 15 s. */
+  readonly publishTimeoutMs?: number
+  readonly reconnect?: RabbitMQReconnectOptions
+  /** Pino-compatible logger; silent when absent. */
+  readonly logger?: RabbitMQLogger | false
+}
+
+/** Options after defaults and checks. */
+export interface ResolvedOptions {
+  readonly prefix: string
+  readonly queueType: RabbitMQQueueType
+  readonly delayLevels: readonly number[]
+  readonly maxDeliveries: number | undefined
+  readonly maxMessageBytes: number
+  readonly publishTimeoutMs: number
+  readonly connectionName: string
+  readonly logger: RabbitMQLogger
+}
+
+export const DEFAULT_DELAY_LEVELS: readonly number[] = Object.freeze([
+  100, 500, 2_000, 10_000, 60_000, 300_000, 1_800_000, 10_800_000,
+])
+
+const silent: RabbitMQLogger = { debug() {}, info() {}, warn() {}, error() {} }
+
+/** Apply defaults and reject options that cannot work, naming the option. */
+export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions {
+  const bad = (message: string): never => {
+    throw new InvalidOptionsError(`[rabbitmq] ${message}`)
+  }
+  if (options.url === undefined && options.connection === undefined) bad('give `url` or `connection`')
+  const prefix = options.prefix ?? 'conveyor'
+  if (!/^[\w.:-]*$/.test(prefix)) bad(`prefix may hold letters, digits, "_", ".", ":" and "-", got "${prefix}"`)
+  const queueType = options.queueType ?? 'classic'
+  if (queueType !== 'classic' && queueType !== 'quorum')
+    bad(`queueType must be "classic" or "quorum", got "${queueType}"`)
+  const delayLevels = options.delayLevels ?? DEFAULT_DELAY_LEVELS
+  if (delayLevels.length === 0) bad('delayLevels needs at least one level')
+  delayLevels.forEach((level, i) => {
+    if (!Number.isInteger(level) || level < 1) bad(`delayLevels must be integers ≥ 1 ms, got ${level}`)
+    if (i > 0 && level <= delayLevels[i - 1]!) bad('delayLevels must be strictly ascending')
+  })
+  const { maxDeliveries } = options
+  if (maxDeliveries !== undefined && !(Number.isInteger(maxDeliveries) && maxDeliveries >= 1)) {
+    bad(`maxDeliveries must be an integer ≥ 1, got ${maxDeliveries}`)
+  }
+  const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024
+  if (!(Number.isInteger(maxMessageBytes) && maxMessageBytes > 0)) bad('maxMessageBytes must be a positive integer')
+  const publishTimeoutMs = options.publishTimeoutMs ?? 15_000
+  if (!(publishTimeoutMs > 0)) bad('publishTimeoutMs must be > 0')
+  return {
+    prefix,
+    queueType,
+    delayLevels: [...delayLevels],
+    maxDeliveries,
+    maxMessageBytes,
+    publishTimeoutMs,
+    connectionName: options.connectionName ?? `conveyor:${prefix}:${process.pid}`,
+    logger: options.logger ? options.logger : silent,
+  }
+}

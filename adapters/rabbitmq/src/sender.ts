@@ -1,0 +1,80 @@
+import { type Envelope, encodeEnvelope, PayloadTooLargeError } from '@conveyor/core'
+import type { Options } from 'amqplib'
+import { DEAD_HEADER, DELIVERIES_HEADER, type DeadRecord, encodeDeadRecord } from './headers'
+import { pickLevel } from './names'
+import type { ResolvedOptions } from './options'
+import type { Publisher } from './publisher'
+import type { Topology } from './topology'
+
+/** Where a message goes and how: the routing decisions shared by publish, retry, release and dead-lettering. */
+export class Sender {
+  constructor(
+    private readonly topology: Topology,
+    private readonly publisher: Publisher,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  /** Encode and send an envelope to its queue (or the delay queue its `notBefore` calls for). */
+  envelope(envelope: Envelope, carried = 0): Promise<void> {
+    const body = Buffer.from(encodeEnvelope(envelope), 'utf8')
+    return this.body(
+      envelope.queue,
+      body,
+      { priority: envelope.priority, id: envelope.id, carried },
+      envelope.notBefore,
+    )
+  }
+
+  /**
+   * Send bytes to `queue`: straight to the work queue when due, else parked in the largest delay level not longer
+   * than the remaining delay (a remainder shorter than the smallest level goes to the work queue, where the
+   * consumer holds it until due).
+   */
+  async body(
+    queue: string,
+    body: Buffer,
+    meta: { readonly priority: number; readonly id?: string; readonly carried: number },
+    notBefore?: number,
+  ): Promise<void> {
+    this.checkSize(queue, body)
+    await this.topology.ensure(queue)
+    const names = this.topology.names(queue)
+    const level = notBefore === undefined ? undefined : pickLevel(names.delays, notBefore - Date.now())
+    const properties: Options.Publish = {
+      contentType: 'application/json',
+      priority: meta.priority,
+      ...(meta.id ? { messageId: meta.id } : {}),
+      ...(meta.carried > 0 ? { headers: { [DELIVERIES_HEADER]: meta.carried } } : {}),
+    }
+    await this.sendOrRedeclare(queue, level?.name ?? names.work, body, properties)
+  }
+
+  /** Put a message on `<queue>.dead` with its record in a header; the body stays the original bytes. */
+  async dead(queue: string, body: Buffer, record: DeadRecord): Promise<void> {
+    await this.topology.ensure(queue)
+    await this.sendOrRedeclare(queue, this.topology.names(queue).dead, body, {
+      contentType: 'application/json',
+      messageId: record.id,
+      headers: { [DEAD_HEADER]: encodeDeadRecord(record) },
+    })
+  }
+
+  private async sendOrRedeclare(queue: string, target: string, body: Buffer, properties: Options.Publish) {
+    try {
+      await this.publisher.publish(target, body, properties)
+    } catch (error) {
+      // Returned as unroutable: the queue was deleted behind our back. Declare it again next time.
+      if ((error as { code?: string }).code === 'CONVEYOR_UNROUTABLE') this.topology.invalidate(queue)
+      throw error
+    }
+  }
+
+  private checkSize(queue: string, body: Buffer): void {
+    if (body.length > this.options.maxMessageBytes) {
+      throw new PayloadTooLargeError(
+        `[rabbitmq] message of ${body.length} bytes for "${queue}" exceeds maxMessageBytes ` +
+          `(${this.options.maxMessageBytes}, RabbitMQ's max_message_size)`,
+      )
+    }
+  }
+}

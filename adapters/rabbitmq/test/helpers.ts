@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { promisify } from 'node:util'
+import type { Envelope } from '@conveyor/core'
+import { createRabbitMQBroker, type RabbitMQBroker, type RabbitMQBrokerOptions } from '@conveyor/rabbitmq'
+import { type Channel, type ChannelModel, connect } from 'amqplib'
+
+export const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+
+/** A unique prefix per test so files run in parallel against one server. */
+export const uniquePrefix = (label: string): string => `cvt.${label}.${randomUUID().slice(0, 8)}`
+
+/** Short delay levels so tests run fast. */
+export const TEST_DELAY_LEVELS = [50, 200, 1_000]
+
+const created = new Map<string, RabbitMQBroker[]>()
+
+/** A broker on `prefix`, remembered for cleanup. */
+export function makeBroker(prefix: string, options: Partial<RabbitMQBrokerOptions> = {}): RabbitMQBroker {
+  const broker = createRabbitMQBroker({
+    url: AMQP_URL,
+    prefix,
+    delayLevels: TEST_DELAY_LEVELS,
+    connectionName: `${prefix}:${randomUUID().slice(0, 4)}`,
+    publishTimeoutMs: 10_000,
+    ...options,
+  })
+  created.set(prefix, [...(created.get(prefix) ?? []), broker])
+  return broker
+}
+
+/** A raw amqplib connection, to check side effects without the adapter under test. */
+export async function rawChannel(): Promise<{ channel: Channel; close(): Promise<void> }> {
+  const model: ChannelModel = await connect(AMQP_URL)
+  model.on('error', () => {})
+  const channel = await model.createChannel()
+  channel.on('error', () => {})
+  return { channel, close: () => model.close().catch(() => {}) }
+}
+
+/** Destroy the brokers of `prefix` and delete every queue they knew (and any extra server-side names). */
+export async function cleanup(prefix: string, extraQueues: string[] = []): Promise<void> {
+  const brokers = created.get(prefix) ?? []
+  created.delete(prefix)
+  const names = new Set(extraQueues)
+  for (const broker of brokers) {
+    for (const queue of broker.knownQueues()) {
+      const n = broker.queueNames(queue)
+      for (const name of [n.work, n.dead, ...n.delays.map((level) => level.name)]) names.add(name)
+    }
+    await broker.destroy().catch(() => {})
+  }
+  const raw = await rawChannel()
+  try {
+    for (const name of names) await raw.channel.deleteQueue(name)
+  } finally {
+    await raw.close()
+  }
+}
+
+let seq = 0
+export function envelope(queue: string, overrides: Partial<Envelope> = {}): Envelope {
+  return {
+    id: `job-${++seq}-${randomUUID().slice(0, 8)}`,
+    task: 'test.task',
+    payload: { n: seq },
+    queue,
+    priority: 0,
+    attempt: 1,
+    maxAttempts: 3,
+    createdAt: Date.now(),
+    ...overrides,
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Poll until `check` is true or fail after `timeoutMs`. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+const run = promisify(execFile)
+
+/** Close our own connections by name with rabbitmqctl, as an operator would (never the others'). */
+export async function closeConnectionsNamed(name: string): Promise<number> {
+  const { stdout } = await run('rabbitmqctl', [
+    'list_connections',
+    '-q',
+    '--no-table-headers',
+    'pid',
+    'client_properties',
+  ])
+  const pids = stdout
+    .split('\n')
+    .filter((line) => line.includes(`"${name}`) || line.includes(`,${name}`) || line.includes(name))
+    .map((line) => line.split('\t')[0]!)
+    .filter((pid) => pid.startsWith('<'))
+  for (const pid of pids)
+    await run('rabbitmqctl', ['close_connection', pid, 'conveyor test: closing our own connection'])
+  return pids.length
+}

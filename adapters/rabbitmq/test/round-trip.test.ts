@@ -1,0 +1,64 @@
+import type { Delivery } from '@conveyor/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanup, envelope, eventually, makeBroker, rawChannel, sleep, uniquePrefix } from './helpers'
+
+for (const queueType of ['classic', 'quorum'] as const) {
+  describe(`rabbitmq round trip (${queueType})`, () => {
+    let prefix = ''
+    afterEach(async () => cleanup(prefix))
+
+    it('publishes with a confirm and delivers the envelope field for field', async () => {
+      prefix = uniquePrefix(`rt-${queueType}`)
+      const broker = makeBroker(prefix, { queueType })
+      await broker.declare({ name: 'q' })
+      const sent = envelope('q', {
+        headers: { a: 'b' },
+        trace: { traceparent: 'x' },
+        payload: { deep: [1, 'two', null] },
+      })
+      await broker.publish(sent)
+      // The confirm means the server holds it: a raw reader sees it before any consumer runs.
+      const raw = await rawChannel()
+      expect((await raw.channel.checkQueue(broker.queueNames('q').work)).messageCount).toBe(1)
+      await raw.close()
+      const got: Delivery[] = []
+      await broker.consume('q', (d) => got.push(d), { prefetch: 5 })
+      await eventually(() => got.length === 1)
+      expect(got[0]!.envelope).toEqual(sent)
+      expect(got[0]!.deliveryCount).toBe(1)
+      await got[0]!.ack()
+      await expect(got[0]!.ack()).rejects.toMatchObject({ code: 'CONVEYOR_DELIVERY_SETTLED' })
+      await eventually(async () => (await broker.stats('q')).ready === 0)
+      expect(await broker.stats('q')).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 })
+      await broker.close()
+    })
+
+    it('retries with a delay, never early, then dead-letters and replays', async () => {
+      prefix = uniquePrefix(`rd-${queueType}`)
+      const broker = makeBroker(prefix, { queueType })
+      await broker.declare({ name: 'q' })
+      const seen: { attempt: number; at: number; d: Delivery }[] = []
+      await broker.consume('q', (d) => seen.push({ attempt: d.envelope.attempt, at: Date.now(), d }), { prefetch: 2 })
+      await broker.publish(envelope('q'))
+      await eventually(() => seen.length === 1)
+      const retriedAt = Date.now()
+      await seen[0]!.d.retry(300)
+      await eventually(() => seen.length === 2, 5_000, 'the retry')
+      expect(seen[1]!.attempt).toBe(2)
+      expect(seen[1]!.at - retriedAt).toBeGreaterThanOrEqual(300)
+      expect(seen[1]!.d.deliveryCount).toBe(1)
+      await seen[1]!.d.deadLetter('max-attempts', { name: 'Error', message: 'boom' })
+      await eventually(async () => (await broker.deadLetters.count('q')) === 1)
+      const [dead] = await broker.deadLetters.list('q')
+      expect(dead).toMatchObject({ reason: 'max-attempts', attempts: 2, error: { message: 'boom' }, queue: 'q' })
+      expect(dead!.envelope!.id).toBe(seen[0]!.d.envelope.id)
+      expect(await broker.deadLetters.replay('q')).toBe(1)
+      await eventually(() => seen.length === 3, 5_000, 'the replay')
+      expect(seen[2]!.attempt).toBe(1)
+      await seen[2]!.d.ack()
+      expect(await broker.deadLetters.count('q')).toBe(0)
+      await sleep(10)
+      await broker.close()
+    })
+  })
+}

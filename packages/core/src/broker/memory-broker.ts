@@ -161,20 +161,21 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
       const dead = store.deadLetters(queue)
       const wanted = selection.ids ? new Set(selection.ids) : undefined
       const limit = selection.limit ?? Number.POSITIVE_INFINITY
+      const picked: Envelope[] = []
       const keep: DeadLetter[] = []
-      let replayed = 0
       for (const entry of dead) {
-        const pick = entry.envelope !== undefined && (!wanted || wanted.has(entry.id)) && replayed < limit
-        if (!pick || entry.envelope === undefined) {
+        if (entry.envelope !== undefined && (!wanted || wanted.has(entry.id)) && picked.length < limit) {
+          picked.push(entry.envelope)
+        } else {
           keep.push(entry)
-          continue
         }
-        const { notBefore: _drop, ...rest } = entry.envelope
-        publishBody(queue, encodeEnvelope({ ...rest, attempt: 1 }), rest.priority)
-        replayed++
       }
+      // Take them out first: a replayed message may be dead-lettered again before this loop ends.
       dead.splice(0, dead.length, ...keep)
-      return replayed
+      for (const { notBefore: _drop, ...rest } of picked) {
+        publishBody(queue, encodeEnvelope({ ...rest, attempt: 1 }), rest.priority)
+      }
+      return picked.length
     },
     async purge(queue, ids) {
       const dead = store.deadLetters(queue)

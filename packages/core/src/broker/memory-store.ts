@@ -154,7 +154,11 @@ export class MemoryStore {
       consumer.unsettled++
       handed.push([consumer, inflight])
     }
-    for (const [consumer, inflight] of handed) consumer.deliver(inflight)
+    // Deliver asynchronously, as a networked broker would: handlers never run inside the store's own bookkeeping.
+    if (handed.length > 0)
+      queueMicrotask(() => {
+        for (const [consumer, inflight] of handed) consumer.deliver(inflight)
+      })
   }
 
   /** Start the lease reaper for a lease length; the owner sets real deadlines right after. */

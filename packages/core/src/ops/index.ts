@@ -1,2 +1,24 @@
-// Operations features (scheduling, coordination, rate limits, heartbeats, revoke) export from here.
-export {}
+// Operations features: coordination (heartbeats, revokes, rate limits, leases, tick claims), worker hooks, scheduling.
+export { composeHooks } from './compose-hooks'
+export type { CoordinationStore, Lease, WorkerHeartbeat } from './coordination'
+export { type Heartbeat, type HeartbeatOptions, startHeartbeat } from './heartbeat'
+export { createMemoryCoordination, type MemoryCoordinationOptions } from './memory-coordination'
+export { type RateLimit, type RateLimitHooksOptions, type RateLimits, rateLimitHooks, sleep } from './rate-limit'
+export { DEFAULT_REVOKE_TTL_MS, revokeHooks, revokeTask } from './revoke'
+export {
+  type MisfirePolicy,
+  nextTick,
+  nextTicks,
+  planTicks,
+  type ScheduleSpec,
+  type TickPlan,
+  validateSchedules,
+} from './schedule'
+export {
+  createScheduler,
+  type ScheduleFired,
+  type Scheduler,
+  type SchedulerClock,
+  type SchedulerOptions,
+  type ScheduleStatus,
+} from './scheduler'

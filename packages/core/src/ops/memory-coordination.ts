@@ -1,0 +1,108 @@
+import type { CoordinationStore, Lease, WorkerHeartbeat } from './coordination'
+
+export interface MemoryCoordinationOptions {
+  /** The clock TTLs and windows use. Defaults to `Date.now`; tests inject their own. */
+  readonly now?: () => number
+}
+
+/**
+ * Coordination inside one process (`scope: 'process'`): rate limits, revokes and tick claims hold between the
+ * workers and schedulers of this process only. Use a shared store (Redis) to coordinate several processes.
+ */
+export function createMemoryCoordination(options: MemoryCoordinationOptions = {}): CoordinationStore {
+  const now = options.now ?? Date.now
+  const beats = new Map<string, { beat: WorkerHeartbeat; until: number }>()
+  const revoked = new Map<string, number>()
+  const windows = new Map<string, number[]>()
+  const leases = new Map<string, Lease>()
+  const fences = new Map<string, number>()
+  const ticks = new Map<string, number>()
+  const last = new Map<string, number>()
+
+  const sweep = <K>(map: Map<K, number>, at: number) => {
+    for (const [key, until] of map) if (until <= at) map.delete(key)
+  }
+
+  return {
+    name: 'memory',
+    scope: 'process',
+    async connect() {},
+    async close() {},
+
+    async putHeartbeat(beat, ttlMs) {
+      beats.set(beat.id, { beat, until: now() + ttlMs })
+    },
+    async removeHeartbeat(id) {
+      beats.delete(id)
+    },
+    async listHeartbeats() {
+      const at = now()
+      for (const [id, entry] of beats) if (entry.until <= at) beats.delete(id)
+      return [...beats.values()].map((e) => e.beat).sort((a, b) => a.startedAt - b.startedAt)
+    },
+
+    async revoke(id, ttlMs) {
+      sweep(revoked, now())
+      revoked.set(id, now() + ttlMs)
+    },
+    async isRevoked(id) {
+      const until = revoked.get(id)
+      return until !== undefined && until > now()
+    },
+
+    async acquireRate(key, limit, windowMs) {
+      const at = now()
+      const taken = (windows.get(key) ?? []).filter((t) => t > at - windowMs)
+      windows.set(key, taken)
+      if (taken.length < limit) {
+        taken.push(at)
+        return 0
+      }
+      // Sorted by construction: the oldest token leaves the window first.
+      return Math.max(1, taken[taken.length - limit]! + windowMs - at)
+    },
+
+    async acquireLease(name, owner, ttlMs) {
+      const at = now()
+      const held = leases.get(name)
+      if (held !== undefined && held.expiresAt > at && held.owner !== owner) return undefined
+      const token = held !== undefined && held.owner === owner && held.expiresAt > at ? held.token : nextFence(name)
+      const lease: Lease = { name, owner, token, expiresAt: at + ttlMs }
+      leases.set(name, lease)
+      return lease
+    },
+    async renewLease(lease, ttlMs) {
+      const at = now()
+      const held = leases.get(lease.name)
+      if (held === undefined || held.token !== lease.token || held.owner !== lease.owner || held.expiresAt <= at) {
+        return undefined
+      }
+      const renewed: Lease = { ...held, expiresAt: at + ttlMs }
+      leases.set(lease.name, renewed)
+      return renewed
+    },
+    async releaseLease(lease) {
+      const held = leases.get(lease.name)
+      if (held !== undefined && held.token === lease.token && held.owner === lease.owner) leases.delete(lease.name)
+    },
+
+    async claimTick(schedule, tickAt, ttlMs) {
+      const at = now()
+      sweep(ticks, at)
+      const key = `${schedule}\u0000${tickAt}`
+      if (ticks.has(key)) return false
+      ticks.set(key, at + ttlMs)
+      if ((last.get(schedule) ?? Number.NEGATIVE_INFINITY) < tickAt) last.set(schedule, tickAt)
+      return true
+    },
+    async lastTick(schedule) {
+      return last.get(schedule)
+    },
+  }
+
+  function nextFence(name: string): number {
+    const token = (fences.get(name) ?? 0) + 1
+    fences.set(name, token)
+    return token
+  }
+}

@@ -1,1 +1,47 @@
-export {}
+export {
+  type BrokerSuiteOptions,
+  brokerTests,
+  checkBrokerConformance,
+  runAckTests,
+  runBadInputTests,
+  runBrokerConformance,
+  runConcurrencyTests,
+  runCrashTests,
+  runDeadLetterTests,
+  runDelayTests,
+  runEnvelopeTests,
+  runLifecycleTests,
+  runPriorityTests,
+  runRetryTests,
+} from './broker-suite'
+export { type CapabilityRow, capabilityMatrix } from './capability-matrix'
+export type { BrokerTest, BrokerTestTable, ConformanceResult } from './define'
+export { ConformanceFailure } from './harness/failure'
+export { TIMING } from './harness/harness'
+export {
+  type AckTestId,
+  type BadInputTestId,
+  type BrokerArea,
+  type BrokerTestId,
+  brokerTestIds,
+  brokerTestIdsByArea,
+  type ConcurrencyTestId,
+  type ConformanceTestId,
+  type CrashTestId,
+  conformanceTestIds,
+  type DeadLetterTestId,
+  type DelayTestId,
+  type EnvelopeTestId,
+  type LifecycleTestId,
+  type PriorityTestId,
+  type ResultBackendTestId,
+  type RetryTestId,
+  resultBackendTestIds,
+} from './ids'
+export type {
+  BrokerConformanceOptions,
+  BrokerContext,
+  BrokerInspector,
+  ResultBackendConformanceOptions,
+} from './options'
+export { type ResultBackendSuiteOptions, runResultBackendConformance } from './results-suite'

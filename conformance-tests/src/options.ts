@@ -1,4 +1,4 @@
-import type { Broker, DeadLetter } from '@conveyor/core'
+import type { Broker, DeadLetter, ResultBackend } from '@conveyor/core'
 
 /** Identifies one broker under test. Same namespace → same underlying store (a new instance is a "restart"). */
 export interface BrokerContext {
@@ -35,5 +35,22 @@ export interface BrokerConformanceOptions<TestId extends string = string> {
    * Multiplies the suite's waits and delays (default 1). The suite expects the broker's lease (visibility timeout)
    * to be configured short for tests — at most `1000 * timeScale` ms — so abandoned deliveries come back quickly.
    */
+  readonly timeScale?: number
+}
+
+/** Options of `runResultBackendConformance`. */
+export interface ResultBackendConformanceOptions<TestId extends string = string> {
+  /** Shown in the describe block and reports, e.g. `redis`. */
+  readonly name: string
+  /**
+   * A result backend on `ctx.namespace`. Called once per test, and again with the same namespace for a second
+   * instance that must see the first one's records and wake its waiters (another process).
+   */
+  readonly createBackend: (ctx: BrokerContext) => ResultBackend | Promise<ResultBackend>
+  /** Remove whatever the namespace left behind. Called after each test. */
+  readonly cleanup?: (ctx: BrokerContext) => Promise<void>
+  /** Tests to skip, each with the reason shown in the report. */
+  readonly skip?: Partial<Record<TestId, string>>
+  /** Multiplies the suite's waits (default 1). */
   readonly timeScale?: number
 }

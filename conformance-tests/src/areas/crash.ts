@@ -1,0 +1,116 @@
+import { expect } from 'vitest'
+import type { BrokerTestTable } from '../define'
+import { TIMING } from '../harness/harness'
+import { eventually, rejection } from '../harness/wait'
+import type { CrashTestId } from '../ids'
+import { poisonDeadLettered } from './app-scenarios'
+
+const needsDeliveryCount = (caps: { deliveryCount: boolean }) =>
+  caps.deliveryCount ? undefined : 'claims deliveryCount: false, so delivery counts are not tested'
+
+export const crashTests: BrokerTestTable<CrashTestId> = {
+  'crash.redelivered-after-destroy': {
+    title: 'deliveries held by a crashed broker (destroy) come back to a live consumer, envelope intact',
+    run: async (h) => {
+      const queue = h.queue()
+      const crashed = await h.broker()
+      const victim = await h.consume(crashed, queue)
+      const sent = [h.envelope(queue, { payload: { n: 1 } }), h.envelope(queue, { payload: { n: 2 } })]
+      for (const envelope of sent) await crashed.publish(envelope)
+      await victim.take(2, h.ms(TIMING.prompt))
+      const survivor = await h.consume(await h.broker(), queue)
+      await crashed.destroy()
+      const back = await survivor.take(2, h.ms(TIMING.redelivery), 'redeliveries after the crash')
+      const byId = new Map(back.map((r) => [r.delivery.envelope.id, r.delivery.envelope]))
+      for (const envelope of sent) expect(byId.get(envelope.id)).toEqual(envelope)
+      for (const r of back) await r.delivery.ack()
+      const inspector = await h.inspector()
+      await eventually(
+        () => inspector.ready(queue),
+        (n) => n === 0,
+        h.ms(TIMING.prompt),
+        'ready count after acks',
+      )
+    },
+  },
+  'crash.delivery-count-increments': {
+    title: 'a redelivery after a crash carries deliveryCount + 1',
+    requires: needsDeliveryCount,
+    run: async (h) => {
+      const queue = h.queue()
+      const crashed = await h.broker()
+      const victim = await h.consume(crashed, queue)
+      await crashed.publish(h.envelope(queue))
+      const first = await victim.next(h.ms(TIMING.prompt))
+      expect(first.delivery.deliveryCount).toBe(1)
+      const survivor = await h.consume(await h.broker(), queue)
+      await crashed.destroy()
+      const second = await survivor.next(h.ms(TIMING.redelivery), 'the redelivery')
+      expect(second.delivery.deliveryCount).toBe(2)
+      expect(second.delivery.envelope.attempt).toBe(first.delivery.envelope.attempt)
+      await second.delivery.ack()
+    },
+  },
+  'crash.delivery-count-survives-restart': {
+    title: 'the delivery count is kept by the store: each restarted instance sees 1, 2, 3',
+    requires: needsDeliveryCount,
+    timeoutMs: 25_000,
+    run: async (h) => {
+      const queue = h.queue()
+      const producer = await h.broker()
+      await producer.publish(h.envelope(queue))
+      await producer.close()
+      for (let expected = 1; expected <= 3; expected++) {
+        // A brand-new instance each time, created after the previous one crashed: nothing in process memory.
+        const instance = await h.broker()
+        const consumer = await h.consume(instance, queue)
+        const { delivery } = await consumer.next(h.ms(TIMING.redelivery), `delivery #${expected}`)
+        expect(delivery.deliveryCount).toBe(expected)
+        if (expected === 3) await delivery.ack()
+        await instance.destroy()
+      }
+    },
+  },
+  'crash.held-while-alive': {
+    title: 'a live consumer keeps its delivery past the lease (lease extended); nobody else receives it',
+    requires: (caps) =>
+      caps.leaseExtension
+        ? undefined
+        : 'claims leaseExtension: false, so handlers longer than the lease are redelivered',
+    run: async (h) => {
+      const queue = h.queue()
+      const holder = await h.broker()
+      const consumer = await h.consume(holder, queue)
+      await holder.publish(h.envelope(queue))
+      const { delivery } = await consumer.next(h.ms(TIMING.prompt))
+      const peer = await h.consume(await h.broker(), queue)
+      await peer.none(h.ms(TIMING.lease * 2.5), 'a second delivery of a message whose consumer is alive')
+      await consumer.none(0, 'a duplicate to the holder')
+      await delivery.ack()
+      await peer.none(h.ms(TIMING.quiet), 'a delivery after the ack')
+    },
+  },
+  'crash.settle-after-destroy-rejects': {
+    title: 'a destroyed broker settles nothing: ack rejects and the message comes back',
+    run: async (h) => {
+      const queue = h.queue()
+      const crashed = await h.broker()
+      const victim = await h.consume(crashed, queue)
+      const sent = h.envelope(queue)
+      await crashed.publish(sent)
+      const { delivery } = await victim.next(h.ms(TIMING.prompt))
+      await crashed.destroy()
+      await rejection(delivery.ack(), 'ack after destroy')
+      const survivor = await h.consume(await h.broker(), queue)
+      const back = await survivor.next(h.ms(TIMING.redelivery), 'the message after a rejected ack')
+      expect(back.delivery.envelope).toEqual(sent)
+      await back.delivery.ack()
+    },
+  },
+  'crash.poison-dead-lettered': {
+    title: "a message that kills its worker every time is dead-lettered after the app's maxDeliveries",
+    requires: needsDeliveryCount,
+    timeoutMs: 30_000,
+    run: poisonDeadLettered,
+  },
+}

@@ -1,0 +1,50 @@
+import { expect } from 'vitest'
+import type { BrokerTestTable } from '../define'
+import type { Harness } from '../harness/harness'
+import { TIMING } from '../harness/harness'
+import type { PriorityTestId } from '../ids'
+
+/** Publish `priorities` in that order with no consumer, then drain one at a time; resolve with the order seen. */
+async function drainOrder(h: Harness, priorities: number[]): Promise<{ sent: string[]; got: string[] }> {
+  const queue = h.queue()
+  const broker = await h.broker()
+  const sent = priorities.map((priority, i) => h.envelope(queue, { priority, payload: { i } }))
+  for (const envelope of sent) await broker.publish(envelope)
+  // prefetch 1 and ack-on-arrival: every pick is made among all remaining ready messages.
+  const consumer = await h.consume(broker, queue, { prefetch: 1, ack: true })
+  const got = await consumer.take(sent.length, h.ms(TIMING.prompt * 2), 'messages')
+  return { sent: sent.map((e) => e.id), got: got.map((r) => r.delivery.envelope.id) }
+}
+
+export const priorityTests: BrokerTestTable<PriorityTestId> = {
+  'priority.higher-first': {
+    title: 'among ready messages the highest priority (9) is delivered first, then the next, down to 0',
+    requires: (caps) =>
+      caps.priorityLevels > 1 ? undefined : 'claims priorityLevels: 1 (FIFO), so priorities are not tested',
+    run: async (h) => {
+      const levels = (await h.capabilities()).priorityLevels
+      // With all ten levels every distinct priority must be ordered; with fewer, at least the extremes.
+      const priorities = levels >= 10 ? [3, 0, 9, 5, 1, 8, 2, 7, 4, 6, 0, 9] : [0, 9, 0, 9, 0, 9]
+      const { sent, got } = await drainOrder(h, priorities)
+      const expected = priorities
+        .map((priority, i) => ({ priority, id: sent[i]!, i }))
+        .sort((a, b) => b.priority - a.priority || a.i - b.i)
+      if (levels >= 10) {
+        expect(got).toEqual(expected.map((e) => e.id))
+      } else {
+        const high = new Set(expected.filter((e) => e.priority === 9).map((e) => e.id))
+        expect(got.slice(0, high.size).every((id) => high.has(id))).toBe(true)
+      }
+    },
+  },
+  'priority.fifo-within-level': {
+    title: 'messages of one priority are delivered in publish order',
+    run: async (h) => {
+      const { sent, got } = await drainOrder(
+        h,
+        Array.from({ length: 20 }, () => 0),
+      )
+      expect(got).toEqual(sent)
+    },
+  },
+}

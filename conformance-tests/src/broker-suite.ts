@@ -1,0 +1,92 @@
+import { ackTests } from './areas/ack'
+import { badInputTests } from './areas/bad-input'
+import { concurrencyTests } from './areas/concurrency'
+import { crashTests } from './areas/crash'
+import { deadLetterTests } from './areas/dead-letter'
+import { delayTests } from './areas/delay'
+import { envelopeTests } from './areas/envelope'
+import { lifecycleTests } from './areas/lifecycle'
+import { priorityTests } from './areas/priority'
+import { retryTests } from './areas/retry'
+import { type BrokerTest, type ConformanceResult, checkBrokerTests, registerBrokerTests } from './define'
+import { type BrokerArea, type BrokerTestId, brokerTestIds, brokerTestIdsByArea } from './ids'
+import type { BrokerConformanceOptions } from './options'
+
+/** Options of `runBrokerConformance` and of each `run…Tests`: `skip` is keyed by the suite's test ids. */
+export type BrokerSuiteOptions = BrokerConformanceOptions<BrokerTestId>
+
+/** Every broker test, by id. */
+export const brokerTests: { readonly [K in BrokerTestId]: BrokerTest } = {
+  ...envelopeTests,
+  ...ackTests,
+  ...retryTests,
+  ...deadLetterTests,
+  ...delayTests,
+  ...priorityTests,
+  ...crashTests,
+  ...concurrencyTests,
+  ...lifecycleTests,
+  ...badInputTests,
+}
+
+const areaTitles: Record<BrokerArea, string> = {
+  envelope: 'envelope round trip',
+  ack: 'ack',
+  retry: 'retry',
+  deadLetter: 'dead letters',
+  delay: 'delays',
+  priority: 'priorities',
+  crash: 'crash recovery',
+  concurrency: 'concurrency',
+  lifecycle: 'lifecycle',
+  badInput: 'bad input',
+}
+
+const area = (name: BrokerArea) => (options: BrokerSuiteOptions) =>
+  registerBrokerTests(areaTitles[name], brokerTestIdsByArea[name], brokerTests, options)
+
+/** Publish → consume preserves the envelope exactly (unicode, nested JSON, 1 MB). */
+export const runEnvelopeTests = area('envelope')
+/** Ack removes; release gives back. */
+export const runAckTests = area('ack')
+/** retry(delay): attempt numbers, never early, bounded lateness, core's retry policy end to end. */
+export const runRetryTests = area('retry')
+/** The dead-letter store: contents, order, list/replay/purge, core's dead-letter decisions. */
+export const runDeadLetterTests = area('deadLetter')
+/** Delayed delivery (when claimed). */
+export const runDelayTests = area('delay')
+/** Priorities (when claimed) and FIFO within a level. */
+export const runPriorityTests = area('priority')
+/** Crashes (destroy): redelivery, delivery counts that survive restarts, leases, poison messages. */
+export const runCrashTests = area('crash')
+/** Competing consumers and prefetch. */
+export const runConcurrencyTests = area('concurrency')
+/** close/destroy, cancel, declare, purge, stats. */
+export const runLifecycleTests = area('lifecycle')
+/** Malformed bytes, non-envelopes, unknown tasks, prototype pollution. */
+export const runBadInputTests = area('badInput')
+
+/**
+ * The whole broker suite, every area in order. The adapter's own test file is three lines:
+ *
+ * ```ts
+ * import { runBrokerConformance } from '@conveyor/conformance'
+ * import { createRedisBroker } from '../src'
+ * runBrokerConformance({ name: 'redis', createBroker: ({ namespace }) => createRedisBroker({ url, prefix: namespace }) })
+ * ```
+ */
+export function runBrokerConformance(options: BrokerSuiteOptions): void {
+  for (const name of Object.keys(brokerTestIdsByArea) as BrokerArea[]) area(name)(options)
+}
+
+/**
+ * Run broker tests without registering them with vitest and return each outcome: for tools (the mutant checks, a
+ * custom runner) that need to know *which* tests failed. Assertions still use vitest's `expect`, so call it from
+ * inside a running test or a vitest-driven script.
+ */
+export function checkBrokerConformance(
+  options: BrokerSuiteOptions,
+  ids: readonly BrokerTestId[] = brokerTestIds,
+): Promise<ConformanceResult[]> {
+  return checkBrokerTests(brokerTests, ids, options)
+}

@@ -1,0 +1,112 @@
+import type { BrokerCapabilities } from '@conveyor/core'
+import type { BrokerTestId } from './ids'
+
+/** One row of the capability matrix: a flag, its value, and the tests the claim turns on. */
+export interface CapabilityRow {
+  readonly capability: keyof BrokerCapabilities
+  readonly value: string
+  /** Whether the value claims the capability (tests run) rather than disclaiming it (tests skipped). */
+  readonly claimed: boolean
+  /** Tests that run only when the capability is claimed. */
+  readonly unlocks: readonly BrokerTestId[]
+  /** What the flag means, for docs and the CLI. */
+  readonly meaning: string
+}
+
+const delayIds: BrokerTestId[] = [
+  'delay.never-early',
+  'delay.within-window',
+  'delay.ordered-by-due-time',
+  'delay.not-blocking',
+  'delay.counted-as-delayed',
+  'delay.survives-restart',
+  'retry.never-early',
+  'retry.within-window',
+  'retry.survives-restart',
+  'retry.policy-backoff',
+]
+
+/**
+ * Which suite tests each capability flag unlocks, and whether `capabilities` claims it. The docs' matrix and the
+ * CLI are generated from this, so they cannot drift from what the suite actually runs.
+ */
+export function capabilityMatrix(capabilities: BrokerCapabilities): CapabilityRow[] {
+  const c = capabilities
+  return [
+    {
+      capability: 'delayedDelivery',
+      value: c.delayedDelivery,
+      claimed: c.delayedDelivery !== 'none',
+      unlocks: delayIds,
+      meaning: 'the broker holds messages until notBefore (none: a delayed publish rejects, delay.unsupported-rejects)',
+    },
+    {
+      capability: 'priorityLevels',
+      value: String(c.priorityLevels),
+      claimed: c.priorityLevels > 1,
+      unlocks: ['priority.higher-first'],
+      meaning: 'distinct priority levels honoured, higher first (1 = FIFO only)',
+    },
+    {
+      capability: 'deadLetter',
+      value: c.deadLetter,
+      claimed: true,
+      unlocks: [],
+      meaning: 'native (broker-routed) or emulated (adapter-moved) dead letters; both are tested the same way',
+    },
+    {
+      capability: 'deadLetterManagement',
+      value: String(c.deadLetterManagement),
+      claimed: c.deadLetterManagement,
+      unlocks: [
+        'dead-letter.survives-restart',
+        'dead-letter.list-paging',
+        'dead-letter.replay',
+        'dead-letter.replay-selection',
+        'dead-letter.purge',
+        'bad-input.malformed-not-replayed',
+      ],
+      meaning: 'dead letters can be listed, replayed and purged through the adapter (or read through inspect)',
+    },
+    {
+      capability: 'leaseExtension',
+      value: String(c.leaseExtension),
+      claimed: c.leaseExtension,
+      unlocks: ['crash.held-while-alive'],
+      meaning: 'a live consumer keeps its delivery past the lease; long tasks are never redelivered while alive',
+    },
+    {
+      capability: 'deliveryCount',
+      value: String(c.deliveryCount),
+      claimed: c.deliveryCount,
+      unlocks: [
+        'ack.release-not-counted',
+        'crash.delivery-count-increments',
+        'crash.delivery-count-survives-restart',
+        'crash.poison-dead-lettered',
+      ],
+      meaning: 'the store counts deliveries across crashes, so poison messages are dead-lettered after maxDeliveries',
+    },
+    {
+      capability: 'persistence',
+      value: String(c.persistence),
+      claimed: c.persistence,
+      unlocks: [],
+      meaning: 'messages survive a broker server restart (not exercised: the suite never restarts a shared server)',
+    },
+    {
+      capability: 'clusterMode',
+      value: String(c.clusterMode),
+      claimed: c.clusterMode,
+      unlocks: [],
+      meaning: 'works against a clustered deployment (not exercised by the suite)',
+    },
+    {
+      capability: 'maxMessageBytes',
+      value: String(c.maxMessageBytes),
+      claimed: c.maxMessageBytes >= 1_000_200,
+      unlocks: ['envelope.large-payload'],
+      meaning: 'largest encoded message accepted; ≥ ~1 MB turns on the 1 MB round trip',
+    },
+  ]
+}

@@ -1,0 +1,57 @@
+import { ConformanceFailure } from './failure'
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Read until `ok` holds or `timeoutMs` passes. Used for positive expectations on stores whose counters lag a little
+ * (RabbitMQ message counts); the failure names what was awaited and the last value seen.
+ */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: T = await read()
+  while (!ok(last)) {
+    if (Date.now() >= deadline) {
+      throw new ConformanceFailure(`${what}: not within ${timeoutMs} ms (last seen: ${describe(last)})`)
+    }
+    await sleep(Math.min(25, Math.max(1, deadline - Date.now())))
+    last = await read()
+  }
+  return last
+}
+
+/** Await `promise`, failing with `what` when it takes longer than `timeoutMs`. */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConformanceFailure(`${what}: not within ${timeoutMs} ms`)), timeoutMs)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Resolve with the error `promise` rejects with; fail when it resolves. */
+export async function rejection(promise: Promise<unknown>, what: string): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new ConformanceFailure(`${what}: expected a rejection, but it resolved`)
+}
+
+function describe(value: unknown): string {
+  try {
+    const text = JSON.stringify(value)
+    return text === undefined ? String(value) : text.length > 300 ? `${text.slice(0, 300)}…` : text
+  } catch {
+    return String(value)
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Every test of the suite has a stable id, `<area>.<name>`. Ids never change meaning between releases: adapters put
+ * them in `skip`, reports and docs quote them. The per-area tables are typed by these lists, so a test cannot exist
+ * without an id here, nor an id without its test.
+ */
+export const brokerTestIdsByArea = {
+  envelope: ['envelope.round-trip', 'envelope.unicode', 'envelope.nested-json', 'envelope.large-payload'],
+  ack: ['ack.removes', 'ack.settle-twice-rejects', 'ack.release-redelivers', 'ack.release-not-counted'],
+  retry: [
+    'retry.attempt-incremented',
+    'retry.never-early',
+    'retry.within-window',
+    'retry.survives-restart',
+    'retry.policy-attempts',
+    'retry.policy-backoff',
+  ],
+  deadLetter: [
+    'dead-letter.holds-envelope',
+    'dead-letter.oldest-first',
+    'dead-letter.survives-restart',
+    'dead-letter.list-paging',
+    'dead-letter.replay',
+    'dead-letter.replay-selection',
+    'dead-letter.purge',
+    'dead-letter.exhausted-retries',
+    'dead-letter.unrecoverable',
+  ],
+  delay: [
+    'delay.never-early',
+    'delay.within-window',
+    'delay.ordered-by-due-time',
+    'delay.not-blocking',
+    'delay.counted-as-delayed',
+    'delay.survives-restart',
+    'delay.past-is-immediate',
+    'delay.unsupported-rejects',
+  ],
+  priority: ['priority.higher-first', 'priority.fifo-within-level'],
+  crash: [
+    'crash.redelivered-after-destroy',
+    'crash.delivery-count-increments',
+    'crash.delivery-count-survives-restart',
+    'crash.held-while-alive',
+    'crash.settle-after-destroy-rejects',
+    'crash.poison-dead-lettered',
+  ],
+  concurrency: [
+    'concurrency.all-processed',
+    'concurrency.no-double-hold',
+    'concurrency.prefetch-respected',
+    'concurrency.prefetch-refills',
+  ],
+  lifecycle: [
+    'lifecycle.close-waits-for-inflight',
+    'lifecycle.close-returns-unsettled',
+    'lifecycle.close-loses-nothing',
+    'lifecycle.publish-after-close-rejects',
+    'lifecycle.consume-after-close-rejects',
+    'lifecycle.close-idempotent',
+    'lifecycle.cancel-stops-deliveries',
+    'lifecycle.declare-idempotent',
+    'lifecycle.purge',
+    'lifecycle.stats',
+  ],
+  badInput: [
+    'bad-input.malformed-dead-lettered',
+    'bad-input.not-an-envelope',
+    'bad-input.consumer-keeps-running',
+    'bad-input.malformed-not-replayed',
+    'bad-input.no-prototype-pollution',
+    'bad-input.unknown-task',
+  ],
+} as const
+
+export const resultBackendTestIds = [
+  'results.set-get',
+  'results.get-missing',
+  'results.transitions',
+  'results.delete',
+  'results.wait-resolves-on-completion',
+  'results.wait-already-terminal',
+  'results.wait-ignores-non-terminal',
+  'results.wait-timeout',
+  'results.wait-abort',
+  'results.concurrent-waiters',
+  'results.cross-instance-wait',
+  'results.expiry',
+] as const
+
+export type BrokerArea = keyof typeof brokerTestIdsByArea
+export type EnvelopeTestId = (typeof brokerTestIdsByArea.envelope)[number]
+export type AckTestId = (typeof brokerTestIdsByArea.ack)[number]
+export type RetryTestId = (typeof brokerTestIdsByArea.retry)[number]
+export type DeadLetterTestId = (typeof brokerTestIdsByArea.deadLetter)[number]
+export type DelayTestId = (typeof brokerTestIdsByArea.delay)[number]
+export type PriorityTestId = (typeof brokerTestIdsByArea.priority)[number]
+export type CrashTestId = (typeof brokerTestIdsByArea.crash)[number]
+export type ConcurrencyTestId = (typeof brokerTestIdsByArea.concurrency)[number]
+export type LifecycleTestId = (typeof brokerTestIdsByArea.lifecycle)[number]
+export type BadInputTestId = (typeof brokerTestIdsByArea.badInput)[number]
+
+/** Every broker test id; `runBrokerConformance`'s `skip` is keyed by these. */
+export type BrokerTestId = (typeof brokerTestIdsByArea)[BrokerArea][number]
+/** Every result backend test id; `runResultBackendConformance`'s `skip` is keyed by these. */
+export type ResultBackendTestId = (typeof resultBackendTestIds)[number]
+export type ConformanceTestId = BrokerTestId | ResultBackendTestId
+
+/** Broker test ids in suite order. */
+export const brokerTestIds: readonly BrokerTestId[] = Object.values(brokerTestIdsByArea).flat()
+
+/** Every test id of the suite (broker, then result backend), in the order the suite runs them. */
+export const conformanceTestIds: readonly ConformanceTestId[] = [...brokerTestIds, ...resultBackendTestIds]

@@ -1,0 +1,44 @@
+import { runBrokerConformance, runResultBackendConformance } from '@conveyor/conformance'
+import type { ResultBackend } from '@conveyor/core'
+import { createMemoryBroker, createMemoryResultBackend, createMemoryStore, type MemoryStore } from '@conveyor/core'
+
+/** One value per namespace, made on first use. */
+function perNamespace<T>(make: () => T) {
+  const values = new Map<string, T>()
+  return {
+    get(namespace: string): T {
+      const existing = values.get(namespace)
+      if (existing !== undefined) return existing
+      const made = make()
+      values.set(namespace, made)
+      return made
+    },
+    async drop({ namespace }: { namespace: string }) {
+      values.delete(namespace)
+    },
+  }
+}
+
+// One store per namespace: createBroker with the same namespace is a restarted process on the same "server".
+const stores = perNamespace<MemoryStore>(createMemoryStore)
+
+runBrokerConformance({
+  name: 'memory',
+  createBroker: ({ namespace }) => createMemoryBroker({ store: stores.get(namespace), leaseMs: 200 }),
+  // The raw view: the store itself, not the broker under test.
+  inspect: ({ namespace }) => ({
+    ready: async (queue) => stores.get(namespace).stats(queue).ready,
+    deadLetters: async (queue) => structuredClone(stores.get(namespace).deadLetters(queue)),
+    close: async () => {},
+  }),
+  cleanup: stores.drop,
+})
+
+// The memory backend lives in one process, so "another instance" is the same backend.
+const backends = perNamespace<ResultBackend>(createMemoryResultBackend)
+
+runResultBackendConformance({
+  name: 'memory',
+  createBackend: ({ namespace }) => backends.get(namespace),
+  cleanup: backends.drop,
+})

@@ -12,8 +12,21 @@ const services = [
     start: [
       'redis-server',
       [
-        '--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no',
-        '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log',
+        '--daemonize',
+        'yes',
+        '--bind',
+        '127.0.0.1',
+        '-::1',
+        '--port',
+        '6379',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        '/var/lib/redis',
+        '--logfile',
+        '/var/log/redis/ci.log',
       ],
     ],
     install: 'apt-get install -y redis-server (or: docker compose up -d redis)',
@@ -50,7 +63,9 @@ let failed = false
 for (const service of services) {
   if (await reachable(service.port)) continue
   if (!installed(service.binary)) {
-    console.error(`[conveyor] ${service.name} is not running on 127.0.0.1:${service.port} and not installed: ${service.install}`)
+    console.error(
+      `[conveyor] ${service.name} is not running on 127.0.0.1:${service.port} and not installed: ${service.install}`,
+    )
     failed = true
     continue
   }
@@ -63,7 +78,9 @@ for (const service of services) {
   const deadline = Date.now() + service.waitMs
   while (!(await reachable(service.port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500))
   if (!(await reachable(service.port))) {
-    console.error(`[conveyor] ${service.name} did not come up on 127.0.0.1:${service.port}; start it by hand: ${service.start.flat().join(' ')}`)
+    console.error(
+      `[conveyor] ${service.name} did not come up on 127.0.0.1:${service.port}; start it by hand: ${service.start.flat().join(' ')}`,
+    )
     failed = true
   }
 }

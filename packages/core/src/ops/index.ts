@@ -3,7 +3,7 @@ export { composeHooks } from './compose-hooks'
 export type { CoordinationStore, Lease, WorkerHeartbeat } from './coordination'
 export { type Heartbeat, type HeartbeatOptions, startHeartbeat } from './heartbeat'
 export { createMemoryCoordination, type MemoryCoordinationOptions } from './memory-coordination'
-export { type RateLimit, type RateLimitHooksOptions, type RateLimits, rateLimitHooks, sleep } from './rate-limit'
+export { type RateLimit, type RateLimitHooksOptions, type RateLimits, rateLimitHooks } from './rate-limit'
 export { DEFAULT_REVOKE_TTL_MS, revokeHooks, revokeTask } from './revoke'
 export {
   type MisfirePolicy,

@@ -48,7 +48,7 @@ export interface TickPlan {
   readonly cursor: number | undefined
 }
 
-const MAX_ENUMERATED = 10_000
+const MAX_ENUMERATED = 1000
 const DEFAULT_GRACE_MS = 1000
 
 const crons = new WeakMap<ScheduleSpec<unknown>, Cron>()
@@ -158,7 +158,7 @@ export function planTicks(spec: ScheduleSpec<unknown>, after: number | undefined
       cursor = t
       at = t
     }
-    // Missed ticks lie in (from, onTimeFrom]; count them up to a cap (a week of minutes is 10 080).
+    // Missed ticks lie in (from, onTimeFrom]; count them up to a cap (a long downtime is cut short: the count is a floor).
     for (let at = from, n = 0; at < onTimeFrom; n++) {
       const t = nextTick(spec, at)
       if (t === undefined || t > onTimeFrom) break

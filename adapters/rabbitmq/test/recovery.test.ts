@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { Delivery } from '@conveyor/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { AMQP_URL, cleanup, closeConnectionsNamed, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
+
+const JOBS = 3_000
+
+for (const queueType of ['classic', 'quorum'] as const) {
+  describe(`rabbitmq recovery (${queueType})`, () => {
+    let prefix = ''
+    afterEach(async () => cleanup(prefix))
+
+    it('loses nothing when its connection is killed mid-stream, publishing and consuming', async () => {
+      prefix = uniquePrefix(`kill-${queueType}`)
+      const lost: string[] = []
+      const logger = {
+        debug() {},
+        info() {},
+        warn(_obj: object, msg?: string) {
+          if (msg?.includes('connection lost')) lost.push(msg)
+        },
+        error() {},
+      }
+      const producer = makeBroker(prefix, { queueType, logger })
+      const consumer = makeBroker(prefix, { queueType, logger })
+      await producer.declare({ name: 'q' })
+      const ids = new Set<string>()
+      const first = Array.from({ length: JOBS / 2 }, () => envelope('q'))
+      for (const e of first) ids.add(e.id)
+      await Promise.all(first.map((e) => producer.publish(e)))
+      const done = new Set<string>()
+      let settleErrors = 0
+      await consumer.consume(
+        'q',
+        (d: Delivery) => {
+          d.ack().then(
+            () => done.add(d.envelope.id),
+            () => settleErrors++,
+          )
+        },
+        { prefetch: 50 },
+      )
+      await eventually(() => done.size >= 300, 10_000, 'the stream to start')
+      // Kill both sockets while the consumer has deliveries in flight and the producer publishes more.
+      const second = Array.from({ length: JOBS / 2 }, () => envelope('q'))
+      for (const e of second) ids.add(e.id)
+      const publishing = Promise.all(second.map((e) => producer.publish(e)))
+      expect(consumer.killConnection()).toBe(true)
+      expect(producer.killConnection()).toBe(true)
+      await publishing
+      await eventually(() => done.size === ids.size, 30_000, `all ${ids.size} jobs (have ${done.size})`)
+      expect([...done].every((id) => ids.has(id))).toBe(true)
+      expect(lost.length).toBe(2)
+      await eventually(async () => (await consumer.stats('q')).ready === 0, 5_000, 'an empty queue')
+      await producer.close()
+      await consumer.close()
+    })
+
+    it('recovers when an operator closes its connection with rabbitmqctl', async () => {
+      prefix = uniquePrefix(`ctl-${queueType}`)
+      const name = `${prefix}:ctl`
+      const broker = makeBroker(prefix, { queueType, connectionName: name })
+      await broker.declare({ name: 'q' })
+      const done = new Set<string>()
+      await broker.consume('q', (d) => void d.ack().then(() => done.add(d.envelope.id)), { prefetch: 20 })
+      const batch = Array.from({ length: 500 }, () => envelope('q'))
+      const publishing = Promise.all(batch.map((e) => broker.publish(e)))
+      await eventually(() => done.size >= 50, 10_000, 'the stream to start')
+      expect(await closeConnectionsNamed(name)).toBe(1)
+      await publishing
+      await eventually(() => done.size === batch.length, 30_000, `all jobs (have ${done.size})`)
+      await broker.close()
+    })
+
+    it('redelivers the task of a SIGKILLed worker process', async () => {
+      prefix = uniquePrefix(`sigkill-${queueType}`)
+      const broker = makeBroker(prefix, { queueType })
+      await broker.declare({ name: 'q' })
+      const sent = envelope('q')
+      await broker.publish(sent)
+      const script = fileURLToPath(new URL('./fixtures/hanging-worker.ts', import.meta.url))
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=conveyor-source', script, AMQP_URL, prefix, queueType],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      )
+      let out = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+      })
+      await eventually(() => out.includes(`got ${sent.id} 1`), 20_000, 'the child to take the task')
+      child.kill('SIGKILL')
+      await new Promise((resolve) => child.once('exit', resolve))
+      const got: Delivery[] = []
+      await broker.consume('q', (d) => got.push(d), { prefetch: 1 })
+      await eventually(() => got.length === 1, 15_000, 'the redelivery')
+      expect(got[0]!.envelope).toEqual(sent)
+      expect(got[0]!.deliveryCount).toBe(2)
+      await got[0]!.ack()
+      await broker.close()
+    })
+  })
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// After `npm run build`: load every published package the way users do — ESM import and CommonJS require, through
+// its `exports` map — and check both formats expose the same names, with types beside each.
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const packages = ['packages/core', 'adapters/redis', 'adapters/rabbitmq', 'conformance-tests', 'packages/cli']
+const require = createRequire(import.meta.url)
+let failed = false
+
+for (const dir of packages) {
+  const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'))
+  const entry = pkg.exports?.['.']
+  if (!entry?.import || !entry?.require) {
+    console.error(`[check-dist] ${pkg.name}: exports["."] needs import and require conditions`)
+    failed = true
+    continue
+  }
+  const missing = [entry.import.default, entry.import.types, entry.require.default, entry.require.types].filter(
+    (file) => !existsSync(join(root, dir, file)),
+  )
+  if (missing.length > 0) {
+    console.error(`[check-dist] ${pkg.name}: missing after the build: ${missing.join(', ')}`)
+    failed = true
+    continue
+  }
+  const esm = await import(pathToFileURL(join(root, dir, entry.import.default)).href)
+  const cjs = require(join(root, dir, entry.require.default))
+  const esmNames = Object.keys(esm).sort().join(',')
+  const cjsNames = Object.keys(cjs)
+    .filter((k) => k !== 'default' || 'default' in esm)
+    .sort()
+    .join(',')
+  if (esmNames !== cjsNames) {
+    console.error(
+      `[check-dist] ${pkg.name}: ESM and CJS export different names\n  esm: ${esmNames}\n  cjs: ${cjsNames}`,
+    )
+    failed = true
+  } else {
+    console.log(`[check-dist] ${pkg.name}: ESM + CJS ok (${Object.keys(esm).length} exports)`)
+  }
+}
+process.exit(failed ? 1 : 0)

@@ -1,4 +1,5 @@
 export { createRedisBroker } from './broker'
+export { createRedisCoordination, type RedisCoordinationOptions } from './coordination'
 export { prefixPattern, type QueueKeys, queueKeys } from './keys'
 export type {
   RedisBrokerOptions,

@@ -1,0 +1,151 @@
+import {
+  type CoordinationStore,
+  createApp,
+  createScheduler,
+  NotConnectedError,
+  type WorkerHeartbeat,
+} from '@conveyor/core'
+import { createRedisCoordination } from '@conveyor/redis'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from './helpers'
+
+let redis: Redis
+const prefixes: string[] = []
+const stores: CoordinationStore[] = []
+
+function store(prefix = uniquePrefix('coord')): CoordinationStore {
+  prefixes.push(prefix)
+  const s = createRedisCoordination({ url: REDIS_URL, prefix })
+  stores.push(s)
+  return s
+}
+
+beforeAll(async () => {
+  redis = await rawRedis()
+})
+afterAll(async () => {
+  await Promise.all(stores.map((s) => s.close()))
+  for (const prefix of prefixes) await deletePrefix(redis, prefix)
+  await redis.quit()
+})
+
+const beat = (id: string, startedAt: number): WorkerHeartbeat => ({
+  id,
+  host: 'h',
+  pid: 1,
+  queues: ['q'],
+  state: 'running',
+  active: 0,
+  processed: 0,
+  startedAt,
+  at: Date.now(),
+})
+
+describe('redis coordination store', () => {
+  it('heartbeats are shared between connections and expire on the server clock', async () => {
+    const prefix = uniquePrefix('coord-hb')
+    const a = store(prefix)
+    const b = store(prefix)
+    await a.putHeartbeat(beat('w1', 1), 80)
+    await b.putHeartbeat(beat('w2', 2), 5000)
+    expect((await b.listHeartbeats()).map((h) => h.id)).toEqual(['w1', 'w2'])
+    await sleep(120)
+    expect((await a.listHeartbeats()).map((h) => h.id)).toEqual(['w2'])
+    // The expired entry's data is cleaned up, not just hidden.
+    expect(await redis.hlen(`{${prefix}:coord}:hbd`)).toBe(1)
+    await a.removeHeartbeat('w2')
+    expect(await b.listHeartbeats()).toEqual([])
+  })
+
+  it('revokes are visible to every process and expire', async () => {
+    const prefix = uniquePrefix('coord-rv')
+    const a = store(prefix)
+    const b = store(prefix)
+    await a.revoke('task-1', 80)
+    expect(await b.isRevoked('task-1')).toBe(true)
+    expect(await b.isRevoked('task-2')).toBe(false)
+    await sleep(120)
+    expect(await b.isRevoked('task-1')).toBe(false)
+  })
+
+  it('a rate window is shared: concurrent callers on two connections never exceed the limit', async () => {
+    const prefix = uniquePrefix('coord-rl')
+    const a = store(prefix)
+    const b = store(prefix)
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).acquireRate('email.send', 5, 1000)),
+    )
+    expect(results.filter((w) => w === 0)).toHaveLength(5)
+    for (const wait of results.filter((w) => w > 0)) {
+      expect(wait).toBeGreaterThan(900)
+      expect(wait).toBeLessThanOrEqual(1000)
+    }
+    expect(await redis.pttl(`{${prefix}:coord}:rl:email.send`)).toBeGreaterThan(0)
+  })
+
+  it('the window slides: a token frees up when the oldest leaves', async () => {
+    const s = store()
+    expect(await s.acquireRate('k', 1, 100)).toBe(0)
+    const wait = await s.acquireRate('k', 1, 100)
+    expect(wait).toBeGreaterThan(0)
+    await sleep(wait + 5)
+    expect(await s.acquireRate('k', 1, 100)).toBe(0)
+  })
+
+  it('leases fence: a new holder gets a larger token and the old one cannot renew or release', async () => {
+    const prefix = uniquePrefix('coord-ls')
+    const a = store(prefix)
+    const b = store(prefix)
+    const first = await a.acquireLease('scheduler', 'a', 100)
+    expect(first).toBeDefined()
+    expect(await b.acquireLease('scheduler', 'b', 100)).toBeUndefined()
+    const again = await a.acquireLease('scheduler', 'a', 100)
+    expect(again?.token).toBe(first?.token)
+    expect(await a.renewLease(first!, 100)).toMatchObject({ token: first!.token })
+    await sleep(150)
+    const second = await b.acquireLease('scheduler', 'b', 1000)
+    expect(second!.token).toBeGreaterThan(first!.token)
+    expect(await a.renewLease(first!, 100)).toBeUndefined()
+    await a.releaseLease(first!)
+    expect(await a.acquireLease('scheduler', 'a', 100)).toBeUndefined()
+    await b.releaseLease(second!)
+    expect(await a.acquireLease('scheduler', 'a', 100)).toBeDefined()
+  })
+
+  it('a tick is claimed by exactly one of many concurrent callers', async () => {
+    const prefix = uniquePrefix('coord-tk')
+    const all = [store(prefix), store(prefix), store(prefix)]
+    const claims = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => all[i % 3]!.claimTick('nightly', 1_700_000_000_000, 60_000)),
+    )
+    expect(claims.filter(Boolean)).toHaveLength(1)
+    expect(await all[1]!.lastTick('nightly')).toBe(1_700_000_000_000)
+    expect(await all[2]!.claimTick('nightly', 1_600_000_000_000, 60_000)).toBe(true)
+    expect(await all[0]!.lastTick('nightly')).toBe(1_700_000_000_000)
+  })
+
+  it('two schedulers on Redis fire each tick once over several ticks', async () => {
+    const prefix = uniquePrefix('coord-sched')
+    const app = createApp({ broker: 'memory://', logger: false })
+    const enqueued: string[] = []
+    app.events.on('task.enqueued', (e) => enqueued.push(e.id))
+    const schedules = [{ name: 'every-100ms', everyMs: 100, task: 'tick.task' }]
+    const a = createScheduler(app, { coordination: store(prefix), schedules, id: 'a' })
+    const b = createScheduler(app, { coordination: store(prefix), schedules, id: 'b' })
+    await Promise.all([a.start(), b.start()])
+    await sleep(650)
+    await Promise.all([a.stop(), b.stop()])
+    expect(enqueued.length).toBeGreaterThanOrEqual(4)
+    expect(new Set(enqueued).size).toBe(enqueued.length)
+    await app.close()
+  })
+
+  it('an unreachable server gives one clear NotConnectedError', async () => {
+    const s = createRedisCoordination({ url: 'redis://127.0.0.1:1', prefix: uniquePrefix('coord-down') })
+    stores.push(s)
+    const error = await s.connect().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(NotConnectedError)
+    expect((error as Error).message).toMatch(/^\[conveyor\] \[redis\] cannot reach Redis/)
+  })
+})

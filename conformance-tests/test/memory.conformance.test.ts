@@ -1,23 +1,7 @@
 import { runBrokerConformance, runResultBackendConformance } from '@conveyor/conformance'
 import type { ResultBackend } from '@conveyor/core'
 import { createMemoryBroker, createMemoryResultBackend, createMemoryStore, type MemoryStore } from '@conveyor/core'
-
-/** One value per namespace, made on first use. */
-function perNamespace<T>(make: () => T) {
-  const values = new Map<string, T>()
-  return {
-    get(namespace: string): T {
-      const existing = values.get(namespace)
-      if (existing !== undefined) return existing
-      const made = make()
-      values.set(namespace, made)
-      return made
-    },
-    async drop({ namespace }: { namespace: string }) {
-      values.delete(namespace)
-    },
-  }
-}
+import { perNamespace } from './support/per-namespace'
 
 // One store per namespace: createBroker with the same namespace is a restarted process on the same "server".
 const stores = perNamespace<MemoryStore>(createMemoryStore)

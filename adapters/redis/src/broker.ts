@@ -91,6 +91,7 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
   const extendLeases = async () => {
     if (extending) return
     extending = true
+    let talked = false
     try {
       for (const rt of runtimes.values()) {
         if (rt.held.size === 0) continue
@@ -101,6 +102,7 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
             [rt.keys.leases],
             [leaseMs, ...tokens.slice(i, i + CHUNK)],
           )) as string[]
+          talked = true
           // Taken back meanwhile (this process stalled past its lease): the slot no longer counts.
           for (const token of lost) {
             const held = rt.held.get(token)
@@ -108,7 +110,7 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
           }
         }
       }
-      outage.recovered()
+      if (talked) outage.recovered()
     } catch (error) {
       outage.failed(error)
     } finally {

@@ -6,7 +6,8 @@ import { deletePrefix, REDIS_URL, rawRedis } from './helpers'
 // The namespace is the key prefix: a second broker on it is a restarted process on the same Redis.
 runBrokerConformance({
   name: 'redis',
-  createBroker: ({ namespace }) => createRedisBroker({ url: REDIS_URL, prefix: namespace, leaseMs: 300, logger: false }),
+  createBroker: ({ namespace }) =>
+    createRedisBroker({ url: REDIS_URL, prefix: namespace, leaseMs: 300, logger: false }),
   inspect: async ({ namespace }) => {
     const raw = await rawRedis()
     return {

@@ -67,9 +67,13 @@ describe('redis result backend', () => {
       waiterSide.wait(id, { timeoutMs: 10_000 }),
     ])
     // Half finish while the waiters are subscribing, half afterwards.
-    await Promise.all(ids.slice(0, 250).map((id) => producer.set(record(id, 'succeeded', { result: id }), { ttlMs: 60_000 })))
+    await Promise.all(
+      ids.slice(0, 250).map((id) => producer.set(record(id, 'succeeded', { result: id }), { ttlMs: 60_000 })),
+    )
     await sleep(100)
-    await Promise.all(ids.slice(250).map((id) => producer.set(record(id, 'succeeded', { result: id }), { ttlMs: 60_000 })))
+    await Promise.all(
+      ids.slice(250).map((id) => producer.set(record(id, 'succeeded', { result: id }), { ttlMs: 60_000 })),
+    )
     const done = await Promise.all(waits)
     expect(done.map((r) => r.result)).toEqual(ids.flatMap((id) => [id, id]))
     const clients = (await raw.client('LIST')) as string

@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+
+/** A private redis-server for tests that restart or reconfigure a server (never the shared one on 6379). */
+export interface PrivateRedis {
+  readonly port: number
+  readonly dir: string
+  /** Graceful SHUTDOWN (data saved), then start again on the same port and directory. */
+  restart(downMs?: number): Promise<void>
+  /** Stop the server and remove its directory. */
+  stop(): Promise<void>
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Resolve once a server answers PING on `port`. */
+export async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const probe = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    })
+    probe.on('error', () => {})
+    try {
+      await probe.connect()
+      await probe.ping()
+      return
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`, { cause: error })
+      await sleep(50)
+    } finally {
+      probe.disconnect()
+    }
+  }
+}
+
+/** Start `redis-server` with `args`; fails loudly when it is not installed. */
+export function spawnRedisServer(args: readonly string[], cwd: string): ChildProcess {
+  const child = spawn('redis-server', [...args], { cwd, stdio: 'ignore' })
+  child.on('error', (error) => {
+    throw new Error('redis-server is not installed: apt-get install redis-server', { cause: error })
+  })
+  return child
+}
+
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once('exit', () => resolve()))
+
+export async function startPrivateRedis(port: number, extra: readonly string[] = []): Promise<PrivateRedis> {
+  const dir = mkdtempSync(join(tmpdir(), `conveyor-redis-${port}-`))
+  // Every write is fsynced to the append-only file, so a restart loses nothing that was acknowledged.
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    ...extra,
+  ]
+  let child = spawnRedisServer(args, dir)
+  await waitForPing(port)
+  const shutdown = async () => {
+    const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null })
+    admin.on('error', () => {})
+    try {
+      await admin.connect()
+      await admin.shutdown().catch(() => {})
+    } catch {
+      child.kill('SIGKILL')
+    } finally {
+      admin.disconnect()
+    }
+    await exited(child)
+  }
+  return {
+    port,
+    dir,
+    async restart(downMs = 300) {
+      await shutdown()
+      await sleep(downMs)
+      child = spawnRedisServer(args, dir)
+      await waitForPing(port)
+    },
+    async stop() {
+      await shutdown()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

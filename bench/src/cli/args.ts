@@ -1,0 +1,78 @@
+import { parseArgs } from 'node:util'
+
+export const SCENARIOS = ['enqueue', 'process', 'latency', 'memory', 'crash', 'rss'] as const
+export type ScenarioName = (typeof SCENARIOS)[number]
+
+export interface BenchArgs {
+  readonly quick: boolean
+  readonly only: string[]
+  readonly scenarios: ScenarioName[]
+  readonly runs: number | undefined
+  readonly jobs: number | undefined
+  readonly out: string
+  readonly writeDocs: boolean
+  readonly help: boolean
+}
+
+export const USAGE = `npm run bench -- [options]
+
+  --quick              small sizes, one run each, no crash scenario: under a minute
+  --only <list>        systems: conveyor-redis, bullmq, raw-redis, conveyor-rabbitmq, raw-amqp, conveyor-memory,
+                       or a group: redis, rabbitmq, memory, conveyor, raw (comma-separated)
+  --scenario <list>    enqueue, process, latency, memory, crash, rss (rss is opt-in, long);
+                       default: all but rss (and but crash with --quick)
+  --runs <n>           samples per system for the fast scenarios (default 5; slow ones use min(n, 3))
+  --jobs <n>           N for enqueue and for the concurrency-50 backlog (c=1 uses N/4); rss: total jobs
+  --out <file>         results JSON (default bench/results/latest.json)
+  --write-docs         put the table into docs/performance.md between its bench markers
+  -h, --help
+
+Env: BENCH_REDIS_URL (redis://127.0.0.1:6379), BENCH_AMQP_URL (amqp://guest:guest@127.0.0.1:5672)`
+
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+
+function positive(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`[bench] --${name} must be a positive integer, got "${value}"`)
+  return n
+}
+
+export function parseBenchArgs(argv: readonly string[], defaultOut: string): BenchArgs {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      scenario: { type: 'string' },
+      runs: { type: 'string' },
+      jobs: { type: 'string' },
+      out: { type: 'string' },
+      'write-docs': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  })
+  const quick = values.quick ?? false
+  const asked = list(values.scenario)
+  const unknown = asked.filter((s) => !(SCENARIOS as readonly string[]).includes(s))
+  if (unknown.length > 0)
+    throw new Error(`[bench] --scenario: unknown ${unknown.join(', ')}; use ${SCENARIOS.join(', ')}`)
+  const scenarios =
+    asked.length > 0 ? (asked as ScenarioName[]) : SCENARIOS.filter((s) => s !== 'rss' && !(quick && s === 'crash'))
+  return {
+    quick,
+    only: list(values.only),
+    scenarios,
+    runs: positive('runs', values.runs),
+    jobs: positive('jobs', values.jobs),
+    out: values.out ?? defaultOut,
+    writeDocs: values['write-docs'] ?? false,
+    help: values.help ?? false,
+  }
+}

@@ -1,0 +1,83 @@
+import { formatNumber, type Measurement } from '../scenarios/context'
+import type { TargetCheck } from './targets'
+
+interface Group {
+  readonly title: string
+  readonly conveyor: string
+  /** Columns compared against, with the ratio header. */
+  readonly others: readonly { readonly id: string; readonly ratio: string }[]
+}
+
+const GROUPS: readonly Group[] = [
+  {
+    title: 'Redis',
+    conveyor: 'conveyor-redis',
+    others: [
+      { id: 'bullmq', ratio: 'Conveyor/BullMQ' },
+      { id: 'raw-redis', ratio: 'Conveyor/raw' },
+    ],
+  },
+  { title: 'RabbitMQ', conveyor: 'conveyor-rabbitmq', others: [{ id: 'raw-amqp', ratio: 'Conveyor/raw' }] },
+  { title: 'Reference: core alone (memory broker, no I/O)', conveyor: 'conveyor-memory', others: [] },
+]
+
+const rowKey = (m: Measurement) => `${m.scenario}\u0000${m.case}\u0000${m.metric}`
+
+function cell(m: Measurement | undefined): string {
+  if (!m) return '–'
+  if (Number.isFinite(m.median)) return formatNumber(m.median)
+  return m.note?.startsWith('n/a') ? 'n/a' : 'error'
+}
+
+function ratio(a: Measurement | undefined, b: Measurement | undefined): string {
+  if (!a || !b || !Number.isFinite(a.median) || !Number.isFinite(b.median) || b.median === 0) return '–'
+  return `${(a.median / b.median).toFixed(2)}×`
+}
+
+/** One Markdown table per broker: medians per system, the ratios, and the targets of issue 7 with a verdict. */
+export function renderTables(measurements: readonly Measurement[], checks: readonly TargetCheck[]): string {
+  const out: string[] = []
+  for (const group of GROUPS) {
+    const ids = [group.conveyor, ...group.others.map((o) => o.id)]
+    const mine = measurements.filter((m) => ids.includes(m.system))
+    if (mine.every((m) => m.samples.length === 0 && m.note === undefined)) continue
+    const rows = [...new Set(mine.map(rowKey))]
+    if (rows.length === 0) continue
+    const header = ['scenario', 'case', 'metric', ...ids, ...group.others.map((o) => o.ratio)]
+    if (group.others.length > 0) header.push('target')
+    out.push(`### ${group.title}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`)
+    for (const key of rows) {
+      const [scenario, caseName, metric] = key.split('\u0000') as [string, string, string]
+      const of = (id: string) => mine.find((m) => rowKey(m) === key && m.system === id)
+      const conveyor = of(group.conveyor)
+      const sample = conveyor ?? mine.find((m) => rowKey(m) === key)!
+      const unit = sample.unit === sample.metric ? sample.unit : `${sample.metric} (${sample.unit})`
+      const cells = [
+        scenario,
+        caseName,
+        `${unit}${sample.higherIsBetter ? ' ↑' : ' ↓'}`,
+        ...ids.map((id) => cell(of(id))),
+        ...group.others.map((o) => ratio(conveyor, of(o.id))),
+      ]
+      if (group.others.length > 0) {
+        const verdicts = checks
+          .filter(
+            (c) =>
+              c.target.system === group.conveyor &&
+              c.target.scenario === scenario &&
+              c.case === caseName &&
+              c.target.metric === metric,
+          )
+          .map((c) => `${c.target.label}: ${c.met === undefined ? 'n/a' : c.met ? '✅' : `❌ ${c.verdict}`}`)
+        cells.push(verdicts.join('; ') || '')
+      }
+      out.push(`| ${cells.join(' | ')} |`)
+    }
+    out.push('')
+  }
+  const notes = [
+    ...new Set(measurements.filter((m) => m.note !== undefined).map((m) => `- ${m.system}, ${m.scenario}: ${m.note}`)),
+  ]
+  if (notes.length > 0) out.push('Notes:', '', ...notes, '')
+  return out.join('\n')
+}

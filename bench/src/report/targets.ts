@@ -1,0 +1,167 @@
+import type { Measurement } from '../scenarios/context'
+
+/** A goal from issue 7, checked against the medians. */
+export interface Target {
+  readonly scenario: string
+  /** Matches cases starting with this text (all cases of the scenario when empty). */
+  readonly casePrefix: string
+  readonly metric: string
+  readonly system: string
+  /** `ratio`: system ÷ `versus` must be ≥ value. `max` / `min`: the system's own median ≤ / ≥ value. */
+  readonly kind: 'ratio' | 'max' | 'min'
+  readonly versus?: string
+  readonly value: number
+  readonly label: string
+}
+
+export const TARGETS: readonly Target[] = [
+  {
+    scenario: 'enqueue',
+    casePrefix: 'single',
+    metric: 'jobs/s',
+    system: 'conveyor-redis',
+    kind: 'ratio',
+    versus: 'bullmq',
+    value: 2.5,
+    label: '≥ 2.5× BullMQ',
+  },
+  {
+    scenario: 'enqueue',
+    casePrefix: 'bulk',
+    metric: 'jobs/s',
+    system: 'conveyor-redis',
+    kind: 'ratio',
+    versus: 'bullmq',
+    value: 2.5,
+    label: '≥ 2.5× BullMQ',
+  },
+  {
+    scenario: 'process',
+    casePrefix: '',
+    metric: 'jobs/s',
+    system: 'conveyor-redis',
+    kind: 'ratio',
+    versus: 'bullmq',
+    value: 4,
+    label: '≥ 4× BullMQ',
+  },
+  {
+    scenario: 'process',
+    casePrefix: '',
+    metric: 'jobs/s',
+    system: 'conveyor-redis',
+    kind: 'ratio',
+    versus: 'raw-redis',
+    value: 0.7,
+    label: '≥ 0.7× raw',
+  },
+  {
+    scenario: 'enqueue',
+    casePrefix: '',
+    metric: 'jobs/s',
+    system: 'conveyor-rabbitmq',
+    kind: 'ratio',
+    versus: 'raw-amqp',
+    value: 0.9,
+    label: '≥ 0.9× raw',
+  },
+  {
+    scenario: 'process',
+    casePrefix: '',
+    metric: 'jobs/s',
+    system: 'conveyor-rabbitmq',
+    kind: 'ratio',
+    versus: 'raw-amqp',
+    value: 0.9,
+    label: '≥ 0.9× raw',
+  },
+  {
+    scenario: 'latency',
+    casePrefix: '',
+    metric: 'p99',
+    system: 'conveyor-redis',
+    kind: 'max',
+    value: 5,
+    label: 'p99 ≤ 5 ms',
+  },
+  {
+    scenario: 'latency',
+    casePrefix: '',
+    metric: 'p99',
+    system: 'conveyor-rabbitmq',
+    kind: 'max',
+    value: 5,
+    label: 'p99 ≤ 5 ms',
+  },
+  {
+    scenario: 'memory',
+    casePrefix: '',
+    metric: 'bytes/job (keys)',
+    system: 'conveyor-redis',
+    kind: 'max',
+    value: 100,
+    label: '≤ 100 B/job',
+  },
+  {
+    scenario: 'crash',
+    casePrefix: '',
+    metric: 'recovery',
+    system: 'conveyor-redis',
+    kind: 'max',
+    value: 10,
+    label: '≤ 10 s',
+  },
+  {
+    scenario: 'rss',
+    casePrefix: '',
+    metric: 'RSS growth',
+    system: 'conveyor-redis',
+    kind: 'max',
+    value: 20,
+    label: '< 20 MB',
+  },
+]
+
+export interface TargetCheck {
+  readonly target: Target
+  readonly case: string
+  /** The ratio or the absolute median that was compared. */
+  readonly actual: number
+  readonly met: boolean | undefined
+  /** e.g. `met`, `missed by 38%`, `n/a`. */
+  readonly verdict: string
+}
+
+/** Every target against the medians of this run; `met` is undefined when a side has no number. */
+export function checkTargets(measurements: readonly Measurement[]): TargetCheck[] {
+  const find = (scenario: string, caseName: string, metric: string, system: string) =>
+    measurements.find(
+      (m) => m.scenario === scenario && m.case === caseName && m.metric === metric && m.system === system,
+    )
+  const checks: TargetCheck[] = []
+  for (const target of TARGETS) {
+    const cases = new Set(
+      measurements
+        .filter((m) => m.scenario === target.scenario && m.system === target.system && m.metric === target.metric)
+        .filter((m) => m.case.startsWith(target.casePrefix))
+        .map((m) => m.case),
+    )
+    for (const caseName of cases) {
+      const mine = find(target.scenario, caseName, target.metric, target.system)?.median ?? Number.NaN
+      const theirs =
+        target.kind === 'ratio'
+          ? (find(target.scenario, caseName, target.metric, target.versus!)?.median ?? Number.NaN)
+          : 1
+      const actual = target.kind === 'ratio' ? mine / theirs : mine
+      if (!Number.isFinite(actual)) {
+        checks.push({ target, case: caseName, actual, met: undefined, verdict: 'n/a' })
+        continue
+      }
+      const met = target.kind === 'max' ? actual <= target.value : actual >= target.value
+      // How far off, relative to the target: "missed by 38%" means 38% short of (or over) the line.
+      const off = target.kind === 'max' ? actual / target.value - 1 : 1 - actual / target.value
+      checks.push({ target, case: caseName, actual, met, verdict: met ? 'met' : `missed by ${Math.round(off * 100)}%` })
+    }
+  }
+  return checks
+}

@@ -1,0 +1,48 @@
+import { NotApplicableError } from '../systems/system'
+import { inFlight } from '../util/pool'
+import { now } from '../util/time'
+import { alternate, jobs, type Measurement, type ScenarioContext } from './context'
+
+const IN_FLIGHT = 64
+const BULK = 1_000
+const JOBS_PER_S = [{ metric: 'jobs/s', unit: 'jobs/s', higherIsBetter: true }] as const
+
+/** Enqueue throughput: single calls with 64 in flight, then bulk calls of 1,000 where the API has them. */
+export async function enqueueScenario(ctx: ScenarioContext): Promise<Measurement[]> {
+  const n = ctx.sizes.enqueueJobs
+  const warm = Math.min(500, Math.ceil(n / 10))
+  const single = await alternate(
+    ctx,
+    'enqueue',
+    `single, ${IN_FLIGHT} in flight`,
+    ctx.systems,
+    ctx.sizes.runs,
+    JOBS_PER_S,
+    async (instance) => {
+      const batch = jobs(n + warm)
+      // Warm-up: connections, script loads, queue declarations happen once per instance, not per job.
+      await inFlight(warm, IN_FLIGHT, (i) => instance.enqueue(batch[i]!))
+      const start = now()
+      await inFlight(n, IN_FLIGHT, (i) => instance.enqueue(batch[warm + i]!))
+      return { 'jobs/s': (n / (now() - start)) * 1000 }
+    },
+  )
+  const bulk = await alternate(
+    ctx,
+    'enqueue',
+    `bulk, ${BULK.toLocaleString('en-US')} per call`,
+    ctx.systems,
+    ctx.sizes.runs,
+    JOBS_PER_S,
+    async (instance) => {
+      const enqueueBulk = instance.enqueueBulk
+      if (!enqueueBulk) throw new NotApplicableError('no bulk enqueue in the public API')
+      const batch = jobs(n + warm)
+      await enqueueBulk(batch.slice(0, warm))
+      const start = now()
+      for (let i = warm; i < warm + n; i += BULK) await enqueueBulk(batch.slice(i, Math.min(warm + n, i + BULK)))
+      return { 'jobs/s': (n / (now() - start)) * 1000 }
+    },
+  )
+  return [...single, ...bulk]
+}

@@ -1,0 +1,15 @@
+import { setTimeout as delay } from 'node:timers/promises'
+
+export const sleep = (ms: number): Promise<void> => delay(ms)
+
+/** Milliseconds since an arbitrary origin, sub-millisecond resolution, monotonic. */
+export const now = (): number => performance.now()
+
+/** Resolve when `check` is true, polling every `everyMs`; reject after `timeoutMs` naming `what`. */
+export async function waitFor(check: () => boolean, what: string, timeoutMs: number, everyMs = 2): Promise<void> {
+  const deadline = now() + timeoutMs
+  while (!check()) {
+    if (now() > deadline) throw new Error(`[bench] timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(everyMs)
+  }
+}

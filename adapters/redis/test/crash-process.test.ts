@@ -42,9 +42,13 @@ describe('redis: a worker process killed with SIGKILL mid-task', () => {
         logger: false,
       })
       const runs: { id: string; deliveryCount: number; at: number }[] = []
-      const slow = app.task('slow', async (_input: unknown, ctx) => {
-        runs.push({ id: ctx.id, deliveryCount: ctx.deliveryCount, at: Date.now() })
-      }, { queue: 'crash' })
+      const slow = app.task(
+        'slow',
+        async (_input: unknown, ctx) => {
+          runs.push({ id: ctx.id, deliveryCount: ctx.deliveryCount, at: Date.now() })
+        },
+        { queue: 'crash' },
+      )
       const job = await slow.enqueue({})
       await until(() => out.includes(`started ${job.id} 1`), 10_000, 'the task to start in the child')
       child.kill('SIGKILL')

@@ -1,32 +1,25 @@
 import { deleteQueues } from '../util/amqp'
 import { namespace } from '../util/names'
-import { brokerFactory } from './adapter-factory'
 import { conveyorInstance } from './conveyor-app'
-import type { BenchSystem } from './system'
+import { type BenchSystem, UnavailableError } from './system'
 
-interface RabbitMQBrokerOptions {
-  readonly url: string
-  readonly prefix: string
-  readonly connectionName: string
-  readonly logger: false
-}
-
-/** The adapter's default delay levels, to name (and delete) the TTL queues it declares beside the work queue. */
-const DELAY_LEVELS = ['100ms', '500ms', '2s', '10s', '1m', '5m', '30m', '3h']
-
-/** Conveyor on `@conveyor/rabbitmq`, adapter defaults (classic queues). */
+/** Conveyor on `@conveyor/rabbitmq` with the adapter's defaults (classic queues, publisher confirms). */
 export const conveyorRabbitMQ: BenchSystem = {
   id: 'conveyor-rabbitmq',
   broker: 'rabbitmq',
   family: 'conveyor',
   description: 'Conveyor app on createRabbitMQBroker, adapter defaults (classic queue, confirms)',
   async create(env, attachTo) {
-    const factory = await brokerFactory<RabbitMQBrokerOptions>('@conveyor/rabbitmq', 'createRabbitMQBroker')
+    const { createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS } = await import('@conveyor/rabbitmq').catch(
+      (error: unknown) => {
+        throw new UnavailableError(`@conveyor/rabbitmq does not load: ${(error as Error).message}`)
+      },
+    )
     const ns = attachTo ?? namespace('conveyor')
-    const broker = factory({ url: env.amqpUrl, prefix: ns, connectionName: ns, logger: false })
-    const work = `${ns}.q`
+    const broker = createRabbitMQBroker({ url: env.amqpUrl, prefix: ns, connectionName: ns, logger: false })
+    const names = queueNames(ns, 'q', DEFAULT_DELAY_LEVELS)
     return conveyorInstance(broker, ns, () =>
-      deleteQueues(env.amqpUrl, [work, `${work}.dead`, ...DELAY_LEVELS.map((level) => `${work}.delay.${level}`)]),
+      deleteQueues(env.amqpUrl, [names.work, names.dead, ...names.delays.map((d) => d.name)]),
     )
   },
 }

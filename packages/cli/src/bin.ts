@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+import { runCli } from './cli'
+
+runCli(process.argv.slice(2)).then(
+  (code) => {
+    // Exit explicitly: a user's app module may leave handles open (timers, pools) after the command is done.
+    process.exit(code)
+  },
+  (error: unknown) => {
+    process.stderr.write(`[conveyor] [cli] ${(error as Error)?.message ?? error}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,67 @@
+import { safeJsonParse } from '@conveyor/core'
+import { intOption, parse } from '../args'
+import { CliError, UsageError } from '../errors'
+import { json } from '../format'
+import type { CliIo } from '../io'
+import { CONNECTION_HELP, connectionOptions, withApp } from './shared'
+
+export const ENQUEUE_HELP = `Usage: conveyor enqueue <task> <json-input> [options]
+
+Publish one run of <task> with <json-input> (JSON text; '-' is not supported, quote it in the shell).
+Prints the task id (or {id, task, queue} with --json).
+
+Options:
+  -q, --queue <name>       queue to publish to (default: the app's routing)
+  -p, --priority <0-9>     higher runs first
+  -d, --delay <ms>         run no earlier than this many ms from now
+      --wait <ms>          wait up to <ms> for the result and print it (needs a result backend)
+${CONNECTION_HELP}`
+
+export async function enqueueCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse('enqueue', argv, {
+    ...connectionOptions,
+    queue: { type: 'string', short: 'q' },
+    priority: { type: 'string', short: 'p' },
+    delay: { type: 'string', short: 'd' },
+    wait: { type: 'string' },
+  })
+  if (values.help) {
+    io.stdout.write(`${ENQUEUE_HELP}\n`)
+    return 0
+  }
+  const [task, text, ...rest] = positionals
+  if (task === undefined || text === undefined || rest.length > 0) {
+    throw new UsageError('enqueue: expected <task> <json-input>, e.g. conveyor enqueue email.send \'{"to":"a@b.c"}\'')
+  }
+  let input: unknown
+  try {
+    input = safeJsonParse(text)
+  } catch {
+    throw new UsageError(`enqueue: <json-input> is not JSON: ${text.slice(0, 80)}`)
+  }
+  const priority = values.priority === undefined ? undefined : intOption('enqueue', 'priority', values.priority, 0, 0)
+  const delayMs = values.delay === undefined ? undefined : intOption('enqueue', 'delay', values.delay, 0, 0)
+  const waitMs = values.wait === undefined ? undefined : intOption('enqueue', 'wait', values.wait, 1)
+  return withApp('enqueue', values, io, async (_mod, app) => {
+    const job = await app.enqueue(task, input, {
+      ...(values.queue !== undefined ? { queue: values.queue } : {}),
+      ...(priority !== undefined ? { priority } : {}),
+      ...(delayMs !== undefined ? { delayMs } : {}),
+    })
+    let result: unknown
+    if (waitMs !== undefined) {
+      try {
+        result = await job.result({ timeoutMs: waitMs })
+      } catch (error) {
+        throw new CliError(`task ${job.id} did not succeed: ${(error as Error).message.replace(/^\[conveyor\] /, '')}`)
+      }
+    }
+    if (values.json) {
+      io.stdout.write(json({ id: job.id, task, queue: job.queue, ...(waitMs !== undefined ? { result } : {}) }))
+    } else {
+      io.stdout.write(`${job.id}\n`)
+      if (waitMs !== undefined) io.stdout.write(`${JSON.stringify(result)}\n`)
+    }
+    return 0
+  })
+}

@@ -1,0 +1,120 @@
+import { composeHooks, rateLimitHooks, revokeHooks, startHeartbeat } from '@conveyor/core'
+import { intOption, listOption, parse } from '../args'
+import { UsageError } from '../errors'
+import type { CliIo } from '../io'
+import { connectOrFail, loadAppModule } from '../load-app'
+import { checkPools, type PoolSpec, parsePool } from '../supervisor/pools'
+import { createSupervisor } from '../supervisor/supervisor'
+
+export const WORKER_HELP = `Usage: conveyor worker --app <module> [options]
+
+Runs supervised worker processes for the app module's tasks. The module exports the app (default or \`app\`; it
+chooses the broker, e.g. from CONVEYOR_BROKER_URL) and optionally \`coordination\` (heartbeats, revokes, rate limits),
+\`rateLimits\` and \`hardTimeLimits\`.
+
+SIGTERM/SIGINT: stop fetching, let running tasks finish up to --drain-timeout, give the rest back, exit 0.
+A second signal (or the deadline) stops at once; unfinished deliveries go back to their queues.
+
+Options:
+  -A, --app <module>              app module (.js, or .ts with tsx installed); or CONVEYOR_APP
+  -Q, --queues <a,b>              queues to consume (default: the queues of the app's tasks)
+  -c, --concurrency <n>           tasks at once per process (default 10)
+  -P, --processes <n>             worker processes per pool (default 1)
+      --pool <name=q1,q2[:n]>     a dedicated pool (repeatable): its own processes for its queues
+      --max-tasks-per-child <n>   replace a process after n tasks
+      --max-memory-mb <n>         replace a process whose resident memory passes n MiB
+      --hard-time-limit <ms>      kill and replace a process whose task runs longer (the soft limit is the
+                                  task's timeoutMs: its AbortSignal fires)
+      --drain-timeout <ms>        graceful stop deadline (default 25000; keep it under Kubernetes'
+                                  terminationGracePeriodSeconds)
+      --health-port <port>        serve /healthz and /readyz
+      --restart-backoff <ms>      first restart delay of a failing process, doubling to 30 s (default 500)
+      --inline                    run one worker in this process, unsupervised (debugging)
+  -h, --help                      this help`
+
+export async function workerCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse('worker', argv, {
+    app: { type: 'string', short: 'A' },
+    queues: { type: 'string', short: 'Q', multiple: true },
+    concurrency: { type: 'string', short: 'c' },
+    processes: { type: 'string', short: 'P' },
+    pool: { type: 'string', multiple: true },
+    'max-tasks-per-child': { type: 'string' },
+    'max-memory-mb': { type: 'string' },
+    'hard-time-limit': { type: 'string' },
+    'drain-timeout': { type: 'string' },
+    'health-port': { type: 'string' },
+    'restart-backoff': { type: 'string' },
+    'stats-interval': { type: 'string' },
+    inline: { type: 'boolean' },
+  })
+  if (values.help) {
+    io.stdout.write(`${WORKER_HELP}\n`)
+    return 0
+  }
+  if (positionals.length > 0) throw new UsageError(`worker: unexpected argument "${positionals[0]}"`)
+  const specifier = values.app ?? io.env.CONVEYOR_APP
+  if (!specifier) throw new UsageError('worker: --app <module> is required (or CONVEYOR_APP)')
+  const int = (name: keyof typeof values, fallback: number, min = 1) =>
+    intOption('worker', name, values[name] as string | undefined, fallback, min)
+  const concurrency = int('concurrency', 10)
+  const processes = int('processes', 1)
+  const queues = listOption(values.queues)
+  const drainTimeoutMs = int('drain-timeout', 25_000, 0)
+  const optional = (name: keyof typeof values, min = 1) =>
+    values[name] === undefined ? undefined : intOption('worker', name, values[name] as string, 0, min)
+  const pools: PoolSpec[] =
+    values.pool && values.pool.length > 0
+      ? values.pool.map((p) => parsePool(p, concurrency, processes))
+      : [{ name: 'default', queues, concurrency, processes }]
+  checkPools(pools)
+  if (values.pool && queues.length > 0) throw new UsageError('worker: give -Q or --pool, not both')
+
+  const mod = await loadAppModule(specifier, io.cwd)
+  // Fail here, once, with one line, rather than in every child in a restart loop.
+  await connectOrFail(mod.app)
+
+  if (values.inline) {
+    const { app, coordination } = mod
+    const worker = app.worker({
+      ...(queues.length > 0 ? { queues } : {}),
+      concurrency,
+      shutdownTimeoutMs: drainTimeoutMs,
+      handleSignals: true,
+      hooks: composeHooks(
+        coordination ? revokeHooks(coordination) : undefined,
+        coordination && mod.rateLimits ? rateLimitHooks(coordination, mod.rateLimits) : undefined,
+      ),
+    })
+    await worker.start()
+    const heartbeat = coordination ? startHeartbeat(coordination, worker, { logger: app.logger }) : undefined
+    while (worker.state !== 'stopped') await new Promise((r) => setTimeout(r, 100))
+    await heartbeat?.stop()
+    await app.close()
+    await coordination?.close()
+    return 0
+  }
+
+  // The supervisor only forks; the children open their own connections.
+  await mod.app.close({ timeoutMs: 0 })
+  await mod.coordination?.close().catch(() => undefined)
+  const supervisor = createSupervisor({
+    app: mod.path,
+    pools,
+    logger: mod.app.logger,
+    drainTimeoutMs,
+    ...optionalField('maxTasksPerChild', optional('max-tasks-per-child')),
+    ...optionalField('maxMemoryMb', optional('max-memory-mb')),
+    ...optionalField('hardTimeLimitMs', optional('hard-time-limit')),
+    ...optionalField('healthPort', optional('health-port', 0)),
+    ...optionalField('statsIntervalMs', optional('stats-interval')),
+    ...(values['restart-backoff'] !== undefined ? { restart: { baseMs: int('restart-backoff', 500) } } : {}),
+  })
+  supervisor.handleSignals()
+  await supervisor.start()
+  return supervisor.done
+}
+
+function optionalField<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number }
+}

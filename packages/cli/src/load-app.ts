@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs'
+import { extname, isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { App, CoordinationStore, RateLimits, ScheduleSpec, UrlAdapter } from '@conveyor/core'
+import { createApp } from '@conveyor/core'
+import { CliError, UsageError } from './errors'
+import type { CliIo } from './io'
+
+/** What the `--app` module gives the CLI. Only the app is required. */
+export interface AppModule {
+  readonly app: App
+  /** Heartbeats, revokes, rate limits, scheduler tick claims: a shared store (Redis) for several processes. */
+  readonly coordination?: CoordinationStore
+  readonly schedules?: readonly ScheduleSpec<unknown>[]
+  /** Rate limits by task name, enforced by `conveyor worker` through `coordination`. */
+  readonly rateLimits?: RateLimits
+  /** Hard time limits by task name (ms): a worker process running a task longer is killed and replaced. */
+  readonly hardTimeLimits?: Readonly<Record<string, number>>
+  /** Absolute path of the module, to hand to child processes. */
+  readonly path: string
+}
+
+const TS = new Set(['.ts', '.mts', '.cts', '.tsx'])
+
+/** Make `import()` understand TypeScript when the app module is TypeScript and tsx is installed. */
+async function enableTypeScript(path: string): Promise<void> {
+  if (!TS.has(extname(path))) return
+  // Already running under tsx (npx tsx …, node --import tsx): nothing to do.
+  if (process.execArgv.some((a) => a.includes('tsx')) || process.env.CONVEYOR_TS_LOADER === '1') return
+  try {
+    const api = (await import('tsx/esm/api')) as { register: () => unknown }
+    api.register()
+    process.env.CONVEYOR_TS_LOADER = '1'
+  } catch {
+    throw new CliError(
+      `${path} is TypeScript: install tsx (npm i -D tsx) so conveyor can load it, or point --app at the built .js`,
+    )
+  }
+}
+
+function isApp(value: unknown): value is App {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as App).worker === 'function' &&
+    typeof (value as App).enqueue === 'function' &&
+    typeof (value as App).broker === 'object'
+  )
+}
+
+/**
+ * Import the user's app module: its default export or `app` must be a Conveyor app (it chooses the adapter, e.g.
+ * from `CONVEYOR_BROKER_URL`); `coordination`, `schedules`, `rateLimits` and `hardTimeLimits` are optional.
+ */
+export async function loadAppModule(specifier: string, cwd = process.cwd()): Promise<AppModule> {
+  const path = isAbsolute(specifier) ? specifier : resolve(cwd, specifier)
+  if (!existsSync(path)) throw new CliError(`app module not found: ${specifier} (looked at ${path})`)
+  await enableTypeScript(path)
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>
+  } catch (error) {
+    const first = String((error as Error)?.message ?? error).split('\n')[0]
+    throw new CliError(`cannot load app module ${specifier}: ${first}`, { cause: error })
+  }
+  const app = [mod.app, mod.default, (mod.default as Record<string, unknown> | undefined)?.app].find(isApp)
+  if (app === undefined) {
+    throw new CliError(`${specifier} exports no Conveyor app: export it as default or as \`app\` (createApp(...))`)
+  }
+  const pick = <T>(name: string): T | undefined =>
+    (mod[name] ?? (mod.default as Record<string, unknown> | undefined)?.[name]) as T | undefined
+  const coordination = pick<CoordinationStore>('coordination')
+  const schedules = pick<readonly ScheduleSpec<unknown>[]>('schedules')
+  const rateLimits = pick<RateLimits>('rateLimits')
+  const hardTimeLimits = pick<Readonly<Record<string, number>>>('hardTimeLimits')
+  return {
+    app,
+    path,
+    ...(coordination ? { coordination } : {}),
+    ...(schedules ? { schedules } : {}),
+    ...(rateLimits ? { rateLimits } : {}),
+    ...(hardTimeLimits ? { hardTimeLimits } : {}),
+  }
+}
+
+/** The adapters installed beside the CLI, so `--broker redis://…` works without an app module. */
+async function installedAdapters(): Promise<UrlAdapter[]> {
+  const found: UrlAdapter[] = []
+  for (const [pkg, name] of [
+    ['@conveyor/redis', 'redisAdapter'],
+    ['@conveyor/rabbitmq', 'rabbitmqAdapter'],
+  ] as const) {
+    try {
+      const mod = (await import(pkg)) as Record<string, unknown>
+      const adapter = mod[name] as UrlAdapter | undefined
+      if (adapter) found.push(adapter)
+    } catch {
+      // Not installed: its URLs get core's "no adapter for redis://" message.
+    }
+  }
+  return found
+}
+
+/**
+ * The app a command works on: `--app` (or `CONVEYOR_APP`), else an app made for `--broker` (or
+ * `CONVEYOR_BROKER_URL`) with the installed adapters.
+ */
+export async function appFor(
+  command: string,
+  values: { app?: string | undefined; broker?: string | undefined },
+  io: CliIo,
+): Promise<AppModule> {
+  const specifier = values.app ?? io.env.CONVEYOR_APP
+  if (specifier) return loadAppModule(specifier, io.cwd)
+  const url = values.broker ?? io.env.CONVEYOR_BROKER_URL
+  if (!url) {
+    throw new UsageError(`${command}: say which broker: --app <module>, --broker <url>, or CONVEYOR_BROKER_URL`)
+  }
+  try {
+    return { app: createApp({ broker: url, adapters: await installedAdapters(), logger: false }), path: '' }
+  } catch (error) {
+    throw new CliError(`${(error as Error).message.replace(/^\[conveyor\] /, '')}`, { cause: error })
+  }
+}
+
+/**
+ * Connect the app's broker, or fail with one line naming it, within `timeoutMs`.
+ *
+ * Adapters report connection trouble on the console (with stacks) and keep retrying; a CLI command must instead fail
+ * with one line. So console output is held while connecting: replayed when the connection works, dropped (its first
+ * error becomes the reason) when it does not.
+ */
+export async function connectOrFail(app: App, timeoutMs = 5000): Promise<void> {
+  const held: { method: 'error' | 'warn' | 'log' | 'info'; args: unknown[] }[] = []
+  const original = { error: console.error, warn: console.warn, log: console.log, info: console.info }
+  for (const method of ['error', 'warn', 'log', 'info'] as const) {
+    console[method] = (...args: unknown[]) => void held.push({ method, args })
+  }
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+  })
+  try {
+    await Promise.race([Promise.all([app.broker.connect(), app.results?.connect()]), timeout])
+  } catch (error) {
+    await app.broker.destroy().catch(() => undefined)
+    // The first error an adapter reported (as itself or as pino-style `{ err }`) says more than "connection closed".
+    const reported = held
+      .flatMap((h) => h.args)
+      .map((a) => (a && typeof a === 'object' && 'err' in a ? (a as { err: unknown }).err : a))
+      .find((a): a is Error => a instanceof Error)
+    const cause = reported ?? (error as Error)
+    const reason = String(cause?.message ?? cause)
+      .replace(/^\[conveyor\] /, '')
+      .split('\n')[0]
+    throw new CliError(`cannot reach the ${app.broker.name} broker: ${reason}`, { cause: error })
+  } finally {
+    clearTimeout(timer)
+    Object.assign(console, original)
+  }
+  for (const h of held) console[h.method](...h.args)
+}

@@ -1,0 +1,147 @@
+import {
+  composeHooks,
+  type ExecutionHooks,
+  type Heartbeat,
+  rateLimitHooks,
+  revokeHooks,
+  startHeartbeat,
+  type Worker,
+} from '@conveyor/core'
+import { loadAppModule } from '../load-app'
+import { CHILD_CONFIG_ENV, type ChildConfig, type ChildMessage, type SupervisorMessage } from './messages'
+
+/**
+ * The worker process a supervisor forks: load the app module, run one worker on the pool's queues, report to the
+ * supervisor over IPC (ready, each task's start and end for hard time limits, counters), and stop when told.
+ *
+ * Signals: the supervisor forwards stops as IPC messages. A SIGTERM sent to this process directly (systemd's
+ * control-group kill, `kill <pid>`) is the same graceful stop, so a signal plus the forwarded message count once;
+ * a second signal stops at once. SIGINT is ignored: a terminal's Ctrl+C reaches the supervisor, which forwards it.
+ */
+export async function runChild(config: ChildConfig): Promise<void> {
+  const send = (message: ChildMessage) => {
+    if (process.connected) process.send?.(message)
+  }
+  let mod: Awaited<ReturnType<typeof loadAppModule>>
+  let worker: Worker
+  let heartbeat: Heartbeat | undefined
+  let stopping: 'graceful' | 'hard' | undefined
+  let signals = 0
+
+  const exit = (code: number) => {
+    // Let the IPC channel flush the last message before the process goes.
+    setImmediate(() => process.exit(code))
+  }
+  // Listen before start-up: a stop may arrive while the app module loads; it is acted on once the worker exists.
+  let requested: 'graceful' | 'hard' | undefined
+  let act: (how: 'graceful' | 'hard') => void = (how) => {
+    if (requested !== 'hard') requested = how
+  }
+  process.on('message', (message: SupervisorMessage) => {
+    if (message?.type === 'stop') act('graceful')
+    else if (message?.type === 'stop-now') act('hard')
+  })
+  process.on('SIGTERM', () => {
+    signals++
+    act(signals === 1 ? 'graceful' : 'hard')
+  })
+  process.on('SIGINT', () => undefined)
+  // The supervisor is gone (killed -9): do not run on unsupervised; drain and leave.
+  process.on('disconnect', () => act('graceful'))
+
+  try {
+    mod = await loadAppModule(config.app)
+    const { app, coordination } = mod
+    const running = new Set<string>()
+    const reporter: ExecutionHooks = {
+      async beforeRun(envelope) {
+        running.add(envelope.id)
+        const hardLimitMs = mod.hardTimeLimits?.[envelope.task] ?? config.hardTimeLimitMs
+        send({ type: 'task-start', id: envelope.id, task: envelope.task, ...(hardLimitMs ? { hardLimitMs } : {}) })
+        return 'run'
+      },
+      afterRun(envelope, outcome) {
+        if (running.delete(envelope.id)) send({ type: 'task-end', id: envelope.id, outcome })
+        checkRecycle()
+      },
+    }
+    const hooks = composeHooks(
+      coordination ? revokeHooks(coordination) : undefined,
+      coordination && mod.rateLimits ? rateLimitHooks(coordination, mod.rateLimits) : undefined,
+      reporter,
+    )
+    worker = app.worker({
+      ...(config.queues.length > 0 ? { queues: config.queues } : {}),
+      concurrency: config.concurrency,
+      shutdownTimeoutMs: config.drainTimeoutMs,
+      hooks,
+    })
+    await worker.start()
+    if (coordination) {
+      heartbeat = startHeartbeat(coordination, worker, {
+        intervalMs: config.statsIntervalMs,
+        pool: config.pool,
+        logger: app.logger,
+      })
+    }
+  } catch (error) {
+    if (requested !== undefined) {
+      exit(0)
+      return
+    }
+    send({ type: 'fatal', message: String((error as Error)?.message ?? error).split('\n')[0] ?? 'unknown error' })
+    exit(1)
+    return
+  }
+
+  const graceful = async () => {
+    if (stopping) return
+    stopping = 'graceful'
+    clearInterval(stats)
+    await worker.stop({ timeoutMs: config.drainTimeoutMs })
+    await heartbeat?.stop()
+    await mod.app.close().catch(() => undefined)
+    exit(0)
+  }
+  const hard = async () => {
+    if (stopping === 'hard') return
+    stopping = 'hard'
+    clearInterval(stats)
+    // Closing the broker without waiting gives every held delivery back to its queue now.
+    setTimeout(() => exit(0), 2000).unref()
+    await heartbeat?.stop()
+    await mod.app.broker.close({ timeoutMs: 0 }).catch(() => undefined)
+    exit(0)
+  }
+  const recycle = (reason: string) => {
+    if (stopping) return
+    send({ type: 'recycle', reason })
+    void graceful()
+  }
+  function checkRecycle() {
+    if (config.maxTasksPerChild !== undefined && worker.processed >= config.maxTasksPerChild) {
+      recycle(`processed ${worker.processed} tasks (max ${config.maxTasksPerChild})`)
+    } else if (config.maxMemoryMb !== undefined && process.memoryUsage.rss() > config.maxMemoryMb * 1024 * 1024) {
+      recycle(`resident memory ${Math.round(process.memoryUsage.rss() / 1048576)} MiB over ${config.maxMemoryMb} MiB`)
+    }
+  }
+
+  const stats = setInterval(() => {
+    send({ type: 'stats', rssBytes: process.memoryUsage.rss(), active: worker.active, processed: worker.processed })
+    checkRecycle()
+  }, config.statsIntervalMs)
+
+  send({ type: 'ready', workerId: worker.id, queues: worker.queues })
+  act = (how) => void (how === 'graceful' ? graceful() : hard())
+  if (requested !== undefined) act(requested)
+}
+
+/** Entry point when this file is the forked process. */
+export function childMain(): void {
+  const raw = process.env[CHILD_CONFIG_ENV]
+  if (raw === undefined) {
+    process.stderr.write('[conveyor] [cli] this is the worker child entry; run `conveyor worker` instead\n')
+    process.exit(2)
+  }
+  void runChild(JSON.parse(raw) as ChildConfig)
+}

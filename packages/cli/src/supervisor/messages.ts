@@ -1,0 +1,44 @@
+/** What a supervisor tells a worker child to run, passed as JSON in `CONVEYOR_CHILD_CONFIG`. */
+export interface ChildConfig {
+  /** Absolute path of the app module. */
+  readonly app: string
+  readonly pool: string
+  readonly queues: readonly string[]
+  readonly concurrency: number
+  /** Exit (to be replaced) after this many finished deliveries. */
+  readonly maxTasksPerChild?: number
+  /** Exit (to be replaced) once resident memory passes this many MiB. */
+  readonly maxMemoryMb?: number
+  /** Hard time limit for every task, ms; the app module's `hardTimeLimits` override it per task. */
+  readonly hardTimeLimitMs?: number
+  /** How long a graceful stop lets running tasks finish. */
+  readonly drainTimeoutMs: number
+  /** How often the child reports its counters (and writes its heartbeat). */
+  readonly statsIntervalMs: number
+}
+
+/** Child → supervisor, over the IPC channel. */
+export type ChildMessage =
+  | { readonly type: 'ready'; readonly workerId: string; readonly queues: readonly string[] }
+  | {
+      readonly type: 'task-start'
+      readonly id: string
+      readonly task: string
+      /** Hard limit for this run, ms (absent: none). */
+      readonly hardLimitMs?: number
+    }
+  | { readonly type: 'task-end'; readonly id: string; readonly outcome: string }
+  | { readonly type: 'stats'; readonly rssBytes: number; readonly active: number; readonly processed: number }
+  /** The child is leaving on purpose to be replaced (max tasks, memory). */
+  | { readonly type: 'recycle'; readonly reason: string }
+  /** Start-up failed; the child exits 1 right after. */
+  | { readonly type: 'fatal'; readonly message: string }
+
+/** Supervisor → child. `stop`: finish running tasks (up to the drain timeout); `stop-now`: give them back at once. */
+export type SupervisorMessage = { readonly type: 'stop' } | { readonly type: 'stop-now' }
+
+export const CHILD_CONFIG_ENV = 'CONVEYOR_CHILD_CONFIG'
+
+export function isChildMessage(value: unknown): value is ChildMessage {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+}

@@ -1,0 +1,342 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import type { Server } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import type { Logger } from '@conveyor/core'
+import { DEFAULT_RESTART, type RestartPolicy, restartDelay } from './backoff'
+import { startHealthServer } from './health'
+import { CHILD_CONFIG_ENV, type ChildConfig, type ChildMessage, isChildMessage } from './messages'
+import type { PoolSpec } from './pools'
+
+export interface SupervisorOptions {
+  /** Absolute path of the app module every child loads. */
+  readonly app: string
+  readonly pools: readonly PoolSpec[]
+  readonly logger: Logger
+  readonly maxTasksPerChild?: number
+  readonly maxMemoryMb?: number
+  /** Hard time limit for every task, ms (the app module's `hardTimeLimits` override per task). */
+  readonly hardTimeLimitMs?: number
+  /** How long a graceful stop lets running tasks finish. Default 25 s, under Kubernetes' 30 s grace period. */
+  readonly drainTimeoutMs?: number
+  /** How often children report counters and write heartbeats. Default 2 s. */
+  readonly statsIntervalMs?: number
+  readonly restart?: Partial<RestartPolicy>
+  /** Serve `/healthz` and `/readyz` on this port. */
+  readonly healthPort?: number
+  /** Node flags for the children. Defaults to this process's (so tsx and `--conditions` carry over). */
+  readonly execArgv?: readonly string[]
+}
+
+/** One worker process of a pool, as `conveyor worker` shows it. */
+export interface ChildStatus {
+  readonly pool: string
+  readonly slot: number
+  readonly pid?: number
+  readonly state: 'starting' | 'ready' | 'backoff' | 'stopping' | 'exited'
+  readonly restarts: number
+  readonly failures: number
+  readonly running: number
+  readonly processed: number
+  readonly rssBytes?: number
+}
+
+export interface Supervisor {
+  /** Fork every pool's children; resolves once they are forked (not necessarily ready). */
+  start(): Promise<void>
+  /** Graceful stop: children drain up to the drain timeout, then are stopped hard. Resolves when all exited. */
+  stop(): Promise<void>
+  /** Hard stop: children give their deliveries back now; stragglers are killed after 3 s. */
+  stopNow(): Promise<void>
+  /** SIGTERM/SIGINT: first → `stop()`, second → `stopNow()`. */
+  handleSignals(): void
+  status(): ChildStatus[]
+  /** Resolves with the exit code once everything stopped. */
+  readonly done: Promise<number>
+}
+
+interface Running {
+  readonly task: string
+  readonly startedAt: number
+  readonly hardLimitMs?: number
+}
+
+interface Slot {
+  readonly pool: PoolSpec
+  readonly index: number
+  child?: ChildProcess
+  state: ChildStatus['state']
+  restarts: number
+  failures: number
+  processed: number
+  rssBytes?: number
+  readyAt?: number
+  recycling: boolean
+  killedForLimit: boolean
+  lastFatal?: string
+  running: Map<string, Running>
+  timer?: NodeJS.Timeout
+}
+
+/** Where the child entry is: beside the built bundle (dist/worker-child.js) or in the sources under tsx. */
+function childEntry(): string {
+  for (const candidate of ['./worker-child.js', '../worker-child.js', './worker-child.ts', '../worker-child.ts']) {
+    const path = fileURLToPath(new URL(candidate, import.meta.url))
+    if (existsSync(path)) return path
+  }
+  throw new Error('[conveyor] [cli] cannot find the worker-child entry next to the CLI; reinstall @conveyor/cli')
+}
+
+/**
+ * Runs worker processes: forks each pool's children, restarts one that dies (with doubling backoff when it keeps
+ * failing; a child failing at start-up is reported, never restarted in a tight loop), recycles children after N
+ * tasks or past a memory limit, kills and replaces one whose task outlives its hard time limit (the delivery comes
+ * back through the broker: lease expiry on Redis, channel close on RabbitMQ), and stops them on SIGTERM.
+ */
+export function createSupervisor(options: SupervisorOptions): Supervisor {
+  const log = options.logger.child({ supervisor: process.pid })
+  const restart: RestartPolicy = { ...DEFAULT_RESTART, ...options.restart }
+  const drainTimeoutMs = options.drainTimeoutMs ?? 25_000
+  const statsIntervalMs = options.statsIntervalMs ?? 2000
+  const entry = childEntry()
+  const slots: Slot[] = options.pools.flatMap((pool) =>
+    Array.from({ length: pool.processes }, (_, index) => ({
+      pool,
+      index,
+      state: 'starting' as const,
+      restarts: 0,
+      failures: 0,
+      processed: 0,
+      recycling: false,
+      killedForLimit: false,
+      running: new Map<string, Running>(),
+    })),
+  )
+  let stopping: 'graceful' | 'hard' | undefined
+  let health: Server | undefined
+  let watchdog: NodeJS.Timeout | undefined
+  let finish: (code: number) => void = () => undefined
+  const done = new Promise<number>((resolve) => {
+    finish = resolve
+  })
+  let signals = 0
+
+  const spawn = (slot: Slot) => {
+    slot.timer = undefined
+    if (stopping) return
+    const config: ChildConfig = {
+      app: options.app,
+      pool: slot.pool.name,
+      queues: slot.pool.queues,
+      concurrency: slot.pool.concurrency,
+      drainTimeoutMs,
+      statsIntervalMs,
+      ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
+      ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
+      ...(options.hardTimeLimitMs !== undefined ? { hardTimeLimitMs: options.hardTimeLimitMs } : {}),
+    }
+    // Detached: a terminal's Ctrl+C reaches the supervisor only, which forwards one orderly stop.
+    const child = fork(entry, [], {
+      env: { ...process.env, [CHILD_CONFIG_ENV]: JSON.stringify(config) },
+      execArgv: [...(options.execArgv ?? process.execArgv)],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
+    })
+    slot.child = child
+    slot.state = 'starting'
+    slot.recycling = false
+    slot.killedForLimit = false
+    slot.readyAt = undefined
+    slot.running.clear()
+    log.info({ pool: slot.pool.name, slot: slot.index, pid: child.pid }, 'worker process started')
+    child.on('message', (message) => {
+      if (isChildMessage(message)) onMessage(slot, child, message)
+    })
+    child.on('error', (error) => log.error({ err: error, pool: slot.pool.name }, 'worker process error'))
+    child.on('exit', (code, signal) => onExit(slot, child, code, signal))
+  }
+
+  const onMessage = (slot: Slot, child: ChildProcess, message: ChildMessage) => {
+    if (slot.child !== child) return
+    switch (message.type) {
+      case 'ready': {
+        slot.state = stopping ? 'stopping' : 'ready'
+        slot.readyAt = Date.now()
+        log.info(
+          { pool: slot.pool.name, pid: child.pid, worker: message.workerId, queues: message.queues },
+          'worker ready',
+        )
+        // Healthy for long enough: forget earlier failures, so a later crash starts from the shortest backoff.
+        setTimeout(() => {
+          if (slot.child === child && slot.state === 'ready') slot.failures = 0
+        }, restart.stableMs).unref()
+        break
+      }
+      case 'task-start':
+        slot.running.set(message.id, {
+          task: message.task,
+          startedAt: Date.now(),
+          ...(message.hardLimitMs !== undefined ? { hardLimitMs: message.hardLimitMs } : {}),
+        })
+        break
+      case 'task-end':
+        slot.running.delete(message.id)
+        slot.processed++
+        break
+      case 'stats':
+        slot.rssBytes = message.rssBytes
+        break
+      case 'recycle':
+        slot.recycling = true
+        log.info({ pool: slot.pool.name, pid: child.pid, reason: message.reason }, 'recycling worker process')
+        break
+      case 'fatal':
+        slot.lastFatal = message.message
+        break
+    }
+  }
+
+  const onExit = (slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null) => {
+    if (slot.child !== child) return
+    slot.child = undefined
+    slot.running.clear()
+    const wasReady = slot.readyAt !== undefined
+    if (stopping) {
+      slot.state = 'exited'
+      log.info({ pool: slot.pool.name, pid: child.pid, code, signal }, 'worker process exited')
+      if (slots.every((s) => s.child === undefined)) void finishAll()
+      return
+    }
+    slot.restarts++
+    if (slot.recycling || slot.killedForLimit) {
+      // Planned: replace at once, not a failure.
+      spawn(slot)
+      return
+    }
+    slot.failures++
+    const delay = restartDelay(restart, slot.failures)
+    slot.state = 'backoff'
+    const fields = { pool: slot.pool.name, pid: child.pid, code, signal, failures: slot.failures, retryInMs: delay }
+    if (!wasReady) {
+      const message = `worker process failed at start-up${slot.lastFatal ? `: ${slot.lastFatal}` : ''}`
+      if (slot.failures >= restart.reportAfter) {
+        log.error({ ...fields, error: slot.lastFatal }, `${message} (${slot.failures} times in a row); backing off`)
+      } else log.warn({ ...fields, error: slot.lastFatal }, message)
+    } else {
+      log.error(fields, 'worker process died; restarting (its unfinished deliveries come back through the broker)')
+    }
+    slot.timer = setTimeout(() => spawn(slot), delay)
+  }
+
+  const checkLimits = () => {
+    const now = Date.now()
+    for (const slot of slots) {
+      const child = slot.child
+      if (child === undefined || slot.killedForLimit) continue
+      for (const [id, run] of slot.running) {
+        if (run.hardLimitMs !== undefined && now - run.startedAt > run.hardLimitMs) {
+          slot.killedForLimit = true
+          log.error(
+            { pool: slot.pool.name, pid: child.pid, taskId: id, task: run.task, hardLimitMs: run.hardLimitMs },
+            'task exceeded its hard time limit; killing and replacing its worker process',
+          )
+          child.kill('SIGKILL')
+          break
+        }
+      }
+    }
+  }
+
+  const finishAll = async () => {
+    if (watchdog) clearInterval(watchdog)
+    for (const slot of slots) if (slot.timer) clearTimeout(slot.timer)
+    await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()))
+    log.info('supervisor stopped')
+    finish(0)
+  }
+
+  const send = (slot: Slot, type: 'stop' | 'stop-now') => {
+    const child = slot.child
+    if (child?.connected) child.send({ type })
+    else if (child) child.kill('SIGTERM')
+  }
+
+  const supervisor: Supervisor = {
+    done,
+    async start() {
+      if (options.healthPort !== undefined) {
+        health = await startHealthServer(options.healthPort, {
+          live: () => stopping === undefined,
+          ready: () => stopping === undefined && slots.every((s) => s.state === 'ready'),
+          describe: () => ({ workers: supervisor.status() }),
+        })
+        log.info({ port: options.healthPort }, 'health endpoints /healthz and /readyz listening')
+      }
+      for (const slot of slots) spawn(slot)
+      watchdog = setInterval(checkLimits, 100)
+      watchdog.unref()
+    },
+    async stop() {
+      if (stopping) return done.then(() => undefined)
+      stopping = 'graceful'
+      log.info({ drainTimeoutMs }, 'stopping: workers finish running tasks (signal again to stop now)')
+      for (const slot of slots) {
+        if (slot.timer) clearTimeout(slot.timer)
+        if (slot.child) {
+          slot.state = 'stopping'
+          send(slot, 'stop')
+        } else slot.state = 'exited'
+      }
+      if (slots.every((s) => s.child === undefined)) void finishAll()
+      // Children stop themselves at the drain deadline; this is the backstop if one hangs.
+      const deadline = setTimeout(() => void supervisor.stopNow(), drainTimeoutMs + 3000)
+      deadline.unref()
+      await done
+      clearTimeout(deadline)
+    },
+    async stopNow() {
+      if (stopping === 'hard') return done.then(() => undefined)
+      const wasStopping = stopping !== undefined
+      stopping = 'hard'
+      log.warn('stopping now: running tasks go back to the queue')
+      for (const slot of slots) {
+        if (slot.timer) clearTimeout(slot.timer)
+        if (slot.child) send(slot, 'stop-now')
+      }
+      if (!wasStopping && slots.every((s) => s.child === undefined)) void finishAll()
+      const kill = setTimeout(() => {
+        for (const slot of slots) slot.child?.kill('SIGKILL')
+      }, 3000)
+      kill.unref()
+      await done
+      clearTimeout(kill)
+    },
+    handleSignals() {
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++
+        log.info({ signal }, 'signal received')
+        void (signals === 1 ? supervisor.stop() : supervisor.stopNow())
+      }
+      process.on('SIGTERM', onSignal)
+      process.on('SIGINT', onSignal)
+      void done.then(() => {
+        process.off('SIGTERM', onSignal)
+        process.off('SIGINT', onSignal)
+      })
+    },
+    status() {
+      return slots.map((slot) => ({
+        pool: slot.pool.name,
+        slot: slot.index,
+        ...(slot.child?.pid !== undefined ? { pid: slot.child.pid } : {}),
+        state: slot.state,
+        restarts: slot.restarts,
+        failures: slot.failures,
+        running: slot.running.size,
+        processed: slot.processed,
+        ...(slot.rssBytes !== undefined ? { rssBytes: slot.rssBytes } : {}),
+      }))
+    },
+  }
+  return supervisor
+}

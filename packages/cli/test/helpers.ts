@@ -1,0 +1,154 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+
+export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
+export const BIN = join(ROOT, 'packages/cli/src/bin.ts')
+export const TSX = join(ROOT, 'node_modules/.bin/tsx')
+export const REDIS_APP = join(ROOT, 'packages/cli/test/fixtures/redis-app.ts')
+export const REDIS_URL = process.env.CONVEYOR_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A fresh key prefix and journal file per test, so tests run in parallel against one Redis. */
+export function sandbox(what: string) {
+  const prefix = `cvtest-cli-${what}-${randomUUID().slice(0, 8)}`
+  const dir = mkdtempSync(join(tmpdir(), `conveyor-${what}-`))
+  const journal = join(dir, 'journal.jsonl')
+  const env = { TEST_PREFIX: prefix, TEST_JOURNAL: journal, CONVEYOR_REDIS_URL: REDIS_URL }
+  return {
+    prefix,
+    dir,
+    env,
+    /** What the fixture's tasks noted, one object per line. */
+    journal: (): Record<string, unknown>[] =>
+      existsSync(journal)
+        ? readFileSync(journal, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+        : [],
+  }
+}
+
+export interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Run `conveyor …` (the real bin under tsx, as a user would) to the end. */
+export function conveyor(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Run> {
+  const child = start(args, env)
+  return new Promise((resolveRun, reject) => {
+    const timer = setTimeout(() => {
+      child.process.kill('SIGKILL')
+      reject(
+        new Error(
+          `conveyor ${args.join(' ')} did not finish in ${timeoutMs} ms:\n${child.stdout()}\n${child.stderr()}`,
+        ),
+      )
+    }, timeoutMs)
+    child.process.on('exit', (code) => {
+      clearTimeout(timer)
+      // Let the pipes drain.
+      setImmediate(() => resolveRun({ code, stdout: child.stdout(), stderr: child.stderr() }))
+    })
+  })
+}
+
+export interface Started {
+  readonly process: ChildProcess
+  stdout(): string
+  stderr(): string
+  /** pino lines the processes wrote (supervisor and workers share stdout). */
+  logs(): Record<string, unknown>[]
+  /** Resolve with the first log line matching, or reject after `timeoutMs`. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>
+  readonly exited: Promise<number | null>
+  signal(signal: NodeJS.Signals): void
+}
+
+/** Start a long-running `conveyor …` (worker, scheduler). */
+export function start(args: readonly string[], env: Record<string, string> = {}): Started {
+  const proc = spawn(TSX, ['--conditions=conveyor-source', BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString()
+  })
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => setImmediate(() => r(code))))
+  const logs = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>
+        } catch {
+          return {}
+        }
+      })
+  return {
+    process: proc,
+    stdout: () => out,
+    stderr: () => err,
+    logs,
+    exited,
+    signal: (s) => proc.kill(s),
+    async waitForLog(match, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const found = logs().find(match)
+        if (found) return found
+        if (Date.now() > deadline) throw new Error(`no matching log line in ${timeoutMs} ms:\n${out}\n${err}`)
+        await sleep(20)
+      }
+    },
+  }
+}
+
+/** Resolve once `check` holds, polling; reject after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+/** A raw Redis connection for cleanup; fails loudly when Redis is not there. */
+export async function rawRedis(): Promise<Redis> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
+  try {
+    await redis.connect()
+  } catch (error) {
+    throw new Error(`Redis is not reachable at ${REDIS_URL}: start redis-server (apt-get install redis-server)`, {
+      cause: error,
+    })
+  }
+  return redis
+}
+
+/** Delete every key of a test prefix (queue keys `{prefix:…}`, coordination, results), by SCAN. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  for (const pattern of [`{${prefix}:*`, `${prefix}:*`]) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await redis.unlink(...keys)
+    } while (cursor !== '0')
+  }
+}

@@ -22,6 +22,7 @@ import { pickSystems } from './systems/index'
 import type { BenchEnv } from './systems/system'
 import { deleteExchanges, deleteQueues, listByToken } from './util/amqp'
 import { RUN_TOKEN } from './util/names'
+import { enableProfiling } from './util/profiler'
 import { deleteKeys, redisClient } from './util/redis'
 
 const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url))
@@ -117,6 +118,7 @@ async function main() {
     console.log(USAGE)
     return
   }
+  if (args.profile) enableProfiling(dirname(RESULTS))
   const env = benchEnv()
   const systems = pickSystems(args.only)
   const sizes = sizesFor(args.quick, args.runs, args.jobs)

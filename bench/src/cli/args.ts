@@ -11,6 +11,7 @@ export interface BenchArgs {
   readonly jobs: number | undefined
   readonly out: string
   readonly writeDocs: boolean
+  readonly profile: boolean
   readonly help: boolean
 }
 
@@ -25,6 +26,8 @@ export const USAGE = `npm run bench -- [options]
   --jobs <n>           N for enqueue and for the concurrency-50 backlog (c=1 uses N/4); rss: total jobs
   --out <file>         results JSON (default bench/results/latest.json)
   --write-docs         put the table into docs/performance.md between its bench markers
+  --profile            CPU-profile the measured window of every Conveyor sample into bench/results/*.cpuprofile
+                       (summarise: npx tsx bench/src/tools/cpu-top.ts <file>)
   -h, --help
 
 Env: BENCH_REDIS_URL (redis://127.0.0.1:6379), BENCH_AMQP_URL (amqp://guest:guest@127.0.0.1:5672)`
@@ -53,6 +56,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
       jobs: { type: 'string' },
       out: { type: 'string' },
       'write-docs': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -73,6 +77,7 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
     jobs: positive('jobs', values.jobs),
     out: values.out ?? defaultOut,
     writeDocs: values['write-docs'] ?? false,
+    profile: values.profile ?? false,
     help: values.help ?? false,
   }
 }

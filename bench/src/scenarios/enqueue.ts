@@ -1,5 +1,6 @@
 import { NotApplicableError } from '../systems/system'
 import { inFlight } from '../util/pool'
+import { profiled } from '../util/profiler'
 import { now } from '../util/time'
 import { alternate, jobs, type Measurement, type ScenarioContext } from './context'
 
@@ -18,13 +19,15 @@ export async function enqueueScenario(ctx: ScenarioContext): Promise<Measurement
     ctx.systems,
     ctx.sizes.runs,
     JOBS_PER_S,
-    async (instance) => {
+    async (instance, system) => {
       const batch = jobs(n + warm)
       // Warm-up: connections, script loads, queue declarations happen once per instance, not per job.
       await inFlight(warm, IN_FLIGHT, (i) => instance.enqueue(batch[i]!))
-      const start = now()
-      await inFlight(n, IN_FLIGHT, (i) => instance.enqueue(batch[warm + i]!))
-      return { 'jobs/s': (n / (now() - start)) * 1000 }
+      return profiled(`enqueue-single-${system.id}`, async () => {
+        const start = now()
+        await inFlight(n, IN_FLIGHT, (i) => instance.enqueue(batch[warm + i]!))
+        return { 'jobs/s': (n / (now() - start)) * 1000 }
+      })
     },
   )
   const bulk = await alternate(

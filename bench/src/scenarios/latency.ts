@@ -1,3 +1,4 @@
+import { profiled } from '../util/profiler'
 import { quantile } from '../util/stats'
 import { now, sleep, waitFor } from '../util/time'
 import { alternate, type Measurement, type ScenarioContext } from './context'
@@ -25,7 +26,7 @@ export async function latencyScenario(ctx: ScenarioContext): Promise<Measurement
       { metric: 'max', unit: 'ms', higherIsBetter: false },
       { metric: 'achieved', unit: 'jobs/s', higherIsBetter: true },
     ],
-    async (instance) => {
+    async (instance, system) => {
       const latencies: number[] = []
       let started = 0
       let failures = 0
@@ -36,35 +37,37 @@ export async function latencyScenario(ctx: ScenarioContext): Promise<Measurement
         },
         onDone: () => undefined,
       })
-      try {
-        const begin = now()
-        let sent = 0
-        const pending = new Set<Promise<void>>()
-        // Pace by the clock, not by a fixed sleep: each tick sends what is owed, so timer jitter does not lower the rate.
-        while (sent < total) {
-          const owed = Math.min(total, Math.floor(((now() - begin) * rate) / 1000))
-          while (sent < owed) {
-            const p = instance.enqueue({ i: sent++, t: now() }).catch(() => {
-              failures++
-            })
-            pending.add(p)
-            void p.finally(() => pending.delete(p))
+      return profiled(`latency-${system.id}`, async () => {
+        try {
+          const begin = now()
+          let sent = 0
+          const pending = new Set<Promise<void>>()
+          // Pace by the clock, not by a fixed sleep: each tick sends what is owed, so timer jitter does not lower the rate.
+          while (sent < total) {
+            const owed = Math.min(total, Math.floor(((now() - begin) * rate) / 1000))
+            while (sent < owed) {
+              const p = instance.enqueue({ i: sent++, t: now() }).catch(() => {
+                failures++
+              })
+              pending.add(p)
+              void p.finally(() => pending.delete(p))
+            }
+            await sleep(1)
           }
-          await sleep(1)
+          const elapsed = now() - begin
+          await Promise.all(pending)
+          await waitFor(() => started >= total, `${total} handler starts`, 30_000)
+          if (failures > 0) throw new Error(`${failures} enqueues failed`)
+          return {
+            p50: quantile(latencies, 0.5),
+            p99: quantile(latencies, 0.99),
+            max: Math.max(...latencies),
+            achieved: (total / elapsed) * 1000,
+          }
+        } finally {
+          await consumer.stop()
         }
-        const elapsed = now() - begin
-        await Promise.all(pending)
-        await waitFor(() => started >= total, `${total} handler starts`, 30_000)
-        if (failures > 0) throw new Error(`${failures} enqueues failed`)
-        return {
-          p50: quantile(latencies, 0.5),
-          p99: quantile(latencies, 0.99),
-          max: Math.max(...latencies),
-          achieved: (total / elapsed) * 1000,
-        }
-      } finally {
-        await consumer.stop()
-      }
+      })
     },
   )
 }

@@ -1,3 +1,4 @@
+import { profiled } from '../util/profiler'
 import { now, waitFor } from '../util/time'
 import { alternate, jobs, type Measurement, type ScenarioContext } from './context'
 
@@ -19,24 +20,26 @@ export async function processScenario(ctx: ScenarioContext): Promise<Measurement
         ctx.systems,
         ctx.sizes.runs,
         [{ metric: 'jobs/s', unit: 'jobs/s', higherIsBetter: true }],
-        async (instance) => {
+        async (instance, system) => {
           await instance.fill(jobs(n))
           let done = 0
           let from = 0
           let to = 0
-          const consumer = await instance.consume(concurrency, {
-            onDone: () => {
-              done++
-              if (done === skip) from = now()
-              if (done === n) to = now()
-            },
+          return profiled(`process-c${concurrency}-${system.id}`, async () => {
+            const consumer = await instance.consume(concurrency, {
+              onDone: () => {
+                done++
+                if (done === skip) from = now()
+                if (done === n) to = now()
+              },
+            })
+            try {
+              await waitFor(() => done >= n, `${n} completions`, 180_000, 5)
+            } finally {
+              await consumer.stop()
+            }
+            return { 'jobs/s': ((n - skip) / (to - from)) * 1000 }
           })
-          try {
-            await waitFor(() => done >= n, `${n} completions`, 180_000, 5)
-          } finally {
-            await consumer.stop()
-          }
-          return { 'jobs/s': ((n - skip) / (to - from)) * 1000 }
         },
       )),
     )

@@ -29,6 +29,7 @@ export class Consumer implements Holder {
   private waitingForSlot: (() => void) | undefined
   private blocker: RedisClient | undefined
   private blocked = false
+  private unblock: (() => void) | undefined
   private loopDone: Promise<void> = Promise.resolve()
 
   constructor(
@@ -58,6 +59,7 @@ export class Consumer implements Holder {
     this.running = false
     this.waitingForSlot?.()
     const wasBlocked = this.blocked
+    this.unblock?.()
     if (this.blocker !== undefined) this.blocker.disconnect()
     await this.loopDone
     if (this.blocker !== undefined) await closeClient(this.blocker)
@@ -71,6 +73,7 @@ export class Consumer implements Holder {
   kill(): void {
     this.running = false
     this.waitingForSlot?.()
+    this.unblock?.()
     this.blocker?.disconnect()
   }
 
@@ -166,7 +169,10 @@ export class Consumer implements Holder {
     }
     this.blocked = true
     try {
-      await this.blocker.blpop(this.runtime.keys.wake, (ms / 1000).toFixed(3))
+      const read = this.blocker.blpop(this.runtime.keys.wake, (ms / 1000).toFixed(3))
+      // A Cluster client does not fail a pending command when disconnected: cancel must not wait for it.
+      read.catch(() => {})
+      await Promise.race([read, new Promise<void>((resolve) => (this.unblock = resolve))])
     } catch (error) {
       if (this.running) {
         this.shared.outage.failed(error)
@@ -174,6 +180,7 @@ export class Consumer implements Holder {
       }
     } finally {
       this.blocked = false
+      this.unblock = undefined
     }
   }
 }

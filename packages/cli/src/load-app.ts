@@ -22,21 +22,20 @@ export interface AppModule {
 
 const TS = new Set(['.ts', '.mts', '.cts', '.tsx'])
 
-/** Make `import()` understand TypeScript when the app module is TypeScript and tsx is installed. */
-async function enableTypeScript(path: string): Promise<void> {
-  if (!TS.has(extname(path))) return
-  // Already running under tsx (npx tsx …, node --import tsx): nothing to do.
-  if (process.execArgv.some((a) => a.includes('tsx')) || process.env.CONVEYOR_TS_LOADER === '1') return
+/** Make `import()` understand TypeScript (tsx), for a .ts app module when the runtime does not already. */
+async function registerTypeScript(path: string): Promise<void> {
   try {
     const api = (await import('tsx/esm/api')) as { register: () => unknown }
     api.register()
-    process.env.CONVEYOR_TS_LOADER = '1'
   } catch {
     throw new CliError(
       `${path} is TypeScript: install tsx (npm i -D tsx) so conveyor can load it, or point --app at the built .js`,
     )
   }
 }
+
+const isUnknownExtension = (error: unknown) =>
+  (error as { code?: string } | undefined)?.code === 'ERR_UNKNOWN_FILE_EXTENSION'
 
 function isApp(value: unknown): value is App {
   return (
@@ -55,11 +54,18 @@ function isApp(value: unknown): value is App {
 export async function loadAppModule(specifier: string, cwd = process.cwd()): Promise<AppModule> {
   const path = isAbsolute(specifier) ? specifier : resolve(cwd, specifier)
   if (!existsSync(path)) throw new CliError(`app module not found: ${specifier} (looked at ${path})`)
-  await enableTypeScript(path)
   let mod: Record<string, unknown>
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>
+    try {
+      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>
+    } catch (error) {
+      // Plain node on a .ts module: load tsx once and try again (under tsx or vitest the first import works).
+      if (!(TS.has(extname(path)) && isUnknownExtension(error))) throw error
+      await registerTypeScript(path)
+      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>
+    }
   } catch (error) {
+    if (error instanceof CliError) throw error
     const first = String((error as Error)?.message ?? error).split('\n')[0]
     throw new CliError(`cannot load app module ${specifier}: ${first}`, { cause: error })
   }

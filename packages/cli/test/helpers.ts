@@ -152,3 +152,14 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
     } while (cursor !== '0')
   }
 }
+
+/** The test's own producer on the sandbox prefix: enqueue by task name, read results and queue counts. */
+export async function producer(prefix: string) {
+  const { createApp } = await import('@conveyor/core')
+  const { createRedisBroker, createRedisResultBackend } = await import('@conveyor/redis')
+  return createApp({
+    broker: createRedisBroker({ url: REDIS_URL, prefix, leaseMs: 1000, logger: false }),
+    results: createRedisResultBackend({ url: REDIS_URL, prefix, logger: false }),
+    logger: false,
+  })
+}

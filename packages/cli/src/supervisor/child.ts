@@ -27,6 +27,8 @@ export async function runChild(config: ChildConfig): Promise<void> {
   let heartbeat: Heartbeat | undefined
   let stopping: 'graceful' | 'hard' | undefined
   let signals = 0
+  // Counted here: the worker's own `processed` moves only after afterRun returns.
+  let finished = 0
 
   const exit = (code: number) => {
     // Let the IPC channel flush the last message before the process goes.
@@ -62,6 +64,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
       },
       afterRun(envelope, outcome) {
         if (running.delete(envelope.id)) send({ type: 'task-end', id: envelope.id, outcome })
+        finished++
         checkRecycle()
       },
     }
@@ -89,7 +92,8 @@ export async function runChild(config: ChildConfig): Promise<void> {
       exit(0)
       return
     }
-    send({ type: 'fatal', message: String((error as Error)?.message ?? error).split('\n')[0] ?? 'unknown error' })
+    const message = String((error as Error)?.message ?? error).split('\n')[0] ?? 'unknown error'
+    send({ type: 'fatal', message: message.replace(/^\[conveyor\] (\[cli\] )?/, '') })
     exit(1)
     return
   }
@@ -119,8 +123,8 @@ export async function runChild(config: ChildConfig): Promise<void> {
     void graceful()
   }
   function checkRecycle() {
-    if (config.maxTasksPerChild !== undefined && worker.processed >= config.maxTasksPerChild) {
-      recycle(`processed ${worker.processed} tasks (max ${config.maxTasksPerChild})`)
+    if (config.maxTasksPerChild !== undefined && finished >= config.maxTasksPerChild) {
+      recycle(`finished ${finished} tasks (max ${config.maxTasksPerChild})`)
     } else if (config.maxMemoryMb !== undefined && process.memoryUsage.rss() > config.maxMemoryMb * 1024 * 1024) {
       recycle(`resident memory ${Math.round(process.memoryUsage.rss() / 1048576)} MiB over ${config.maxMemoryMb} MiB`)
     }

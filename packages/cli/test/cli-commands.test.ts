@@ -1,0 +1,120 @@
+import type { App } from '@conveyor/core'
+import { createRedisCoordination } from '@conveyor/redis'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { conveyor, deletePrefix, producer, REDIS_APP, REDIS_URL, rawRedis, sandbox, start, until } from './helpers'
+
+let redis: Redis
+const cleanup: (() => Promise<void>)[] = []
+
+beforeAll(async () => {
+  redis = await rawRedis()
+})
+afterAll(async () => {
+  for (const fn of cleanup) await fn().catch(() => undefined)
+  await redis.quit()
+})
+
+async function setup(what: string) {
+  const box = sandbox(what)
+  const app: App = await producer(box.prefix)
+  cleanup.push(async () => {
+    await app.close()
+    await deletePrefix(redis, box.prefix)
+  })
+  const cli = async (...args: string[]) => {
+    const run = await conveyor([...args, '--app', REDIS_APP], box.env)
+    if (run.code !== 0) throw new Error(`conveyor ${args.join(' ')} exited ${run.code}: ${run.stderr}`)
+    return args.includes('--json') ? (JSON.parse(run.stdout) as unknown) : run.stdout
+  }
+  return { ...box, app, cli }
+}
+
+describe('conveyor commands against Redis', { timeout: 60_000 }, () => {
+  it('enqueue, inspect queues, purge', async () => {
+    const { app, cli } = await setup('queues')
+    const enqueued = (await cli('enqueue', 'work.echo', '{"n":1}', '--json', '-q', 'cli-q')) as { id: string }
+    expect(enqueued).toMatchObject({ task: 'work.echo', queue: 'cli-q' })
+    expect(await app.broker.stats('cli-q')).toMatchObject({ ready: 1 })
+    expect(await cli('inspect', 'queues', 'cli-q', '--json')).toEqual([
+      { queue: 'cli-q', ready: 1, inFlight: 0, delayed: 0, dead: 0 },
+    ])
+    expect(await cli('inspect', 'queues', '-Q', 'cli-q')).toMatch(/^QUEUE\s+READY.*\ncli-q\s+1\s+0\s+0\s+0\n$/)
+    expect(await cli('purge', 'cli-q', '--yes', '--json')).toEqual({ queue: 'cli-q', removed: 1 })
+    expect(await app.broker.stats('cli-q')).toMatchObject({ ready: 0 })
+  })
+
+  it('dlq list, replay with a filter (dry run first), purge', async () => {
+    const { app, cli } = await setup('dlq')
+    // A worker that implements none of these dead-letters them as unknown-task.
+    for (const task of ['nobody.home', 'nobody.else', 'other.task']) await app.enqueue(task, { task }, { queue: 'dl' })
+    const worker = app.worker({ queues: ['dl'] })
+    await worker.start()
+    await until(async () => (await app.broker.deadLetters.count('dl')) === 3, 5000, 'three dead letters')
+    await worker.stop()
+
+    const listed = (await cli('dlq', 'list', 'dl', '--json')) as { reason: string }[]
+    expect(listed.map((d) => d.reason)).toEqual(['unknown-task', 'unknown-task', 'unknown-task'])
+    const dry = (await cli('dlq', 'replay', 'dl', '--filter', 'task=nobody.*', '--dry-run', '--json')) as {
+      ids: string[]
+    }
+    expect(dry.ids).toHaveLength(2)
+    expect(await app.broker.deadLetters.count('dl')).toBe(3)
+    expect(await cli('dlq', 'replay', 'dl', '-f', 'task=nobody.*', '--json')).toEqual({
+      action: 'replay',
+      queue: 'dl',
+      count: 2,
+    })
+    expect(await app.broker.stats('dl')).toMatchObject({ ready: 2, dead: 1 })
+    expect(await cli('dlq', 'purge', 'dl', '--yes', '--json')).toEqual({ action: 'purge', queue: 'dl', count: 1 })
+    expect(await app.broker.deadLetters.count('dl')).toBe(0)
+  })
+
+  it('revoke, inspect workers, scheduler list', async () => {
+    const { prefix, cli } = await setup('coord')
+    const coordination = createRedisCoordination({ url: REDIS_URL, prefix })
+    cleanup.push(() => coordination.close())
+    expect(await cli('revoke', 'task-a', 'task-b')).toBe('revoked 2 task(s)\n')
+    expect(await coordination.isRevoked('task-b')).toBe(true)
+
+    const beat = { host: 'h', pid: 42, queues: ['q'], state: 'running', active: 1, processed: 7 }
+    await coordination.putHeartbeat({ ...beat, id: 'h:42:1', pool: 'bulk', startedAt: 1, at: Date.now() }, 10_000)
+    const workers = (await cli('inspect', 'workers', '--json')) as { id: string; processed: number }[]
+    expect(workers).toMatchObject([{ id: 'h:42:1', pool: 'bulk', processed: 7 }])
+
+    const list = (await cli('scheduler', 'list', '--json', '-n', '2')) as {
+      name: string
+      nextTicks: number[]
+    }[]
+    expect(list.map((s) => s.name)).toEqual(['cli-beat', 'nightly'])
+    expect(list[1]).toMatchObject({ cron: '30 2 * * *', timezone: 'Europe/Berlin', misfire: 'run-once' })
+    expect(list[1]!.nextTicks).toHaveLength(2)
+    expect(new Date(list[1]!.nextTicks[0]!).toLocaleTimeString('en-GB', { timeZone: 'Europe/Berlin' })).toBe('02:30:00')
+  })
+
+  it('two schedulers side by side fire each tick once', async () => {
+    const { env, app } = await setup('sched')
+    const ids: string[] = []
+    app.task('work.echo', async (_input: unknown, ctx) => {
+      ids.push(ctx.id)
+    })
+    await app.worker({ queues: ['default'] }).start()
+    const a = start(['scheduler', '--app', REDIS_APP], env)
+    const b = start(['scheduler', '--app', REDIS_APP], env)
+    const started = (s: typeof a) => s.waitForLog((l) => l.msg === 'scheduler started', 20_000)
+    await Promise.all([started(a), started(b)])
+    const countAtStart = ids.length
+    await until(() => ids.length >= countAtStart + 8, 10_000, 'eight more ticks')
+    a.signal('SIGTERM')
+    b.signal('SIGTERM')
+    expect(await a.exited).toBe(0)
+    expect(await b.exited).toBe(0)
+    const beats = ids.filter((id) => id.startsWith('schedule:cli-beat:'))
+    expect(new Set(beats).size).toBe(beats.length)
+    const ticks = beats.map((id) => Number(id.split(':')[2])).sort((x, y) => x - y)
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBe(200)
+    // Both took part: each claimed some ticks.
+    const firedBy = [...a.logs(), ...b.logs()].filter((l) => l.msg === 'schedule fired' && l.schedule === 'cli-beat')
+    expect(firedBy.length).toBe(beats.length)
+  })
+})

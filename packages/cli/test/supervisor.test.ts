@@ -28,7 +28,7 @@ async function setup(what: string) {
 
 const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
 
-describe('conveyor worker (supervised, on Redis)', () => {
+describe('conveyor worker (supervised, on Redis)', { timeout: 60_000 }, () => {
   it('restarts a crashed worker process and its task is redelivered', async () => {
     const { env, app, dir, journal } = await setup('crash')
     const worker = start(['worker', '--app', REDIS_APP, '--restart-backoff', '100'], env)
@@ -146,6 +146,42 @@ describe('conveyor worker (supervised, on Redis)', () => {
     const started = worker.logs().filter(msg('worker process started')).length
     await sleep(500)
     expect(worker.logs().filter(msg('worker process started')).length).toBeLessThanOrEqual(started + 1)
+    worker.signal('SIGTERM')
+    expect(await worker.exited).toBe(0)
+  })
+
+  it('a second SIGTERM stops at once and gives running tasks back to the queue', async () => {
+    const { env, app, journal } = await setup('hardstop')
+    const worker = start(['worker', '--app', REDIS_APP, '-c', '2'], env)
+    await worker.waitForLog(msg('worker ready'))
+    for (let n = 0; n < 3; n++) await app.enqueue('work.slow', { ms: 20_000, n })
+    await until(() => journal().filter((e) => e.event === 'start').length === 2, 5000, 'two tasks running')
+    const stoppedAt = Date.now()
+    worker.signal('SIGTERM')
+    await worker.waitForLog(msg('stopping: workers finish running tasks'))
+    worker.signal('SIGTERM')
+    expect(await worker.exited).toBe(0)
+    expect(Date.now() - stoppedAt).toBeLessThan(5000)
+    expect(journal().filter((e) => e.event === 'end')).toEqual([])
+    // Released, not left to lease expiry: all three are ready again at once.
+    expect(await app.broker.stats('default')).toMatchObject({ ready: 3, inFlight: 0 })
+  })
+
+  it('dedicated pools: a backlog on a bulk queue does not delay the critical one', async () => {
+    const { env, app } = await setup('pools')
+    const worker = start(['worker', '--app', REDIS_APP, '--pool', 'high=critical:2', '--pool', 'bulk=reports:1'], env)
+    await until(() => worker.logs().filter(msg('worker ready')).length === 2, 20_000, 'two pools ready')
+    const ready = worker.logs().filter(msg('worker ready'))
+    expect(ready.map((l) => l.queues).sort()).toEqual([['critical'], ['reports']])
+    const bulk = await Promise.all(
+      [0, 1, 2].map((n) => app.enqueue('work.slow', { ms: 1500, n }, { queue: 'reports' })),
+    )
+    const began = Date.now()
+    const urgent = await app.enqueue('work.echo', { urgent: true }, { queue: 'critical' })
+    expect(await urgent.result({ timeoutMs: 5000 })).toEqual({ urgent: true })
+    expect(Date.now() - began).toBeLessThan(1000)
+    expect((await bulk[2]!.record())?.state).not.toBe('succeeded')
+    worker.signal('SIGTERM')
     worker.signal('SIGTERM')
     expect(await worker.exited).toBe(0)
   })

@@ -10,7 +10,7 @@ import {
 } from '@conveyor/core'
 import type { ConsumeMessage } from 'amqplib'
 import type { Connection } from './connection'
-import { AmqpDelivery, type ChannelSlot, type DeliveryOwner } from './delivery'
+import { AmqpDelivery, ackBarrier, type ChannelSlot, type DeliveryOwner } from './delivery'
 import { DELIVERIES_HEADER, numberHeader } from './headers'
 import { pickLevel } from './names'
 import type { ResolvedOptions } from './options'
@@ -48,6 +48,8 @@ export class Consumer implements Subscription, DeliveryOwner {
   private readonly parked = new Map<ConsumeMessage, { slot: ChannelSlot; timer: NodeJS.Timeout; carried: number }>()
   /** Redelivery recounts, re-parks and internal dead-letters under way. */
   private readonly chores = new Set<Promise<void>>()
+  /** Chores by envelope id: a copy that arrives before its original's ack landed waits for it. */
+  private readonly choresById = new Map<string, Promise<void>>()
 
   constructor(
     private readonly ctx: ConsumerContext,
@@ -125,7 +127,7 @@ export class Consumer implements Subscription, DeliveryOwner {
     const deadline = Date.now() + this.ctx.options.publishTimeoutMs
     await this.ctx.topology.ensure(this.queue)
     const channel = await this.ctx.connection.channel(deadline)
-    const slot: ChannelSlot = { channel, closed: false }
+    const slot: ChannelSlot = { channel, prefetch: this.prefetch, closed: false }
     channel.on('error', (error: Error) =>
       this.ctx.options.logger.warn({ err: error, queue: this.queue }, '[conveyor] [rabbitmq] consumer channel error'),
     )
@@ -204,10 +206,31 @@ export class Consumer implements Subscription, DeliveryOwner {
       return
     }
     if (envelope.queue !== this.queue) envelope = { ...envelope, queue: this.queue }
+    const pending = this.choresById.get(envelope.id)
+    if (pending !== undefined) {
+      // Our own republished copy overtook the ack of its original: handle it once that ack has landed, so a crash
+      // right after cannot leave both the original and the copy counted wrong.
+      const decoded = envelope
+      void pending.then(() => {
+        if (!slot.closed) this.afterDecode(slot, message, decoded, carried, quorum)
+      })
+      return
+    }
+    this.afterDecode(slot, message, envelope, carried, quorum)
+  }
+
+  private afterDecode(
+    slot: ChannelSlot,
+    message: ConsumeMessage,
+    envelope: Envelope,
+    carried: number,
+    quorum: boolean,
+  ) {
+    const headers = message.properties.headers
     if (!quorum && message.fields.redelivered) {
       // Classic queues do not count deliveries: persist the count by republishing with it incremented.
       const meta = { priority: envelope.priority, id: envelope.id, carried: carried + 1 }
-      this.chore(slot, message, () => this.send(message.content, meta, envelope.notBefore))
+      this.chore(slot, message, () => this.send(message.content, meta, envelope.notBefore), envelope.id)
       return
     }
     const deliveryCount = carried + (quorum ? numberHeader(headers, 'x-delivery-count') : 0) + 1
@@ -220,7 +243,7 @@ export class Consumer implements Subscription, DeliveryOwner {
     if (remaining > 0) {
       const meta = { priority: envelope.priority, id: envelope.id, carried: deliveryCount - 1 }
       if (pickLevel(this.ctx.topology.names(this.queue).delays, remaining) !== undefined) {
-        this.chore(slot, message, () => this.send(message.content, meta, envelope.notBefore))
+        this.chore(slot, message, () => this.send(message.content, meta, envelope.notBefore), envelope.id)
         return
       }
       // +1: timers may fire a hair early relative to Date.now().
@@ -246,10 +269,12 @@ export class Consumer implements Subscription, DeliveryOwner {
   }
 
   /** Publish something in place of `message` (confirmed), then ack it; on failure give it back to the queue. */
-  private chore(slot: ChannelSlot, message: ConsumeMessage, publish: () => Promise<void>): void {
+  private chore(slot: ChannelSlot, message: ConsumeMessage, publish: () => Promise<void>, id?: string): void {
     const run = publish().then(
-      () => {
-        if (!slot.closed) slot.channel.ack(message)
+      async () => {
+        if (slot.closed) return
+        slot.channel.ack(message)
+        await ackBarrier(slot)
       },
       (error: unknown) => {
         this.ctx.options.logger.warn(
@@ -262,7 +287,11 @@ export class Consumer implements Subscription, DeliveryOwner {
     )
     const tracked = run.catch(() => {})
     this.chores.add(tracked)
-    void tracked.finally(() => this.chores.delete(tracked))
+    if (id !== undefined) this.choresById.set(id, tracked)
+    void tracked.finally(() => {
+      this.chores.delete(tracked)
+      if (id !== undefined && this.choresById.get(id) === tracked) this.choresById.delete(id)
+    })
   }
 
   private async releaseParked(): Promise<void> {
@@ -282,7 +311,13 @@ export class Consumer implements Subscription, DeliveryOwner {
     if (this.unsettled.size > 0 || this.chores.size > 0) return
     const slot = this.slot
     this.slot = undefined
-    if (slot && !slot.closed) void slot.channel.close().catch(() => {})
+    // After the last acks are confirmed: closing first would cut them off.
+    if (slot && !slot.closed) {
+      void ackBarrier(slot)
+        .catch(() => {})
+        .then(() => slot.channel.close())
+        .catch(() => {})
+    }
   }
 }
 

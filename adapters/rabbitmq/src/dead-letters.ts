@@ -16,7 +16,7 @@ import type { Sender } from './sender'
 import type { Topology } from './topology'
 
 /** Turn one message of `<queue>.dead` into a dead-letter record (ours, or one the server dead-lettered itself). */
-export function toDeadLetter(
+export function decodeDeadLetterMessage(
   queue: string,
   message: GetMessage | { content: Buffer; properties: GetMessage['properties'] },
 ): DeadLetter {
@@ -100,7 +100,7 @@ export function createDeadLetterStore(deps: {
       const limit = page.limit ?? 100
       return withDeadQueue(queue, async (channel, dead) => {
         const taken = await take(channel, dead, offset + limit)
-        return taken.slice(offset).map((message) => toDeadLetter(queue, message))
+        return taken.slice(offset).map((message) => decodeDeadLetterMessage(queue, message))
       })
     },
 
@@ -112,7 +112,7 @@ export function createDeadLetterStore(deps: {
         let replayed = 0
         for (const message of taken) {
           if (replayed >= limit) break
-          const entry = toDeadLetter(queue, message)
+          const entry = decodeDeadLetterMessage(queue, message)
           if (entry.envelope === undefined || (wanted && !wanted.has(entry.id))) continue
           const { notBefore: _drop, ...rest } = entry.envelope
           const fresh: Envelope = { ...rest, queue, attempt: 1 }
@@ -137,7 +137,7 @@ export function createDeadLetterStore(deps: {
         const taken = await take(channel, dead, Number.POSITIVE_INFINITY)
         let removed = 0
         for (const message of taken) {
-          if (!drop.has(toDeadLetter(queue, message).id)) continue
+          if (!drop.has(decodeDeadLetterMessage(queue, message).id)) continue
           channel.ack(message)
           removed++
         }

@@ -11,7 +11,30 @@ import type { Channel, ConsumeMessage } from 'amqplib'
 /** One consumer channel; deliveries remember which one they came on, since only it can ack them. */
 export interface ChannelSlot {
   readonly channel: Channel
+  readonly prefetch: number
   closed: boolean
+  /** A barrier scheduled but not sent yet: acks written before it is sent are covered by it. */
+  barrier?: Promise<void>
+}
+
+/**
+ * Resolve once the server has processed every ack written on the channel so far. An ack has no reply in AMQP, so we
+ * follow it with a cheap synchronous method (re-setting the same per-consumer prefetch) and wait for its reply: the
+ * server handles a channel's methods in order. Acks of one tick share one round trip.
+ */
+export function ackBarrier(slot: ChannelSlot): Promise<void> {
+  slot.barrier ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    slot.barrier = undefined
+    try {
+      await slot.channel.prefetch(slot.prefetch, false)
+    } catch (error) {
+      throw new DeliverySettledError(
+        '[rabbitmq] the channel closed before the ack was confirmed; the message may run again',
+        { cause: error },
+      )
+    }
+  })
+  return slot.barrier
 }
 
 /** What a delivery needs from its consumer. */
@@ -51,6 +74,7 @@ export class AmqpDelivery implements Delivery {
   async ack(): Promise<void> {
     this.take()
     this.ackNow()
+    await ackBarrier(this.slot)
   }
 
   async retry(delayMs: number): Promise<void> {
@@ -97,6 +121,7 @@ export class AmqpDelivery implements Delivery {
       throw error
     }
     this.ackNow()
+    await ackBarrier(this.slot)
   }
 
   private take(): void {
@@ -109,16 +134,19 @@ export class AmqpDelivery implements Delivery {
   }
 
   private ackNow(): void {
-    this.owner.forget(this)
-    if (this.slot.closed) {
-      throw new DeliverySettledError(
-        '[rabbitmq] the channel closed before the ack; RabbitMQ requeued the message (it may run twice)',
-      )
-    }
     try {
+      if (this.slot.closed) {
+        throw new DeliverySettledError(
+          '[rabbitmq] the channel closed before the ack; RabbitMQ requeued the message (it may run twice)',
+        )
+      }
       this.slot.channel.ack(this.message)
     } catch (error) {
+      if (error instanceof DeliverySettledError) throw error
       throw new DeliverySettledError(`[rabbitmq] ack failed: ${(error as Error).message}`, { cause: error })
+    } finally {
+      // After the ack is written: forgetting may close an idle cancelled consumer's channel.
+      this.owner.forget(this)
     }
   }
 }

@@ -1,4 +1,5 @@
 export { createRabbitMQBroker, type RabbitMQBroker } from './broker'
+export { decodeDeadLetterMessage } from './dead-letters'
 export { PublishNackedError } from './errors/publish-nacked-error'
 export { UnroutableError } from './errors/unroutable-error'
 export { DEAD_HEADER, DELIVERIES_HEADER } from './headers'

@@ -1,8 +1,15 @@
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { promisify } from 'node:util'
-import type { Envelope } from '@conveyor/core'
-import { createRabbitMQBroker, type RabbitMQBroker, type RabbitMQBrokerOptions } from '@conveyor/rabbitmq'
+import type { BrokerInspector } from '@conveyor/conformance'
+import type { DeadLetter, Envelope } from '@conveyor/core'
+import {
+  createRabbitMQBroker,
+  decodeDeadLetterMessage,
+  queueNames,
+  type RabbitMQBroker,
+  type RabbitMQBrokerOptions,
+} from '@conveyor/rabbitmq'
 import { type Channel, type ChannelModel, connect } from 'amqplib'
 
 export const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
@@ -103,4 +110,48 @@ export async function closeConnectionsNamed(name: string): Promise<number> {
   for (const pid of pids)
     await run('rabbitmqctl', ['close_connection', pid, 'conveyor test: closing our own connection'])
   return pids.length
+}
+
+/** The conformance suite's hooks: a broker per namespace, a raw AMQP inspector, and cleanup of the namespace. */
+export function conformanceHooks(queueType: 'classic' | 'quorum') {
+  return {
+    createBroker: ({ namespace }: { namespace: string }) =>
+      makeBroker(namespace, { queueType, logger: false, connectionName: `${namespace}:${queueType}` }),
+    inspect: async ({ namespace }: { namespace: string }): Promise<BrokerInspector> => {
+      const model: ChannelModel = await connect(AMQP_URL)
+      model.on('error', () => {})
+      // A fresh channel per read: a passive check of a missing queue closes the channel it ran on.
+      const onChannel = async <T>(fn: (channel: Channel) => Promise<T>, fallback: T): Promise<T> => {
+        const channel = await model.createChannel()
+        channel.on('error', () => {})
+        try {
+          return await fn(channel)
+        } catch (error) {
+          if ((error as { code?: number }).code === 404) return fallback
+          throw error
+        } finally {
+          await channel.close().catch(() => {})
+        }
+      }
+      return {
+        ready: (queue) =>
+          onChannel(
+            async (channel) =>
+              (await channel.checkQueue(queueNames(namespace, queue, TEST_DELAY_LEVELS).work)).messageCount,
+            0,
+          ),
+        deadLetters: (queue) =>
+          onChannel(async (channel) => {
+            const dead: DeadLetter[] = []
+            const name = queueNames(namespace, queue, TEST_DELAY_LEVELS).dead
+            for (let m = await channel.get(name); m !== false; m = await channel.get(name)) {
+              dead.push(decodeDeadLetterMessage(queue, m))
+            }
+            return dead // closing the channel puts them all back in order
+          }, []),
+        close: () => model.close().catch(() => {}),
+      }
+    },
+    cleanup: ({ namespace }: { namespace: string }) => cleanup(namespace),
+  }
 }

@@ -1,0 +1,4 @@
+import { runBrokerConformance } from '@conveyor/conformance'
+import { conformanceHooks } from './helpers'
+
+runBrokerConformance({ name: 'rabbitmq (classic)', ...conformanceHooks('classic') })

@@ -47,17 +47,25 @@ export async function createLeaseQueue(redis: Redis, prefix: string, leaseMs = 3
       let flushScheduled = false
       let slotFreed: (() => void) | undefined
 
+      let acking = 0
       const flush = async () => {
         flushScheduled = false
         const batch = acks
         acks = []
+        acking += batch.length
         await conn.zrem(leases, ...batch)
-        inFlight -= batch.length
+        acking -= batch.length
         for (let i = 0; i < batch.length; i++) hooks.onDone()
-        slotFreed?.()
       }
+      // A finished job frees its slot at once: its ack and the next fetch share the connection's pipeline instead of
+      // taking two round trips in a row (the Redis adapter does the same).
       const finished = (body: string) => {
         acks.push(body)
+        inFlight--
+        const wake = slotFreed
+        slotFreed = undefined
+        // Next tick, so the other handlers finishing in this one free their slots too and one fetch takes them all.
+        if (wake) setImmediate(wake)
         if (!flushScheduled) {
           flushScheduled = true
           setImmediate(() => void flush())
@@ -76,7 +84,6 @@ export async function createLeaseQueue(redis: Redis, prefix: string, leaseMs = 3
             await new Promise<void>((resolve) => {
               slotFreed = resolve
             })
-            slotFreed = undefined
             continue
           }
           const bodies = (await conn.evalsha(sha, 2, ready, leases, want, leaseMs)) as string[]
@@ -97,7 +104,7 @@ export async function createLeaseQueue(redis: Redis, prefix: string, leaseMs = 3
             stopped = true
             slotFreed?.()
             await looping
-            while (inFlight > 0) await sleep(1)
+            while (inFlight > 0 || acking > 0 || acks.length > 0) await sleep(1)
             await conn.quit()
           })()
           return stopping

@@ -158,10 +158,15 @@ export function checkTargets(measurements: readonly Measurement[]): TargetCheck[
         continue
       }
       const met = target.kind === 'max' ? actual <= target.value : actual >= target.value
-      // How far off, relative to the target: "missed by 38%" means 38% short of (or over) the line.
-      const off = target.kind === 'max' ? actual / target.value - 1 : 1 - actual / target.value
-      checks.push({ target, case: caseName, actual, met, verdict: met ? 'met' : `missed by ${Math.round(off * 100)}%` })
+      checks.push({ target, case: caseName, actual, met, verdict: met ? 'met' : shortfall(target, actual) })
     }
   }
   return checks
+}
+
+/** How far off, relative to the line: "38% short" of a floor, "40% over" or "4.2× the limit" for a ceiling. */
+function shortfall(target: Target, actual: number): string {
+  if (target.kind !== 'max') return `${Math.round((1 - actual / target.value) * 100)}% short`
+  const over = actual / target.value
+  return over >= 2 ? `${over.toFixed(1)}× the limit` : `${Math.round((over - 1) * 100)}% over`
 }

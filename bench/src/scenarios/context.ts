@@ -20,8 +20,8 @@ export interface Sizes {
 export const QUICK: Sizes = {
   runs: 1,
   slowRuns: 1,
-  enqueueJobs: 3_000,
-  processJobs: { 1: 1_000, 50: 3_000 },
+  enqueueJobs: 5_000,
+  processJobs: { 1: 1_500, 50: 5_000 },
   latencySeconds: 2,
   latencyRate: 1_000,
   latencyConcurrency: 50,

@@ -10,7 +10,7 @@ import { parseBenchArgs, type ScenarioName, USAGE } from './cli/args'
 import { benchEnv } from './cli/env'
 import { machineInfo, packageVersions } from './report/machine'
 import { renderTables } from './report/table'
-import { checkTargets } from './report/targets'
+import { checkTargets, ratios } from './report/targets'
 import { FULL, type Measurement, QUICK, type ScenarioContext, type Sizes } from './scenarios/context'
 import { crashScenario } from './scenarios/crash'
 import { enqueueScenario } from './scenarios/enqueue'
@@ -163,6 +163,7 @@ async function main() {
     systems: systems.map(({ id, broker, family, description }) => ({ id, broker, family, description })),
     unavailable: Object.fromEntries(ctx.unavailable),
     measurements,
+    ratios: ratios(measurements),
     targets: checks.map((c) => ({
       system: c.target.system,
       scenario: c.target.scenario,

@@ -1,4 +1,5 @@
 import type { Measurement } from '../scenarios/context'
+import { median } from '../util/stats'
 
 /** A goal from issue 7, checked against the medians. */
 export interface Target {
@@ -169,4 +170,36 @@ function shortfall(target: Target, actual: number): string {
   if (target.kind !== 'max') return `${Math.round((1 - actual / target.value) * 100)}% short`
   const over = actual / target.value
   return over >= 2 ? `${over.toFixed(1)}× the limit` : `${Math.round((over - 1) * 100)}% over`
+}
+
+/** Conveyor ÷ each comparator, from the medians and round by round (paired samples cancel slow drift better). */
+export function ratios(measurements: readonly Measurement[]) {
+  const pairs = [
+    ['conveyor-redis', 'bullmq'],
+    ['conveyor-redis', 'raw-redis'],
+    ['conveyor-rabbitmq', 'raw-amqp'],
+  ] as const
+  const out = []
+  for (const mine of measurements) {
+    for (const [system, versus] of pairs) {
+      if (mine.system !== system) continue
+      const theirs = measurements.find(
+        (m) => m.system === versus && m.scenario === mine.scenario && m.case === mine.case && m.metric === mine.metric,
+      )
+      if (!theirs || mine.samples.length === 0 || theirs.samples.length === 0) continue
+      const n = Math.min(mine.samples.length, theirs.samples.length)
+      const paired = Array.from({ length: n }, (_, i) => mine.samples[i]! / theirs.samples[i]!)
+      out.push({
+        system,
+        versus,
+        scenario: mine.scenario,
+        case: mine.case,
+        metric: mine.metric,
+        ofMedians: mine.median / theirs.median,
+        pairedMedian: median(paired),
+        paired,
+      })
+    }
+  }
+  return out
 }

@@ -1,6 +1,7 @@
 import type { BenchEnv, BenchSystem, SystemInstance } from '../systems/system'
 import { NotApplicableError, UnavailableError } from '../systems/system'
 import { median } from '../util/stats'
+import { within } from '../util/time'
 
 /** Sizes of one bench run; `--quick` shrinks them so the whole run stays under a minute. */
 export interface Sizes {
@@ -140,9 +141,11 @@ export async function alternate(
           ctx.log(`  ${scenario} ${caseName} ${system.id} failed: ${message}`)
         }
       } finally {
-        await instance?.close().catch((error: unknown) => {
-          ctx.log(`  ${system.id}: cleanup failed: ${(error as Error).message}`)
-        })
+        await (instance ? within(instance.close(), 30_000, `closing ${system.id}`) : undefined)?.catch(
+          (error: unknown) => {
+            ctx.log(`  ${system.id}: cleanup failed: ${(error as Error).message}`)
+          },
+        )
       }
     }
   }

@@ -39,7 +39,10 @@ export class Publisher {
       this.connection.assertUsable()
       const pc = await this.channel(deadline)
       await this.connection.unblocked(deadline)
-      await this.writable(pc, deadline)
+      // Re-checked with no await between the check and the write: publishers woken by one `drain` must not all
+      // write at once past the high-water mark.
+      do await this.writable(pc, deadline)
+      while (pc.full && !pc.closed)
       try {
         await withDeadline(this.publishOnce(pc, queue, content, properties), deadline, 'publisher confirm')
         return

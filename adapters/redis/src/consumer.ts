@@ -152,9 +152,9 @@ export class Consumer implements Holder {
       return
     }
     this.held++
-    const held = runtime.hold(token, this)
+    const delivery = runtime.hold(token, envelope, deliveryCount, this)
     try {
-      this.handler(runtime.delivery(held, envelope, deliveryCount))
+      this.handler(delivery)
     } catch {
       // A throwing handler must not break the loop; the delivery stays held until settled or reclaimed.
     }

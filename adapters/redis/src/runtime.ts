@@ -1,13 +1,13 @@
 import {
   type DeadLetter,
   type DeadLetterReason,
-  type Delivery,
   DeliverySettledError,
   type Envelope,
   type ErrorInfo,
   NotConnectedError,
 } from '@conveyor/core'
 import { encodeStored } from './codec'
+import { RedisDelivery } from './delivery'
 import type { QueueKeys } from './keys'
 import type { OutageReporter } from './logger'
 import type { RedisClient } from './options'
@@ -32,13 +32,6 @@ export interface Holder {
   slotFreed(): void
 }
 
-/** A delivery this broker instance holds in flight. */
-export interface Held {
-  readonly token: string
-  readonly holder: Holder
-  settled: boolean
-}
-
 interface PendingAck {
   readonly token: string
   readonly resolve: () => void
@@ -53,7 +46,7 @@ const settledError = () =>
  * and the acks waiting for the next flush — all acks of one tick go to Redis in one script call.
  */
 export class QueueRuntime {
-  readonly held = new Map<string, Held>()
+  readonly held = new Map<string, RedisDelivery>()
   private pendingAcks: PendingAck[] = []
   private flushScheduled = false
   private flushing = new Set<Promise<void>>()
@@ -64,62 +57,60 @@ export class QueueRuntime {
     private readonly shared: BrokerShared,
   ) {}
 
-  /** Record a fetched delivery as held by `holder`. */
-  hold(token: string, holder: Holder): Held {
-    const held: Held = { token, holder, settled: false }
-    this.held.set(token, held)
-    return held
+  /** Record a fetched delivery as held by `holder` and build the `Delivery` handed to its handler. */
+  hold(token: string, envelope: Envelope, deliveryCount: number, holder: Holder): RedisDelivery {
+    const delivery = new RedisDelivery(token, envelope, deliveryCount, holder, this)
+    this.held.set(token, delivery)
+    return delivery
   }
 
-  /** Build the `Delivery` handed to the consumer's handler. */
-  delivery(held: Held, envelope: Envelope, deliveryCount: number): Delivery {
-    return {
-      envelope,
-      deliveryCount,
-      ack: () => {
-        try {
-          this.take(held)
-        } catch (error) {
-          return Promise.reject(error)
-        }
-        return new Promise<void>((resolve, reject) => {
-          this.pendingAcks.push({ token: held.token, resolve, reject })
-          this.scheduleFlush()
-        })
-      },
-      retry: async (delayMs: number) => {
-        this.take(held)
-        const notBefore = Date.now() + Math.max(0, delayMs)
-        const next: Envelope = { ...envelope, attempt: envelope.attempt + 1, notBefore }
-        const k = this.keys
-        const ok = await this.shared.run(
-          'retry',
-          [k.inflight, k.leases, k.ready[next.priority]!, k.delayed, k.wake, k.seq],
-          [held.token, encodeStored(next), next.priority, delayMs > 0 ? notBefore : 0],
-        )
-        if (ok !== 1) throw settledError()
-      },
-      deadLetter: async (reason: DeadLetterReason, error?: ErrorInfo) => {
-        this.take(held)
-        const record: DeadLetter = {
-          id: envelope.id,
-          queue: this.name,
-          envelope,
-          reason,
-          ...(error ? { error } : {}),
-          attempts: envelope.attempt,
-          deliveryCount,
-          createdAt: envelope.createdAt,
-          deadAt: Date.now(),
-        }
-        if ((await this.deadLetterToken(held.token, record)) !== 1) throw settledError()
-      },
-      release: async () => {
-        this.take(held)
-        const [ok] = await this.release([held.token])
-        if (ok !== 1) throw settledError()
-      },
+  ack(delivery: RedisDelivery): Promise<void> {
+    try {
+      this.take(delivery)
+    } catch (error) {
+      return Promise.reject(error)
     }
+    return new Promise<void>((resolve, reject) => {
+      this.pendingAcks.push({ token: delivery.token, resolve, reject })
+      this.scheduleFlush()
+    })
+  }
+
+  async retry(delivery: RedisDelivery, delayMs: number): Promise<void> {
+    this.take(delivery)
+    const { envelope } = delivery
+    const notBefore = Date.now() + Math.max(0, delayMs)
+    const next: Envelope = { ...envelope, attempt: envelope.attempt + 1, notBefore }
+    const k = this.keys
+    const ok = await this.shared.run(
+      'retry',
+      [k.inflight, k.leases, k.ready[next.priority]!, k.delayed, k.wake, k.seq],
+      [delivery.token, encodeStored(next), next.priority, delayMs > 0 ? notBefore : 0],
+    )
+    if (ok !== 1) throw settledError()
+  }
+
+  async deadLetter(delivery: RedisDelivery, reason: DeadLetterReason, error?: ErrorInfo): Promise<void> {
+    this.take(delivery)
+    const { envelope } = delivery
+    const record: DeadLetter = {
+      id: envelope.id,
+      queue: this.name,
+      envelope,
+      reason,
+      ...(error ? { error } : {}),
+      attempts: envelope.attempt,
+      deliveryCount: delivery.deliveryCount,
+      createdAt: envelope.createdAt,
+      deadAt: Date.now(),
+    }
+    if ((await this.deadLetterToken(delivery.token, record)) !== 1) throw settledError()
+  }
+
+  async releaseOne(delivery: RedisDelivery): Promise<void> {
+    this.take(delivery)
+    const [ok] = await this.release([delivery.token])
+    if (ok !== 1) throw settledError()
   }
 
   /** Move a held token into the dead-letter store (also used for malformed bodies). 1 when it was still held. */
@@ -169,7 +160,7 @@ export class QueueRuntime {
   }
 
   /** Mark a delivery settled locally and free its prefetch slot; throws when that cannot be. */
-  private take(held: Held): void {
+  private take(held: RedisDelivery): void {
     const state = this.shared.state()
     if (state === 'destroyed') {
       throw new NotConnectedError('[conveyor] [redis] broker was destroyed; the delivery is lost to it')

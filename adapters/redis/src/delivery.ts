@@ -1,0 +1,34 @@
+import type { DeadLetterReason, Delivery, Envelope, ErrorInfo } from '@conveyor/core'
+import type { Holder, QueueRuntime } from './runtime'
+
+/**
+ * A delivery this broker instance holds in flight, identified by the token the fetch script gave it. One object
+ * per message (no closures): it is also the entry the runtime keeps for lease extension.
+ */
+export class RedisDelivery implements Delivery {
+  settled = false
+
+  constructor(
+    readonly token: string,
+    readonly envelope: Envelope,
+    readonly deliveryCount: number,
+    readonly holder: Holder,
+    private readonly runtime: QueueRuntime,
+  ) {}
+
+  ack(): Promise<void> {
+    return this.runtime.ack(this)
+  }
+
+  retry(delayMs: number): Promise<void> {
+    return this.runtime.retry(this, delayMs)
+  }
+
+  deadLetter(reason: DeadLetterReason, error?: ErrorInfo): Promise<void> {
+    return this.runtime.deadLetter(this, reason, error)
+  }
+
+  release(): Promise<void> {
+    return this.runtime.releaseOne(this)
+  }
+}

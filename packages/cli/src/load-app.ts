@@ -62,7 +62,8 @@ export async function loadAppModule(specifier: string, cwd = process.cwd()): Pro
       // Plain node on a .ts module: load tsx once and try again (under tsx or vitest the first import works).
       if (!(TS.has(extname(path)) && isUnknownExtension(error))) throw error
       await registerTypeScript(path)
-      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>
+      // A new URL: the failed import stays cached under the plain one.
+      mod = (await import(`${pathToFileURL(path).href}?conveyor-tsx`)) as Record<string, unknown>
     }
   } catch (error) {
     if (error instanceof CliError) throw error

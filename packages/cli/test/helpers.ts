@@ -8,7 +8,6 @@ import { Redis } from 'ioredis'
 
 export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 export const BIN = join(ROOT, 'packages/cli/src/bin.ts')
-export const TSX = join(ROOT, 'node_modules/.bin/tsx')
 export const REDIS_APP = join(ROOT, 'packages/cli/test/fixtures/redis-app.ts')
 export const REDIS_URL = process.env.CONVEYOR_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -73,9 +72,13 @@ export interface Started {
   signal(signal: NodeJS.Signals): void
 }
 
-/** Start a long-running `conveyor …` (worker, scheduler). */
+/**
+ * Start a long-running `conveyor …` (worker, scheduler) from the sources. `node --import tsx` rather than the `tsx`
+ * wrapper: the wrapper relays signals and SIGKILLs a child that does not acknowledge one within 30 ms, which a busy
+ * CI machine turns into random exit codes 143; with the loader, signals reach the supervisor itself.
+ */
 export function start(args: readonly string[], env: Record<string, string> = {}): Started {
-  const proc = spawn(TSX, ['--conditions=conveyor-source', BIN, ...args], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=conveyor-source', BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -103,9 +103,10 @@ describe('conveyor worker (supervised, on Redis)', { timeout: 60_000 }, () => {
     const runs = journal()
     expect(new Set(runs.map((r) => r.pid)).size).toBe(2)
     const times = runs.map((r) => r.at as number).sort((a, b) => a - b)
-    // 5 per 500 ms across both processes: run i+5 starts at least a window after run i (small clock slack).
-    for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!).toBeGreaterThanOrEqual(480)
-    expect(times[14]! - times[0]!).toBeGreaterThanOrEqual(980)
+    // 5 per 500 ms across both processes: run i+5 starts about a window after run i. Runs are stamped a little after
+    // their token was taken (state write, IPC), hence the slack; per-process limits would give 10 runs at once (~0).
+    for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!).toBeGreaterThanOrEqual(400)
+    expect(times[14]! - times[0]!).toBeGreaterThanOrEqual(900)
     worker.signal('SIGTERM')
     expect(await worker.exited).toBe(0)
   })

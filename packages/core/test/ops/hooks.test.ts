@@ -57,7 +57,8 @@ describe('worker hooks', () => {
     // 7 runs at 3 per 300 ms: the 4th waits for the first window, the 7th for the second.
     expect(starts[3]! - began).toBeGreaterThanOrEqual(290)
     expect(starts[6]! - began).toBeGreaterThanOrEqual(590)
-    for (let i = 3; i < starts.length; i++) expect(starts[i]! - starts[i - 3]!).toBeGreaterThanOrEqual(290)
+    // Starts are stamped after the token is taken; allow for that lag, far below a window (a broken limit gives ~0).
+    for (let i = 3; i < starts.length; i++) expect(starts[i]! - starts[i - 3]!).toBeGreaterThanOrEqual(200)
   })
 
   it('a waiting rate-limited task goes back to the queue when the worker stops', async () => {

@@ -72,7 +72,7 @@ export const crashTests: BrokerTestTable<CrashTestId> = {
     },
   },
   'crash.held-while-alive': {
-    title: 'a live consumer keeps its delivery past the lease (lease extended); nobody else receives it',
+    title: 'a live consumer keeps its deliveries past the lease (extended), and they still come back once it crashes',
     requires: (caps) =>
       caps.leaseExtension
         ? undefined
@@ -81,13 +81,21 @@ export const crashTests: BrokerTestTable<CrashTestId> = {
       const queue = h.queue()
       const holder = await h.broker()
       const consumer = await h.consume(holder, queue)
-      await holder.publish(h.envelope(queue))
-      const { delivery } = await consumer.next(h.ms(TIMING.prompt))
+      const [kept, dropped] = [h.envelope(queue, { payload: { n: 1 } }), h.envelope(queue, { payload: { n: 2 } })]
+      await holder.publish(kept!)
+      await holder.publish(dropped!)
+      const held = await consumer.take(2, h.ms(TIMING.prompt))
       const peer = await h.consume(await h.broker(), queue)
       await peer.none(h.ms(TIMING.lease * 2.5), 'a second delivery of a message whose consumer is alive')
       await consumer.none(0, 'a duplicate to the holder')
-      await delivery.ack()
-      await peer.none(h.ms(TIMING.quiet), 'a delivery after the ack')
+      // The extended lease is still the holder's: its ack lands.
+      await held.find((r) => r.delivery.envelope.id === kept!.id)!.delivery.ack()
+      // Extension must stop with the process: an extended lease still expires after a crash.
+      await holder.destroy()
+      const back = await peer.next(h.ms(TIMING.redelivery), 'the extended delivery after its holder crashed')
+      expect(back.delivery.envelope).toEqual(dropped)
+      await back.delivery.ack()
+      await peer.none(h.ms(TIMING.quiet), 'a redelivery of the acked message')
     },
   },
   'crash.settle-after-destroy-rejects': {

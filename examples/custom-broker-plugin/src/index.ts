@@ -1,0 +1,3 @@
+export { createPostgresBroker } from './broker'
+export type { PostgresBrokerOptions } from './options'
+export { dropSchema as dropPostgresNamespace, tablesFor } from './schema'

@@ -84,7 +84,8 @@ describe('redis broker basics', () => {
     await until(() => got.length === 1, 3000)
     const at = Date.now()
     expect(at).toBeGreaterThanOrEqual(notBefore)
-    expect(at - notBefore).toBeLessThan(250)
+    // Woken at the due time, not at the next poll (bound generous for a loaded CI machine).
+    expect(at - notBefore).toBeLessThan(1000)
   })
 
   it('honours prefetch and wakes blocked consumers on publish without polling', async () => {

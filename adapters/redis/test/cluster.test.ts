@@ -100,7 +100,7 @@ describe('redis cluster', () => {
 runBrokerConformance({
   name: 'redis cluster',
   createBroker: ({ namespace }) =>
-    createRedisBroker({ cluster: { nodes: cluster.nodes }, prefix: namespace, leaseMs: 300, logger: false }),
+    createRedisBroker({ cluster: { nodes: cluster.nodes }, prefix: namespace, leaseMs: 500, logger: false }),
   inspect: ({ namespace }) => ({
     ready: async (queue) => {
       const keys = queueKeys(namespace, queue)

@@ -60,7 +60,8 @@ describe('redis: a worker process killed with SIGKILL mid-task', () => {
       await until(() => runs.length === 1, LEASE_MS * 3, 'redelivery')
       expect(runs[0]!.id).toBe(job.id)
       expect(runs[0]!.deliveryCount).toBe(2)
-      expect(runs[0]!.at - killedAt).toBeLessThanOrEqual(LEASE_MS + 500)
+      // Back once the lease the child last extended runs out (≤ LEASE_MS after the kill), plus scheduling slack.
+      expect(runs[0]!.at - killedAt).toBeLessThanOrEqual(LEASE_MS + 1000)
       await sleep(LEASE_MS * 1.5)
       expect(runs.length).toBe(1)
       await worker.stop({ timeoutMs: 1000 })

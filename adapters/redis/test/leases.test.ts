@@ -35,10 +35,10 @@ describe('redis leases', () => {
     const live = [make(prefix, 300), make(prefix, 300)]
     const got: Delivery[] = []
     for (const broker of live) await broker.consume('q', (d) => got.push(d), { prefetch: 10 })
-    await until(() => got.length === 2, 3000)
+    await until(() => got.length === 2, 5000)
     const back = Date.now() - destroyedAt
     expect(back).toBeGreaterThanOrEqual(250)
-    expect(back).toBeLessThan(1500)
+    expect(back).toBeLessThan(3000)
     expect(got.map((d) => d.envelope.payload).sort()).toEqual(['a', 'b'])
     expect(got.every((d) => d.deliveryCount === 2)).toBe(true)
     await sleep(700)
@@ -72,15 +72,15 @@ describe('redis leases', () => {
   it('extends leases while a delivery is held, so a long task is not redelivered while its holder lives', async () => {
     const prefix = uniquePrefix('extend')
     prefixes.push(prefix)
-    const holder = make(prefix, 150)
-    const other = make(prefix, 150)
+    const holder = make(prefix, 400)
+    const other = make(prefix, 400)
     await holder.publish(envelope('q'))
     const held: Delivery[] = []
     await holder.consume('q', (d) => held.push(d), { prefetch: 1 })
     await until(() => held.length === 1)
     const stolen: Delivery[] = []
     await other.consume('q', (d) => stolen.push(d), { prefetch: 1 })
-    await sleep(1000) // more than six leases
+    await sleep(1500) // several leases
     expect(stolen.length).toBe(0)
     expect((await holder.stats('q')).inFlight).toBe(1)
     await held[0]!.ack()

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { type App, createApp } from '@conveyor/core'
+import { createRabbitMQBroker, DEFAULT_DELAY_LEVELS, queueNames } from '@conveyor/rabbitmq'
+import { createRedisResultBackend } from '@conveyor/redis'
+import { connect } from 'amqplib'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { conveyor, deletePrefix, REDIS_URL, ROOT, rawRedis, sandbox, start, until } from './helpers'
+
+const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+const RABBIT_APP = join(ROOT, 'packages/cli/test/fixtures/rabbitmq-app.ts')
+const LEVELS = [50, 200, 1000]
+
+let redis: Redis
+const cleanup: (() => Promise<void>)[] = []
+
+/** Delete our own queues (and their dead/delay companions) with a raw connection; fails loudly without RabbitMQ. */
+async function deleteQueues(prefix: string, queues: string[], levels: readonly number[]) {
+  const model = await connect(AMQP_URL)
+  try {
+    const channel = await model.createChannel()
+    for (const queue of queues) {
+      const n = queueNames(prefix, queue, levels)
+      for (const name of [n.work, n.dead, ...n.delays.map((d) => d.name)]) await channel.deleteQueue(name)
+    }
+  } finally {
+    await model.close().catch(() => undefined)
+  }
+}
+
+beforeAll(async () => {
+  redis = await rawRedis()
+})
+afterAll(async () => {
+  for (const fn of cleanup) await fn().catch(() => undefined)
+  await redis.quit()
+})
+
+async function setup(what: string) {
+  const box = sandbox(`rmq-${what}`)
+  const app: App = createApp({
+    broker: createRabbitMQBroker({ url: AMQP_URL, prefix: box.prefix, delayLevels: LEVELS, logger: false }),
+    results: createRedisResultBackend({ url: REDIS_URL, prefix: box.prefix, logger: false }),
+    logger: false,
+  })
+  cleanup.push(async () => {
+    await app.close()
+    await deleteQueues(box.prefix, ['default'], LEVELS)
+    await deletePrefix(redis, box.prefix)
+  })
+  return { ...box, app }
+}
+
+const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
+
+describe('conveyor on RabbitMQ', { timeout: 60_000 }, () => {
+  it('a crashed worker process is replaced and its delivery comes back when the channel closes', async () => {
+    const { env, app, dir, journal } = await setup('crash')
+    const worker = start(['worker', '--app', RABBIT_APP, '--restart-backoff', '100'], env)
+    const job = await app.enqueue('work.crash-once', { marker: join(dir, 'crashed') })
+    expect(await job.result({ timeoutMs: 20_000 })).toBe('survived')
+    await worker.waitForLog(msg('worker process died'))
+    const runs = journal().filter((e) => e.task === 'work.crash-once')
+    expect(runs).toHaveLength(2)
+    expect(runs[1]!.pid).not.toBe(runs[0]!.pid)
+    expect(runs[1]!.deliveryCount).toBe(2)
+    worker.signal('SIGTERM')
+    expect(await worker.exited).toBe(0)
+  })
+
+  it('SIGTERM drains: running tasks finish, queued ones stay, exit 0', async () => {
+    const { env, app, journal } = await setup('drain')
+    const worker = start(['worker', '--app', RABBIT_APP, '-c', '2'], env)
+    await worker.waitForLog(msg('worker ready'), 20_000)
+    for (let n = 0; n < 5; n++) await app.enqueue('work.slow', { ms: 700, n })
+    await until(() => journal().filter((e) => e.event === 'start').length === 2, 10_000, 'two tasks running')
+    worker.signal('SIGTERM')
+    expect(await worker.exited).toBe(0)
+    const started = journal().filter((e) => e.event === 'start')
+    expect(journal().filter((e) => e.event === 'end')).toHaveLength(started.length)
+    await until(async () => (await app.broker.stats('default')).ready === 5 - started.length, 5000, 'queued remain')
+    expect(await app.broker.stats('default')).toMatchObject({ inFlight: 0 })
+  })
+
+  it('enqueue, inspect queues and purge through --broker amqp://…?prefix=', async () => {
+    const prefix = `cvt.cli.${randomUUID().slice(0, 8)}`
+    const url = `${AMQP_URL}?prefix=${prefix}`
+    cleanup.push(() => deleteQueues(prefix, ['cli-q'], DEFAULT_DELAY_LEVELS))
+    const enqueued = await conveyor(['enqueue', 'any.task', '{"x":1}', '-q', 'cli-q', '--broker', url, '--json'])
+    expect(enqueued.code).toBe(0)
+    expect(JSON.parse(enqueued.stdout)).toMatchObject({ task: 'any.task', queue: 'cli-q' })
+    const inspected = await conveyor(['inspect', 'queues', 'cli-q', '--broker', url, '--json'])
+    expect(JSON.parse(inspected.stdout)).toMatchObject([{ queue: 'cli-q', ready: 1 }])
+    const purged = await conveyor(['purge', 'cli-q', '--yes', '--broker', url, '--json'])
+    expect(JSON.parse(purged.stdout)).toEqual({ queue: 'cli-q', removed: 1 })
+  })
+})

@@ -44,21 +44,47 @@ function scripts(): ReadonlyMap<ScriptName, Script> {
   return loaded
 }
 
+/** Scripts being sent with EVAL right now, per client: concurrent callers wait for that one instead of all sending it. */
+const loading = new WeakMap<RedisClient, Map<ScriptName, Promise<unknown>>>()
+
+const isNoScript = (error: unknown) => error instanceof Error && error.message.startsWith('NOSCRIPT')
+
 /**
  * Runs the adapter's scripts by EVALSHA. A server that does not know a script yet (first use, restart, a new cluster
- * node) answers NOSCRIPT; the script is then sent once with EVAL, which also caches it there.
+ * node) answers NOSCRIPT; the script is then sent once with EVAL, which also caches it there, and calls that failed
+ * meanwhile retry by EVALSHA once it landed (10,000 concurrent publishes on a fresh server send the source once).
  */
-export function runScript(
+export async function runScript(
   client: RedisClient,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
   const script = scripts().get(name)!
-  return client.evalsha(script.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
-    if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-      return client.eval(script.source, keys.length, ...keys, ...args)
-    }
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args)
+  } catch (error) {
+    if (!isNoScript(error)) throw error
+  }
+  let perClient = loading.get(client)
+  if (perClient === undefined) loading.set(client, (perClient = new Map()))
+  const pending = perClient.get(name)
+  if (pending === undefined) {
+    const sent = client.eval(script.source, keys.length, ...keys, ...args)
+    const settled = sent.then(
+      () => undefined,
+      () => undefined,
+    )
+    perClient.set(name, settled)
+    void settled.then(() => perClient.delete(name))
+    return sent
+  }
+  await pending
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args)
+  } catch (error) {
+    // Another cluster node than the one that just loaded it.
+    if (isNoScript(error)) return client.eval(script.source, keys.length, ...keys, ...args)
     throw error
-  })
+  }
 }

@@ -33,13 +33,13 @@ const spyLogger = () => {
 }
 
 describe('redis reconnection', () => {
-  it('processes every one of 6,000 jobs while its connections are killed mid-stream', async () => {
+  it('processes every one of 10,000 jobs while its connections are killed mid-stream', async () => {
     const prefix = uniquePrefix('reconnect')
     prefixes.push(prefix)
     const consumerLog = spyLogger()
     const producer = createRedisBroker({ url: REDIS_URL, prefix, leaseMs: 500, logger: false })
     const consumer = createRedisBroker({ url: REDIS_URL, prefix, leaseMs: 500, logger: consumerLog.logger })
-    const total = 6000
+    const total = 10_000
     const sent = new Set<string>()
     const seen = new Set<string>()
     let deliveries = 0
@@ -131,7 +131,7 @@ describe('redis restart', () => {
       const log = spyLogger()
       const producer = createRedisBroker({ url, prefix: 'restart', leaseMs: 500, logger: false })
       const consumer = createRedisBroker({ url, prefix: 'restart', leaseMs: 500, logger: log.logger })
-      const total = 4000
+      const total = 10_000
       const sent: string[] = []
       for (let i = 0; i < total; i++) {
         const e = envelope('q', { payload: i })
@@ -144,7 +144,7 @@ describe('redis restart', () => {
         'q',
         (d) => {
           seen.add(d.envelope.id)
-          setTimeout(() => d.ack().catch(() => {}), 1)
+          setImmediate(() => d.ack().catch(() => {}))
         },
         { prefetch: 20 },
       )

@@ -57,7 +57,7 @@ const exited = (child: ChildProcess) =>
 
 export async function startPrivateRedis(port: number, extra: readonly string[] = []): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), `conveyor-redis-${port}-`))
-  // Every write is fsynced to the append-only file, so a restart loses nothing that was acknowledged.
+  // Append-only file: a graceful SHUTDOWN flushes it, so a restart loses nothing that was acknowledged.
   const args = [
     '--port',
     String(port),

@@ -2,7 +2,18 @@ import type { App } from '@conveyor/core'
 import { createRedisCoordination } from '@conveyor/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { conveyor, deletePrefix, producer, REDIS_APP, REDIS_URL, rawRedis, sandbox, start, until } from './helpers'
+import {
+  conveyor,
+  deletePrefix,
+  killLeftovers,
+  producer,
+  REDIS_APP,
+  REDIS_URL,
+  rawRedis,
+  sandbox,
+  start,
+  until,
+} from './helpers'
 
 let redis: Redis
 const cleanup: (() => Promise<void>)[] = []
@@ -11,6 +22,7 @@ beforeAll(async () => {
   redis = await rawRedis()
 })
 afterAll(async () => {
+  await killLeftovers()
   for (const fn of cleanup) await fn().catch(() => undefined)
   await redis.quit()
 })

@@ -60,6 +60,17 @@ export function conveyor(args: readonly string[], env: Record<string, string> = 
   })
 }
 
+const live = new Set<ChildProcess>()
+
+/**
+ * Kill whatever a failed test left running (call in afterAll). The worker children notice their supervisor's IPC
+ * channel close and drain on their own.
+ */
+export async function killLeftovers(): Promise<void> {
+  for (const proc of live) proc.kill('SIGKILL')
+  live.clear()
+}
+
 export interface Started {
   readonly process: ChildProcess
   stdout(): string
@@ -83,6 +94,8 @@ export function start(args: readonly string[], env: Record<string, string> = {})
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  live.add(proc)
+  proc.on('exit', () => live.delete(proc))
   let out = ''
   let err = ''
   proc.stdout!.on('data', (d: Buffer) => {

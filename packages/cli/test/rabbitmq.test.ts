@@ -6,7 +6,7 @@ import { createRedisResultBackend } from '@conveyor/redis'
 import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { conveyor, deletePrefix, REDIS_URL, ROOT, rawRedis, sandbox, start, until } from './helpers'
+import { conveyor, deletePrefix, killLeftovers, REDIS_URL, ROOT, rawRedis, sandbox, start, until } from './helpers'
 
 const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 const RABBIT_APP = join(ROOT, 'packages/cli/test/fixtures/rabbitmq-app.ts')
@@ -33,6 +33,7 @@ beforeAll(async () => {
   redis = await rawRedis()
 })
 afterAll(async () => {
+  await killLeftovers()
   for (const fn of cleanup) await fn().catch(() => undefined)
   await redis.quit()
 })

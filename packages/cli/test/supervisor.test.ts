@@ -1,9 +1,22 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { App } from '@conveyor/core'
+import { createRedisCoordination } from '@conveyor/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deletePrefix, producer, REDIS_APP, rawRedis, sandbox, sleep, start, until } from './helpers'
+import {
+  conveyor,
+  deletePrefix,
+  killLeftovers,
+  producer,
+  REDIS_APP,
+  REDIS_URL,
+  rawRedis,
+  sandbox,
+  sleep,
+  start,
+  until,
+} from './helpers'
 
 let redis: Redis
 const cleanup: (() => Promise<void>)[] = []
@@ -12,6 +25,7 @@ beforeAll(async () => {
   redis = await rawRedis()
 })
 afterAll(async () => {
+  await killLeftovers()
   for (const fn of cleanup) await fn().catch(() => undefined)
   await redis.quit()
 })
@@ -95,7 +109,7 @@ describe('conveyor worker (supervised, on Redis)', { timeout: 60_000 }, () => {
   })
 
   it('a rate limit holds across two worker processes', async () => {
-    const { env, app, journal } = await setup('rate')
+    const { env, app, journal, prefix } = await setup('rate')
     const worker = start(['worker', '--app', REDIS_APP, '-P', '2', '-c', '10'], env)
     await until(() => worker.logs().filter(msg('worker ready')).length === 2, 15_000, 'two workers ready')
     await Promise.all(Array.from({ length: 15 }, () => app.enqueue('work.limited', null)))
@@ -107,8 +121,16 @@ describe('conveyor worker (supervised, on Redis)', { timeout: 60_000 }, () => {
     // their token was taken (state write, IPC), hence the slack; per-process limits would give 10 runs at once (~0).
     for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!).toBeGreaterThanOrEqual(400)
     expect(times[14]! - times[0]!).toBeGreaterThanOrEqual(900)
+    // Both processes are visible through their heartbeats, and leave the listing when they stop.
+    const listed = await conveyor(['inspect', 'workers', '--app', REDIS_APP, '--json'], env)
+    const beats = JSON.parse(listed.stdout) as { pid: number; pool: string; processed: number }[]
+    expect(beats.map((b) => b.pid).sort()).toEqual([...new Set(runs.map((r) => r.pid as number))].sort())
+    expect(beats.every((b) => b.pool === 'default')).toBe(true)
     worker.signal('SIGTERM')
     expect(await worker.exited).toBe(0)
+    const coordination = createRedisCoordination({ url: REDIS_URL, prefix })
+    expect(await coordination.listHeartbeats()).toEqual([])
+    await coordination.close()
   })
 
   it('recycles a process after N tasks, health endpoints answer', async () => {

@@ -32,6 +32,7 @@ export function startHeartbeat(store: CoordinationStore, worker: Worker, options
   const host = hostname()
   let failing = false
   let stopped = false
+  let writing: Promise<void> = Promise.resolve()
 
   const snapshot = (): WorkerHeartbeat => ({
     id: worker.id,
@@ -47,8 +48,13 @@ export function startHeartbeat(store: CoordinationStore, worker: Worker, options
     at: Date.now(),
   })
 
-  const beat = async () => {
-    if (stopped) return
+  const beat = (): Promise<void> => {
+    if (stopped) return writing
+    // One write at a time: a slow store gets beats in order, and stop() knows what to wait for.
+    writing = writing.then(write)
+    return writing
+  }
+  const write = async () => {
     try {
       await store.putHeartbeat(snapshot(), ttlMs)
       if (failing) options.logger?.info('heartbeat written again')
@@ -68,6 +74,8 @@ export function startHeartbeat(store: CoordinationStore, worker: Worker, options
     async stop() {
       stopped = true
       clearInterval(timer)
+      // A beat already on its way would land after the removal and list a stopped worker until its TTL.
+      await writing
       await store.removeHeartbeat(worker.id).catch(() => undefined)
     },
   }

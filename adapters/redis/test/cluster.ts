@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Cluster, Redis } from 'ioredis'
-import { spawnRedisServer, waitForPing } from './servers'
+import { spawnRedisServer, stopLeftover, waitForPing } from './servers'
 
 const run = promisify(execFile)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -27,6 +27,7 @@ export async function startLocalCluster(ports: readonly number[] = [7101, 7102, 
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   }
   try {
+    for (const port of ports) await stopLeftover(port, 'conveyor-cluster-')
     for (const port of ports) {
       const dir = mkdtempSync(join(tmpdir(), `conveyor-cluster-${port}-`))
       dirs.push(dir)

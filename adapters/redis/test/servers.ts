@@ -41,6 +41,35 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
+/**
+ * A server of ours left running by an earlier run that was killed before its cleanup (its directory carries our
+ * marker): shut it down so the port is free again. Anything else on the port is left alone and the start fails.
+ */
+export async function stopLeftover(port: number, marker: string): Promise<void> {
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+  } catch {
+    return // nothing listening
+  }
+  try {
+    const [, dir] = (await probe.config('GET', 'dir')) as [string, string]
+    if (dir.includes(marker)) {
+      await probe.shutdown('NOSAVE').catch(() => {})
+      await sleep(200)
+    }
+  } finally {
+    probe.disconnect()
+  }
+}
+
 /** Start `redis-server` with `args`; fails loudly when it is not installed. */
 export function spawnRedisServer(args: readonly string[], cwd: string): ChildProcess {
   const child = spawn('redis-server', [...args], { cwd, stdio: 'ignore' })
@@ -56,6 +85,7 @@ const exited = (child: ChildProcess) =>
     : new Promise<void>((resolve) => child.once('exit', () => resolve()))
 
 export async function startPrivateRedis(port: number, extra: readonly string[] = []): Promise<PrivateRedis> {
+  await stopLeftover(port, 'conveyor-redis-')
   const dir = mkdtempSync(join(tmpdir(), `conveyor-redis-${port}-`))
   // Append-only file: a graceful SHUTDOWN flushes it, so a restart loses nothing that was acknowledged.
   const args = [

@@ -1,0 +1,52 @@
+import { InvalidOptionsError } from '@conveyor/core'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { splitUrl } from '../src/connection'
+import { createRedisBroker, createRedisResultBackend, redisAdapter } from '../src/index'
+import { deletePrefix, envelope, REDIS_URL, uniquePrefix } from './helpers'
+
+const prefix = uniquePrefix('options')
+const db3 = new Redis(`${REDIS_URL}/3`, { lazyConnect: true })
+
+afterAll(async () => {
+  await deletePrefix(db3, prefix)
+  db3.disconnect()
+})
+
+describe('redis options', () => {
+  it('reads prefix and leaseMs from the URL and passes the rest (database, TLS scheme) to ioredis', async () => {
+    expect(splitUrl('rediss://user:pw@example.com:6380/2?prefix=billing&leaseMs=15000&family=6')).toEqual({
+      url: 'rediss://user:pw@example.com:6380/2?family=6',
+      prefix: 'billing',
+      leaseMs: 15000,
+    })
+    const broker = redisAdapter.createBroker(`${REDIS_URL}/3?prefix=${prefix}`)
+    await broker.publish(envelope('q'))
+    // Landed in database 3 under the prefix, not in database 0.
+    expect(await db3.llen(`{${prefix}:q}:r0`)).toBe(1)
+    await broker.close()
+    expect(redisAdapter.protocols).toEqual(['redis', 'rediss'])
+  })
+
+  it('rejects options that cannot work, with InvalidOptionsError', () => {
+    expect(() => createRedisBroker({ url: 'amqp://localhost' })).toThrow(InvalidOptionsError)
+    expect(() => createRedisBroker({ url: REDIS_URL, redis: { port: 6379 } })).toThrow(InvalidOptionsError)
+    expect(() => createRedisBroker({ prefix: 'a{b}' })).toThrow(InvalidOptionsError)
+    expect(() => createRedisBroker({ leaseMs: 5 })).toThrow(InvalidOptionsError)
+    expect(() => createRedisResultBackend({ url: 'http://x' })).toThrow(InvalidOptionsError)
+  })
+
+  it('uses an existing client without closing it, and ioredis options for its own', async () => {
+    const client = new Redis(REDIS_URL)
+    const broker = createRedisBroker({ client, prefix, logger: false })
+    await broker.publish(envelope('own'))
+    await broker.close()
+    expect(client.status).toBe('ready')
+    expect(await client.llen(`{${prefix}:own}:r0`)).toBe(1)
+    client.disconnect()
+    const viaOptions = createRedisBroker({ redis: { host: '127.0.0.1', port: 6379, db: 3 }, prefix, logger: false })
+    expect((await viaOptions.stats('q')).ready).toBe(1)
+    await viaOptions.close()
+    await new Redis(REDIS_URL).pipeline().del(`{${prefix}:own}:r0`, `{${prefix}:own}:w`).quit().exec()
+  })
+})

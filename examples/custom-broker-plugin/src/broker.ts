@@ -134,9 +134,13 @@ export function createPostgresBroker(options: PostgresBrokerOptions): Broker {
 
   const releaseHeld = async () => {
     await Promise.all(
-      [...rt.held.values()].map((held) => pool.query(rt.sql.release, [held.seq, held.token]).catch(() => {})),
+      [...rt.held.values()]
+        .filter((held) => !held.settling)
+        .map(async (held) => {
+          await pool.query(rt.sql.release, [held.seq, held.token]).catch(() => {})
+          rt.held.delete(held.token)
+        }),
     )
-    rt.held.clear()
   }
 
   return {
@@ -198,7 +202,7 @@ export function createPostgresBroker(options: PostgresBrokerOptions): Broker {
       for (const sub of subscriptions) await sub.cancel()
       subscriptions.clear()
       const deadline = Date.now() + (closeOptions.timeoutMs ?? 0)
-      while ((rt.held.size > 0 || rt.settling.size > 0) && Date.now() < deadline) {
+      while (rt.held.size > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
       await releaseHeld()

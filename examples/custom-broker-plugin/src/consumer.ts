@@ -101,7 +101,7 @@ export class PostgresSubscription implements Subscription {
       return
     }
     this.unsettled++
-    rt.held.set(row.lease_token, { seq: row.seq, token: row.lease_token })
+    rt.held.set(row.lease_token, { seq: row.seq, token: row.lease_token, settling: false })
     try {
       this.handler(this.delivery(row, envelope))
     } catch {
@@ -130,14 +130,14 @@ export class PostgresSubscription implements Subscription {
   private delivery(row: Row, envelope: Envelope): Delivery {
     const { rt } = this
     let settled = false
-    const held = { seq: row.seq, token: row.lease_token }
     // A function, not a narrowed read: the state changes while a settlement awaits.
     const destroyed = () => rt.state === 'destroyed'
     const settle = async (text: string, extra: unknown[]): Promise<void> => {
       if (destroyed()) throw new NotConnectedError('[postgres] broker was destroyed; the delivery is lost to it')
       if (settled) throw new DeliverySettledError('[postgres] delivery was already settled or released')
       settled = true
-      rt.held.delete(row.lease_token)
+      const held = rt.held.get(row.lease_token)
+      if (held) held.settling = true
       const query = rt.pool.query(text, [row.seq, row.lease_token, ...extra])
       rt.settling.add(query)
       let changed: number | null
@@ -146,11 +146,12 @@ export class PostgresSubscription implements Subscription {
       } catch (error) {
         // Not recorded: the delivery is still ours, and still held.
         settled = false
-        if (!destroyed()) rt.held.set(row.lease_token, held)
+        if (held) held.settling = false
         throw error
       } finally {
         rt.settling.delete(query)
       }
+      rt.held.delete(row.lease_token)
       this.unsettled--
       this.wake()
       if (changed === 0) {

@@ -9,6 +9,8 @@ export type BrokerState = 'open' | 'closing' | 'closed' | 'destroyed'
 export interface Held {
   readonly seq: string
   readonly token: string
+  /** An ack/retry/dead-letter is on its way: keep extending (it may wait for a pooled connection), never release. */
+  settling: boolean
 }
 
 /** What the broker's parts share: the pool, the statements, the state, the leases held. */
@@ -18,7 +20,7 @@ export interface Runtime {
   readonly sql: Statements
   readonly leaseMs: number
   state: BrokerState
-  /** Unsettled deliveries by lease token; a delivery leaves when its settlement starts. */
+  /** Unsettled deliveries by lease token; a delivery leaves once its settlement is recorded. */
   readonly held: Map<string, Held>
   /** Settlements running now: close waits for them rather than releasing what is being acked. */
   readonly settling: Set<Promise<unknown>>

@@ -21,16 +21,20 @@ export function statements(t: Tables) {
     /**
      * Lease up to $3 deliverable messages of queue $1 at time $2 for $4 ms. SKIP LOCKED lets competing consumers
      * fetch at once without waiting on each other's rows; the count is incremented in the same statement, so it
-     * survives whatever happens to the consumer afterwards.
+     * survives whatever happens to the consumer afterwards. The CTE runs once (a `WHERE seq IN (… LIMIT …)` subquery
+     * may be re-run by the planner), and the outer condition is re-checked against the newest row version, so a row
+     * another consumer leased meanwhile is never leased twice.
      */
-    fetch: `UPDATE ${t.messages} m
-        SET lease_until = ${DB_NOW} + $4::bigint, lease_token = gen_random_uuid(), delivery_count = m.delivery_count + 1
-      WHERE m.seq IN (
+    fetch: `WITH picked AS (
         SELECT seq FROM ${t.messages}
         WHERE queue = $1 AND not_before <= $2 AND ${available}
         ORDER BY priority DESC, seq
         LIMIT $3
         FOR UPDATE SKIP LOCKED)
+      UPDATE ${t.messages} m
+        SET lease_until = ${DB_NOW} + $4::bigint, lease_token = gen_random_uuid(), delivery_count = m.delivery_count + 1
+      FROM picked
+      WHERE m.seq = picked.seq AND (m.lease_until IS NULL OR m.lease_until <= ${DB_NOW})
       RETURNING m.seq, m.body, m.priority, m.delivery_count, m.lease_token`,
     /** $1 seq, $2 token. */
     ack: `DELETE FROM ${t.messages} WHERE seq = $1 AND lease_token = $2`,

@@ -4,7 +4,8 @@ import { inspectPostgres, pool, url } from './support'
 
 runBrokerConformance({
   name: 'postgres',
-  createBroker: ({ namespace }) => createPostgresBroker({ connectionString: url, namespace, leaseMs: 400, pollMs: 50 }),
+  createBroker: ({ namespace }) =>
+    createPostgresBroker({ connectionString: url, namespace, leaseMs: 1000, pollMs: 50 }),
   inspect: ({ namespace }) => inspectPostgres(namespace),
   cleanup: ({ namespace }) => dropPostgresNamespace(pool, namespace),
 })

@@ -49,6 +49,8 @@ export class Connection {
   private failure: Error | undefined
   private blockedSince: number | undefined
   private unblockWaiters: (() => void)[] = []
+  /** Channels we opened, so `destroy()` on a connection we do not own can still drop them. */
+  private readonly channels = new Set<{ close(): Promise<void>; once(event: 'close', fn: () => void): unknown }>()
 
   constructor(
     private readonly source: ConnectionSource,
@@ -164,7 +166,12 @@ export class Connection {
     await this.open()
     this.assertUsable()
     const model = this.model!
-    const made = create(model)
+    const made = create(model).then((channel) => {
+      const tracked = channel as unknown as { close(): Promise<void>; once(event: 'close', fn: () => void): unknown }
+      this.channels.add(tracked)
+      tracked.once('close', () => this.channels.delete(tracked))
+      return channel
+    })
     if (deadline === undefined) return await made.catch(this.notConnected)
     return await withDeadline(made, deadline, 'no connection to RabbitMQ').catch((error: unknown) => {
       // A channel that opens after we gave up would leak: close it when it comes.
@@ -200,7 +207,11 @@ export class Connection {
     if (this.state === 'destroyed') return
     const owned = !('connection' in this.source)
     this.state = 'destroyed'
-    if (!owned) return
+    if (!owned) {
+      // Not our connection to drop: close our channels instead, unsettled, so RabbitMQ requeues their deliveries.
+      for (const channel of this.channels) void channel.close().catch(() => {})
+      return
+    }
     socketOf(this.live)?.destroy(new Error('[conveyor] [rabbitmq] destroyed'))
     void this.model?.close().catch(() => {})
   }

@@ -56,6 +56,22 @@ describe('rabbitmq connections', () => {
     await eventually(() => got.length === 1)
     await got[0]!.ack()
     await broker.close()
+    // destroy() on a shared connection drops the broker's channels, not the connection: deliveries come back.
+    const crashed = makeBroker(prefix, { connection, url: undefined })
+    const sent = envelope('q')
+    await crashed.publish(sent)
+    const held: Delivery[] = []
+    await crashed.consume('q', (d) => held.push(d), { prefetch: 1 })
+    await eventually(() => held.length === 1)
+    await crashed.destroy()
+    const again = makeBroker(prefix)
+    const back: Delivery[] = []
+    await again.consume('q', (d) => back.push(d), { prefetch: 1 })
+    await eventually(() => back.length === 1, 10_000, 'the redelivery')
+    expect(back[0]!.envelope.id).toBe(sent.id)
+    expect(back[0]!.deliveryCount).toBe(2)
+    await back[0]!.ack()
+    await again.close()
     const channel = await connection.createChannel() // still usable
     await channel.close()
     await connection.close()

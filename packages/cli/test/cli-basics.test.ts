@@ -44,10 +44,10 @@ describe('conveyor command line', () => {
   })
 
   it('a bad URL and an unreachable broker are one line each, exit 1', async () => {
-    const bad = await conveyor(['inspect', 'queues', '--broker', 'nonsense'])
-    expect(bad.code).toBe(1)
-    expect(bad.stderr.trim()).toMatch(/is not a URL/)
-    expect(bad.stderr.trim().split('\n')).toHaveLength(1)
+    const bad = capture()
+    expect(await runCli(['inspect', 'queues', '--broker', 'nonsense'], bad)).toBe(1)
+    expect(bad.err().trim()).toMatch(/is not a URL/)
+    expect(bad.err().trim().split('\n')).toHaveLength(1)
     const down = await conveyor(['inspect', 'queues', '--broker', 'redis://127.0.0.1:1'])
     expect(down.code).toBe(1)
     expect(down.stderr.trim()).toMatch(/^\[conveyor\] \[cli\] cannot reach the redis broker/)

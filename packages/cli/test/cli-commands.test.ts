@@ -1,3 +1,4 @@
+import { runCli } from '@conveyor/cli'
 import type { App } from '@conveyor/core'
 import { createRedisCoordination } from '@conveyor/redis'
 import type { Redis } from 'ioredis'
@@ -56,8 +57,8 @@ describe('conveyor commands against Redis', { timeout: 60_000 }, () => {
     expect(await app.broker.stats('cli-q')).toMatchObject({ ready: 0 })
   })
 
-  it('dlq list, replay with a filter (dry run first), purge', async () => {
-    const { app, cli } = await setup('dlq')
+  it('dlq list, replay with a filter (dry run first), purge — in-process through runCli and --broker', async () => {
+    const { app, prefix } = await setup('dlq')
     // A worker that implements none of these dead-letters them as unknown-task.
     for (const task of ['nobody.home', 'nobody.else', 'other.task']) await app.enqueue(task, { task }, { queue: 'dl' })
     const worker = app.worker({ queues: ['dl'] })
@@ -65,20 +66,23 @@ describe('conveyor commands against Redis', { timeout: 60_000 }, () => {
     await until(async () => (await app.broker.deadLetters.count('dl')) === 3, 5000, 'three dead letters')
     await worker.stop()
 
-    const listed = (await cli('dlq', 'list', 'dl', '--json')) as { reason: string }[]
-    expect(listed.map((d) => d.reason)).toEqual(['unknown-task', 'unknown-task', 'unknown-task'])
-    const dry = (await cli('dlq', 'replay', 'dl', '--filter', 'task=nobody.*', '--dry-run', '--json')) as {
-      ids: string[]
+    const broker = `${REDIS_URL}?prefix=${prefix}`
+    const cli = async (...args: string[]) => {
+      let out = ''
+      let err = ''
+      const io = { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) } }
+      const code = await runCli([...args, '--broker', broker, '--json'], { ...io, env: {}, cwd: process.cwd() })
+      if (code !== 0) throw new Error(`conveyor ${args.join(' ')} exited ${code}: ${err}`)
+      return JSON.parse(out) as unknown
     }
+    const listed = (await cli('dlq', 'list', 'dl')) as { reason: string }[]
+    expect(listed.map((d) => d.reason)).toEqual(['unknown-task', 'unknown-task', 'unknown-task'])
+    const dry = (await cli('dlq', 'replay', 'dl', '--filter', 'task=nobody.*', '--dry-run')) as { ids: string[] }
     expect(dry.ids).toHaveLength(2)
     expect(await app.broker.deadLetters.count('dl')).toBe(3)
-    expect(await cli('dlq', 'replay', 'dl', '-f', 'task=nobody.*', '--json')).toEqual({
-      action: 'replay',
-      queue: 'dl',
-      count: 2,
-    })
+    expect(await cli('dlq', 'replay', 'dl', '-f', 'task=nobody.*')).toEqual({ action: 'replay', queue: 'dl', count: 2 })
     expect(await app.broker.stats('dl')).toMatchObject({ ready: 2, dead: 1 })
-    expect(await cli('dlq', 'purge', 'dl', '--yes', '--json')).toEqual({ action: 'purge', queue: 'dl', count: 1 })
+    expect(await cli('dlq', 'purge', 'dl', '--yes')).toEqual({ action: 'purge', queue: 'dl', count: 1 })
     expect(await app.broker.deadLetters.count('dl')).toBe(0)
   })
 

@@ -49,8 +49,10 @@ export class Consumer implements Holder {
     const wake = this.waitingForSlot
     if (wake === undefined) return
     this.waitingForSlot = undefined
-    // Let the other handlers of this tick settle too, so the next fetch takes several messages at once.
-    setImmediate(wake)
+    // Everything settled: fetch now. Otherwise let the other handlers of this tick settle too, so the next fetch
+    // takes several messages at once.
+    if (this.held === 0) queueMicrotask(wake)
+    else setImmediate(wake)
   }
 
   /** Stop fetching. Deliveries already handed out stay held until settled or the broker closes. */

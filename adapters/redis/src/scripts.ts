@@ -67,7 +67,10 @@ export async function runScript(
     if (!isNoScript(error)) throw error
   }
   let perClient = loading.get(client)
-  if (perClient === undefined) loading.set(client, (perClient = new Map()))
+  if (perClient === undefined) {
+    perClient = new Map()
+    loading.set(client, perClient)
+  }
   const pending = perClient.get(name)
   if (pending === undefined) {
     const sent = client.eval(script.source, keys.length, ...keys, ...args)

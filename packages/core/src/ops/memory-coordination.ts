@@ -13,7 +13,8 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
   const now = options.now ?? Date.now
   const beats = new Map<string, { beat: WorkerHeartbeat; until: number }>()
   const revoked = new Map<string, number>()
-  const windows = new Map<string, number[]>()
+  // Times tokens were taken, oldest first; `head` skips the ones that left the window (compacted now and then).
+  const windows = new Map<string, { times: number[]; head: number }>()
   const leases = new Map<string, Lease>()
   const fences = new Map<string, number>()
   const ticks = new Map<string, number>()
@@ -52,14 +53,24 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
 
     async acquireRate(key, limit, windowMs) {
       const at = now()
-      const taken = (windows.get(key) ?? []).filter((t) => t > at - windowMs)
-      windows.set(key, taken)
-      if (taken.length < limit) {
-        taken.push(at)
+      let window = windows.get(key)
+      if (window === undefined) {
+        window = { times: [], head: 0 }
+        windows.set(key, window)
+      }
+      const { times } = window
+      while (window.head < times.length && times[window.head]! <= at - windowMs) window.head++
+      if (window.head > 1024 && window.head * 2 > times.length) {
+        times.splice(0, window.head)
+        window.head = 0
+      }
+      const count = times.length - window.head
+      if (count < limit) {
+        times.push(at)
         return 0
       }
-      // Sorted by construction: the oldest token leaves the window first.
-      return Math.max(1, taken[taken.length - limit]! + windowMs - at)
+      // The (count - limit)th oldest token must leave the window before one is free again.
+      return Math.max(1, times[window.head + count - limit]! + windowMs - at)
     },
 
     async acquireLease(name, owner, ttlMs) {

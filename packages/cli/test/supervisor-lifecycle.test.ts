@@ -118,4 +118,15 @@ describe('conveyor worker lifecycle (supervised, on Redis)', { timeout: 60_000 }
     // Released, not left to lease expiry: all three are ready again at once.
     expect(await app.broker.stats('default')).toMatchObject({ ready: 3, inFlight: 0 })
   })
+
+  it('--inline runs one unsupervised worker in the CLI process and drains on SIGTERM', async () => {
+    const { env, app } = await setup('inline')
+    const worker = start(['worker', '--app', REDIS_APP, '--inline', '-c', '2'], env)
+    await worker.waitForLog((l) => l.msg === 'worker started')
+    const job = await app.enqueue('work.echo', { inline: true })
+    expect(await job.result({ timeoutMs: 10_000 })).toEqual({ inline: true })
+    expect(worker.logs().some(msg('worker process started'))).toBe(false)
+    worker.signal('SIGTERM')
+    expect(await worker.exited).toBe(0)
+  })
 })

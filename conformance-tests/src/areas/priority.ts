@@ -30,6 +30,9 @@ export const priorityTests: BrokerTestTable<PriorityTestId> = {
         .map((priority, i) => ({ priority, id: sent[i]!, i }))
         .sort((a, b) => b.priority - a.priority || a.i - b.i)
       if (levels >= 10) {
+        // Compared as priorities first, so a failure reads "[9, 9, 8, …] vs [3, 0, 9, …]".
+        const priorityOf = new Map(expected.map((e) => [e.id, e.priority]))
+        expect(got.map((id) => priorityOf.get(id))).toEqual(expected.map((e) => e.priority))
         expect(got).toEqual(expected.map((e) => e.id))
       } else {
         const high = new Set(expected.filter((e) => e.priority === 9).map((e) => e.id))

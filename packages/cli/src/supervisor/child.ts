@@ -29,6 +29,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
   let signals = 0
   // Counted here: the worker's own `processed` moves only after afterRun returns.
   let finished = 0
+  let warnedBaseline = false
 
   const exit = (code: number) => {
     // Let the IPC channel flush the last message before the process goes.
@@ -126,7 +127,16 @@ export async function runChild(config: ChildConfig): Promise<void> {
     if (config.maxTasksPerChild !== undefined && finished >= config.maxTasksPerChild) {
       recycle(`finished ${finished} tasks (max ${config.maxTasksPerChild})`)
     } else if (config.maxMemoryMb !== undefined && process.memoryUsage.rss() > config.maxMemoryMb * 1024 * 1024) {
-      recycle(`resident memory ${Math.round(process.memoryUsage.rss() / 1048576)} MiB over ${config.maxMemoryMb} MiB`)
+      const rssMb = Math.round(process.memoryUsage.rss() / 1048576)
+      if (finished > 0) recycle(`resident memory ${rssMb} MiB over ${config.maxMemoryMb} MiB`)
+      else if (!warnedBaseline) {
+        // Over the limit before any task ran: a fresh process would be too, so replacing it would only loop.
+        warnedBaseline = true
+        mod.app.logger.warn(
+          { rssMb, maxMemoryMb: config.maxMemoryMb },
+          'resident memory is over --max-memory-mb before any task ran; not recycling (raise the limit)',
+        )
+      }
     }
   }
 

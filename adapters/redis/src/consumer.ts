@@ -6,6 +6,8 @@ import type { BrokerShared, Holder, QueueRuntime } from './runtime'
 
 /** Longest raw body kept in a malformed dead letter. */
 const MAX_RAW_KEPT = 64 * 1024
+/** How long past its own timeout a BLPOP may stay unanswered before its connection is presumed dead. */
+const BLOCK_GRACE_MS = 5_000
 /** Most delayed or expired entries one fetch moves. */
 const MOVE_LIMIT = 1000
 
@@ -169,18 +171,31 @@ export class Consumer implements Holder {
       // Errors surface through the rejected BLPOP; the listener keeps ioredis from printing them as unhandled.
       this.blocker.on('error', () => {})
     }
+    const blocker = this.blocker
     this.blocked = true
+    let guard: NodeJS.Timeout | undefined
     try {
-      const read = this.blocker.blpop(this.runtime.keys.wake, (ms / 1000).toFixed(3))
+      const read = blocker.blpop(this.runtime.keys.wake, (ms / 1000).toFixed(3))
       // A Cluster client does not fail a pending command when disconnected: cancel must not wait for it.
       read.catch(() => {})
-      await Promise.race([read, new Promise<void>((resolve) => (this.unblock = resolve))])
+      const stalled = new Promise<'stalled'>((resolve) => {
+        // Redis answers a BLPOP by its timeout at the latest. No answer well after it means a silently dead
+        // connection (half-open TCP): replace it rather than wait forever — a consumer never stops by itself.
+        guard = setTimeout(() => resolve('stalled'), ms + BLOCK_GRACE_MS)
+      })
+      const outcome = await Promise.race([read, stalled, new Promise<void>((resolve) => (this.unblock = resolve))])
+      if (outcome === 'stalled' && this.running) {
+        this.shared.outage.failed(new Error(`[conveyor] [redis] BLPOP got no answer within ${ms + BLOCK_GRACE_MS} ms`))
+        this.blocker = undefined
+        blocker.disconnect()
+      }
     } catch (error) {
       if (this.running) {
         this.shared.outage.failed(error)
         await sleep(100)
       }
     } finally {
+      if (guard !== undefined) clearTimeout(guard)
       this.blocked = false
       this.unblock = undefined
     }

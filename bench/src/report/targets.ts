@@ -169,7 +169,8 @@ export function checkTargets(measurements: readonly Measurement[]): TargetCheck[
 function shortfall(target: Target, actual: number): string {
   if (target.kind !== 'max') return `${Math.round((1 - actual / target.value) * 100)}% short`
   const over = actual / target.value
-  return over >= 2 ? `${over.toFixed(1)}× the limit` : `${Math.round((over - 1) * 100)}% over`
+  if (over >= 2) return `${over.toFixed(1)}× the limit`
+  return over < 1.1 ? `${((over - 1) * 100).toFixed(1)}% over` : `${Math.round((over - 1) * 100)}% over`
 }
 
 /** Conveyor ÷ each comparator, from the medians and round by round (paired samples cancel slow drift better). */

@@ -15,7 +15,7 @@ function capture(env: Record<string, string> = {}): CliIo & { out: () => string;
   }
 }
 
-describe('conveyor command line', () => {
+describe('conveyor command line', { timeout: 60_000 }, () => {
   it.each(['worker', 'enqueue', 'inspect', 'purge', 'dlq', 'revoke', 'scheduler'])('%s --help', async (command) => {
     const io = capture()
     expect(await runCli([command, '--help'], io)).toBe(0)

@@ -43,7 +43,7 @@ async function setup(what: string) {
   return { ...box, app, cli }
 }
 
-describe('conveyor commands against Redis', { timeout: 60_000 }, () => {
+describe('conveyor commands against Redis', { timeout: 90_000 }, () => {
   it('enqueue, inspect queues, purge', async () => {
     const { app, cli } = await setup('queues')
     const enqueued = (await cli('enqueue', 'work.echo', '{"n":1}', '--json', '-q', 'cli-q')) as { id: string }

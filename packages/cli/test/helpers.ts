@@ -41,7 +41,7 @@ export interface Run {
 }
 
 /** Run `conveyor …` (the real bin under tsx, as a user would) to the end. */
-export function conveyor(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Run> {
+export function conveyor(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 40_000): Promise<Run> {
   const child = start(args, env)
   return new Promise((resolveRun, reject) => {
     const timer = setTimeout(() => {
@@ -123,7 +123,7 @@ export function start(args: readonly string[], env: Record<string, string> = {})
     logs,
     exited,
     signal: (s) => proc.kill(s),
-    async waitForLog(match, timeoutMs = 15_000) {
+    async waitForLog(match, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs
       for (;;) {
         const found = logs().find(match)

@@ -55,7 +55,7 @@ async function setup(what: string) {
 
 const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
 
-describe('conveyor on RabbitMQ', { timeout: 60_000 }, () => {
+describe('conveyor on RabbitMQ', { timeout: 90_000 }, () => {
   it('a crashed worker process is replaced and its delivery comes back when the channel closes', async () => {
     const { env, app, dir, journal } = await setup('crash')
     const worker = start(['worker', '--app', RABBIT_APP, '--restart-backoff', '100'], env)

@@ -29,7 +29,7 @@ async function setup(what: string) {
 
 const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
 
-describe('conveyor worker lifecycle (supervised, on Redis)', { timeout: 60_000 }, () => {
+describe('conveyor worker lifecycle (supervised, on Redis)', { timeout: 90_000 }, () => {
   it('restarts a crashed worker process and its task is redelivered', async () => {
     const { env, app, dir, journal } = await setup('crash')
     const worker = start(['worker', '--app', REDIS_APP, '--restart-backoff', '100'], env)
@@ -50,7 +50,7 @@ describe('conveyor worker lifecycle (supervised, on Redis)', { timeout: 60_000 }
     const worker = start(['worker', '--app', REDIS_APP, '-c', '2'], env)
     await worker.waitForLog(msg('worker ready'))
     for (let n = 0; n < 5; n++) await app.enqueue('work.slow', { ms: 700, n })
-    await until(() => journal().filter((e) => e.event === 'start').length === 2, 5000, 'two tasks running')
+    await until(() => journal().filter((e) => e.event === 'start').length === 2, 10_000, 'two tasks running')
     worker.signal('SIGTERM')
     expect(await worker.exited).toBe(0)
     const entries = journal()
@@ -107,7 +107,7 @@ describe('conveyor worker lifecycle (supervised, on Redis)', { timeout: 60_000 }
     const worker = start(['worker', '--app', REDIS_APP, '-c', '2'], env)
     await worker.waitForLog(msg('worker ready'))
     for (let n = 0; n < 3; n++) await app.enqueue('work.slow', { ms: 20_000, n })
-    await until(() => journal().filter((e) => e.event === 'start').length === 2, 5000, 'two tasks running')
+    await until(() => journal().filter((e) => e.event === 'start').length === 2, 10_000, 'two tasks running')
     const stoppedAt = Date.now()
     worker.signal('SIGTERM')
     await worker.waitForLog(msg('stopping: workers finish running tasks'))

@@ -39,7 +39,7 @@ async function setup(what: string) {
 
 const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
 
-describe('conveyor worker limits and pools (supervised, on Redis)', { timeout: 60_000 }, () => {
+describe('conveyor worker limits and pools (supervised, on Redis)', { timeout: 90_000 }, () => {
   it('soft time limit: the task signal aborts and the retry policy decides', async () => {
     const { env, app, journal } = await setup('soft')
     const worker = start(['worker', '--app', REDIS_APP], env)
@@ -110,7 +110,7 @@ describe('conveyor worker limits and pools (supervised, on Redis)', { timeout: 6
     const began = Date.now()
     const urgent = await app.enqueue('work.echo', { urgent: true }, { queue: 'critical' })
     expect(await urgent.result({ timeoutMs: 5000 })).toEqual({ urgent: true })
-    expect(Date.now() - began).toBeLessThan(1000)
+    expect(Date.now() - began).toBeLessThan(2500)
     expect((await bulk[2]!.record())?.state).not.toBe('succeeded')
     worker.signal('SIGTERM')
     worker.signal('SIGTERM')

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Cluster, Redis } from 'ioredis'
-import { spawnRedisServer, stopLeftover, waitForPing } from './servers'
+import { freePorts, spawnRedisServer, waitForPing } from './servers'
 
 const run = promisify(execFile)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -18,7 +18,9 @@ export interface LocalCluster {
   stop(): Promise<void>
 }
 
-export async function startLocalCluster(ports: readonly number[] = [7101, 7102, 7103]): Promise<LocalCluster> {
+/** Three masters on free loopback ports (each with its cluster bus port at +10000), or on `given` ports. */
+export async function startLocalCluster(given?: readonly number[]): Promise<LocalCluster> {
+  const ports = given ?? (await freePorts(3, true))
   const children: ChildProcess[] = []
   const dirs: string[] = []
   const stop = async () => {
@@ -27,7 +29,6 @@ export async function startLocalCluster(ports: readonly number[] = [7101, 7102, 
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   }
   try {
-    for (const port of ports) await stopLeftover(port, 'conveyor-cluster-')
     for (const port of ports) {
       const dir = mkdtempSync(join(tmpdir(), `conveyor-cluster-${port}-`))
       dirs.push(dir)

@@ -10,7 +10,7 @@ let url: string
 let admin: Redis
 
 beforeAll(async () => {
-  server = await startPrivateRedis(7192)
+  server = await startPrivateRedis()
   url = `redis://127.0.0.1:${server.port}`
   admin = new Redis(url)
 }, 30_000)

@@ -125,7 +125,7 @@ describe('redis reconnection', () => {
 describe('redis restart', () => {
   it('consumers resume by themselves after Redis restarts mid-stream, and every job is processed', async () => {
     const { startPrivateRedis } = await import('./servers')
-    const server = await startPrivateRedis(7191)
+    const server = await startPrivateRedis()
     try {
       const url = `redis://127.0.0.1:${server.port}`
       const log = spyLogger()

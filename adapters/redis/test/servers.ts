@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -41,33 +42,25 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
-/**
- * A server of ours left running by an earlier run that was killed before its cleanup (its directory carries our
- * marker): shut it down so the port is free again. Anything else on the port is left alone and the start fails.
- */
-export async function stopLeftover(port: number, marker: string): Promise<void> {
-  const probe = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
   })
-  probe.on('error', () => {})
-  try {
-    await probe.connect()
-  } catch {
-    return // nothing listening
+
+/**
+ * `count` distinct free loopback ports (and, for cluster nodes, their bus ports at +10000), picked at random so that
+ * concurrent test runs never fight over a port and a server left behind by a killed run is in nobody's way.
+ */
+export async function freePorts(count: number, withBus = false): Promise<number[]> {
+  const ports: number[] = []
+  while (ports.length < count) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000)
+    if (ports.includes(port) || ports.includes(port + 10_000) || ports.includes(port - 10_000)) continue
+    if ((await portFree(port)) && (!withBus || (await portFree(port + 10_000)))) ports.push(port)
   }
-  try {
-    const [, dir] = (await probe.config('GET', 'dir')) as [string, string]
-    if (dir.includes(marker)) {
-      await probe.shutdown('NOSAVE').catch(() => {})
-      await sleep(200)
-    }
-  } finally {
-    probe.disconnect()
-  }
+  return ports
 }
 
 /** Start `redis-server` with `args`; fails loudly when it is not installed. */
@@ -84,8 +77,9 @@ const exited = (child: ChildProcess) =>
     ? Promise.resolve()
     : new Promise<void>((resolve) => child.once('exit', () => resolve()))
 
-export async function startPrivateRedis(port: number, extra: readonly string[] = []): Promise<PrivateRedis> {
-  await stopLeftover(port, 'conveyor-redis-')
+/** A private server on a free port (or `port`). */
+export async function startPrivateRedis(port?: number, extra: readonly string[] = []): Promise<PrivateRedis> {
+  port ??= (await freePorts(1))[0]!
   const dir = mkdtempSync(join(tmpdir(), `conveyor-redis-${port}-`))
   // Append-only file: a graceful SHUTDOWN flushes it, so a restart loses nothing that was acknowledged.
   const args = [

@@ -22,18 +22,16 @@ export interface WorkerChild {
 
 /**
  * Start `children/worker.ts` in a fresh Node process running TypeScript through tsx (`--import tsx`, so the pid is
- * the worker's own and SIGKILL hits the worker, not a wrapper), with the workspace packages resolved to sources.
+ * the worker's own and SIGKILL hits the worker, not a wrapper).
  */
 export function spawnWorker(args: readonly string[], nodeFlags: readonly string[] = []): WorkerChild {
-  const child = spawn(
-    process.execPath,
-    [...nodeFlags, '--import', 'tsx', '--conditions=conveyor-source', WORKER, ...args],
-    {
-      cwd: BENCH_DIR,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: process.env,
-    },
-  )
+  // Children load Conveyor the way this process does: sources (`npm run bench`) or builds (`npm run bench:dist`).
+  const source = process.execArgv.includes('--conditions=conveyor-source') ? ['--conditions=conveyor-source'] : []
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...source, WORKER, ...args], {
+    cwd: BENCH_DIR,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: process.env,
+  })
   const listeners = new Set<(event: ChildEvent) => void>()
   const lines = createInterface({ input: child.stdout! })
   lines.on('line', (line) => {

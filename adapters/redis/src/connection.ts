@@ -1,4 +1,4 @@
-import { InvalidOptionsError } from '@conveyor/core'
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient, RedisConnectionOptions } from './options'
 
@@ -77,7 +77,15 @@ export function duplicateClient(client: RedisClient, connectionName: string): Re
 
 /** Connect a lazily created client once; later calls are no-ops. */
 export async function ensureConnected(client: RedisClient): Promise<void> {
-  if (client.status === 'wait') await client.connect()
+  if (client.status !== 'wait') return
+  try {
+    await client.connect()
+  } catch (error) {
+    throw new NotConnectedError(
+      `[conveyor] [redis] cannot reach Redis (${(error as Error).message}); is redis-server running and the URL right?`,
+      { cause: error },
+    )
+  }
 }
 
 /** Close a client the adapter owns: politely when it is up, at once otherwise. */

@@ -49,4 +49,13 @@ describe('redis options', () => {
     await viaOptions.close()
     await new Redis(REDIS_URL).pipeline().del(`{${prefix}:own}:r0`, `{${prefix}:own}:w`).quit().exec()
   })
+
+  it('connect() to an unreachable server rejects with NotConnectedError', async () => {
+    const broker = createRedisBroker({
+      redis: { host: '127.0.0.1', port: 1, retryStrategy: () => null },
+      logger: false,
+    })
+    await expect(broker.connect()).rejects.toMatchObject({ code: 'CONVEYOR_NOT_CONNECTED' })
+    await broker.destroy()
+  })
 })

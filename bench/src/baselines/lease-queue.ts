@@ -41,6 +41,7 @@ export async function createLeaseQueue(redis: Redis, prefix: string, leaseMs = 3
     },
     async consume(concurrency, hooks) {
       const conn = redis.duplicate({ connectionName: `${prefix}:consumer` })
+      let blocker: Redis | undefined
       let inFlight = 0
       let stopped = false
       let acks: string[] = []
@@ -88,8 +89,10 @@ export async function createLeaseQueue(redis: Redis, prefix: string, leaseMs = 3
           }
           const bodies = (await conn.evalsha(sha, 2, ready, leases, want, leaseMs)) as string[]
           if (bodies.length === 0) {
-            // Idle: this baseline polls (a backlog drain never gets here until the end).
-            await sleep(1)
+            // Idle: block until the list has something. BLMOVE from the list onto its own tail moves nothing but
+            // wakes on the first push, without taking the job outside a lease; the next fetch then leases it.
+            blocker ??= redis.duplicate({ connectionName: `${prefix}:blocker` })
+            await blocker.blmove(ready, ready, 'RIGHT', 'RIGHT', 0.5)
             continue
           }
           inFlight += bodies.length
@@ -103,7 +106,9 @@ export async function createLeaseQueue(redis: Redis, prefix: string, leaseMs = 3
           stopping ??= (async () => {
             stopped = true
             slotFreed?.()
-            await looping
+            // A blocked BLMOVE returns within its 0.5 s timeout; do not wait for it.
+            blocker?.disconnect()
+            await looping.catch(() => undefined)
             while (inFlight > 0 || acking > 0 || acks.length > 0) await sleep(1)
             await conn.quit()
           })()

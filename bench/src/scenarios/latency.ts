@@ -6,12 +6,11 @@ import { alternate, type Measurement, type ScenarioContext } from './context'
 /**
  * End-to-end latency, enqueue call → handler start, at a steady rate (1,000 jobs/s): the producer stamps
  * `performance.now()` into the job and the handler subtracts it, in one process, so there is no clock skew. The
- * first half second is warm-up and not counted. Systems that can only poll an idle queue (the raw lease queue) are
- * left out: their latency is their poll interval.
+ * first half second is warm-up and not counted.
  */
 export async function latencyScenario(ctx: ScenarioContext): Promise<Measurement[]> {
   const { latencyRate: rate, latencySeconds: seconds, latencyConcurrency: concurrency } = ctx.sizes
-  const systems = ctx.systems.filter((s) => s.id !== 'raw-redis')
+  const systems = ctx.systems
   const total = Math.round(rate * seconds)
   const warm = Math.round(rate * 0.5)
   return alternate(

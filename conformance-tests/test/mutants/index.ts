@@ -1,12 +1,14 @@
 import { acksOnDelivery } from './acks-on-delivery'
 import { dropsDeadLetters } from './drops-dead-letters'
 import { duplicatesPublish } from './duplicates-publish'
+import { ignoresDelay } from './ignores-delay'
 import { ignoresPrefetch } from './ignores-prefetch'
 import { ignoresPriority } from './ignores-priority'
 import { losesDeliveryCount } from './loses-delivery-count'
 import { losesMessagesOnClose } from './loses-messages-on-close'
 import type { Mutant } from './mutant'
 import { redeliversEarly } from './redelivers-early'
+import { replayKeepsAttempt } from './replay-keeps-attempt'
 
 export type { Mutant } from './mutant'
 
@@ -20,4 +22,6 @@ export const mutants: readonly Mutant[] = [
   losesMessagesOnClose,
   ignoresPrefetch,
   duplicatesPublish,
+  replayKeepsAttempt,
+  ignoresDelay,
 ]

@@ -1,4 +1,4 @@
-import type { Broker, ConsumeOptions, Delivery, Envelope } from '@conveyor/core'
+import type { Broker, ConsumeOptions, DeadLetterStore, Delivery, Envelope } from '@conveyor/core'
 
 /** Where a mutant bends the memory broker. Every hook is optional; the rest passes through unchanged. */
 export interface Mutation {
@@ -7,6 +7,7 @@ export interface Mutation {
   publish?(envelope: Envelope, inner: Broker): Promise<void>
   consumeOptions?(options: ConsumeOptions): ConsumeOptions
   close?(inner: Broker, options: { timeoutMs?: number } | undefined): Promise<void>
+  deadLetters?(inner: Broker): DeadLetterStore
 }
 
 /** A broker that behaves like `inner` except where `mutation` says otherwise. */
@@ -14,7 +15,7 @@ export function mutate(inner: Broker, mutation: Mutation): Broker {
   return {
     name: `${inner.name}-mutant`,
     capabilities: inner.capabilities,
-    deadLetters: inner.deadLetters,
+    deadLetters: mutation.deadLetters ? mutation.deadLetters(inner) : inner.deadLetters,
     connect: () => inner.connect(),
     close: (options) => (mutation.close ? mutation.close(inner, options) : inner.close(options)),
     destroy: () => inner.destroy(),

@@ -120,9 +120,14 @@ function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
       ensureOpen()
       await topology.declare(spec)
     },
-    async publish(envelope: Envelope) {
-      ensureOpen()
-      await sender.envelope(envelope)
+    publish(envelope: Envelope) {
+      // Not async: the publish hot path saves a promise per message. Sync failures still become rejections.
+      try {
+        ensureOpen()
+        return sender.envelope(envelope)
+      } catch (error) {
+        return Promise.reject(error)
+      }
     },
     async publishRaw(queue: string, body: string) {
       ensureOpen()

@@ -61,6 +61,11 @@ export class Connection {
     return this.state === 'idle' || this.state === 'open'
   }
 
+  /** The server blocks publishers (resource alarm). */
+  get blocked(): boolean {
+    return this.blockedSince !== undefined
+  }
+
   get status(): string {
     return this.state
   }

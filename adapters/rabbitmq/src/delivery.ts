@@ -13,28 +13,42 @@ export interface ChannelSlot {
   readonly channel: Channel
   readonly prefetch: number
   closed: boolean
-  /** A barrier scheduled but not sent yet: acks written before it is sent are covered by it. */
+  /** The next barrier, not sent yet: every ack written before it is sent is covered by it. */
   barrier?: Promise<void>
+  /** The barrier whose round trip is under way. */
+  inflight?: Promise<void>
 }
 
 /**
  * Resolve once the server has processed every ack written on the channel so far. An ack has no reply in AMQP, so we
  * follow it with a cheap synchronous method (re-setting the same per-consumer prefetch) and wait for its reply: the
- * server handles a channel's methods in order. Acks of one tick share one round trip.
+ * server handles a channel's methods in order. Group commit: at most one round trip is under way; acks written
+ * meanwhile share the next one.
  */
 export function ackBarrier(slot: ChannelSlot): Promise<void> {
-  slot.barrier ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-    slot.barrier = undefined
-    try {
-      await slot.channel.prefetch(slot.prefetch, false)
-    } catch (error) {
-      throw new DeliverySettledError(
-        '[rabbitmq] the channel closed before the ack was confirmed; the message may run again',
-        { cause: error },
-      )
-    }
-  })
-  return slot.barrier
+  if (slot.barrier !== undefined) return slot.barrier
+  const previous = slot.inflight ?? new Promise<void>((resolve) => setImmediate(resolve))
+  const barrier: Promise<void> = previous
+    .catch(() => {})
+    .then(() => {
+      if (slot.barrier === barrier) slot.barrier = undefined
+      slot.inflight = barrier
+      return slot.channel.prefetch(slot.prefetch, false)
+    })
+    .then(
+      () => {
+        if (slot.inflight === barrier) slot.inflight = undefined
+      },
+      (error: unknown) => {
+        if (slot.inflight === barrier) slot.inflight = undefined
+        throw new DeliverySettledError(
+          '[rabbitmq] the channel closed before the ack was confirmed; the message may run again',
+          { cause: error },
+        )
+      },
+    )
+  slot.barrier = barrier
+  return barrier
 }
 
 /** What a delivery needs from its consumer. */

@@ -25,16 +25,32 @@ interface PublisherChannel {
  */
 export class Publisher {
   private current: Promise<PublisherChannel> | undefined
+  /** The open channel, for the fast path that publishes without any await. */
+  private ready: PublisherChannel | undefined
   private readonly returned = new Set<string>()
   private seq = 0
+  /** Publishes waiting for their confirm, swept by one timer instead of one timer per publish. */
+  private readonly awaiting = new Set<{ readonly deadline: number; readonly reject: (error: Error) => void }>()
+  private sweeper: NodeJS.Timeout | undefined
 
   constructor(
     private readonly connection: Connection,
     private readonly options: ResolvedOptions,
   ) {}
 
-  async publish(queue: string, content: Buffer, properties: Options.Publish): Promise<void> {
+  publish(queue: string, content: Buffer, properties: Options.Publish): Promise<void> {
     const deadline = Date.now() + this.options.publishTimeoutMs
+    const pc = this.ready
+    // Fast path: an open channel with room, an unblocked connection — write now, no await before the write.
+    if (pc !== undefined && !pc.closed && !pc.full && !this.connection.blocked && this.connection.usable) {
+      return this.publishOnce(pc, queue, content, properties, deadline).catch((error: unknown) =>
+        error instanceof ChannelLost ? this.publishSlow(queue, content, properties, deadline) : Promise.reject(error),
+      )
+    }
+    return this.publishSlow(queue, content, properties, deadline)
+  }
+
+  private async publishSlow(queue: string, content: Buffer, properties: Options.Publish, deadline: number) {
     for (;;) {
       this.connection.assertUsable()
       const pc = await this.channel(deadline)
@@ -44,7 +60,7 @@ export class Publisher {
       do await this.writable(pc, deadline)
       while (pc.full && !pc.closed)
       try {
-        await withDeadline(this.publishOnce(pc, queue, content, properties), deadline, 'publisher confirm')
+        await this.publishOnce(pc, queue, content, properties, deadline)
         return
       } catch (error) {
         if (!(error instanceof ChannelLost)) throw error
@@ -62,17 +78,24 @@ export class Publisher {
     queue: string,
     content: Buffer,
     properties: Options.Publish,
+    deadline: number,
   ): Promise<void> {
-    const tag = `c${++this.seq}`
+    // Returns are matched to publishes by routing key and message id; a message without an id gets a tag.
+    const messageId = typeof properties.messageId === 'string' ? undefined : `c${++this.seq}`
+    const tag = `${queue}\n${messageId ?? properties.messageId}`
     return new Promise<void>((resolve, reject) => {
+      const waiter = { deadline, reject }
       let written: boolean
       try {
         written = pc.channel.publish(
           '',
           queue,
           content,
-          { ...properties, mandatory: true, persistent: true, correlationId: tag },
+          messageId === undefined
+            ? { ...properties, mandatory: true, persistent: true }
+            : { ...properties, mandatory: true, persistent: true, messageId },
           (error: unknown) => {
+            this.awaiting.delete(waiter)
             const returned = this.returned.delete(tag)
             if (error) {
               const message = (error as Error).message
@@ -89,8 +112,26 @@ export class Publisher {
         reject(new ChannelLost((error as Error).message))
         return
       }
+      this.awaiting.add(waiter)
+      this.sweep()
       if (!written) pc.full = true
     })
+  }
+
+  /** Reject publishes whose confirm is overdue: a confirm that never came is never reported as success. */
+  private sweep(): void {
+    if (this.sweeper !== undefined || this.awaiting.size === 0) return
+    this.sweeper = setTimeout(() => {
+      this.sweeper = undefined
+      const now = Date.now()
+      for (const waiter of this.awaiting) {
+        if (waiter.deadline > now) continue
+        this.awaiting.delete(waiter)
+        waiter.reject(new NotConnectedError('[rabbitmq] timed out waiting for the publisher confirm'))
+      }
+      this.sweep()
+    }, 250)
+    this.sweeper.unref()
   }
 
   private async writable(pc: PublisherChannel, deadline: number): Promise<void> {
@@ -103,6 +144,7 @@ export class Publisher {
     if (this.current === undefined) {
       const opening = this.connection.confirmChannel(deadline).then((channel) => {
         const pc: PublisherChannel = { channel, full: false, closed: false, wake: new Set() }
+        this.ready = pc
         const wakeAll = () => {
           for (const wake of pc.wake) wake()
           pc.wake.clear()
@@ -112,6 +154,7 @@ export class Publisher {
         )
         channel.on('close', () => {
           pc.closed = true
+          if (this.ready === pc) this.ready = undefined
           if (this.current === opening) this.current = undefined
           wakeAll()
         })
@@ -120,8 +163,8 @@ export class Publisher {
           wakeAll()
         })
         channel.on('return', (message: Message) => {
-          const tag = message.properties.correlationId
-          if (typeof tag === 'string') this.returned.add(tag)
+          const id = message.properties.messageId
+          if (typeof id === 'string') this.returned.add(`${message.fields.routingKey}\n${id}`)
         })
         return pc
       })
@@ -136,6 +179,7 @@ export class Publisher {
   async close(): Promise<void> {
     const current = this.current
     this.current = undefined
+    this.ready = undefined
     if (current) await (await current.catch(() => undefined))?.channel.close().catch(() => {})
   }
 }

@@ -16,7 +16,7 @@ export class Sender {
 
   /** Encode and send an envelope to its queue (or the delay queue its `notBefore` calls for). */
   envelope(envelope: Envelope, carried = 0): Promise<void> {
-    const body = Buffer.from(encodeEnvelope(envelope), 'utf8')
+    const body = Buffer.from(encodeEnvelope(envelope), 'utf8') // throws SerializationError for the caller
     return this.body(
       envelope.queue,
       body,
@@ -30,14 +30,26 @@ export class Sender {
    * than the remaining delay (a remainder shorter than the smallest level goes to the work queue, where the
    * consumer holds it until due).
    */
-  async body(
+  body(
     queue: string,
     body: Buffer,
     meta: { readonly priority: number; readonly id?: string; readonly carried: number },
     notBefore?: number,
   ): Promise<void> {
-    this.checkSize(queue, body)
-    await this.topology.ensure(queue)
+    if (body.length > this.options.maxMessageBytes) return Promise.reject(this.tooLarge(queue, body))
+    // Skip the await on the (settled) declaration when the queue is known to exist: this is the publish hot path.
+    if (!this.topology.isReady(queue)) {
+      return this.topology.ensure(queue).then(() => this.bodyNow(queue, body, meta, notBefore))
+    }
+    return this.bodyNow(queue, body, meta, notBefore)
+  }
+
+  private bodyNow(
+    queue: string,
+    body: Buffer,
+    meta: { readonly priority: number; readonly id?: string; readonly carried: number },
+    notBefore?: number,
+  ): Promise<void> {
     const names = this.topology.names(queue)
     const level = notBefore === undefined ? undefined : pickLevel(names.delays, notBefore - Date.now())
     const properties: Options.Publish = {
@@ -46,7 +58,7 @@ export class Sender {
       ...(meta.id ? { messageId: meta.id } : {}),
       ...(meta.carried > 0 ? { headers: { [DELIVERIES_HEADER]: meta.carried } } : {}),
     }
-    await this.sendOrRedeclare(queue, level?.name ?? names.work, body, properties)
+    return this.sendOrRedeclare(queue, level?.name ?? names.work, body, properties)
   }
 
   /** Put a message on `<queue>.dead` with its record in a header; the body stays the original bytes. */
@@ -59,22 +71,18 @@ export class Sender {
     })
   }
 
-  private async sendOrRedeclare(queue: string, target: string, body: Buffer, properties: Options.Publish) {
-    try {
-      await this.publisher.publish(target, body, properties)
-    } catch (error) {
+  private sendOrRedeclare(queue: string, target: string, body: Buffer, properties: Options.Publish): Promise<void> {
+    return this.publisher.publish(target, body, properties).catch((error: unknown) => {
       // Returned as unroutable: the queue was deleted behind our back. Declare it again next time.
       if ((error as { code?: string }).code === 'CONVEYOR_UNROUTABLE') this.topology.invalidate(queue)
       throw error
-    }
+    })
   }
 
-  private checkSize(queue: string, body: Buffer): void {
-    if (body.length > this.options.maxMessageBytes) {
-      throw new PayloadTooLargeError(
-        `[rabbitmq] message of ${body.length} bytes for "${queue}" exceeds maxMessageBytes ` +
-          `(${this.options.maxMessageBytes}, RabbitMQ's max_message_size)`,
-      )
-    }
+  private tooLarge(queue: string, body: Buffer): PayloadTooLargeError {
+    return new PayloadTooLargeError(
+      `[rabbitmq] message of ${body.length} bytes for "${queue}" exceeds maxMessageBytes ` +
+        `(${this.options.maxMessageBytes}, RabbitMQ's max_message_size)`,
+    )
   }
 }

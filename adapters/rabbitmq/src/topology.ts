@@ -22,6 +22,8 @@ const replyCode = (error: unknown): number | undefined => (error as { code?: unk
  */
 export class Topology {
   private readonly known = new Map<string, Known>()
+  /** Queues whose declaration settled successfully: the publish fast path checks this without awaiting. */
+  private readonly ready = new Set<string>()
   private channel: Promise<Channel> | undefined
 
   constructor(
@@ -53,10 +55,16 @@ export class Topology {
     if (previous?.type === type && previous.declared) return previous.declared
     const entry: Known = { type, names: this.names(spec.name) }
     this.known.set(spec.name, entry)
+    this.ready.delete(spec.name)
     entry.declared = this.assertAll(entry)
-    entry.declared.catch(() => {
-      if (this.known.get(spec.name) === entry) this.known.delete(spec.name)
-    })
+    entry.declared.then(
+      () => {
+        if (this.known.get(spec.name) === entry && entry.declared !== undefined) this.ready.add(spec.name)
+      },
+      () => {
+        if (this.known.get(spec.name) === entry) this.known.delete(spec.name)
+      },
+    )
     return entry.declared
   }
 
@@ -67,8 +75,14 @@ export class Topology {
     return this.declare({ name: queue, type: entry?.type ?? this.options.queueType })
   }
 
+  /** Whether `queue` is known to exist, synchronously. */
+  isReady(queue: string): boolean {
+    return this.ready.has(queue)
+  }
+
   /** Forget that a queue was declared (it was found missing): the next use declares it again. */
   invalidate(queue: string): void {
+    this.ready.delete(queue)
     const entry = this.known.get(queue)
     if (entry) entry.declared = undefined
   }

@@ -8,7 +8,7 @@ const stores = perNamespace<MemoryStore>(createMemoryStore)
 
 runBrokerConformance({
   name: 'memory',
-  createBroker: ({ namespace }) => createMemoryBroker({ store: stores.get(namespace), leaseMs: 200 }),
+  createBroker: ({ namespace }) => createMemoryBroker({ store: stores.get(namespace), leaseMs: 400 }),
   // The raw view: the store itself, not the broker under test.
   inspect: ({ namespace }) => ({
     ready: async (queue) => stores.get(namespace).stats(queue).ready,

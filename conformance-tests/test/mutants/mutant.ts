@@ -13,7 +13,7 @@ export interface Mutant {
   create(store: MemoryStore): Broker
 }
 
-export const LEASE_MS = 200
+export const LEASE_MS = 400
 
 /** A mutant whose state lives per broker instance (`mutation` is made afresh for each instance). */
 export function defineMutant(spec: Omit<Mutant, 'create'> & { mutation: () => Mutation }): Mutant {

@@ -66,6 +66,10 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
     outage,
     state: () => state,
     run: (name, keys, args) => runScript(client, name, keys, args),
+    stalled: () => {
+      outage.failed(new Error('[conveyor] [redis] a fetch got no answer; the connection looks dead'))
+      if (owned) client.disconnect(true)
+    },
   }
 
   const runtime = (queue: string): QueueRuntime => {

@@ -95,11 +95,19 @@ export class Consumer implements Holder {
       let reply: FetchReply
       try {
         const k = this.runtime.keys
-        reply = (await this.shared.run(
+        const fetched = this.shared.run(
           'fetch',
           [...k.ready, k.delayed, k.inflight, k.leases, k.wake, k.seq],
           [want, this.shared.leaseMs, MOVE_LIMIT],
-        )) as FetchReply
+        ) as Promise<FetchReply>
+        const answer = await withStallGuard(fetched, Math.max(30_000, 3 * this.shared.leaseMs))
+        if (answer === STALLED) {
+          // No answer at all for this long: a silently dead connection. Whatever that fetch took is reclaimed
+          // after its lease; the broker replaces the connection when it owns it.
+          this.shared.stalled()
+          continue
+        }
+        reply = answer
         this.shared.outage.recovered()
         backoff = 0
       } catch (error) {
@@ -203,3 +211,19 @@ export class Consumer implements Holder {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const STALLED = Symbol('stalled')
+
+/** `promise`, or STALLED when it has not settled within `ms`. */
+async function withStallGuard<T>(promise: Promise<T>, ms: number): Promise<T | typeof STALLED> {
+  let timer: NodeJS.Timeout | undefined
+  promise.catch(() => {})
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<typeof STALLED>((resolve) => (timer = setTimeout(resolve, ms, STALLED))),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}

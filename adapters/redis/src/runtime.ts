@@ -25,6 +25,8 @@ export interface BrokerShared {
   /** `open` until `close`/`destroy` finish; `closing` while a graceful close drains. */
   state(): 'open' | 'closing' | 'closed' | 'destroyed'
   run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>
+  /** A command got no answer for far too long: report it and, when the connection is ours, replace it. */
+  stalled(): void
 }
 
 /** Someone holding deliveries, told when one of them stops counting against its prefetch. */

@@ -50,7 +50,7 @@ for (const queueType of ['classic', 'quorum'] as const) {
       await publishing
       await eventually(() => done.size === ids.size, 30_000, `all ${ids.size} jobs (have ${done.size})`)
       expect([...done].every((id) => ids.has(id))).toBe(true)
-      expect(lost.length).toBe(2)
+      expect(lost.length).toBeGreaterThanOrEqual(2)
       await eventually(async () => (await consumer.stats('q')).ready === 0, 5_000, 'an empty queue')
       await producer.close()
       await consumer.close()

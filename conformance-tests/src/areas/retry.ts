@@ -3,6 +3,7 @@ import { expect } from 'vitest'
 import type { BrokerTestTable } from '../define'
 import type { Harness } from '../harness/harness'
 import { TIMING } from '../harness/harness'
+import { eventually } from '../harness/wait'
 import type { RetryTestId } from '../ids'
 import { policyAttempts, policyBackoff } from './app-scenarios'
 
@@ -45,6 +46,15 @@ export const retryTests: BrokerTestTable<RetryTestId> = {
         if (counted) expect(current.delivery.deliveryCount).toBe(1)
       }
       await current.delivery.ack()
+      // Each retry replaced the message: nothing of the earlier attempts is left ready or held.
+      const stats = await eventually(
+        () => broker.stats(queue),
+        (s) => s.ready === 0 && s.inFlight === 0 && s.delayed === 0,
+        h.ms(TIMING.prompt),
+        'stats after retrying twice and acking',
+      )
+      expect(stats).toMatchObject({ ready: 0, inFlight: 0, delayed: 0 })
+      expect(await (await h.inspector()).ready(queue)).toBe(0)
       await consumer.none(h.ms(TIMING.quiet), 'a duplicate of a retried message')
     },
   },

@@ -9,6 +9,7 @@ import { losesMessagesOnClose } from './loses-messages-on-close'
 import type { Mutant } from './mutant'
 import { redeliversEarly } from './redelivers-early'
 import { replayKeepsAttempt } from './replay-keeps-attempt'
+import { retryKeepsOriginal } from './retry-keeps-original'
 
 export type { Mutant } from './mutant'
 
@@ -24,4 +25,5 @@ export const mutants: readonly Mutant[] = [
   duplicatesPublish,
   replayKeepsAttempt,
   ignoresDelay,
+  retryKeepsOriginal,
 ]

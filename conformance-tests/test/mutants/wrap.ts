@@ -2,8 +2,8 @@ import type { Broker, ConsumeOptions, DeadLetterStore, Delivery, Envelope } from
 
 /** Where a mutant bends the memory broker. Every hook is optional; the rest passes through unchanged. */
 export interface Mutation {
-  /** Replace each delivery before the handler sees it. */
-  delivery?(delivery: Delivery): Delivery
+  /** Replace each delivery before the handler sees it (`inner` is the unmutated broker). */
+  delivery?(delivery: Delivery, inner: Broker): Delivery
   publish?(envelope: Envelope, inner: Broker): Promise<void>
   consumeOptions?(options: ConsumeOptions): ConsumeOptions
   close?(inner: Broker, options: { timeoutMs?: number } | undefined): Promise<void>
@@ -25,7 +25,7 @@ export function mutate(inner: Broker, mutation: Mutation): Broker {
     consume: (queue, handler, options) =>
       inner.consume(
         queue,
-        mutation.delivery ? (delivery) => handler(mutation.delivery!(delivery)) : handler,
+        mutation.delivery ? (delivery) => handler(mutation.delivery!(delivery, inner)) : handler,
         mutation.consumeOptions ? mutation.consumeOptions(options) : options,
       ),
     purge: (queue) => inner.purge(queue),

@@ -8,6 +8,15 @@ export const url = process.env.CONVEYOR_POSTGRES_URL ?? 'postgres://postgres@127
 /** A pool of our own, outside the broker under test: the suite's raw view of the tables, and cleanup. */
 export const pool = new pg.Pool({ connectionString: url, max: 2, allowExitOnIdle: true })
 
+// Fail the file at once, in one line, when the server is missing (rather than 59 connection errors).
+try {
+  await pool.query('SELECT 1')
+} catch (error) {
+  throw new Error(
+    `[conveyor] [postgres] PostgreSQL is not reachable at ${url} (${(error as Error).message}): install it (apt-get install postgresql) or set CONVEYOR_POSTGRES_URL`,
+  )
+}
+
 /** Reads the namespace's tables directly with SQL. */
 export function inspectPostgres(namespace: string): BrokerInspector {
   const t = tablesFor(namespace)

@@ -92,6 +92,7 @@ export class Consumer implements Holder {
         continue
       }
       const want = Math.min(free, this.settings.maxBatch)
+      this.runtime.flushAcksNow()
       let reply: FetchReply
       try {
         const k = this.runtime.keys

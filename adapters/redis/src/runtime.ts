@@ -148,6 +148,14 @@ export class QueueRuntime {
     if (tokens.length > 0) await this.release(tokens)
   }
 
+  /**
+   * Send the acks queued so far now rather than at the end of the tick. The consumer calls this right before a
+   * fetch, so both go out in the same auto-pipelined write (one syscall and one round trip per cycle).
+   */
+  flushAcksNow(): void {
+    if (this.pendingAcks.length > 0) void this.flush()
+  }
+
   /** Wait for acks already queued to land. */
   async drainAcks(): Promise<void> {
     if (this.pendingAcks.length > 0) await this.flush()

@@ -17,6 +17,9 @@ import type { ResolvedOptions } from './options'
 import type { Sender } from './sender'
 import type { Topology } from './topology'
 
+/** Pause before giving back a message whose move (recount, re-park, dead-letter) failed. */
+const CHORE_RETRY_PAUSE_MS = 500
+
 /** Longest raw body kept in a malformed dead letter's listing. */
 export const MAX_RAW_KEPT = 64 * 1024
 
@@ -276,12 +279,14 @@ export class Consumer implements Subscription, DeliveryOwner {
         slot.channel.ack(message)
         await ackBarrier(slot)
       },
-      (error: unknown) => {
+      async (error: unknown) => {
         this.ctx.options.logger.warn(
           { err: error, queue: this.queue },
-          '[conveyor] [rabbitmq] could not move a message',
+          '[conveyor] [rabbitmq] could not move a message; giving it back to the queue',
         )
-        // Give it back (it comes again marked redelivered); if the channel is gone RabbitMQ already requeued it.
+        // Give it back (it comes again marked redelivered) after a pause, so a publish that keeps failing does not
+        // spin; if the channel is gone RabbitMQ already requeued it.
+        await sleep(CHORE_RETRY_PAUSE_MS)
         if (!slot.closed) slot.channel.nack(message, false, true)
       },
     )
@@ -295,7 +300,6 @@ export class Consumer implements Subscription, DeliveryOwner {
   }
 
   private async releaseParked(): Promise<void> {
-    const moves: Promise<void>[] = []
     for (const [message, { slot, timer, carried }] of this.parked) {
       clearTimeout(timer)
       this.parked.delete(message)
@@ -303,8 +307,7 @@ export class Consumer implements Subscription, DeliveryOwner {
       const meta = { priority: envelope.priority, id: envelope.id, carried }
       this.chore(slot, message, () => this.send(message.content, meta, envelope.notBefore))
     }
-    moves.push(...this.chores)
-    await Promise.allSettled(moves)
+    await Promise.allSettled([...this.chores])
   }
 
   private closeIfIdle(): void {

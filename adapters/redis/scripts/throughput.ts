@@ -36,6 +36,7 @@ const memory = Number(await raw.memory('USAGE', `{${prefix}:bench}:r0`, 'SAMPLES
 console.log(`enqueue: ${Math.round(jobs / ((t1 - t0) / 1000))} jobs/s; ${(memory / jobs).toFixed(1)} bytes/waiting job`)
 
 let done = 0
+const cpu0 = process.cpuUsage()
 const t2 = performance.now()
 await new Promise<void>((resolve) => {
   void broker.consume(
@@ -49,7 +50,11 @@ await new Promise<void>((resolve) => {
   )
 })
 const t3 = performance.now()
-console.log(`process (prefetch ${prefetch}): ${Math.round(jobs / ((t3 - t2) / 1000))} jobs/s`)
+const cpu = process.cpuUsage(cpu0)
+console.log(
+  `process (prefetch ${prefetch}): ${Math.round(jobs / ((t3 - t2) / 1000))} jobs/s, ` +
+    `client CPU ${((cpu.user + cpu.system) / jobs).toFixed(1)} µs/job`,
+)
 await broker.close()
 let cursor = '0'
 do {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { Delivery } from '@conveyor/core'
+import { createApp, type Delivery } from '@conveyor/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AMQP_URL, cleanup, closeConnectionsNamed, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
 
@@ -107,6 +107,43 @@ for (const queueType of ['classic', 'quorum'] as const) {
       expect(got[0]!.deliveryCount).toBe(2)
       await got[0]!.ack()
       await broker.close()
+    })
+
+    it('finishes the task of a SIGKILLed app worker in the next worker', async () => {
+      prefix = uniquePrefix(`appkill-${queueType}`)
+      const script = fileURLToPath(new URL('./fixtures/app-worker.ts', import.meta.url))
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=conveyor-source', script, AMQP_URL, prefix, queueType],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      )
+      let out = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+      })
+      await eventually(() => out.includes('ready'), 20_000, 'the child worker')
+      const app = createApp({ broker: makeBroker(prefix, { queueType }), results: false, logger: false })
+      const runs: { n: number; deliveryCount: number }[] = []
+      const build = app.task(
+        'report.build',
+        async (input: { n: number }, ctx) => {
+          runs.push({ n: input.n, deliveryCount: ctx.deliveryCount })
+          return input.n * 2
+        },
+        { queue: 'reports' },
+      )
+      const succeeded: string[] = []
+      app.events.on('task.succeeded', (event) => succeeded.push(event.id))
+      const job = await build.enqueue({ n: 21 })
+      await eventually(() => out.includes('started 21'), 20_000, 'the child to start the task')
+      child.kill('SIGKILL')
+      await new Promise((resolve) => child.once('exit', resolve))
+      await app.worker({ queues: ['reports'], concurrency: 1 }).start()
+      await eventually(() => succeeded.includes(job.id), 15_000, 'the task to finish in the new worker')
+      expect(runs).toEqual([{ n: 21, deliveryCount: 2 }])
+      await app.close()
     })
   })
 }

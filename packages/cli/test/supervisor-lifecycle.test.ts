@@ -90,7 +90,7 @@ describe('conveyor worker lifecycle (supervised, on Redis)', { timeout: 90_000 }
       `export * from ${JSON.stringify(REDIS_APP)}\nif (process.env.CONVEYOR_CHILD_CONFIG) throw new Error('database password missing')\n`,
     )
     const worker = start(['worker', '--app', broken, '--restart-backoff', '100'], env)
-    await worker.waitForLog((l) => l.level === 50 && msg('failed at start-up')(l), 20_000)
+    await worker.waitForLog((l) => l.level === 50 && msg('failed at start-up')(l), 60_000)
     const failures = worker.logs().filter(msg('failed at start-up'))
     expect(failures[0]).toMatchObject({ retryInMs: 100 })
     expect(failures[0]!.error).toMatch(/^cannot load app module .*broken-app\.mjs: database password missing$/)

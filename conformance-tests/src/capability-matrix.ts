@@ -24,6 +24,7 @@ const delayIds: BrokerTestId[] = [
   'retry.within-window',
   'retry.survives-restart',
   'retry.policy-backoff',
+  'priority.kept-through-delay',
 ]
 
 /**
@@ -44,7 +45,7 @@ export function capabilityMatrix(capabilities: BrokerCapabilities): CapabilityRo
       capability: 'priorityLevels',
       value: String(c.priorityLevels),
       claimed: c.priorityLevels > 1,
-      unlocks: ['priority.higher-first'],
+      unlocks: ['priority.higher-first', 'priority.kept-through-delay'],
       meaning: 'distinct priority levels honoured, higher first (1 = FIFO only)',
     },
     {

@@ -35,7 +35,7 @@ export const brokerTestIdsByArea = {
     'delay.past-is-immediate',
     'delay.unsupported-rejects',
   ],
-  priority: ['priority.higher-first', 'priority.fifo-within-level'],
+  priority: ['priority.higher-first', 'priority.fifo-within-level', 'priority.kept-through-delay'],
   crash: [
     'crash.redelivered-after-destroy',
     'crash.delivery-count-increments',

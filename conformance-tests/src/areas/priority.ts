@@ -2,6 +2,7 @@ import { expect } from 'vitest'
 import type { BrokerTestTable } from '../define'
 import type { Harness } from '../harness/harness'
 import { TIMING } from '../harness/harness'
+import { sleep } from '../harness/wait'
 import type { PriorityTestId } from '../ids'
 
 /** Publish `priorities` in that order with no consumer, then drain one at a time; resolve with the order seen. */
@@ -38,6 +39,29 @@ export const priorityTests: BrokerTestTable<PriorityTestId> = {
         const high = new Set(expected.filter((e) => e.priority === 9).map((e) => e.id))
         expect(got.slice(0, high.size).every((id) => high.has(id))).toBe(true)
       }
+    },
+  },
+  'priority.kept-through-delay': {
+    title: 'a delayed message keeps its priority once due: it overtakes lower-priority messages already waiting',
+    requires: (caps) =>
+      caps.priorityLevels <= 1
+        ? 'claims priorityLevels: 1 (FIFO), so priorities are not tested'
+        : caps.delayedDelivery === 'none'
+          ? 'claims delayedDelivery: none, so delayed priorities are not tested'
+          : undefined,
+    run: async (h) => {
+      const queue = h.queue()
+      const broker = await h.broker()
+      const urgent = h.envelope(queue, { priority: 9, notBefore: Date.now() + h.ms(TIMING.delay) })
+      await broker.publish(urgent)
+      for (let n = 0; n < 5; n++) await broker.publish(h.envelope(queue, { priority: 0, payload: { n } }))
+      // Past its due time plus the delivery window: the urgent message is due, behind five older ones. (Brokers may
+      // move due messages lazily, when a consumer asks, so this waits rather than reading stats.)
+      await sleep(Math.max(0, urgent.notBefore! - Date.now()) + h.ms(TIMING.window))
+      const consumer = await h.consume(broker, queue, { prefetch: 1, ack: true })
+      const first = await consumer.next(h.ms(TIMING.prompt))
+      expect(first.delivery.envelope.id, 'the first delivery is the priority-9 message').toBe(urgent.id)
+      await consumer.take(5, h.ms(TIMING.prompt * 2), 'the priority-0 messages')
     },
   },
   'priority.fifo-within-level': {

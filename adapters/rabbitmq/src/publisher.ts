@@ -53,7 +53,15 @@ export class Publisher {
   private async publishSlow(queue: string, content: Buffer, properties: Options.Publish, deadline: number) {
     for (;;) {
       this.connection.assertUsable()
-      const pc = await this.channel(deadline)
+      let pc: PublisherChannel
+      try {
+        pc = await this.channel(deadline)
+      } catch (error) {
+        // The connection may be dying under us (a channel open refused as it closes): retry until recovered.
+        if (!this.connection.usable || Date.now() >= deadline) throw error
+        await sleep(50)
+        continue
+      }
       await this.connection.unblocked(deadline)
       // Re-checked with no await between the check and the write: publishers woken by one `drain` must not all
       // write at once past the high-water mark.

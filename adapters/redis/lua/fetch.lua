@@ -1,14 +1,24 @@
 -- Promote due delayed messages, reclaim expired leases, then move up to k ready messages into flight.
 -- KEYS: 1..10 ready lists for priorities 0..9, 11 delayed zset, 12 in-flight hash, 13 lease zset, 14 wake list,
 --       15 sequence counter
--- ARGV: 1 k, 2 lease ms, 3 most delayed/expired entries moved per call
--- Returns { now, next due or -1, next lease deadline or -1, { token, delivery count, body, ... } }
+-- ARGV: 1 k, 2 lease ms, 3 most delayed/expired entries moved per call, 4.. tokens to ack first
+-- Returns { now, next due or -1, next lease deadline or -1, { token, delivery count, body, ... }, { 1/0 per ack } }
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local k = tonumber(ARGV[1])
 local lease = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local delayed, inflight, leases, wake = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
+
+-- Acks of the consumer's previous batch ride along (as in ack.lua): 1 per token still held, 0 for one gone.
+local acked = {}
+if #ARGV > 3 then
+  local tokens = { unpack(ARGV, 4) }
+  local held = redis.call('HMGET', inflight, unpack(tokens))
+  for i = 1, #tokens do acked[i] = held[i] and 1 or 0 end
+  redis.call('HDEL', inflight, unpack(tokens))
+  redis.call('ZREM', leases, unpack(tokens))
+end
 
 -- Delays: due members go to the back of their priority list, earliest due first. Never early: score <= now.
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, limit)
@@ -90,4 +100,4 @@ else
   local l = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
   if l[2] then nextLease = l[2] end
 end
-return { now, nextDue, nextLease, out }
+return { now, nextDue, nextLease, out, acked }

@@ -2,7 +2,7 @@ import { type DeliveryHandler, newTaskId, type Subscription, toErrorInfo } from 
 import { decodeStored } from './codec'
 import { closeClient, duplicateClient } from './connection'
 import type { RedisClient } from './options'
-import type { BrokerShared, Holder, QueueRuntime } from './runtime'
+import { type BrokerShared, CHUNK, type Holder, type QueueRuntime } from './runtime'
 
 /** Longest raw body kept in a malformed dead letter. */
 const MAX_RAW_KEPT = 64 * 1024
@@ -17,7 +17,7 @@ export interface ConsumerSettings {
   readonly maxBlockMs: number
 }
 
-type FetchReply = [number, string | number, string | number, (string | number)[]]
+type FetchReply = [number, string | number, string | number, (string | number)[], number[]]
 
 /**
  * One subscription: a loop that fetches up to its free prefetch slots per script call and, when the queue is
@@ -92,26 +92,31 @@ export class Consumer implements Holder {
         continue
       }
       const want = Math.min(free, this.settings.maxBatch)
-      this.runtime.flushAcksNow()
+      // Acks queued on this queue ride along: the script removes them before fetching.
+      const acks = this.runtime.takeAcks(CHUNK)
       let reply: FetchReply
       try {
         const k = this.runtime.keys
         const fetched = this.shared.run(
           'fetch',
           [...k.ready, k.delayed, k.inflight, k.leases, k.wake, k.seq],
-          [want, this.shared.leaseMs, MOVE_LIMIT],
+          [want, this.shared.leaseMs, MOVE_LIMIT, ...acks.map((ack) => ack.token)],
         ) as Promise<FetchReply>
         const answer = await withStallGuard(fetched, Math.max(30_000, 3 * this.shared.leaseMs))
         if (answer === STALLED) {
           // No answer at all for this long: a silently dead connection. Whatever that fetch took is reclaimed
           // after its lease; the broker replaces the connection when it owns it.
+          const stalled = new Error('[conveyor] [redis] no answer from Redis; the ack may not have landed')
+          this.runtime.settleAcks(acks, undefined, stalled)
           this.shared.stalled()
           continue
         }
         reply = answer
+        this.runtime.settleAcks(acks, reply[4])
         this.shared.outage.recovered()
         backoff = 0
       } catch (error) {
+        this.runtime.settleAcks(acks, undefined, error)
         if (!this.running) break
         this.shared.outage.failed(error)
         backoff = Math.min(backoff === 0 ? 50 : backoff * 2, 1000)

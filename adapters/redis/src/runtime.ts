@@ -34,7 +34,8 @@ export interface Holder {
   slotFreed(): void
 }
 
-interface PendingAck {
+/** An ack waiting to be sent: by the next fetch of a consumer of the queue, or by the end-of-tick flush. */
+export interface PendingAck {
   readonly token: string
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
@@ -149,11 +150,23 @@ export class QueueRuntime {
   }
 
   /**
-   * Send the acks queued so far now rather than at the end of the tick. The consumer calls this right before a
-   * fetch, so both go out in the same auto-pipelined write (one syscall and one round trip per cycle).
+   * Hand up to `max` queued acks to a consumer's next fetch, which settles them in the same script call (one command
+   * and one round trip per cycle); any beyond `max` are sent at once.
    */
-  flushAcksNow(): void {
+  takeAcks(max: number): PendingAck[] {
+    if (this.pendingAcks.length === 0) return []
+    const taken = this.pendingAcks.splice(0, max)
     if (this.pendingAcks.length > 0) void this.flush()
+    return taken
+  }
+
+  /** Settle acks a fetch carried: `results` holds 1 (removed) or 0 (no longer held) per ack; else it failed. */
+  settleAcks(acks: readonly PendingAck[], results: readonly number[] | undefined, error?: unknown): void {
+    for (const [i, ack] of acks.entries()) {
+      if (results === undefined) ack.reject(error)
+      else if (results[i] === 1) ack.resolve()
+      else ack.reject(settledError())
+    }
   }
 
   /** Wait for acks already queued to land. */

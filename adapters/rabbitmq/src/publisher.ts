@@ -1,4 +1,4 @@
-import { NotConnectedError } from '@conveyor/core'
+import { NotConnectedError, PayloadTooLargeError } from '@conveyor/core'
 import type { ConfirmChannel, Message, Options } from 'amqplib'
 import { type Connection, withDeadline } from './connection'
 import { PublishNackedError } from './errors/publish-nacked-error'
@@ -32,6 +32,8 @@ export class Publisher {
   /** Publishes waiting for their confirm, swept by one timer instead of one timer per publish. */
   private readonly awaiting = new Set<{ readonly deadline: number; readonly reject: (error: Error) => void }>()
   private sweeper: NodeJS.Timeout | undefined
+  /** The server's `max_message_size`, once a publish ran into it. */
+  private serverMaxBytes = Number.POSITIVE_INFINITY
 
   constructor(
     private readonly connection: Connection,
@@ -39,6 +41,7 @@ export class Publisher {
   ) {}
 
   publish(queue: string, content: Buffer, properties: Options.Publish): Promise<void> {
+    if (content.length > this.serverMaxBytes) return Promise.reject(this.tooLarge(queue, content))
     const deadline = Date.now() + this.options.publishTimeoutMs
     const pc = this.ready
     // Fast path: an open channel with room, an unblocked connection — write now, no await before the write.
@@ -72,6 +75,7 @@ export class Publisher {
         return
       } catch (error) {
         if (!(error instanceof ChannelLost)) throw error
+        if (content.length > this.serverMaxBytes) throw this.tooLarge(queue, content)
         this.options.logger.debug({ queue }, '[conveyor] [rabbitmq] channel lost before the confirm; publishing again')
         if (Date.now() >= deadline) {
           throw new NotConnectedError(`[rabbitmq] no confirm for a message to "${queue}": the channel kept closing`)
@@ -126,6 +130,13 @@ export class Publisher {
     })
   }
 
+  private tooLarge(queue: string, content: Buffer): PayloadTooLargeError {
+    return new PayloadTooLargeError(
+      `[rabbitmq] message of ${content.length} bytes for "${queue}" exceeds the server's max_message_size ` +
+        `(${this.serverMaxBytes}); lower maxMessageBytes to match it`,
+    )
+  }
+
   /** Reject publishes whose confirm is overdue: a confirm that never came is never reported as success. */
   private sweep(): void {
     if (this.sweeper !== undefined || this.awaiting.size === 0) return
@@ -157,9 +168,13 @@ export class Publisher {
           for (const wake of pc.wake) wake()
           pc.wake.clear()
         }
-        channel.on('error', (error: Error) =>
-          this.options.logger.warn({ err: error }, '[conveyor] [rabbitmq] publisher channel error'),
-        )
+        channel.on('error', (error: Error) => {
+          // "message size N is larger than configured max size M": learn the server's limit (maxMessageBytes was
+          // set above it), so this message and later ones fail with a clear error instead of closing channels.
+          const max = /larger than configured max size (\d+)/.exec(error.message)?.[1]
+          if (max !== undefined) this.serverMaxBytes = Number(max)
+          this.options.logger.warn({ err: error }, '[conveyor] [rabbitmq] publisher channel error')
+        })
         channel.on('close', () => {
           pc.closed = true
           if (this.ready === pc) this.ready = undefined

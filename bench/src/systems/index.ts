@@ -18,10 +18,10 @@ export const SYSTEMS: readonly BenchSystem[] = [
 
 /**
  * Systems picked by `--only`: a system id (`bullmq`), a broker (`redis`, `rabbitmq`, `memory`) or a family
- * (`conveyor`, `raw`), comma-separated. Without `--only`, every system except the memory reference row.
+ * (`conveyor`, `raw`), comma-separated. Without `--only`, every system.
  */
 export function pickSystems(only: readonly string[]): BenchSystem[] {
-  if (only.length === 0) return SYSTEMS.filter((s) => s.broker !== 'memory')
+  if (only.length === 0) return [...SYSTEMS]
   const picked = SYSTEMS.filter((s) => only.some((o) => o === s.id || o === s.broker || o === s.family))
   const unknown = only.filter((o) => !SYSTEMS.some((s) => o === s.id || o === s.broker || o === s.family))
   if (unknown.length > 0) {

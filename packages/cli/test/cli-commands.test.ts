@@ -43,7 +43,7 @@ async function setup(what: string) {
   return { ...box, app, cli }
 }
 
-describe('conveyor commands against Redis', { timeout: 90_000 }, () => {
+describe('conveyor commands against Redis', { timeout: 120_000 }, () => {
   it('enqueue, inspect queues, purge', async () => {
     const { app, cli } = await setup('queues')
     const enqueued = (await cli('enqueue', 'work.echo', '{"n":1}', '--json', '-q', 'cli-q')) as { id: string }
@@ -63,7 +63,7 @@ describe('conveyor commands against Redis', { timeout: 90_000 }, () => {
     for (const task of ['nobody.home', 'nobody.else', 'other.task']) await app.enqueue(task, { task }, { queue: 'dl' })
     const worker = app.worker({ queues: ['dl'] })
     await worker.start()
-    await until(async () => (await app.broker.deadLetters.count('dl')) === 3, 5000, 'three dead letters')
+    await until(async () => (await app.broker.deadLetters.count('dl')) === 3, 30_000, 'three dead letters')
     await worker.stop()
 
     const broker = `${REDIS_URL}?prefix=${prefix}`
@@ -117,10 +117,10 @@ describe('conveyor commands against Redis', { timeout: 90_000 }, () => {
     await app.worker({ queues: ['default'] }).start()
     const a = start(['scheduler', '--app', REDIS_APP], env)
     const b = start(['scheduler', '--app', REDIS_APP], env)
-    const started = (s: typeof a) => s.waitForLog((l) => l.msg === 'scheduler started', 20_000)
+    const started = (s: typeof a) => s.waitForLog((l) => l.msg === 'scheduler started', 60_000)
     await Promise.all([started(a), started(b)])
     const countAtStart = ids.length
-    await until(() => ids.length >= countAtStart + 8, 10_000, 'eight more ticks')
+    await until(() => ids.length >= countAtStart + 8, 30_000, 'eight more ticks')
     a.signal('SIGTERM')
     b.signal('SIGTERM')
     expect(await a.exited).toBe(0)

@@ -136,7 +136,7 @@ export function start(args: readonly string[], env: Record<string, string> = {})
 }
 
 /** Resolve once `check` holds, polling; reject after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition') {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)

@@ -55,12 +55,12 @@ async function setup(what: string) {
 
 const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
 
-describe('conveyor on RabbitMQ', { timeout: 90_000 }, () => {
+describe('conveyor on RabbitMQ', { timeout: 120_000 }, () => {
   it('a crashed worker process is replaced and its delivery comes back when the channel closes', async () => {
     const { env, app, dir, journal } = await setup('crash')
     const worker = start(['worker', '--app', RABBIT_APP, '--restart-backoff', '100'], env)
     const job = await app.enqueue('work.crash-once', { marker: join(dir, 'crashed') })
-    expect(await job.result({ timeoutMs: 20_000 })).toBe('survived')
+    expect(await job.result({ timeoutMs: 45_000 })).toBe('survived')
     await worker.waitForLog(msg('worker process died'))
     const runs = journal().filter((e) => e.task === 'work.crash-once')
     expect(runs).toHaveLength(2)
@@ -73,14 +73,14 @@ describe('conveyor on RabbitMQ', { timeout: 90_000 }, () => {
   it('SIGTERM drains: running tasks finish, queued ones stay, exit 0', async () => {
     const { env, app, journal } = await setup('drain')
     const worker = start(['worker', '--app', RABBIT_APP, '-c', '2'], env)
-    await worker.waitForLog(msg('worker ready'), 20_000)
+    await worker.waitForLog(msg('worker ready'), 60_000)
     for (let n = 0; n < 5; n++) await app.enqueue('work.slow', { ms: 700, n })
-    await until(() => journal().filter((e) => e.event === 'start').length === 2, 10_000, 'two tasks running')
+    await until(() => journal().filter((e) => e.event === 'start').length === 2, 30_000, 'two tasks running')
     worker.signal('SIGTERM')
     expect(await worker.exited).toBe(0)
     const started = journal().filter((e) => e.event === 'start')
     expect(journal().filter((e) => e.event === 'end')).toHaveLength(started.length)
-    await until(async () => (await app.broker.stats('default')).ready === 5 - started.length, 5000, 'queued remain')
+    await until(async () => (await app.broker.stats('default')).ready === 5 - started.length, 30_000, 'queued remain')
     expect(await app.broker.stats('default')).toMatchObject({ inFlight: 0 })
   })
 

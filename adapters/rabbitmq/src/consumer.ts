@@ -59,6 +59,8 @@ export class Consumer implements Subscription, DeliveryOwner {
     readonly queue: string,
     private readonly handler: DeliveryHandler,
     private readonly prefetch: number,
+    /** Called once a cancelled consumer holds nothing more and its channel is closed. */
+    private readonly onRetired: () => void = () => {},
   ) {}
 
   async start(): Promise<void> {
@@ -312,6 +314,7 @@ export class Consumer implements Subscription, DeliveryOwner {
 
   private closeIfIdle(): void {
     if (this.unsettled.size > 0 || this.chores.size > 0) return
+    this.onRetired()
     const slot = this.slot
     this.slot = undefined
     // After the last acks are confirmed: closing first would cut them off.

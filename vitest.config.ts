@@ -23,6 +23,9 @@ export default defineConfig({
     include: ['**/test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     pool: 'forks',
+    // Most tests wait on brokers, timers and child processes, not on the CPU: run several files at once even on two
+    // cores (each test namespaces its keys and queues, so files never share state).
+    maxWorkers: 4,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],

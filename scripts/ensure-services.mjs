@@ -33,6 +33,15 @@ const services = [
     waitMs: 15_000,
   },
   {
+    // Backs the example third-party plugin (examples/custom-broker-plugin) and its conformance run.
+    name: 'PostgreSQL',
+    port: 5432,
+    binary: 'pg_ctlcluster',
+    start: ['sh', ['-c', 'pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -n 1)" main start']],
+    install: 'apt-get install -y postgresql (or: docker compose up -d postgres)',
+    waitMs: 30_000,
+  },
+  {
     name: 'RabbitMQ',
     port: 5672,
     binary: 'rabbitmq-server',

@@ -2,6 +2,7 @@
  * Conveyor side by side with BullMQ and the raw clients, on the same servers, in one run, as ratios (issue 7).
  * `npm run bench -- --help` for the options; `docs/performance.md` for how to read the output.
  */
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -90,6 +91,18 @@ async function sweep(env: BenchEnv, brokers: ReadonlySet<string>, log: (line: st
   }
 }
 
+/** The checkout's commit (and whether it had local changes), so a result can be tied to the code it measured. */
+function gitCommit(): string {
+  try {
+    const cwd = dirname(RESULTS)
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', '../..'], { cwd, encoding: 'utf8' }).trim()
+    return dirty ? `${head} (with local changes)` : head
+  } catch {
+    return 'unknown'
+  }
+}
+
 function sizesFor(quick: boolean, runs: number | undefined, jobs: number | undefined): Sizes {
   const base = quick ? QUICK : FULL
   return {
@@ -127,6 +140,7 @@ async function main() {
   const servers = await serverVersions(env, brokers)
   const ctx: ScenarioContext = { env, sizes, systems, unavailable: new Map(), log }
   const date = new Date().toISOString()
+  const loadAtStart = machineInfo().loadAverage
   const started = performance.now()
   log(
     `bench ${RUN_TOKEN}: ${args.scenarios.join(', ')} × ${systems.map((s) => s.id).join(', ')}${args.quick ? ' (quick)' : ''}`,
@@ -156,7 +170,8 @@ async function main() {
     quick: args.quick,
     args: process.argv.slice(2),
     durationSeconds: seconds,
-    machine,
+    machine: { ...machine, loadAverageAtStart: loadAtStart, loadAverageAtEnd: machine.loadAverage },
+    commit: gitCommit(),
     servers,
     versions,
     sizes,

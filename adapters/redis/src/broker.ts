@@ -91,29 +91,27 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
   }
 
   /** One script call per queue per tick extends every lease this instance holds there. */
+  /** Extend one queue's leases; tokens Redis no longer holds (taken back after a stall) stop counting. */
+  const extendQueue = async (rt: QueueRuntime) => {
+    const tokens = [...rt.held.keys()]
+    for (let i = 0; i < tokens.length; i += CHUNK) {
+      const lost = (await shared.run('extend', [rt.keys.leases], [leaseMs, ...tokens.slice(i, i + CHUNK)])) as string[]
+      for (const token of lost) {
+        const held = rt.held.get(token)
+        if (held !== undefined && rt.held.delete(token)) held.holder.slotFreed()
+      }
+    }
+  }
+
+  /** One script call per queue per tick, all queues at once (on a cluster they are on different nodes). */
   const extendLeases = async () => {
     if (extending) return
+    const busy = [...runtimes.values()].filter((rt) => rt.held.size > 0)
+    if (busy.length === 0) return
     extending = true
-    let talked = false
     try {
-      for (const rt of runtimes.values()) {
-        if (rt.held.size === 0) continue
-        const tokens = [...rt.held.keys()]
-        for (let i = 0; i < tokens.length; i += CHUNK) {
-          const lost = (await shared.run(
-            'extend',
-            [rt.keys.leases],
-            [leaseMs, ...tokens.slice(i, i + CHUNK)],
-          )) as string[]
-          talked = true
-          // Taken back meanwhile (this process stalled past its lease): the slot no longer counts.
-          for (const token of lost) {
-            const held = rt.held.get(token)
-            if (held !== undefined && rt.held.delete(token)) held.holder.slotFreed()
-          }
-        }
-      }
-      if (talked) outage.recovered()
+      await Promise.all(busy.map(extendQueue))
+      outage.recovered()
     } catch (error) {
       outage.failed(error)
     } finally {

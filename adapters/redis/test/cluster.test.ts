@@ -37,7 +37,7 @@ describe('redis cluster', () => {
   it('spreads queues over the masters, each queue on one slot, and round-trips through a Cluster client', async () => {
     const prefix = uniquePrefix('cluster')
     const client = cluster.client()
-    const broker = createRedisBroker({ client, prefix, leaseMs: 500, logger: false })
+    const broker = createRedisBroker({ client, prefix, leaseMs: 2000, logger: false })
     const queues = Array.from({ length: 12 }, (_, i) => `q${i}`)
     const got: Delivery[] = []
     for (const queue of queues) {
@@ -68,7 +68,7 @@ describe('redis cluster', () => {
     const prefix = uniquePrefix('cluster-app')
     const nodes = cluster.nodes
     const app = createApp({
-      broker: createRedisBroker({ cluster: { nodes }, prefix, leaseMs: 500, logger: false }),
+      broker: createRedisBroker({ cluster: { nodes }, prefix, leaseMs: 2000, logger: false }),
       results: createRedisResultBackend({ cluster: { nodes }, prefix, logger: false }),
       logger: false,
       defaults: { queue: 'jobs', retry: { maxAttempts: 3, backoff: fixed(30) } },
@@ -100,7 +100,7 @@ describe('redis cluster', () => {
 runBrokerConformance({
   name: 'redis cluster',
   createBroker: ({ namespace }) =>
-    createRedisBroker({ cluster: { nodes: cluster.nodes }, prefix: namespace, leaseMs: 500, logger: false }),
+    createRedisBroker({ cluster: { nodes: cluster.nodes }, prefix: namespace, leaseMs: 1000, logger: false }),
   inspect: ({ namespace }) => ({
     ready: async (queue) => {
       const keys = queueKeys(namespace, queue)

@@ -21,6 +21,9 @@ export interface LocalCluster {
 /** Three masters on free loopback ports (each with its cluster bus port at +10000), or on `given` ports. */
 export async function startLocalCluster(given?: readonly number[]): Promise<LocalCluster> {
   const ports = given ?? (await freePorts(3, true))
+  if (ports.some((port) => !Number.isInteger(port) || port === 6379)) {
+    throw new Error(`cluster nodes need explicit ports other than 6379, got ${ports.join(', ')}`)
+  }
   const children: ChildProcess[] = []
   const dirs: string[] = []
   const stop = async () => {

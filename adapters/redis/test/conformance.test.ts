@@ -7,7 +7,7 @@ import { deletePrefix, REDIS_URL, rawRedis } from './helpers'
 runBrokerConformance({
   name: 'redis',
   createBroker: ({ namespace }) =>
-    createRedisBroker({ url: REDIS_URL, prefix: namespace, leaseMs: 500, logger: false }),
+    createRedisBroker({ url: REDIS_URL, prefix: namespace, leaseMs: 1000, logger: false }),
   inspect: async ({ namespace }) => {
     const raw = await rawRedis()
     return {

@@ -42,13 +42,14 @@ describe('redis idle consumers', () => {
     await admin.config('RESETSTAT')
     await sleep(1500)
     // Each consumer blocks on its queue's wake-up list for up to maxBlockMs (5 s): no fetch in between.
-    expect(await calls('evalsha')).toBeLessThanOrEqual(2)
-    expect(await calls('blpop')).toBeLessThanOrEqual(2)
+    // (Polling would be hundreds; a few allow for a slow machine.)
+    expect(await calls('evalsha')).toBeLessThanOrEqual(4)
+    expect(await calls('blpop')).toBeLessThanOrEqual(4)
     const e = envelope('b')
     const sentAt = Date.now()
     await broker.publish(e)
     await until(() => got.includes(e.id), 2000, 'the wake-up')
-    expect(Date.now() - sentAt).toBeLessThan(500)
+    expect(Date.now() - sentAt).toBeLessThan(1500)
     await broker.close()
   })
 

@@ -17,8 +17,19 @@ export interface PrivateRedis {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * Throw unless `port` is a real port number. ioredis connects to 6379 when given `port: undefined`, and 6379 is the
+ * shared server: a helper that could PING it as "ours" and later SHUTDOWN it must never run with a bad port.
+ */
+function assertPort(port: unknown): asserts port is number {
+  if (!(Number.isInteger(port) && (port as number) > 0 && (port as number) < 65_536 && port !== 6379)) {
+    throw new Error(`private redis-server helpers need an explicit port other than 6379, got ${String(port)}`)
+  }
+}
+
 /** Resolve once a server answers PING on `port`. */
 export async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+  assertPort(port)
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const probe = new Redis({
@@ -80,6 +91,7 @@ const exited = (child: ChildProcess) =>
 /** A private server on a free port (or `port`). */
 export async function startPrivateRedis(port?: number, extra: readonly string[] = []): Promise<PrivateRedis> {
   port ??= (await freePorts(1))[0]!
+  assertPort(port)
   const dir = mkdtempSync(join(tmpdir(), `conveyor-redis-${port}-`))
   // Append-only file: a graceful SHUTDOWN flushes it, so a restart loses nothing that was acknowledged.
   const args = [
@@ -94,7 +106,7 @@ export async function startPrivateRedis(port?: number, extra: readonly string[] 
     '--appendonly',
     'yes',
     '--appendfsync',
-    'always',
+    'everysec',
     ...extra,
   ]
   let child = spawnRedisServer(args, dir)
@@ -104,7 +116,10 @@ export async function startPrivateRedis(port?: number, extra: readonly string[] 
     admin.on('error', () => {})
     try {
       await admin.connect()
-      await admin.shutdown().catch(() => {})
+      // Only ever shut down the server this helper started: it runs in our own directory.
+      const [, serving] = (await admin.config('GET', 'dir')) as [string, string]
+      if (serving === dir) await admin.shutdown().catch(() => {})
+      else child.kill('SIGKILL')
     } catch {
       child.kill('SIGKILL')
     } finally {

@@ -25,5 +25,5 @@ export {
   type TaskOptions,
 } from './task/task'
 export { newTaskId } from './util/ids'
-export type { ExecutionHooks, ExecutionOutcome, RegisteredTask } from './worker/runtime'
+export type { BeforeRunVerdict, ExecutionHooks, ExecutionOutcome, RegisteredTask } from './worker/runtime'
 export type { Worker, WorkerOptions, WorkerState } from './worker/worker'

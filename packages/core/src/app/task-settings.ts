@@ -12,6 +12,7 @@ export interface TaskSettings {
   readonly retry: RetryOptions
   readonly maxAttempts: number
   readonly timeoutMs?: number
+  readonly hardTimeoutMs?: number
   readonly maxDeliveries: number
   readonly expiresInMs?: number
   readonly resultTtlMs: number
@@ -69,6 +70,7 @@ export function taskSettings(name: string, options: TaskOptions<unknown>, defaul
   validateRetryOptions(where, options.retry)
   checkPositive(where, 'timeoutMs', options.timeoutMs)
   checkPositive(where, 'maxDeliveries', options.maxDeliveries, true)
+  checkPositive(where, 'hardTimeoutMs', options.hardTimeoutMs)
   checkPositive(where, 'expiresInMs', options.expiresInMs)
   checkPositive(where, 'resultTtlMs', options.resultTtlMs)
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...defaults.retry, ...options.retry }
@@ -80,6 +82,7 @@ export function taskSettings(name: string, options: TaskOptions<unknown>, defaul
     ...(priority !== undefined ? { priority } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(options.expiresInMs !== undefined ? { expiresInMs: options.expiresInMs } : {}),
+    ...(options.hardTimeoutMs !== undefined ? { hardTimeoutMs: options.hardTimeoutMs } : {}),
     retry,
     maxAttempts: retry.maxAttempts ?? 3,
     maxDeliveries: options.maxDeliveries ?? defaults.maxDeliveries ?? 5,

@@ -234,6 +234,9 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     async stats(queue: string) {
       return store.stats(queue)
     },
+    async listQueues() {
+      return store.queueNames()
+    },
     async close(closeOptions: CloseOptions = {}) {
       if (state !== 'open') return
       for (const { queue, consumer } of subscriptions) store.removeConsumer(queue, consumer)

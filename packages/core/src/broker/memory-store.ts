@@ -74,6 +74,10 @@ export class MemoryStore {
     return state
   }
 
+  queueNames(): string[] {
+    return [...this.queues.keys()].sort()
+  }
+
   /** Put a message on the queue now, or hold it until `notBefore`. */
   enqueue(queue: string, message: StoredMessage, notBefore?: number): void {
     const state = this.queue(queue)

@@ -85,5 +85,7 @@ export interface Broker {
   /** Remove every ready and delayed message of `queue` (not in-flight ones, not dead letters). Resolves with the count. */
   purge(queue: string): Promise<number>
   stats(queue: string): Promise<QueueStats>
+  /** Optional: the queues declared on this store (by any instance), for admin tools. Absent when the broker cannot list. */
+  listQueues?(): Promise<string[]>
   readonly deadLetters: DeadLetterStore
 }

@@ -23,6 +23,7 @@ export interface TaskEvents {
     readonly error?: ErrorInfo
   }
   'task.expired': TaskEventBase
+  'task.revoked': TaskEventBase
 }
 
 export type TaskEventName = keyof TaskEvents

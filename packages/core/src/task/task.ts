@@ -12,6 +12,12 @@ export interface TaskOptions<Input = unknown> {
   readonly retry?: RetryOptions
   /** Time limit of one attempt: the handler's `signal` aborts with `TaskTimeoutError` and the attempt fails. */
   readonly timeoutMs?: number
+  /**
+   * Hard time limit of one attempt, for handlers that ignore their signal or block the event loop. Enforced by the
+   * supervised `conveyor worker`: the process running the attempt is replaced, and the attempt fails with
+   * `TaskTimeoutError` (the retry policy decides). Plain `app.worker()` only reads it.
+   */
+  readonly hardTimeoutMs?: number
   /** Deliveries of one attempt (crashes of its worker) before it is dead-lettered as poison. */
   readonly maxDeliveries?: number
   /** Tasks not started this long after enqueue are not run and are recorded `expired`. */

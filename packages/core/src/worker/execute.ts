@@ -11,7 +11,7 @@ import type { Logger } from '../logging/logger'
 import { decideRetry } from '../retry/policy'
 import type { TaskContext } from '../task/task'
 import { validateInput } from '../task/validate-input'
-import type { ExecutionHooks, ExecutionOutcome, RegisteredTask, WorkerRuntime } from './runtime'
+import type { BeforeRunVerdict, ExecutionHooks, ExecutionOutcome, RegisteredTask, WorkerRuntime } from './runtime'
 
 /** One delivery being processed by a worker. */
 export interface Execution {
@@ -93,7 +93,7 @@ export async function execute(
     }
   }
   if (hooks.beforeRun) {
-    let verdict: 'run' | 'revoked'
+    let verdict: BeforeRunVerdict
     try {
       verdict = await hooks.beforeRun(envelope, execution.controller.signal)
     } catch (error) {
@@ -106,7 +106,13 @@ export async function execute(
       if (!(await settle('ack', () => delivery.ack()))) return unsettled()
       log().info('task revoked; not run')
       await record('revoked', { finishedAt: Date.now() })
+      runtime.events.emit('task.revoked', eventBase(envelope))
       return 'revoked'
+    }
+    if (verdict !== 'run') {
+      // The attempt already failed elsewhere (e.g. its process was killed at the hard time limit): the retry
+      // policy decides, exactly as if the handler had thrown this error.
+      return onFailure(runtime, task, execution, verdict.fail, started, log, record, deadLetter, settle)
     }
   }
 

@@ -37,14 +37,20 @@ export type ExecutionOutcome =
   | 'released'
   | 'unsettled'
 
+/**
+ * What `beforeRun` decides: run the handler; skip it (`revoked`: acked, recorded `revoked`); or count the attempt as
+ * failed with this error without running it (`{ fail }`: the retry policy decides, as if the handler had thrown).
+ */
+export type BeforeRunVerdict = 'run' | 'revoked' | { readonly fail: unknown }
+
 /** Extension points of the worker loop, used by operations features (revoke, rate limits, heartbeats). */
 export interface ExecutionHooks {
   /**
    * Called before a handler runs (after expiry and poison checks). Resolve `revoked` to skip it: the delivery is
    * acked and the task recorded `revoked`. May wait (a rate-limit token): the delivery stays held meanwhile, and
-   * `signal` aborts when the worker stops.
+   * `signal` aborts when the worker stops. Resolve `{ fail: error }` to fail the attempt without running it.
    */
-  beforeRun?(envelope: Envelope, signal: AbortSignal): Promise<'run' | 'revoked'>
+  beforeRun?(envelope: Envelope, signal: AbortSignal): Promise<BeforeRunVerdict>
   /** Called once per delivery when the worker is done with it. Must not throw. */
   afterRun?(envelope: Envelope, outcome: ExecutionOutcome, durationMs: number): void
 }

@@ -37,7 +37,8 @@ export interface Worker {
   start(): Promise<void>
   /**
    * Stop fetching, let running handlers finish for up to `timeoutMs`, then abort the rest and give their deliveries
-   * back to the broker. Resolves when nothing is held any more.
+   * back to the broker. Resolves when nothing is held any more. Calling it again with `timeoutMs: 0` while it drains
+   * stops at once (a hard stop).
    */
   stop(options?: { timeoutMs?: number }): Promise<void>
 }
@@ -68,18 +69,19 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
   let drained: (() => void) | undefined
   let stopping: Promise<void> | undefined
   let signalCount = 0
+  let hardStop = false
 
   const run = (execution: Execution) => {
     running.add(execution)
     const started = Date.now()
     void execute(runtime, execution, hooks).then((outcome) => {
+      processed++
       try {
         hooks.afterRun?.(execution.delivery.envelope, outcome, Date.now() - started)
       } catch (error) {
         log.error({ err: error }, 'afterRun hook threw')
       }
       running.delete(execution)
-      processed++
       const next = waiting.shift()
       if (next !== undefined) run(next)
       else if (running.size === 0) drained?.()
@@ -114,6 +116,7 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
       void worker.stop()
     } else {
       log.warn({ signal }, 'stopping now: running tasks go back to the queue')
+      hardStop = true
       drained?.()
     }
   }
@@ -154,6 +157,11 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
         state = 'stopped'
         return Promise.resolve()
       }
+      // Already draining: `stop({ timeoutMs: 0 })` cuts the drain short (a hard stop); others share the first call.
+      if (stopping !== undefined && stopOptions.timeoutMs === 0) {
+        hardStop = true
+        drained?.()
+      }
       stopping ??= (async () => {
         state = 'stopping'
         const timeoutMs = stopOptions.timeoutMs ?? shutdownTimeoutMs
@@ -161,7 +169,7 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
         const queued: Promise<void>[] = []
         for (let e = waiting.shift(); e !== undefined; e = waiting.shift()) queued.push(giveBack(e))
         await Promise.all(queued)
-        if (running.size > 0) {
+        if (running.size > 0 && !hardStop) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, timeoutMs)
             drained = () => {

@@ -1,0 +1,68 @@
+import { createApp, type ExecutionOutcome, TaskTimeoutError } from '@conveyor/core'
+import { describe, expect, it, vi } from 'vitest'
+
+describe('worker hooks', () => {
+  it('a { fail } verdict fails the attempt without running it, and the retry policy decides', async () => {
+    const app = createApp({ broker: 'memory://', logger: false })
+    const ran: number[] = []
+    const task = app.task('killed.before', (_: null, ctx) => ran.push(ctx.attempt), {
+      retry: { maxAttempts: 3, backoff: 1 },
+    })
+    const outcomes: [ExecutionOutcome, number][] = []
+    let processedAtAfterRun = -1
+    const worker = app.worker({
+      hooks: {
+        // As the supervisor does for a task whose process was killed at its hard time limit.
+        beforeRun: async (envelope) =>
+          envelope.attempt === 1 ? { fail: new TaskTimeoutError(envelope.task, 1000) } : 'run',
+        afterRun: (envelope, outcome) => {
+          outcomes.push([outcome, envelope.attempt])
+          processedAtAfterRun = worker.processed
+        },
+      },
+    })
+    await worker.start()
+    const job = await task.enqueue(null)
+    await job.result({ timeoutMs: 2000 })
+    await vi.waitFor(() => expect(outcomes).toHaveLength(2))
+    expect(outcomes).toEqual([
+      ['retried', 1],
+      ['succeeded', 2],
+    ])
+    expect(ran).toEqual([2])
+    // `processed` already counts the delivery when afterRun sees it.
+    expect(processedAtAfterRun).toBe(2)
+    await app.close()
+  })
+
+  it('a revoked verdict acks without running, records revoked and emits task.revoked', async () => {
+    const app = createApp({ broker: 'memory://', logger: false })
+    const handler = vi.fn()
+    const task = app.task('revocable', handler)
+    const revoked = vi.fn()
+    app.events.on('task.revoked', revoked)
+    await app.worker({ hooks: { beforeRun: async () => 'revoked' } }).start()
+    const job = await task.enqueue(null)
+    await expect(job.result({ timeoutMs: 2000 })).rejects.toMatchObject({ record: { state: 'revoked' } })
+    expect(handler).not.toHaveBeenCalled()
+    expect(revoked).toHaveBeenCalledWith(expect.objectContaining({ id: job.id, task: 'revocable' }))
+    expect(await app.broker.stats('default')).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 })
+    await app.close()
+  })
+
+  it('stop({ timeoutMs: 0 }) during a drain stops at once and gives running tasks back', async () => {
+    const app = createApp({ broker: 'memory://', logger: false })
+    const task = app.task('forever', () => new Promise(() => {}))
+    await task.enqueue(null)
+    const worker = app.worker()
+    await worker.start()
+    await vi.waitFor(() => expect(worker.active).toBe(1))
+    const t0 = Date.now()
+    const graceful = worker.stop({ timeoutMs: 60_000 })
+    await worker.stop({ timeoutMs: 0 })
+    await graceful
+    expect(Date.now() - t0).toBeLessThan(5000)
+    expect(await app.broker.stats('default')).toEqual({ ready: 1, inFlight: 0, delayed: 0, dead: 0 })
+    await app.close()
+  })
+})

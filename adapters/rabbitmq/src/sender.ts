@@ -1,9 +1,8 @@
 import { type Envelope, encodeEnvelope, PayloadTooLargeError } from '@conveyor/core'
-import type { Options } from 'amqplib'
 import { DEAD_HEADER, DELIVERIES_HEADER, type DeadRecord, encodeDeadRecord } from './headers'
 import { pickLevel } from './names'
 import type { ResolvedOptions } from './options'
-import type { Publisher } from './publisher'
+import type { MessageProperties, Publisher } from './publisher'
 import type { Topology } from './topology'
 
 /** Where a message goes and how: the routing decisions shared by publish, retry, release and dead-lettering. */
@@ -52,11 +51,10 @@ export class Sender {
   ): Promise<void> {
     const names = this.topology.names(queue)
     const level = notBefore === undefined ? undefined : pickLevel(names.delays, notBefore - Date.now())
-    const properties: Options.Publish = {
-      contentType: 'application/json',
+    const properties: MessageProperties = {
       priority: meta.priority,
-      ...(meta.id ? { messageId: meta.id } : {}),
-      ...(meta.carried > 0 ? { headers: { [DELIVERIES_HEADER]: meta.carried } } : {}),
+      messageId: meta.id || undefined,
+      headers: meta.carried > 0 ? { [DELIVERIES_HEADER]: meta.carried } : undefined,
     }
     return this.sendOrRedeclare(queue, level?.name ?? names.work, body, properties)
   }
@@ -65,13 +63,13 @@ export class Sender {
   async dead(queue: string, body: Buffer, record: DeadRecord): Promise<void> {
     await this.topology.ensure(queue)
     await this.sendOrRedeclare(queue, this.topology.names(queue).dead, body, {
-      contentType: 'application/json',
+      priority: 0,
       messageId: record.id,
       headers: { [DEAD_HEADER]: encodeDeadRecord(record) },
     })
   }
 
-  private sendOrRedeclare(queue: string, target: string, body: Buffer, properties: Options.Publish): Promise<void> {
+  private sendOrRedeclare(queue: string, target: string, body: Buffer, properties: MessageProperties): Promise<void> {
     return this.publisher.publish(target, body, properties).catch((error: unknown) => {
       // Returned as unroutable: the queue was deleted behind our back. Declare it again next time.
       if ((error as { code?: string }).code === 'CONVEYOR_UNROUTABLE') this.topology.invalidate(queue)

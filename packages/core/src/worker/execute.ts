@@ -13,240 +13,315 @@ import type { TaskContext } from '../task/task'
 import { validateInput } from '../task/validate-input'
 import type { BeforeRunVerdict, ExecutionHooks, ExecutionOutcome, RegisteredTask, WorkerRuntime } from './runtime'
 
-/** One delivery being processed by a worker. */
-export interface Execution {
-  readonly delivery: Delivery
-  /** Aborted on timeout or hard stop; the handler sees it as `ctx.signal`. */
-  readonly controller: AbortController
-  /** Set when the worker gave the delivery back (graceful stop): the outcome is then not settled. */
-  released: boolean
-  /** Set once the outcome was handed to the broker (ack, retry, dead letter): nothing to give back any more. */
-  settled: boolean
-}
-
 const UNKNOWN_TTL_MS = 86_400_000
 
+/**
+ * One delivery being processed by a worker. Built for the hot path: no per-delivery closures, and the
+ * AbortController and child logger are made only when something asks for them.
+ */
+export class Execution {
+  /** Set when the worker gave the delivery back (graceful stop): the outcome is then not settled. */
+  released = false
+  /** Set once the outcome was handed to the broker (ack, retry, dead letter): nothing to give back any more. */
+  settled = false
+  private controller: AbortController | undefined
+  private abortReason: unknown
+  private aborted = false
+  /** Rejects the running handler's race when the attempt is aborted (timeout, hard stop). */
+  interrupt: ((reason: unknown) => void) | undefined
+
+  constructor(readonly delivery: Delivery) {}
+
+  /** The handler's `ctx.signal`; made on first use, already aborted if the attempt was. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (this.aborted) this.controller.abort(this.abortReason)
+    }
+    return this.controller.signal
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.abortReason = reason
+    this.controller?.abort(reason)
+    this.interrupt?.(reason)
+  }
+}
+
+/** What a handler's `ctx` is: fields copied once, the logger and signal made lazily. */
+class Context implements TaskContext {
+  readonly id: string
+  readonly task: string
+  readonly queue: string
+  readonly attempt: number
+  readonly maxAttempts: number
+  readonly deliveryCount: number
+
+  constructor(
+    private readonly run: Run,
+    readonly envelope: Envelope,
+  ) {
+    this.id = envelope.id
+    this.task = envelope.task
+    this.queue = envelope.queue
+    this.attempt = envelope.attempt
+    this.maxAttempts = envelope.maxAttempts
+    this.deliveryCount = run.execution.delivery.deliveryCount
+  }
+
+  get signal(): AbortSignal {
+    return this.run.execution.signal
+  }
+
+  get logger(): Logger {
+    return this.run.log()
+  }
+}
+
 /** Process one delivery to the end: run the handler, record the state, settle the delivery. Never throws. */
-export async function execute(
+export function execute(
   runtime: WorkerRuntime,
   execution: Execution,
   hooks: ExecutionHooks = {},
 ): Promise<ExecutionOutcome> {
-  const { delivery } = execution
-  const envelope = delivery.envelope
-  const task = runtime.registry.get(envelope.task)
-  const log = lazyLogger(runtime.logger, envelope)
-  const started = Date.now()
-  const ttl = task?.settings.resultTtlMs ?? UNKNOWN_TTL_MS
+  return new Run(runtime, execution, hooks).execute()
+}
 
-  const record = (state: TaskState, extra: Partial<TaskRecord> = {}) =>
-    writeRecord(runtime, log, { ...base(envelope, state), startedAt: started, ...extra }, ttl)
+class Run {
+  readonly envelope: Envelope
+  readonly task: RegisteredTask | undefined
+  readonly started = Date.now()
+  private child: Logger | undefined
 
-  const settle = async (what: string, action: () => Promise<void>): Promise<boolean> => {
-    if (execution.released) return false
-    execution.settled = true
+  constructor(
+    readonly runtime: WorkerRuntime,
+    readonly execution: Execution,
+    readonly hooks: ExecutionHooks,
+  ) {
+    this.envelope = execution.delivery.envelope
+    this.task = runtime.registry.get(this.envelope.task)
+  }
+
+  /** A child logger with the task's fields, made only when a line is written (most runs write none). */
+  log(): Logger {
+    const envelope = this.envelope
+    this.child ??= this.runtime.logger.child({
+      taskId: envelope.id,
+      task: envelope.task,
+      queue: envelope.queue,
+      attempt: envelope.attempt,
+    })
+    return this.child
+  }
+
+  async execute(): Promise<ExecutionOutcome> {
+    const { envelope, task, execution, runtime } = this
+    const delivery = execution.delivery
+    if (task === undefined || task.handler === undefined) {
+      const error = new UnknownTaskError(envelope.task, unknownTaskMessage(envelope))
+      return this.deadLetter('unknown-task', toErrorInfo(error))
+    }
+    const maxDeliveries = task.settings.maxDeliveries
+    if (delivery.deliveryCount > maxDeliveries) {
+      const message = `delivered ${delivery.deliveryCount} times without finishing (maxDeliveries ${maxDeliveries}): it crashes or outlives its worker`
+      return this.deadLetter('max-deliveries', toErrorInfo(new ConveyorError('CONVEYOR_POISON_MESSAGE', message)))
+    }
+    if (envelope.expiresAt !== undefined && envelope.expiresAt <= this.started) {
+      if (!(await this.settle('ack'))) return this.unsettled()
+      this.log().info('task expired before it started; not run')
+      await this.record('expired', { finishedAt: Date.now() })
+      runtime.events.emit('task.expired', eventBase(envelope))
+      return 'expired'
+    }
+
+    let input: unknown = envelope.payload
+    if (task.options.schema) {
+      try {
+        input = await validateInput(envelope.task, task.options.schema, envelope.payload)
+      } catch (error) {
+        return this.deadLetter('invalid-input', toErrorInfo(error))
+      }
+    }
+    if (this.hooks.beforeRun) {
+      const verdict = await this.beforeRun()
+      if (execution.released) return 'released'
+      if (verdict === 'revoked') {
+        if (!(await this.settle('ack'))) return this.unsettled()
+        this.log().info('task revoked; not run')
+        await this.record('revoked', { finishedAt: Date.now() })
+        runtime.events.emit('task.revoked', eventBase(envelope))
+        return 'revoked'
+      }
+      // The attempt already failed elsewhere (e.g. its process was killed at the hard time limit): the retry
+      // policy decides, exactly as if the handler had thrown this error.
+      if (verdict !== 'run') return this.onFailure(verdict.fail)
+    }
+
+    if (runtime.results) await this.record('started')
+    if (runtime.events.wants('task.started')) {
+      runtime.events.emit('task.started', { ...eventBase(envelope), deliveryCount: delivery.deliveryCount })
+    }
+
+    let result: unknown
     try {
-      await action()
-      return true
+      result = await this.runHandler(task, input)
     } catch (error) {
-      log().warn({ err: error }, `could not ${what} the delivery; the broker will deliver it again`)
-      return false
+      if (execution.released) return 'released'
+      return this.onFailure(error)
+    }
+    if (execution.released) return 'released'
+    const finishedAt = Date.now()
+    if (runtime.results) {
+      await this.record('succeeded', { ...(result !== undefined ? { result: result as JsonValue } : {}), finishedAt })
+    }
+    if (!(await this.settle('ack'))) return this.unsettled()
+    if (this.child !== undefined || runtime.logger.isLevelEnabled('debug')) {
+      this.log().debug({ durationMs: finishedAt - this.started }, 'task succeeded')
+    }
+    if (runtime.events.wants('task.succeeded')) {
+      runtime.events.emit('task.succeeded', { ...eventBase(envelope), durationMs: finishedAt - this.started })
+    }
+    return 'succeeded'
+  }
+
+  private async beforeRun(): Promise<BeforeRunVerdict> {
+    try {
+      return await this.hooks.beforeRun!(this.envelope, this.execution.signal)
+    } catch (error) {
+      if (!this.execution.released) this.log().error({ err: error }, 'beforeRun hook failed; running the task anyway')
+      return 'run'
     }
   }
 
-  const deadLetter = async (reason: DeadLetterReason, error: ErrorInfo | undefined): Promise<ExecutionOutcome> => {
-    if (!(await settle('dead-letter', () => delivery.deadLetter(reason, error)))) return unsettled()
-    log().error({ reason, error }, `task dead-lettered (${reason})`)
-    await record('dead-lettered', { ...(error ? { error } : {}), finishedAt: Date.now() })
-    runtime.events.emit('task.dead-lettered', {
-      ...eventBase(envelope),
-      durationMs: Date.now() - started,
+  private runHandler(task: RegisteredTask, input: unknown): Promise<unknown> {
+    const ctx = new Context(this, this.envelope)
+    const timeoutMs = task.settings.timeoutMs
+    const execution = this.execution
+    return new Promise<unknown>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined
+      execution.interrupt = reject
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => execution.abort(new TaskTimeoutError(this.envelope.task, timeoutMs)), timeoutMs)
+      }
+      const done = (settle: (value: unknown) => void) => (value: unknown) => {
+        if (timer !== undefined) clearTimeout(timer)
+        execution.interrupt = undefined
+        settle(value)
+      }
+      try {
+        Promise.resolve(task.handler!(input, ctx)).then(done(resolve), done(reject))
+      } catch (error) {
+        done(reject)(error)
+      }
+    })
+  }
+
+  private async onFailure(error: unknown): Promise<ExecutionOutcome> {
+    const { envelope, runtime } = this
+    const info = toErrorInfo(error)
+    let decision: ReturnType<typeof decideRetry>
+    try {
+      decision = decideRetry(this.task!.settings.retry, error, envelope.attempt, envelope.maxAttempts)
+    } catch (policyError) {
+      // A throwing retryOn/backoff is a bug in the policy: do not loop on it, keep the message for a human.
+      this.log().error({ err: policyError }, 'retry policy threw; dead-lettering the task')
+      return this.deadLetter('unrecoverable', info)
+    }
+    switch (decision.kind) {
+      case 'retry': {
+        if (!(await this.settle('retry', decision.delayMs))) return this.unsettled()
+        this.log().warn({ err: error, delayMs: decision.delayMs }, `attempt ${envelope.attempt} failed; retrying`)
+        await this.record('retrying', { error: info, retryAt: Date.now() + decision.delayMs })
+        if (runtime.events.wants('task.retried')) {
+          runtime.events.emit('task.retried', {
+            ...eventBase(envelope),
+            durationMs: Date.now() - this.started,
+            delayMs: decision.delayMs,
+            error: info,
+          })
+        }
+        return 'retried'
+      }
+      case 'dead-letter':
+        return this.deadLetter(decision.reason, info)
+      case 'fail': {
+        if (!(await this.settle('ack'))) return this.unsettled()
+        this.log().error({ err: error }, 'task failed')
+        await this.record('failed', { error: info, finishedAt: Date.now() })
+        runtime.events.emit('task.failed', {
+          ...eventBase(envelope),
+          durationMs: Date.now() - this.started,
+          error: info,
+        })
+        return 'failed'
+      }
+    }
+  }
+
+  private async deadLetter(reason: DeadLetterReason, error: ErrorInfo | undefined): Promise<ExecutionOutcome> {
+    if (!(await this.settle('dead-letter', 0, reason, error))) return this.unsettled()
+    this.log().error({ reason, error }, `task dead-lettered (${reason})`)
+    await this.record('dead-lettered', { ...(error ? { error } : {}), finishedAt: Date.now() })
+    this.runtime.events.emit('task.dead-lettered', {
+      ...eventBase(this.envelope),
+      durationMs: Date.now() - this.started,
       reason,
       ...(error ? { error } : {}),
     })
     return 'dead-lettered'
   }
-  const unsettled = (): ExecutionOutcome => (execution.released ? 'released' : 'unsettled')
 
-  if (task === undefined || task.handler === undefined) {
-    return deadLetter('unknown-task', toErrorInfo(new UnknownTaskError(envelope.task, unknownTaskMessage(envelope))))
-  }
-  const maxDeliveries = task.settings.maxDeliveries
-  if (delivery.deliveryCount > maxDeliveries) {
-    const message = `delivered ${delivery.deliveryCount} times without finishing (maxDeliveries ${maxDeliveries}): it crashes or outlives its worker`
-    return deadLetter('max-deliveries', toErrorInfo(new ConveyorError('CONVEYOR_POISON_MESSAGE', message)))
-  }
-  if (envelope.expiresAt !== undefined && envelope.expiresAt <= started) {
-    if (!(await settle('ack', () => delivery.ack()))) return unsettled()
-    log().info('task expired before it started; not run')
-    await record('expired', { finishedAt: Date.now() })
-    runtime.events.emit('task.expired', eventBase(envelope))
-    return 'expired'
-  }
-
-  let input: unknown = envelope.payload
-  if (task.options.schema) {
+  /** Hand the outcome to the broker, unless the worker already gave the delivery back (shutdown). */
+  private async settle(
+    op: 'ack' | 'retry' | 'dead-letter',
+    delayMs = 0,
+    reason?: DeadLetterReason,
+    error?: ErrorInfo,
+  ): Promise<boolean> {
+    const execution = this.execution
+    if (execution.released) return false
+    execution.settled = true
+    const delivery = execution.delivery
     try {
-      input = await validateInput(envelope.task, task.options.schema, envelope.payload)
-    } catch (error) {
-      return deadLetter('invalid-input', toErrorInfo(error))
+      await (op === 'ack'
+        ? delivery.ack()
+        : op === 'retry'
+          ? delivery.retry(delayMs)
+          : delivery.deadLetter(reason ?? 'unrecoverable', error))
+      return true
+    } catch (failure) {
+      this.log().warn({ err: failure }, `could not ${op} the delivery; the broker will deliver it again`)
+      return false
     }
   }
-  if (hooks.beforeRun) {
-    let verdict: BeforeRunVerdict
+
+  private unsettled(): ExecutionOutcome {
+    return this.execution.released ? 'released' : 'unsettled'
+  }
+
+  private async record(state: TaskState, extra: Partial<TaskRecord> = {}): Promise<void> {
+    const results = this.runtime.results
+    if (!results) return
+    const envelope = this.envelope
+    const record: TaskRecord = {
+      id: envelope.id,
+      task: envelope.task,
+      queue: envelope.queue,
+      state,
+      attempt: envelope.attempt,
+      enqueuedAt: envelope.createdAt,
+      startedAt: this.started,
+      updatedAt: Date.now(),
+      ...extra,
+    }
     try {
-      verdict = await hooks.beforeRun(envelope, execution.controller.signal)
+      await results.set(record, { ttlMs: this.task?.settings.resultTtlMs ?? UNKNOWN_TTL_MS })
     } catch (error) {
-      if (execution.released) return 'released'
-      log().error({ err: error }, 'beforeRun hook failed; running the task anyway')
-      verdict = 'run'
+      // The task's outcome stands; a lost status write is logged, not turned into a rerun of its side effects.
+      this.log().error({ err: error, state }, 'could not store the task state')
     }
-    if (execution.released) return 'released'
-    if (verdict === 'revoked') {
-      if (!(await settle('ack', () => delivery.ack()))) return unsettled()
-      log().info('task revoked; not run')
-      await record('revoked', { finishedAt: Date.now() })
-      runtime.events.emit('task.revoked', eventBase(envelope))
-      return 'revoked'
-    }
-    if (verdict !== 'run') {
-      // The attempt already failed elsewhere (e.g. its process was killed at the hard time limit): the retry
-      // policy decides, exactly as if the handler had thrown this error.
-      return onFailure(runtime, task, execution, verdict.fail, started, log, record, deadLetter, settle)
-    }
-  }
-
-  await record('started')
-  if (runtime.events.wants('task.started')) {
-    runtime.events.emit('task.started', { ...eventBase(envelope), deliveryCount: delivery.deliveryCount })
-  }
-
-  let result: unknown
-  try {
-    result = await runHandler(task, input, execution, envelope, log)
-  } catch (error) {
-    if (execution.released) return 'released'
-    return onFailure(runtime, task, execution, error, started, log, record, deadLetter, settle)
-  }
-  if (execution.released) return 'released'
-  const finishedAt = Date.now()
-  await record('succeeded', { ...(result !== undefined ? { result: result as JsonValue } : {}), finishedAt })
-  if (!(await settle('ack', () => delivery.ack()))) return unsettled()
-  if (log.made() || runtime.logger.isLevelEnabled('debug'))
-    log().debug({ durationMs: finishedAt - started }, 'task succeeded')
-  if (runtime.events.wants('task.succeeded')) {
-    runtime.events.emit('task.succeeded', { ...eventBase(envelope), durationMs: finishedAt - started })
-  }
-  return 'succeeded'
-}
-
-async function onFailure(
-  runtime: WorkerRuntime,
-  task: RegisteredTask,
-  execution: Execution,
-  error: unknown,
-  started: number,
-  log: LazyLogger,
-  record: (state: TaskState, extra?: Partial<TaskRecord>) => Promise<void>,
-  deadLetter: (reason: DeadLetterReason, error: ErrorInfo | undefined) => Promise<ExecutionOutcome>,
-  settle: (what: string, action: () => Promise<void>) => Promise<boolean>,
-): Promise<ExecutionOutcome> {
-  const unsettled = (): ExecutionOutcome => (execution.released ? 'released' : 'unsettled')
-  const envelope = execution.delivery.envelope
-  const info = toErrorInfo(error)
-  let decision: ReturnType<typeof decideRetry>
-  try {
-    decision = decideRetry(task.settings.retry, error, envelope.attempt, envelope.maxAttempts)
-  } catch (policyError) {
-    // A throwing retryOn/backoff is a bug in the policy: do not loop on it, keep the message for a human.
-    log().error({ err: policyError }, 'retry policy threw; dead-lettering the task')
-    return deadLetter('unrecoverable', info)
-  }
-  switch (decision.kind) {
-    case 'retry': {
-      if (!(await settle('retry', () => execution.delivery.retry(decision.delayMs)))) return unsettled()
-      log().warn({ err: error, delayMs: decision.delayMs }, `attempt ${envelope.attempt} failed; retrying`)
-      await record('retrying', { error: info, retryAt: Date.now() + decision.delayMs })
-      if (runtime.events.wants('task.retried')) {
-        runtime.events.emit('task.retried', {
-          ...eventBase(envelope),
-          durationMs: Date.now() - started,
-          delayMs: decision.delayMs,
-          error: info,
-        })
-      }
-      return 'retried'
-    }
-    case 'dead-letter':
-      return deadLetter(decision.reason, info)
-    case 'fail': {
-      if (!(await settle('ack', () => execution.delivery.ack()))) return unsettled()
-      log().error({ err: error }, 'task failed')
-      await record('failed', { error: info, finishedAt: Date.now() })
-      runtime.events.emit('task.failed', { ...eventBase(envelope), durationMs: Date.now() - started, error: info })
-      return 'failed'
-    }
-  }
-}
-
-function runHandler(
-  task: RegisteredTask,
-  input: unknown,
-  execution: Execution,
-  envelope: Envelope,
-  log: LazyLogger,
-): Promise<unknown> {
-  const { controller, delivery } = execution
-  const ctx: TaskContext = {
-    id: envelope.id,
-    task: envelope.task,
-    queue: envelope.queue,
-    attempt: envelope.attempt,
-    maxAttempts: envelope.maxAttempts,
-    deliveryCount: delivery.deliveryCount,
-    signal: controller.signal,
-    get logger() {
-      return log()
-    },
-    envelope,
-  }
-  const timeoutMs = task.settings.timeoutMs
-  return new Promise<unknown>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined
-    const onAbort = () => reject(controller.signal.reason)
-    if (timeoutMs !== undefined) {
-      timer = setTimeout(() => controller.abort(new TaskTimeoutError(envelope.task, timeoutMs)), timeoutMs)
-    }
-    controller.signal.addEventListener('abort', onAbort, { once: true })
-    Promise.resolve()
-      .then(() => task.handler!(input, ctx))
-      .then(resolve, reject)
-      .finally(() => {
-        if (timer !== undefined) clearTimeout(timer)
-        controller.signal.removeEventListener('abort', onAbort)
-      })
-  })
-}
-
-async function writeRecord(runtime: WorkerRuntime, log: LazyLogger, record: TaskRecord, ttlMs: number) {
-  if (!runtime.results) return
-  try {
-    await runtime.results.set(record, { ttlMs })
-  } catch (error) {
-    // The task's outcome stands; a lost status write is logged, not turned into a rerun of its side effects.
-    log().error({ err: error, state: record.state }, 'could not store the task state')
-  }
-}
-
-function base(envelope: Envelope, state: TaskState): TaskRecord {
-  return {
-    id: envelope.id,
-    task: envelope.task,
-    queue: envelope.queue,
-    state,
-    attempt: envelope.attempt,
-    enqueuedAt: envelope.createdAt,
-    updatedAt: Date.now(),
   }
 }
 
@@ -256,25 +331,4 @@ function eventBase(envelope: Envelope) {
 
 function unknownTaskMessage(envelope: Envelope): string {
   return `no task named "${envelope.task}" is implemented by the worker consuming "${envelope.queue}": implement it there (app.implement) or route it to a worker that has it`
-}
-
-interface LazyLogger {
-  (): Logger
-  made(): boolean
-}
-
-/** A child logger with the task's fields, made only when a line is written (most successful runs write none). */
-function lazyLogger(parent: Logger, envelope: Envelope): LazyLogger {
-  let child: Logger | undefined
-  const get = (() => {
-    child ??= parent.child({
-      taskId: envelope.id,
-      task: envelope.task,
-      queue: envelope.queue,
-      attempt: envelope.attempt,
-    })
-    return child
-  }) as LazyLogger
-  get.made = () => child !== undefined
-  return get
 }

@@ -4,7 +4,7 @@ import type { Delivery } from '../contracts/delivery'
 import { ConveyorError } from '../errors/conveyor-error'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { Deque } from '../util/deque'
-import { type Execution, execute } from './execute'
+import { Execution, execute } from './execute'
 import type { ExecutionHooks, WorkerRuntime } from './runtime'
 
 export interface WorkerOptions {
@@ -89,7 +89,7 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
   }
 
   const onDelivery = (delivery: Delivery) => {
-    const execution: Execution = { delivery, controller: new AbortController(), released: false, settled: false }
+    const execution = new Execution(delivery)
     if (state === 'stopping' || state === 'stopped') {
       giveBack(execution)
       return
@@ -178,12 +178,10 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
             }
           })
         }
-        const unfinished = [...running]
+        const unfinished = [...running].filter((execution) => !execution.settled)
         for (const execution of unfinished) {
-          if (!execution.settled) execution.released = true
-          execution.controller.abort(
-            new ConveyorError('CONVEYOR_WORKER_STOPPED', 'worker stopped before the task finished'),
-          )
+          execution.released = true
+          execution.abort(new ConveyorError('CONVEYOR_WORKER_STOPPED', 'worker stopped before the task finished'))
         }
         await Promise.all(unfinished.map(giveBack))
         if (unfinished.length > 0) log.warn({ count: unfinished.length }, 'gave unfinished tasks back to the queue')

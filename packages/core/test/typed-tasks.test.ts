@@ -57,3 +57,38 @@ describe('typed tasks', () => {
     await producer.close()
   })
 })
+
+describe('enqueueMany', () => {
+  it('publishes a batch in one call, typed, and every run is processed exactly once', async () => {
+    const app = createApp({ broker: 'memory://', logger: false })
+    const seen: number[] = []
+    const square = app.task('math.square', (input: { n: number }) => {
+      seen.push(input.n)
+      return input.n * input.n
+    })
+    const jobs = await square.enqueueMany(
+      Array.from({ length: 100 }, (_, n) => ({ n })),
+      { priority: 3 },
+    )
+    expectTypeOf(jobs).toEqualTypeOf<JobHandle<number>[]>()
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(100)
+    expect(await app.broker.stats('default')).toMatchObject({ ready: 100 })
+    await app.worker({ concurrency: 8 }).start()
+    const results = await Promise.all(jobs.map((j) => j.result({ timeoutMs: 5000 })))
+    expect(results).toEqual(Array.from({ length: 100 }, (_, n) => n * n))
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, n) => n))
+    // @ts-expect-error inputs must match the handler
+    await square.enqueueMany([{ n: 'x' }]).catch(() => undefined)
+    await app.close()
+  })
+
+  it('validates every input before publishing any', async () => {
+    const app = createApp({ broker: 'memory://', logger: false })
+    const task = app.task('t', (input: { n: number }) => input.n)
+    await expect(task.enqueueMany([{ n: 1 }, { n: 10n as unknown as number }])).rejects.toMatchObject({
+      code: 'CONVEYOR_SERIALIZATION',
+    })
+    expect(await app.broker.stats('default')).toMatchObject({ ready: 0 })
+    await app.close()
+  })
+})

@@ -23,6 +23,8 @@ import { checkDefaults, checkPriority, checkQueueName, taskSettings } from './ta
 /** A task the app can enqueue (and run, when implemented here). */
 export interface Task<Input, Output> extends TaskDeclaration<Input, Output> {
   enqueue(input: Input, options?: EnqueueOptions): Promise<JobHandle<Output>>
+  /** Enqueue many runs with the same options in as few broker round trips as the broker allows. */
+  enqueueMany(inputs: readonly Input[], options?: Omit<EnqueueOptions, 'id'>): Promise<JobHandle<Output>[]>
 }
 
 export interface App {
@@ -48,6 +50,17 @@ export interface App {
     options?: EnqueueOptions,
   ): Promise<JobHandle<Output>>
   enqueue(task: string, input: unknown, options?: EnqueueOptions): Promise<JobHandle<unknown>>
+  /** Enqueue many runs of one task in as few broker round trips as the broker allows (`Broker.publishMany`). */
+  enqueueMany<Input, Output>(
+    task: TaskDeclaration<Input, Output>,
+    inputs: readonly Input[],
+    options?: Omit<EnqueueOptions, 'id'>,
+  ): Promise<JobHandle<Output>[]>
+  enqueueMany(
+    task: string,
+    inputs: readonly unknown[],
+    options?: Omit<EnqueueOptions, 'id'>,
+  ): Promise<JobHandle<unknown>[]>
   /** A handle on a task run by id (from another process, a log line). */
   job<Output = unknown>(id: string, task?: string, queue?: string): JobHandle<Output>
   /** Tasks known to this app. */
@@ -133,11 +146,12 @@ export function createApp(options: AppOptions): App {
     },
   })
 
-  const enqueue = async (
+  /** Validate, route and build the envelope of one enqueue; nothing is published yet. */
+  const prepare = async (
     taskOrName: TaskDeclaration<unknown, unknown> | string,
     input: unknown,
-    enqueueOptions: EnqueueOptions = {},
-  ): Promise<JobHandle<unknown>> => {
+    enqueueOptions: EnqueueOptions,
+  ): Promise<Envelope> => {
     const name = typeof taskOrName === 'string' ? taskOrName : taskOrName.name
     const known =
       registry.get(name) ?? (typeof taskOrName === 'string' ? undefined : register(name, taskOrName.options, undefined))
@@ -183,20 +197,47 @@ export function createApp(options: AppOptions): App {
       ...(enqueueOptions.trace !== undefined ? { trace: enqueueOptions.trace } : {}),
       ...(enqueueOptions.headers !== undefined ? { headers: enqueueOptions.headers } : {}),
     }
-    await declareQueue(queue)
+    return envelope
+  }
+
+  const announce = (envelope: Envelope) => {
+    if (!events.wants('task.enqueued')) return
+    events.emit('task.enqueued', {
+      id: envelope.id,
+      task: envelope.task,
+      queue: envelope.queue,
+      attempt: 1,
+      at: envelope.createdAt,
+      priority: envelope.priority,
+      ...(envelope.notBefore !== undefined ? { notBefore: envelope.notBefore } : {}),
+    })
+  }
+
+  const enqueue = async (
+    taskOrName: TaskDeclaration<unknown, unknown> | string,
+    input: unknown,
+    enqueueOptions: EnqueueOptions = {},
+  ): Promise<JobHandle<unknown>> => {
+    const envelope = await prepare(taskOrName, input, enqueueOptions)
+    await declareQueue(envelope.queue)
     await broker.publish(envelope)
-    if (events.wants('task.enqueued')) {
-      events.emit('task.enqueued', {
-        id: envelope.id,
-        task: name,
-        queue,
-        attempt: 1,
-        at: now,
-        priority,
-        ...(notBefore !== undefined ? { notBefore } : {}),
-      })
-    }
-    return handle(envelope.id, name, queue)
+    announce(envelope)
+    return handle(envelope.id, envelope.task, envelope.queue)
+  }
+
+  const enqueueMany = async (
+    taskOrName: TaskDeclaration<unknown, unknown> | string,
+    inputs: readonly unknown[],
+    enqueueOptions: Omit<EnqueueOptions, 'id'> = {},
+  ): Promise<JobHandle<unknown>[]> => {
+    if (!Array.isArray(inputs)) throw new InvalidOptionsError('enqueueMany takes an array of inputs')
+    const envelopes = await Promise.all(inputs.map((input) => prepare(taskOrName, input, enqueueOptions)))
+    await Promise.all([...new Set(envelopes.map((e) => e.queue))].map(declareQueue))
+    // One round trip per batch where the broker can (Redis: one script call); one publish each otherwise.
+    if (broker.publishMany) await broker.publishMany(envelopes)
+    else await Promise.all(envelopes.map((envelope) => broker.publish(envelope)))
+    for (const envelope of envelopes) announce(envelope)
+    return envelopes.map((envelope) => handle(envelope.id, envelope.task, envelope.queue))
   }
 
   // Where the tasks this process implements are published, as far as their names tell (predicate routes need input).
@@ -214,6 +255,8 @@ export function createApp(options: AppOptions): App {
       options: entry.options as TaskOptions<Input>,
       enqueue: (input: Input, enqueueOptions?: EnqueueOptions) =>
         enqueue(entry.name, input, enqueueOptions) as Promise<JobHandle<Output>>,
+      enqueueMany: (inputs: readonly Input[], enqueueOptions?: Omit<EnqueueOptions, 'id'>) =>
+        enqueueMany(entry.name, inputs, enqueueOptions) as Promise<JobHandle<Output>[]>,
     })
 
   const app: App = {
@@ -237,6 +280,7 @@ export function createApp(options: AppOptions): App {
       return bind<Input, Output>(entry)
     },
     enqueue: enqueue as App['enqueue'],
+    enqueueMany: enqueueMany as App['enqueueMany'],
     job: <Output>(id: string, task = '', queue = '') => handle<Output>(id, task, queue),
     tasks: () => [...registry.values()],
     worker(workerOptions: WorkerOptions = {}) {

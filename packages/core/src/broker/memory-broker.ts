@@ -207,6 +207,13 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     async publish(envelope: Envelope) {
       publishBody(envelope.queue, encodeEnvelope(envelope), envelope.priority, envelope.notBefore)
     },
+    async publishMany(envelopes: readonly Envelope[]) {
+      // Encode all first, so one bad envelope publishes none of them.
+      const bodies = envelopes.map((envelope) => encodeEnvelope(envelope))
+      for (const [i, envelope] of envelopes.entries()) {
+        publishBody(envelope.queue, bodies[i]!, envelope.priority, envelope.notBefore)
+      }
+    },
     async publishRaw(queue: string, body: string) {
       publishBody(queue, body, 0)
     },

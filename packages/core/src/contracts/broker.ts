@@ -75,6 +75,12 @@ export interface Broker {
    */
   publish(envelope: Envelope): Promise<void>
   /**
+   * Optional: publish several envelopes (possibly for several queues) in as few round trips as the broker allows,
+   * with `publish`'s guarantees for each. Resolves once the broker holds all of them; on rejection some may have
+   * been published (a producer retrying gets at-least-once, as with `publish`). Core falls back to `publish` each.
+   */
+  publishMany?(envelopes: readonly Envelope[]): Promise<void>
+  /**
    * Place an arbitrary body on the queue exactly as given, bypassing encoding. Exists so that the conformance suite
    * and interop producers can put foreign or malformed bytes on a queue; consumers dead-letter what they cannot
    * decode with reason `malformed`.

@@ -24,6 +24,11 @@ import { Topology } from './topology'
 export interface RabbitMQBroker extends Broker {
   /** Queue names on the server for a logical queue (`work`, `dead`, `delays`). */
   queueNames(queue: string): ReturnType<Topology['names']>
+  /**
+   * Publish several envelopes (any queues) pipelined on the confirm channel: resolves once every one is confirmed;
+   * on rejection some may have been published (retrying gives at-least-once, as with `publish`).
+   */
+  publishMany(envelopes: readonly Envelope[]): Promise<void>
   /** Logical queues this instance declared or used, for cleanup. */
   knownQueues(): string[]
   /** Drop the socket as a network failure would; the broker reconnects. For tests. Returns false when not connected. */
@@ -128,6 +133,10 @@ function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
       } catch (error) {
         return Promise.reject(error)
       }
+    },
+    async publishMany(envelopes: readonly Envelope[]) {
+      ensureOpen()
+      await Promise.all(envelopes.map((envelope) => sender.envelope(envelope)))
     },
     async publishRaw(queue: string, body: string) {
       ensureOpen()

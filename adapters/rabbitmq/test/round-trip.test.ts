@@ -62,3 +62,23 @@ for (const queueType of ['classic', 'quorum'] as const) {
     })
   })
 }
+
+describe('rabbitmq publishMany', () => {
+  let prefix = ''
+  afterEach(async () => cleanup(prefix))
+
+  it('publishes a batch across queues, each confirmed', async () => {
+    prefix = uniquePrefix('many')
+    const broker = makeBroker(prefix, { delayLevels: [50, 200, 1_000, 60_000] })
+    const batch = [
+      envelope('a'),
+      envelope('b'),
+      envelope('a', { priority: 9 }),
+      envelope('b', { notBefore: Date.now() + 60_000 }),
+    ]
+    await broker.publishMany(batch)
+    expect(await broker.stats('a')).toMatchObject({ ready: 2 })
+    expect(await broker.stats('b')).toMatchObject({ ready: 1, delayed: 1 })
+    await broker.close()
+  })
+})

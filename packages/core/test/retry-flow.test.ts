@@ -35,9 +35,12 @@ describe('retry → dead letter', () => {
     const dead: TaskEvents['task.dead-lettered'][] = []
     app.events.on('task.retried', (e) => retried.push(e))
     app.events.on('task.dead-lettered', (e) => dead.push(e))
-    await app.worker({ concurrency: 2 }).start()
     const before = Date.now()
     const job = await flaky.enqueue({ n: 1 })
+    // Enqueued and not picked up yet: pending, without the enqueue having paid for a result write.
+    expect(await job.record()).toMatchObject({ id: job.id, state: 'pending', attempt: 1, task: 'flaky.always' })
+    expect(await app.results?.get(job.id)).toBeUndefined()
+    await app.worker({ concurrency: 2 }).start()
     await expect(job.result({ timeoutMs: 5000 })).rejects.toMatchObject({ code: 'CONVEYOR_TASK_FAILED' })
     expect(attempts).toEqual([1, 2, 3, 4])
     expect(retried.map((e) => e.delayMs)).toEqual([20, 40, 80])

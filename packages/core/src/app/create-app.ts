@@ -1,7 +1,7 @@
 import type { Broker } from '../contracts/broker'
 import type { Envelope } from '../contracts/envelope'
 import type { JsonValue } from '../contracts/json'
-import type { ResultBackend } from '../contracts/result-backend'
+import type { ResultBackend, TaskRecord } from '../contracts/result-backend'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { NoResultBackendError } from '../errors/no-result-backend-error'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error'
@@ -121,7 +121,8 @@ export function createApp(options: AppOptions): App {
     return entry
   }
 
-  const handle = <Output>(id: string, task: string, queue: string): JobHandle<Output> => ({
+  /** `enqueued`: the envelope this process published; lets `record()` say `pending` before a worker wrote anything. */
+  const handle = <Output>(id: string, task: string, queue: string, enqueued?: Envelope): JobHandle<Output> => ({
     id,
     task,
     queue,
@@ -142,7 +143,18 @@ export function createApp(options: AppOptions): App {
     async record() {
       if (!results) throw new NoResultBackendError('this app has no result backend: pass createApp({ results })')
       await ready()
-      return results.get(id)
+      const stored = await results.get(id)
+      if (stored !== undefined || enqueued === undefined) return stored
+      // Nothing written yet: it is waiting on the broker (enqueues do not pay a result write).
+      return {
+        id,
+        task,
+        queue,
+        state: 'pending',
+        attempt: 1,
+        enqueuedAt: enqueued.createdAt,
+        updatedAt: enqueued.createdAt,
+      } satisfies TaskRecord
     },
   })
 
@@ -222,7 +234,7 @@ export function createApp(options: AppOptions): App {
     await declareQueue(envelope.queue)
     await broker.publish(envelope)
     announce(envelope)
-    return handle(envelope.id, envelope.task, envelope.queue)
+    return handle(envelope.id, envelope.task, envelope.queue, envelope)
   }
 
   const enqueueMany = async (
@@ -237,7 +249,7 @@ export function createApp(options: AppOptions): App {
     if (broker.publishMany) await broker.publishMany(envelopes)
     else await Promise.all(envelopes.map((envelope) => broker.publish(envelope)))
     for (const envelope of envelopes) announce(envelope)
-    return envelopes.map((envelope) => handle(envelope.id, envelope.task, envelope.queue))
+    return envelopes.map((envelope) => handle(envelope.id, envelope.task, envelope.queue, envelope))
   }
 
   // Where the tasks this process implements are published, as far as their names tell (predicate routes need input).

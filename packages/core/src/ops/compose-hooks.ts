@@ -1,10 +1,11 @@
 import type { Envelope } from '../contracts/envelope'
-import type { ExecutionHooks, ExecutionOutcome } from '../worker/runtime'
+import type { BeforeRunVerdict, ExecutionHooks, ExecutionOutcome } from '../worker/runtime'
 
 /**
- * One `ExecutionHooks` from several, in order: `beforeRun` hooks run one after the other and the first `revoked`
- * wins (later ones are not asked, so a revoked task never takes a rate-limit token); every `afterRun` hook is called.
- * Put the cheap checks (revoke) before the ones that wait (rate limits).
+ * One `ExecutionHooks` from several, in order: `beforeRun` hooks run one after the other and the first verdict other
+ * than `run` (`revoked`, or `{ fail }`) wins — later ones are not asked, so a revoked or failed attempt never takes a
+ * rate-limit token; every `afterRun` hook is called. Put the cheap checks (revoke, hard-limit kills) before the ones
+ * that wait (rate limits).
  */
 export function composeHooks(...all: readonly (ExecutionHooks | undefined)[]): ExecutionHooks {
   const hooks = all.filter((h): h is ExecutionHooks => h !== undefined)
@@ -13,9 +14,10 @@ export function composeHooks(...all: readonly (ExecutionHooks | undefined)[]): E
   return {
     ...(before.length > 0
       ? {
-          async beforeRun(envelope: Envelope, signal: AbortSignal) {
+          async beforeRun(envelope: Envelope, signal: AbortSignal): Promise<BeforeRunVerdict> {
             for (const h of before) {
-              if ((await h.beforeRun!(envelope, signal)) === 'revoked') return 'revoked'
+              const verdict = await h.beforeRun!(envelope, signal)
+              if (verdict !== 'run') return verdict
             }
             return 'run'
           },

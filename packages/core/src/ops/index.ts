@@ -1,6 +1,15 @@
 // Operations features: coordination (heartbeats, revokes, rate limits, leases, tick claims), worker hooks, scheduling.
 export { composeHooks } from './compose-hooks'
 export type { CoordinationStore, Lease, WorkerHeartbeat } from './coordination'
+export {
+  DEFAULT_HARD_LIMIT_KILL_TTL_MS,
+  type HardLimitHooks,
+  type HardLimitHooksOptions,
+  type HardLimitKill,
+  hardLimitHooks,
+  hardLimitKey,
+  recordHardLimitKill,
+} from './hard-limit'
 export { type Heartbeat, type HeartbeatOptions, startHeartbeat } from './heartbeat'
 export { createMemoryCoordination, type MemoryCoordinationOptions } from './memory-coordination'
 export { type RateLimit, type RateLimitHooksOptions, type RateLimits, rateLimitHooks } from './rate-limit'

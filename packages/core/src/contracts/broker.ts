@@ -32,7 +32,10 @@ export interface Subscription {
 export interface QueueStats {
   /** Deliverable now. */
   readonly ready: number
-  /** Held by consumers, unsettled. */
+  /**
+   * Held by consumers, unsettled. Brokers that cannot count unacknowledged messages server-side (AMQP without the
+   * management plugin) report what this instance holds; their docs say so.
+   */
   readonly inFlight: number
   /** Waiting for their `notBefore` (delays and retry backoff). */
   readonly delayed: number

@@ -141,17 +141,18 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
     maxMessageBytes,
   })
 
-  const publishStored = async (queue: string, element: string, priority: number, due: number) => {
-    ensureOpen()
+  /** The stored element, after the size check every publish makes before anything is written. */
+  const checkSize = (element: string): string => {
     const bytes = utf8Length(element)
     if (bytes > maxMessageBytes) {
       throw new PayloadTooLargeError(
         `[conveyor] [redis] message of ${bytes} bytes exceeds maxMessageBytes ${maxMessageBytes}`,
       )
     }
-    const k = keysOf(queue)
-    await shared.run('publish', [k.ready[priority]!, k.delayed, k.wake, k.seq], [element, priority, due])
+    return element
   }
+  const dueOf = (envelope: Envelope, now: number) =>
+    envelope.notBefore !== undefined && envelope.notBefore > now ? envelope.notBefore : 0
 
   const broker: Broker = {
     name: 'redis',
@@ -176,13 +177,34 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
     },
 
     async publish(envelope: Envelope) {
+      ensureOpen()
       assertEnvelope(envelope)
-      const due = envelope.notBefore !== undefined && envelope.notBefore > Date.now() ? envelope.notBefore : 0
-      await publishStored(envelope.queue, encodeStored(envelope), envelope.priority, due)
+      const element = checkSize(encodeStored(envelope))
+      await runtime(envelope.queue).publisher.add(element, envelope.priority, dueOf(envelope, Date.now()))
+    },
+
+    async publishMany(envelopes: readonly Envelope[]) {
+      ensureOpen()
+      // Everything is validated, encoded and size-checked first: a bad member rejects the batch with nothing written.
+      const now = Date.now()
+      const byQueue = new Map<string, (string | number)[]>()
+      for (const envelope of envelopes) {
+        assertEnvelope(envelope)
+        const element = checkSize(encodeStored(envelope))
+        runtime(envelope.queue)
+        let args = byQueue.get(envelope.queue)
+        if (args === undefined) {
+          args = []
+          byQueue.set(envelope.queue, args)
+        }
+        args.push(envelope.priority, dueOf(envelope, now), element)
+      }
+      await Promise.all([...byQueue].map(([queue, args]) => runtime(queue).publisher.addMany(args)))
     },
 
     async publishRaw(queue: string, body: string) {
-      await publishStored(queue, storeRaw(body), 0, 0)
+      ensureOpen()
+      await runtime(queue).publisher.add(checkSize(storeRaw(body)), 0, 0)
     },
 
     async consume(queue: string, handler: DeliveryHandler, consumeOptions: ConsumeOptions): Promise<Subscription> {
@@ -209,6 +231,12 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
       ensureOpen()
       const k = keysOf(queue)
       return Number(await shared.run('purge', [...k.ready, k.delayed], []))
+    },
+
+    async listQueues() {
+      ensureOpen()
+      // Declared by any instance sharing the prefix; sorted so admin output is stable.
+      return (await client.smembers(queuesKey(prefix))).sort()
     },
 
     async stats(queue: string): Promise<QueueStats> {

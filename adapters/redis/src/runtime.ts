@@ -11,6 +11,7 @@ import { RedisDelivery } from './delivery'
 import type { QueueKeys } from './keys'
 import type { OutageReporter } from './logger'
 import type { RedisClient } from './options'
+import { QueuePublisher } from './publisher'
 import type { ScriptName } from './scripts'
 
 /** Largest number of tokens passed to one script call (Lua's unpack has a stack limit). */
@@ -53,12 +54,15 @@ export class QueueRuntime {
   private pendingAcks: PendingAck[] = []
   private flushScheduled = false
   private flushing = new Set<Promise<void>>()
+  readonly publisher: QueuePublisher
 
   constructor(
     readonly name: string,
     readonly keys: QueueKeys,
     private readonly shared: BrokerShared,
-  ) {}
+  ) {
+    this.publisher = new QueuePublisher(keys, shared)
+  }
 
   /** Record a fetched delivery as held by `holder` and build the `Delivery` handed to its handler. */
   hold(token: string, envelope: Envelope, deliveryCount: number, holder: Holder): RedisDelivery {

@@ -6,7 +6,7 @@ import type { RedisClient } from './options'
 
 /** Every Lua script of the adapter, by file name in `lua/`. */
 export const SCRIPT_NAMES = [
-  'publish',
+  'publish-batch',
   'fetch',
   'extend',
   'ack',

@@ -1,0 +1,36 @@
+-- Put several messages on one queue in one call: each at the back of its priority list, or in the delayed set
+-- until its due time. Order within a priority list is the order given.
+-- KEYS: 1..10 ready lists for priorities 0..9, 11 delayed zset, 12 wake list, 13 sequence counter
+-- ARGV: triplets of priority digit, due (epoch ms; 0 = ready now), element (stored form)
+local lists = {}
+local later = {}
+for i = 1, #ARGV, 3 do
+  if tonumber(ARGV[i + 1]) > 0 then
+    later[#later + 1] = i
+  else
+    local p = ARGV[i]
+    local list = lists[p]
+    if not list then
+      list = {}
+      lists[p] = list
+    end
+    list[#list + 1] = ARGV[i + 2]
+  end
+end
+for p, list in pairs(lists) do
+  redis.call('RPUSH', KEYS[tonumber(p) + 1], unpack(list))
+end
+if #later > 0 then
+  -- The sequence keeps identical bodies distinct members; the digit in front says which list to promote into.
+  local last = redis.call('INCRBY', KEYS[13], #later)
+  local z = {}
+  for j = 1, #later do
+    local i = later[j]
+    z[2 * j - 1] = ARGV[i + 1]
+    z[2 * j] = ARGV[i] .. (last - #later + j) .. '|' .. ARGV[i + 2]
+  end
+  redis.call('ZADD', KEYS[11], unpack(z))
+end
+-- One marker at most: a blocked consumer wakes, fetches, and the fetch re-arms the marker when more is left.
+if redis.call('LLEN', KEYS[12]) == 0 then redis.call('RPUSH', KEYS[12], '1') end
+return #ARGV / 3

@@ -1,9 +1,29 @@
 import type { RedisLogger } from './options'
 
+/**
+ * The default logger prints one line per report, the cause's message without its stack: outages are expected
+ * operating conditions, and CLIs built on the adapter print one-line errors that a stack trace would spoil.
+ */
 const consoleLogger: RedisLogger = {
-  error: (obj, msg) => console.error(msg ?? '', obj),
-  warn: (obj, msg) => console.warn(msg ?? '', obj),
+  error: (obj, msg) => console.error(oneLine(obj, msg)),
+  warn: (obj, msg) => console.warn(oneLine(obj, msg)),
   info: () => {},
+}
+
+function oneLine(obj: object, msg: string | undefined): string {
+  const err = (obj as { err?: unknown }).err
+  const why = err === undefined ? '' : causeOf(err)
+  const text = why === '' ? (msg ?? '') : `${msg ?? '[conveyor] [redis]'}: ${why}`
+  return text.replace(/\s*\n\s*/g, ' ')
+}
+
+/** A cause in a few words. Node's connect errors can be an AggregateError with an empty message (IPv4 and IPv6). */
+function causeOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  if (error.message !== '') return error.message
+  if (error instanceof AggregateError && error.errors.length > 0) return causeOf(error.errors[0])
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' ? code : error.name
 }
 
 const silent: RedisLogger = { error: () => {}, warn: () => {}, info: () => {} }

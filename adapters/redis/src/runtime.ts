@@ -202,7 +202,8 @@ export class QueueRuntime {
     this.flushScheduled = true
     setImmediate(() => {
       this.flushScheduled = false
-      void this.flush()
+      // Usually a consumer's fetch has carried them already.
+      if (this.pendingAcks.length > 0) void this.flush()
     })
   }
 

@@ -73,3 +73,22 @@ describe('redis idle consumers', () => {
     await writer.close()
   })
 })
+
+describe('redis publish batching', () => {
+  it('publishes made together share one script call; publishMany sends one per 500 messages', async () => {
+    const broker = createRedisBroker({ url, prefix: 'batching', logger: false })
+    try {
+      await broker.publish(envelope('q')) // loads the script, so NOSCRIPT round trips do not count below
+      const before = await calls('evalsha')
+      await Promise.all(Array.from({ length: 64 }, () => broker.publish(envelope('q'))))
+      expect((await calls('evalsha')) - before).toBe(1)
+      const mid = await calls('evalsha')
+      await broker.publishMany!(Array.from({ length: 1200 }, () => envelope('q')))
+      expect((await calls('evalsha')) - mid).toBe(3)
+      expect((await broker.stats('q')).ready).toBe(1 + 64 + 1200)
+      await broker.purge('q')
+    } finally {
+      await broker.close()
+    }
+  })
+})

@@ -4,7 +4,7 @@ import { createRedisCoordination } from '@conveyor/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  conveyor,
+  conveyorInProcess,
   deletePrefix,
   killLeftovers,
   producer,
@@ -36,13 +36,15 @@ async function setup(what: string) {
     await deletePrefix(redis, box.prefix)
   })
   const cli = async (...args: string[]) => {
-    const run = await conveyor([...args, '--app', REDIS_APP], box.env)
+    const run = await conveyorInProcess([...args, '--app', REDIS_APP], box.env)
     if (run.code !== 0) throw new Error(`conveyor ${args.join(' ')} exited ${run.code}: ${run.stderr}`)
     return args.includes('--json') ? (JSON.parse(run.stdout) as unknown) : run.stdout
   }
   return { ...box, app, cli }
 }
 
+// The commands run in this process (runCli, with the app module loaded afresh each time): cli-basics and the worker
+// tests prove the bin itself; what these prove is each command's behaviour against a live Redis.
 describe('conveyor commands against Redis', { timeout: 120_000 }, () => {
   it('enqueue, inspect queues, purge', async () => {
     const { app, cli } = await setup('queues')
@@ -53,6 +55,9 @@ describe('conveyor commands against Redis', { timeout: 120_000 }, () => {
       { queue: 'cli-q', ready: 1, inFlight: 0, delayed: 0, dead: 0 },
     ])
     expect(await cli('inspect', 'queues', '-Q', 'cli-q')).toMatch(/^QUEUE\s+READY.*\ncli-q\s+1\s+0\s+0\s+0\n$/)
+    // No names: every queue the broker knows when it can list them (cli-q is no task's queue), else the tasks' ones.
+    const all = (await cli('inspect', 'queues', '--json')) as { queue: string }[]
+    expect(all.map((r) => r.queue)).toContain(app.broker.listQueues ? 'cli-q' : 'default')
     expect(await cli('purge', 'cli-q', '--yes', '--json')).toEqual({ queue: 'cli-q', removed: 1 })
     expect(await app.broker.stats('cli-q')).toMatchObject({ ready: 0 })
   })

@@ -7,7 +7,8 @@ import { CONNECTION_HELP, connectionOptions, withApp } from './shared'
 export const INSPECT_HELP = `Usage: conveyor inspect queues [queue…] [options]
        conveyor inspect workers [options]
 
-queues   ready, in-flight, delayed and dead counts per queue (default: the queues of the app's tasks)
+queues   ready, in-flight, delayed and dead counts per queue (default: every queue when the broker can list
+         them, else the queues of the app's tasks)
 workers  live workers from their heartbeats (needs \`coordination\` exported by the app module); a worker
          that stopped beating drops out after its heartbeat TTL
 
@@ -28,6 +29,7 @@ export async function inspectCommand(argv: readonly string[], io: CliIo): Promis
   if (what === 'queues') {
     return withApp('inspect', values, io, async (_mod, app) => {
       let queues = [...names, ...listOption(values.queues)]
+      if (queues.length === 0 && app.broker.listQueues) queues = await app.broker.listQueues()
       if (queues.length === 0) {
         const known = new Set<string>(['default'])
         for (const task of app.tasks()) if (task.settings.queue) known.add(task.settings.queue)

@@ -9,8 +9,8 @@ import { createSupervisor } from '../supervisor/supervisor'
 export const WORKER_HELP = `Usage: conveyor worker --app <module> [options]
 
 Runs supervised worker processes for the app module's tasks. The module exports the app (default or \`app\`; it
-chooses the broker, e.g. from CONVEYOR_BROKER_URL) and optionally \`coordination\` (heartbeats, revokes, rate limits),
-\`rateLimits\` and \`hardTimeLimits\`.
+chooses the broker, e.g. from CONVEYOR_BROKER_URL) and optionally \`coordination\` (heartbeats, revokes, rate limits,
+hard-limit kills seen by other supervisors), \`rateLimits\` and \`hardTimeLimits\` (overriding tasks' hardTimeoutMs).
 
 SIGTERM/SIGINT: stop fetching, let running tasks finish up to --drain-timeout, give the rest back, exit 0.
 A second signal (or the deadline) stops at once; unfinished deliveries go back to their queues.
@@ -23,8 +23,10 @@ Options:
       --pool <name=q1,q2[:n]>     a dedicated pool (repeatable): its own processes for its queues
       --max-tasks-per-child <n>   replace a process after n tasks
       --max-memory-mb <n>         replace a process whose resident memory passes n MiB
-      --hard-time-limit <ms>      kill and replace a process whose task runs longer (the soft limit is the
-                                  task's timeoutMs: its AbortSignal fires)
+      --hard-time-limit <ms>      hard limit for tasks that declare no hardTimeoutMs: a process whose task
+                                  runs longer is killed and replaced, and that attempt fails with
+                                  TaskTimeoutError (the retry policy decides). The soft limit is the task's
+                                  timeoutMs: its AbortSignal fires
       --drain-timeout <ms>        graceful stop deadline (default 25000; keep it under Kubernetes'
                                   terminationGracePeriodSeconds)
       --health-port <port>        serve /healthz and /readyz
@@ -95,13 +97,14 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     return 0
   }
 
-  // The supervisor only forks; the children open their own connections.
+  // The supervisor only forks; the children open their own connections. It keeps the coordination store, where it
+  // records hard-limit kills for the workers of other supervisors.
   await mod.app.close({ timeoutMs: 0 })
-  await mod.coordination?.close().catch(() => undefined)
   const supervisor = createSupervisor({
     app: mod.path,
     pools,
     logger: mod.app.logger,
+    ...(mod.coordination ? { coordination: mod.coordination } : {}),
     drainTimeoutMs,
     ...optionalField('maxTasksPerChild', optional('max-tasks-per-child')),
     ...optionalField('maxMemoryMb', optional('max-memory-mb')),
@@ -112,7 +115,9 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
   })
   supervisor.handleSignals()
   await supervisor.start()
-  return supervisor.done
+  const code = await supervisor.done
+  await mod.coordination?.close().catch(() => undefined)
+  return code
 }
 
 function optionalField<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {

@@ -2,6 +2,7 @@ import {
   composeHooks,
   type ExecutionHooks,
   type Heartbeat,
+  hardLimitHooks,
   rateLimitHooks,
   revokeHooks,
   startHeartbeat,
@@ -13,6 +14,10 @@ import { CHILD_CONFIG_ENV, type ChildConfig, type ChildMessage, type SupervisorM
 /**
  * The worker process a supervisor forks: load the app module, run one worker on the pool's queues, report to the
  * supervisor over IPC (ready, each task's start and end for hard time limits, counters), and stop when told.
+ *
+ * Hard time limits: the supervisor kills the process of an attempt that outlives its task's limit and tells the
+ * other children (and records it in the coordination store, for other supervisors); the redelivered attempt then
+ * fails here with `TaskTimeoutError` before running, so the retry policy decides rather than `maxDeliveries`.
  *
  * Signals: the supervisor forwards stops as IPC messages. A SIGTERM sent to this process directly (systemd's
  * control-group kill, `kill <pid>`) is the same graceful stop, so a signal plus the forwarded message count once;
@@ -27,9 +32,11 @@ export async function runChild(config: ChildConfig): Promise<void> {
   let heartbeat: Heartbeat | undefined
   let stopping: 'graceful' | 'hard' | undefined
   let signals = 0
-  // Counted here: the worker's own `processed` moves only after afterRun returns.
-  let finished = 0
   let warnedBaseline = false
+  // Made before the module loads so kills broadcast meanwhile are not lost; the limits are known once it has.
+  let limitOf: (task: string) => number | undefined = () => config.hardTimeLimitMs
+  let hardLimits = hardLimitHooks({ limitOf: (task) => limitOf(task) })
+  const kills = [...(config.kills ?? [])]
 
   const exit = (code: number) => {
     // Let the IPC channel flush the last message before the process goes.
@@ -43,6 +50,11 @@ export async function runChild(config: ChildConfig): Promise<void> {
   process.on('message', (message: SupervisorMessage) => {
     if (message?.type === 'stop') act('graceful')
     else if (message?.type === 'stop-now') act('hard')
+    else if (message?.type === 'hard-limit-killed') {
+      const { type: _, ...kill } = message
+      kills.push(kill)
+      hardLimits.noteKill(kill)
+    }
   })
   process.on('SIGTERM', () => {
     signals++
@@ -55,22 +67,37 @@ export async function runChild(config: ChildConfig): Promise<void> {
   try {
     mod = await loadAppModule(config.app)
     const { app, coordination } = mod
+    // Per task: the module's `hardTimeLimits` override the task's own `hardTimeoutMs`; --hard-time-limit covers
+    // tasks that declare none.
+    const declared = new Map(app.tasks().map((t) => [t.name, t.settings.hardTimeoutMs]))
+    limitOf = (task) => mod.hardTimeLimits?.[task] ?? declared.get(task) ?? config.hardTimeLimitMs
+    if (coordination) {
+      hardLimits = hardLimitHooks({ store: coordination, limitOf })
+    }
+    for (const kill of kills) hardLimits.noteKill(kill)
     const running = new Set<string>()
     const reporter: ExecutionHooks = {
       async beforeRun(envelope) {
         running.add(envelope.id)
-        const hardLimitMs = mod.hardTimeLimits?.[envelope.task] ?? config.hardTimeLimitMs
-        send({ type: 'task-start', id: envelope.id, task: envelope.task, ...(hardLimitMs ? { hardLimitMs } : {}) })
+        const hardLimitMs = limitOf(envelope.task)
+        send({
+          type: 'task-start',
+          id: envelope.id,
+          task: envelope.task,
+          attempt: envelope.attempt,
+          ...(hardLimitMs ? { hardLimitMs } : {}),
+        })
         return 'run'
       },
       afterRun(envelope, outcome) {
         if (running.delete(envelope.id)) send({ type: 'task-end', id: envelope.id, outcome })
-        finished++
         checkRecycle()
       },
     }
+    // Cheap checks first; a killed attempt fails before it could take a rate-limit token.
     const hooks = composeHooks(
       coordination ? revokeHooks(coordination) : undefined,
+      hardLimits,
       coordination && mod.rateLimits ? rateLimitHooks(coordination, mod.rateLimits) : undefined,
       reporter,
     )
@@ -112,10 +139,11 @@ export async function runChild(config: ChildConfig): Promise<void> {
     if (stopping === 'hard') return
     stopping = 'hard'
     clearInterval(stats)
-    // Closing the broker without waiting gives every held delivery back to its queue now.
+    // A stop with no drain time aborts running handlers and gives their deliveries back now (also when a graceful
+    // drain is under way). The timer is the backstop for a handler that blocks the event loop.
     setTimeout(() => exit(0), 2000).unref()
-    await heartbeat?.stop()
-    await mod.app.broker.close({ timeoutMs: 0 }).catch(() => undefined)
+    await Promise.all([worker.stop({ timeoutMs: 0 }).catch(() => undefined), heartbeat?.stop()])
+    await mod.app.close({ timeoutMs: 0 }).catch(() => undefined)
     exit(0)
   }
   const recycle = (reason: string) => {
@@ -124,6 +152,8 @@ export async function runChild(config: ChildConfig): Promise<void> {
     void graceful()
   }
   function checkRecycle() {
+    // `processed` already counts the delivery whose afterRun is calling this.
+    const finished = worker.processed
     if (config.maxTasksPerChild !== undefined && finished >= config.maxTasksPerChild) {
       recycle(`finished ${finished} tasks (max ${config.maxTasksPerChild})`)
     } else if (config.maxMemoryMb !== undefined && process.memoryUsage.rss() > config.maxMemoryMb * 1024 * 1024) {

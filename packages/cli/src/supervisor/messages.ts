@@ -1,3 +1,5 @@
+import type { HardLimitKill } from '@conveyor/core'
+
 /** What a supervisor tells a worker child to run, passed as JSON in `CONVEYOR_CHILD_CONFIG`. */
 export interface ChildConfig {
   /** Absolute path of the app module. */
@@ -15,6 +17,8 @@ export interface ChildConfig {
   readonly drainTimeoutMs: number
   /** How often the child reports its counters (and writes its heartbeat). */
   readonly statsIntervalMs: number
+  /** Recent hard-limit kills, so a replacement child fails their redeliveries too (it missed the broadcast). */
+  readonly kills?: readonly HardLimitKill[]
 }
 
 /** Child → supervisor, over the IPC channel. */
@@ -24,6 +28,7 @@ export type ChildMessage =
       readonly type: 'task-start'
       readonly id: string
       readonly task: string
+      readonly attempt: number
       /** Hard limit for this run, ms (absent: none). */
       readonly hardLimitMs?: number
     }
@@ -34,8 +39,14 @@ export type ChildMessage =
   /** Start-up failed; the child exits 1 right after. */
   | { readonly type: 'fatal'; readonly message: string }
 
-/** Supervisor → child. `stop`: finish running tasks (up to the drain timeout); `stop-now`: give them back at once. */
-export type SupervisorMessage = { readonly type: 'stop' } | { readonly type: 'stop-now' }
+/**
+ * Supervisor → child. `stop`: finish running tasks (up to the drain timeout); `stop-now`: give them back at once;
+ * `hard-limit-killed`: a process was killed running this attempt, so its redelivery must fail, not run again.
+ */
+export type SupervisorMessage =
+  | { readonly type: 'stop' }
+  | { readonly type: 'stop-now' }
+  | ({ readonly type: 'hard-limit-killed' } & HardLimitKill)
 
 export const CHILD_CONFIG_ENV = 'CONVEYOR_CHILD_CONFIG'
 

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import type { Logger } from '@conveyor/core'
+import { type CoordinationStore, type HardLimitKill, type Logger, recordHardLimitKill } from '@conveyor/core'
 import { DEFAULT_RESTART, type RestartPolicy, restartDelay } from './backoff'
 import { startHealthServer } from './health'
 import { CHILD_CONFIG_ENV, type ChildConfig, type ChildMessage, isChildMessage } from './messages'
@@ -15,8 +15,16 @@ export interface SupervisorOptions {
   readonly logger: Logger
   readonly maxTasksPerChild?: number
   readonly maxMemoryMb?: number
-  /** Hard time limit for every task, ms (the app module's `hardTimeLimits` override per task). */
+  /**
+   * Hard time limit, ms, for tasks that declare none (`hardTimeoutMs` on the task, or the app module's
+   * `hardTimeLimits`, take precedence).
+   */
   readonly hardTimeLimitMs?: number
+  /**
+   * Where to record hard-limit kills (with a TTL), so that a worker of another supervisor that gets the redelivery
+   * also fails the killed attempt. This supervisor's own children hear of kills over IPC either way.
+   */
+  readonly coordination?: CoordinationStore
   /** How long a graceful stop lets running tasks finish. Default 25 s, under Kubernetes' 30 s grace period. */
   readonly drainTimeoutMs?: number
   /** How often children report counters and write heartbeats. Default 2 s. */
@@ -57,9 +65,14 @@ export interface Supervisor {
 
 interface Running {
   readonly task: string
+  readonly attempt: number
   readonly startedAt: number
   readonly hardLimitMs?: number
 }
+
+/** Kills remembered for replacement children: long enough for a redelivery (lease expiry), bounded in number. */
+const KILL_MEMORY_MS = 10 * 60_000
+const KILL_MEMORY_MAX = 200
 
 interface Slot {
   readonly pool: PoolSpec
@@ -120,6 +133,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     finish = resolve
   })
   let signals = 0
+  let kills: (HardLimitKill & { at: number })[] = []
 
   const spawn = (slot: Slot) => {
     slot.timer = undefined
@@ -134,6 +148,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
       ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
       ...(options.hardTimeLimitMs !== undefined ? { hardTimeLimitMs: options.hardTimeLimitMs } : {}),
+      ...(kills.length > 0 ? { kills: kills.map(({ at: _, ...kill }) => kill) } : {}),
     }
     // Detached: a terminal's Ctrl+C reaches the supervisor only, which forwards one orderly stop.
     const child = fork(entry, [], {
@@ -175,6 +190,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       case 'task-start':
         slot.running.set(message.id, {
           task: message.task,
+          attempt: message.attempt,
           startedAt: Date.now(),
           ...(message.hardLimitMs !== undefined ? { hardLimitMs: message.hardLimitMs } : {}),
         })
@@ -233,18 +249,54 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     for (const slot of slots) {
       const child = slot.child
       if (child === undefined || slot.killedForLimit) continue
+      // Every attempt of this process that is over its limit fails; the others it was running only crash (they
+      // come back as redeliveries and run again).
+      const over: HardLimitKill[] = []
       for (const [id, run] of slot.running) {
         if (run.hardLimitMs !== undefined && now - run.startedAt > run.hardLimitMs) {
-          slot.killedForLimit = true
-          log.error(
-            { pool: slot.pool.name, pid: child.pid, taskId: id, task: run.task, hardLimitMs: run.hardLimitMs },
-            'task exceeded its hard time limit; killing and replacing its worker process',
-          )
-          child.kill('SIGKILL')
-          break
+          over.push({ id, task: run.task, attempt: run.attempt, limitMs: run.hardLimitMs })
         }
       }
+      if (over.length === 0) continue
+      slot.killedForLimit = true
+      for (const kill of over) {
+        log.error(
+          {
+            pool: slot.pool.name,
+            pid: child.pid,
+            taskId: kill.id,
+            task: kill.task,
+            attempt: kill.attempt,
+            hardLimitMs: kill.limitMs,
+          },
+          'task exceeded its hard time limit; killing and replacing its worker process (the attempt fails)',
+        )
+      }
+      void killForLimit(child, over)
     }
+  }
+
+  /**
+   * Tell every child (and the coordination store) before killing: the delivery may come back at once (RabbitMQ
+   * requeues on channel close), and whichever worker gets it must already know to fail that attempt.
+   */
+  const killForLimit = async (child: ChildProcess, over: readonly HardLimitKill[]) => {
+    const now = Date.now()
+    const fresh = kills.filter((k) => now - k.at < KILL_MEMORY_MS)
+    kills = [...fresh, ...over.map((kill) => ({ ...kill, at: now }))].slice(-KILL_MEMORY_MAX)
+    for (const slot of slots) {
+      if (!(slot.child?.connected && slot.child !== child)) continue
+      for (const kill of over) slot.child.send({ type: 'hard-limit-killed', ...kill })
+    }
+    const store = options.coordination
+    if (store) {
+      // Bounded: a slow store must not keep the stuck task running; the IPC broadcast covers this supervisor.
+      const recorded = Promise.all(over.map((kill) => recordHardLimitKill(store, kill))).catch((error: unknown) =>
+        log.warn({ err: error }, 'could not record a hard-limit kill in the coordination store'),
+      )
+      await Promise.race([recorded, new Promise((r) => setTimeout(r, 1000).unref())])
+    }
+    child.kill('SIGKILL')
   }
 
   const finishAll = async () => {

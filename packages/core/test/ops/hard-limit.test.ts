@@ -62,7 +62,13 @@ describe('hard-limit hooks', () => {
   it('tasks without a hard limit are not looked up in the store', async () => {
     const store = createMemoryCoordination()
     let reads = 0
-    const counting = { ...store, isRevoked: async (id: string) => (reads++, store.isRevoked(id)) }
+    const counting = {
+      ...store,
+      isRevoked: async (id: string) => {
+        reads++
+        return store.isRevoked(id)
+      },
+    }
     const hooks = hardLimitHooks({ store: counting, limitOf: () => undefined })
     const envelope = { id: 'x', task: 'free', attempt: 1 } as Parameters<NonNullable<typeof hooks.beforeRun>>[0]
     expect(await hooks.beforeRun!(envelope, new AbortController().signal)).toBe('run')

@@ -6,7 +6,18 @@ import { createRedisResultBackend } from '@conveyor/redis'
 import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { conveyor, deletePrefix, killLeftovers, REDIS_URL, ROOT, rawRedis, sandbox, start, until } from './helpers'
+import {
+  conveyorInProcess,
+  deletePrefix,
+  killLeftovers,
+  REDIS_URL,
+  ROOT,
+  rawRedis,
+  type Started,
+  sandbox,
+  start,
+  until,
+} from './helpers'
 
 const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 const RABBIT_APP = join(ROOT, 'packages/cli/test/fixtures/rabbitmq-app.ts')
@@ -56,44 +67,63 @@ async function setup(what: string) {
 const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
 
 describe('conveyor on RabbitMQ', { timeout: 120_000 }, () => {
-  it('a crashed worker process is replaced and its delivery comes back when the channel closes', async () => {
-    const { env, app, dir, journal } = await setup('crash')
-    const worker = start(['worker', '--app', RABBIT_APP, '--restart-backoff', '100'], env)
-    const job = await app.enqueue('work.crash-once', { marker: join(dir, 'crashed') })
-    expect(await job.result({ timeoutMs: 45_000 })).toBe('survived')
-    await worker.waitForLog(msg('worker process died'))
-    const runs = journal().filter((e) => e.task === 'work.crash-once')
-    expect(runs).toHaveLength(2)
-    expect(runs[1]!.pid).not.toBe(runs[0]!.pid)
-    expect(runs[1]!.deliveryCount).toBe(2)
-    worker.signal('SIGTERM')
-    expect(await worker.exited).toBe(0)
-  })
+  // One supervisor for the crash and the drain test (process start-up dominates their time).
+  describe('one supervisor: crash, then drain', () => {
+    let ctx: Awaited<ReturnType<typeof setup>>
+    let worker: Started
+    beforeAll(async () => {
+      ctx = await setup('crash-drain')
+      worker = start(['worker', '--app', RABBIT_APP, '--restart-backoff', '100', '-c', '2'], ctx.env)
+    })
 
-  it('SIGTERM drains: running tasks finish, queued ones stay, exit 0', async () => {
-    const { env, app, journal } = await setup('drain')
-    const worker = start(['worker', '--app', RABBIT_APP, '-c', '2'], env)
-    await worker.waitForLog(msg('worker ready'), 60_000)
-    for (let n = 0; n < 5; n++) await app.enqueue('work.slow', { ms: 700, n })
-    await until(() => journal().filter((e) => e.event === 'start').length === 2, 30_000, 'two tasks running')
-    worker.signal('SIGTERM')
-    expect(await worker.exited).toBe(0)
-    const started = journal().filter((e) => e.event === 'start')
-    expect(journal().filter((e) => e.event === 'end')).toHaveLength(started.length)
-    await until(async () => (await app.broker.stats('default')).ready === 5 - started.length, 30_000, 'queued remain')
-    expect(await app.broker.stats('default')).toMatchObject({ inFlight: 0 })
+    it('a crashed worker process is replaced and its delivery comes back when the channel closes', async () => {
+      const job = await ctx.app.enqueue('work.crash-once', { marker: join(ctx.dir, 'crashed') })
+      expect(await job.result({ timeoutMs: 45_000 })).toBe('survived')
+      await worker.waitForLog(msg('worker process died'))
+      const runs = ctx.journal().filter((e) => e.task === 'work.crash-once')
+      expect(runs).toHaveLength(2)
+      expect(runs[1]!.pid).not.toBe(runs[0]!.pid)
+      expect(runs[1]!.deliveryCount).toBe(2)
+    })
+
+    it('SIGTERM drains: running tasks finish, queued ones stay, exit 0', async () => {
+      await until(() => worker.logs().filter(msg('worker ready')).length === 2, 60_000, 'the replacement ready')
+      for (let n = 0; n < 5; n++) await ctx.app.enqueue('work.slow', { ms: 700, n })
+      const starts = () => ctx.journal().filter((e) => e.event === 'start')
+      await until(() => starts().length === 2, 30_000, 'two tasks running')
+      worker.signal('SIGTERM')
+      expect(await worker.exited).toBe(0)
+      const started = starts()
+      expect(ctx.journal().filter((e) => e.event === 'end')).toHaveLength(started.length)
+      await until(
+        async () => (await ctx.app.broker.stats('default')).ready === 5 - started.length,
+        30_000,
+        'queued remain',
+      )
+      expect(await ctx.app.broker.stats('default')).toMatchObject({ inFlight: 0 })
+    })
   })
 
   it('enqueue, inspect queues and purge through --broker amqp://…?prefix=', async () => {
     const prefix = `cvt.cli.${randomUUID().slice(0, 8)}`
     const url = `${AMQP_URL}?prefix=${prefix}`
     cleanup.push(() => deleteQueues(prefix, ['cli-q'], DEFAULT_DELAY_LEVELS))
-    const enqueued = await conveyor(['enqueue', 'any.task', '{"x":1}', '-q', 'cli-q', '--broker', url, '--json'])
+    // In this process (runCli): the bin itself is proven by cli-basics and the worker tests.
+    const enqueued = await conveyorInProcess([
+      'enqueue',
+      'any.task',
+      '{"x":1}',
+      '-q',
+      'cli-q',
+      '--broker',
+      url,
+      '--json',
+    ])
     expect(enqueued.code).toBe(0)
     expect(JSON.parse(enqueued.stdout)).toMatchObject({ task: 'any.task', queue: 'cli-q' })
-    const inspected = await conveyor(['inspect', 'queues', 'cli-q', '--broker', url, '--json'])
+    const inspected = await conveyorInProcess(['inspect', 'queues', 'cli-q', '--broker', url, '--json'])
     expect(JSON.parse(inspected.stdout)).toMatchObject([{ queue: 'cli-q', ready: 1 }])
-    const purged = await conveyor(['purge', 'cli-q', '--yes', '--broker', url, '--json'])
+    const purged = await conveyorInProcess(['purge', 'cli-q', '--yes', '--broker', url, '--json'])
     expect(JSON.parse(purged.stdout)).toEqual({ queue: 'cli-q', removed: 1 })
   })
 })

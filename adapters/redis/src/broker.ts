@@ -65,7 +65,7 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
     leaseMs,
     outage,
     state: () => state,
-    run: (name, keys, args) => runScript(client, name, keys, args),
+    run: (name, keys, args, mode) => runScript(client, name, keys, args, mode),
     stalled: () => {
       outage.failed(new Error('[conveyor] [redis] a fetch got no answer; the connection looks dead'))
       if (owned) client.disconnect(true)

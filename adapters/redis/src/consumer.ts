@@ -101,6 +101,7 @@ export class Consumer implements Holder {
           'fetch',
           [...k.ready, k.delayed, k.inflight, k.leases, k.wake, k.seq],
           [want, this.shared.leaseMs, MOVE_LIMIT, ...acks.map((ack) => ack.token)],
+          'direct',
         ) as Promise<FetchReply>
         const answer = await withStallGuard(fetched, Math.max(30_000, 3 * this.shared.leaseMs))
         if (answer === STALLED) {

@@ -60,9 +60,9 @@ export class QueuePublisher {
     this.waiters = []
     const keys = this.keys
     const calls: Promise<unknown>[] = []
-    // Chunks go out in order on the same connection (auto-pipelined into one write), so order is kept across them.
+    // Already one call per queue per tick: written at once, in order on the connection, so order holds across chunks.
     for (let i = 0; i < args.length; i += 3 * PUBLISH_CHUNK) {
-      calls.push(this.shared.run('publish-batch', keys, args.slice(i, i + 3 * PUBLISH_CHUNK)))
+      calls.push(this.shared.run('publish-batch', keys, args.slice(i, i + 3 * PUBLISH_CHUNK), 'direct'))
     }
     const done = calls.length === 1 ? calls[0]! : Promise.all(calls)
     done.then(

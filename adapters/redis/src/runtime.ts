@@ -12,7 +12,7 @@ import type { QueueKeys } from './keys'
 import type { OutageReporter } from './logger'
 import type { RedisClient } from './options'
 import { QueuePublisher } from './publisher'
-import type { ScriptName } from './scripts'
+import type { ScriptName, SendMode } from './scripts'
 
 /** Largest number of tokens passed to one script call (Lua's unpack has a stack limit). */
 export const CHUNK = 1000
@@ -25,7 +25,7 @@ export interface BrokerShared {
   readonly outage: OutageReporter
   /** `open` until `close`/`destroy` finish; `closing` while a graceful close drains. */
   state(): 'open' | 'closing' | 'closed' | 'destroyed'
-  run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>
+  run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[], mode?: SendMode): Promise<unknown>
   /** A command got no answer for far too long: report it and, when the connection is ours, replace it. */
   stalled(): void
 }

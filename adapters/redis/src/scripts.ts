@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Command } from 'ioredis'
 import type { RedisClient } from './options'
 
 /** Every Lua script of the adapter, by file name in `lua/`. */
@@ -50,6 +51,36 @@ const loading = new WeakMap<RedisClient, Map<ScriptName, Promise<unknown>>>()
 const isNoScript = (error: unknown) => error instanceof Error && error.message.startsWith('NOSCRIPT')
 
 /**
+ * How a script call is written. `pipelined` (the default) goes through ioredis's auto-pipelining, so calls made in
+ * the same tick share one socket write. `direct` writes at once: for calls that are already one per cycle or
+ * already batched (a consumer's fetch, a queue's publish batch), where auto-pipelining only adds its per-tick
+ * pipeline object and deferral (about a sixth of the client CPU of a fetch cycle at prefetch 1). The order of
+ * commands on the connection is unaffected either way; a direct call may only overtake pipelined calls of the
+ * same tick, none of which it depends on.
+ */
+export type SendMode = 'pipelined' | 'direct'
+
+function send(
+  client: RedisClient,
+  mode: SendMode,
+  command: 'evalsha' | 'eval',
+  head: string,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  if (mode === 'pipelined') {
+    return command === 'evalsha'
+      ? client.evalsha(head, keys.length, ...keys, ...args)
+      : client.eval(head, keys.length, ...keys, ...args)
+  }
+  // What ioredis's generated command method does when it does not auto-pipeline (keyPrefix honoured likewise).
+  const { keyPrefix } = client.options as { keyPrefix?: string }
+  const direct = new Command(command, [head, keys.length, ...keys, ...args], { replyEncoding: 'utf8', keyPrefix })
+  client.sendCommand(direct)
+  return direct.promise as Promise<unknown>
+}
+
+/**
  * Runs the adapter's scripts by EVALSHA. A server that does not know a script yet (first use, restart, a new cluster
  * node) answers NOSCRIPT; the script is then sent once with EVAL, which also caches it there, and calls that failed
  * meanwhile retry by EVALSHA once it landed (10,000 concurrent publishes on a fresh server send the source once).
@@ -59,10 +90,11 @@ export async function runScript(
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],
+  mode: SendMode = 'pipelined',
 ): Promise<unknown> {
   const script = scripts().get(name)!
   try {
-    return await client.evalsha(script.sha, keys.length, ...keys, ...args)
+    return await send(client, mode, 'evalsha', script.sha, keys, args)
   } catch (error) {
     if (!isNoScript(error)) throw error
   }
@@ -73,7 +105,7 @@ export async function runScript(
   }
   const pending = perClient.get(name)
   if (pending === undefined) {
-    const sent = client.eval(script.source, keys.length, ...keys, ...args)
+    const sent = send(client, mode, 'eval', script.source, keys, args)
     const settled = sent.then(
       () => undefined,
       () => undefined,
@@ -84,10 +116,10 @@ export async function runScript(
   }
   await pending
   try {
-    return await client.evalsha(script.sha, keys.length, ...keys, ...args)
+    return await send(client, mode, 'evalsha', script.sha, keys, args)
   } catch (error) {
     // Another cluster node than the one that just loaded it.
-    if (isNoScript(error)) return client.eval(script.source, keys.length, ...keys, ...args)
+    if (isNoScript(error)) return send(client, mode, 'eval', script.source, keys, args)
     throw error
   }
 }

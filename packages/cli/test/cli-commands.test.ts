@@ -14,6 +14,7 @@ import {
   sandbox,
   start,
   until,
+  useBundle,
 } from './helpers'
 
 let redis: Redis
@@ -21,6 +22,7 @@ const cleanup: (() => Promise<void>)[] = []
 
 beforeAll(async () => {
   redis = await rawRedis()
+  await useBundle()
 })
 afterAll(async () => {
   await killLeftovers()

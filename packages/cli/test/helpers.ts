@@ -6,10 +6,12 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { vi } from 'vitest'
+import { type Bundle, bundleCli } from './bundle'
 
 export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 export const BIN = join(ROOT, 'packages/cli/src/bin.ts')
 export const REDIS_APP = join(ROOT, 'packages/cli/test/fixtures/redis-app.ts')
+export const RABBIT_APP = join(ROOT, 'packages/cli/test/fixtures/rabbitmq-app.ts')
 export const REDIS_URL = process.env.CONVEYOR_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -88,14 +90,33 @@ export async function conveyorInProcess(args: readonly string[], env: Record<str
 }
 
 const live = new Set<ChildProcess>()
+let bundle: Bundle | undefined
 
 /**
- * Kill whatever a failed test left running (call in afterAll). The worker children notice their supervisor's IPC
- * channel close and drain on their own.
+ * Build the bin and the fixture apps as plain JS (see bundle.ts) for this test file: `start` then runs them without
+ * tsx, and the supervisor's children start from them too. Call in beforeAll; `killLeftovers` removes it.
+ */
+export async function useBundle(): Promise<void> {
+  bundle ??= await bundleCli(ROOT, { redis: REDIS_APP, rabbitmq: RABBIT_APP })
+}
+
+/** The app module a started process should load: the bundled one once `useBundle` ran. */
+export function appModule(path: string): string {
+  if (bundle === undefined) return path
+  if (path === REDIS_APP) return bundle.apps.redis!
+  if (path === RABBIT_APP) return bundle.apps.rabbitmq!
+  return path
+}
+
+/**
+ * Kill whatever a failed test left running (call in afterAll), and remove the bundle. The worker children notice
+ * their supervisor's IPC channel close and drain on their own.
  */
 export async function killLeftovers(): Promise<void> {
   for (const proc of live) proc.kill('SIGKILL')
   live.clear()
+  await bundle?.remove()
+  bundle = undefined
 }
 
 export interface Started {
@@ -111,12 +132,16 @@ export interface Started {
 }
 
 /**
- * Start a long-running `conveyor …` (worker, scheduler) from the sources. `node --import tsx` rather than the `tsx`
- * wrapper: the wrapper relays signals and SIGKILLs a child that does not acknowledge one within 30 ms, which a busy
- * CI machine turns into random exit codes 143; with the loader, signals reach the supervisor itself.
+ * Start a long-running `conveyor …` (worker, scheduler): from the bundle when `useBundle` ran, else from the sources.
+ * `node --import tsx` rather than the `tsx` wrapper: the wrapper relays signals and SIGKILLs a child that does not
+ * acknowledge one within 30 ms, which a busy CI machine turns into random exit codes 143; with the loader, signals
+ * reach the supervisor itself.
  */
 export function start(args: readonly string[], env: Record<string, string> = {}): Started {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=conveyor-source', BIN, ...args], {
+  const argv = bundle
+    ? [bundle.bin, ...args.map(appModule)]
+    : ['--import', 'tsx', '--conditions=conveyor-source', BIN, ...args]
+  const proc = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

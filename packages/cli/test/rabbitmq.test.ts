@@ -10,17 +10,17 @@ import {
   conveyorInProcess,
   deletePrefix,
   killLeftovers,
+  RABBIT_APP,
   REDIS_URL,
-  ROOT,
   rawRedis,
   type Started,
   sandbox,
   start,
   until,
+  useBundle,
 } from './helpers'
 
 const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
-const RABBIT_APP = join(ROOT, 'packages/cli/test/fixtures/rabbitmq-app.ts')
 const LEVELS = [50, 200, 1000]
 
 let redis: Redis
@@ -42,6 +42,7 @@ async function deleteQueues(prefix: string, queues: string[], levels: readonly n
 
 beforeAll(async () => {
   redis = await rawRedis()
+  await useBundle()
 })
 afterAll(async () => {
   await killLeftovers()

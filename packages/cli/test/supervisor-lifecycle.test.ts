@@ -4,6 +4,7 @@ import type { App } from '@conveyor/core'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  appModule,
   deletePrefix,
   killLeftovers,
   producer,
@@ -13,6 +14,7 @@ import {
   sandbox,
   start,
   until,
+  useBundle,
 } from './helpers'
 
 let redis: Redis
@@ -20,6 +22,7 @@ const cleanup: (() => Promise<void>)[] = []
 
 beforeAll(async () => {
   redis = await rawRedis()
+  await useBundle()
 })
 afterAll(async () => {
   await killLeftovers()
@@ -105,7 +108,7 @@ describe('conveyor worker lifecycle (supervised, on Redis)', { timeout: 120_000 
     // Loads fine in the supervisor, throws in every worker child.
     writeFileSync(
       broken,
-      `export * from ${JSON.stringify(REDIS_APP)}\nif (process.env.CONVEYOR_CHILD_CONFIG) throw new Error('database password missing')\n`,
+      `export * from ${JSON.stringify(appModule(REDIS_APP))}\nif (process.env.CONVEYOR_CHILD_CONFIG) throw new Error('database password missing')\n`,
     )
     const worker = start(['worker', '--app', broken, '--restart-backoff', '100'], env)
     await worker.waitForLog((l) => l.level === 50 && msg('failed at start-up')(l), 60_000)

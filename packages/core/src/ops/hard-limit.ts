@@ -77,7 +77,9 @@ export function hardLimitHooks(options: HardLimitHooksOptions): HardLimitHooks {
       if (options.store === undefined) return 'run'
       const limitMs = options.limitOf(envelope.task)
       if (limitMs === undefined) return 'run'
-      return (await options.store.isRevoked(key)) ? fail(envelope.task, limitMs) : 'run'
+      // Fail open, like revoke checks: an unreachable store must not stop the fleet; the attempt then runs again.
+      const killed = await options.store.isRevoked(key).catch(() => false)
+      return killed ? fail(envelope.task, limitMs) : 'run'
     },
   }
 }

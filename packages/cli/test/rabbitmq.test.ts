@@ -87,8 +87,17 @@ describe('conveyor on RabbitMQ', { timeout: 120_000 }, () => {
       expect(runs[1]!.deliveryCount).toBe(2)
     })
 
-    it('SIGTERM drains: running tasks finish, queued ones stay, exit 0', async () => {
+    it('hard time limit: the delivery requeued at once on channel close still fails the killed attempt', async () => {
       await until(() => worker.logs().filter(msg('worker ready')).length === 2, 60_000, 'the replacement ready')
+      const job = await ctx.app.enqueue('work.hang-once', null)
+      expect(await job.result({ timeoutMs: 45_000 })).toBe('recovered')
+      expect(await worker.waitForLog(msg('exceeded its hard time limit'))).toMatchObject({ taskId: job.id, attempt: 1 })
+      const runs = ctx.journal().filter((e) => e.task === 'work.hang-once')
+      expect(runs.map((e) => e.attempt)).toEqual([1, 2])
+    })
+
+    it('SIGTERM drains: running tasks finish, queued ones stay, exit 0', async () => {
+      await until(() => worker.logs().filter(msg('worker ready')).length === 3, 60_000, 'the replacement ready')
       for (let n = 0; n < 5; n++) await ctx.app.enqueue('work.slow', { ms: 700, n })
       const starts = () => ctx.journal().filter((e) => e.event === 'start')
       await until(() => starts().length === 2, 30_000, 'two tasks running')

@@ -1,4 +1,4 @@
-import type { App } from '@conveyor/core'
+import { type App, hardLimitKey } from '@conveyor/core'
 import { createRedisCoordination } from '@conveyor/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -91,6 +91,11 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
     // The redelivery of attempt 1 fails without running (not a crash counting towards maxDeliveries); attempt 2 runs.
     expect(await once.result({ timeoutMs: 45_000 })).toBe('recovered')
     expect(byTask('work.hang-once').map((e) => e.attempt)).toEqual([1, 2])
+    // Recorded in the coordination store too, for the workers of other supervisors.
+    const coordination = createRedisCoordination({ url: REDIS_URL, prefix: ctx.prefix })
+    cleanup.push(() => coordination.close())
+    expect(await coordination.isRevoked(hardLimitKey(once.id, 1))).toBe(true)
+    expect(await coordination.isRevoked(hardLimitKey(once.id, 2))).toBe(false)
     // Hangs every time: each kill is a failed attempt, and out of attempts (the producer's default 3) it is
     // dead-lettered as max-attempts. (Enqueued after the first finished: a task merely sharing a killed process is
     // not over its limit — it comes back as a redelivery and runs again, which would blur the count.)

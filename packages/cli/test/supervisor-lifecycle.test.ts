@@ -105,10 +105,13 @@ describe('conveyor worker lifecycle (supervised, on Redis)', { timeout: 120_000 
   it('a process failing at start-up is backed off and reported, not restarted in a tight loop', async () => {
     const { env, dir } = await setup('startup')
     const broken = join(dir, 'broken-app.mjs')
-    // Loads fine in the supervisor, throws in every worker child.
+    // Loads fine in the supervisor, throws in every worker child (before loading the app, so each failure is quick).
     writeFileSync(
       broken,
-      `export * from ${JSON.stringify(appModule(REDIS_APP))}\nif (process.env.CONVEYOR_CHILD_CONFIG) throw new Error('database password missing')\n`,
+      [
+        `if (process.env.CONVEYOR_CHILD_CONFIG) throw new Error('database password missing')`,
+        `export const { app } = await import(${JSON.stringify(appModule(REDIS_APP))})`,
+      ].join('\n'),
     )
     const worker = start(['worker', '--app', broken, '--restart-backoff', '100'], env)
     await worker.waitForLog((l) => l.level === 50 && msg('failed at start-up')(l), 60_000)

@@ -1,6 +1,7 @@
 import {
   composeHooks,
   type ExecutionHooks,
+  type HardLimitKill,
   type Heartbeat,
   hardLimitHooks,
   rateLimitHooks,
@@ -36,7 +37,8 @@ export async function runChild(config: ChildConfig): Promise<void> {
   // Made before the module loads so kills broadcast meanwhile are not lost; the limits are known once it has.
   let limitOf: (task: string) => number | undefined = () => config.hardTimeLimitMs
   let hardLimits = hardLimitHooks({ limitOf: (task) => limitOf(task) })
-  const kills = [...(config.kills ?? [])]
+  // Kills heard of before the hooks are final, replayed into them then (and no longer kept after).
+  let kills: HardLimitKill[] | undefined = [...(config.kills ?? [])]
 
   const exit = (code: number) => {
     // Let the IPC channel flush the last message before the process goes.
@@ -52,7 +54,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
     else if (message?.type === 'stop-now') act('hard')
     else if (message?.type === 'hard-limit-killed') {
       const { type: _, ...kill } = message
-      kills.push(kill)
+      kills?.push(kill)
       hardLimits.noteKill(kill)
     }
   })
@@ -74,7 +76,8 @@ export async function runChild(config: ChildConfig): Promise<void> {
     if (coordination) {
       hardLimits = hardLimitHooks({ store: coordination, limitOf })
     }
-    for (const kill of kills) hardLimits.noteKill(kill)
+    for (const kill of kills ?? []) hardLimits.noteKill(kill)
+    kills = undefined
     const running = new Set<string>()
     const reporter: ExecutionHooks = {
       async beforeRun(envelope) {

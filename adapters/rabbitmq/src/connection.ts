@@ -99,6 +99,8 @@ export class Connection {
     }
     const { url, socketOptions, reconnect = {} } = this.source
     const recovering = await connect(url, {
+      // Nagle's algorithm holds small frames (acks, confirms) up to 40 ms; a job queue wants them out at once.
+      noDelay: true,
       ...socketOptions,
       clientProperties: { ...socketOptions?.clientProperties, connection_name: this.hooks.name },
       recovery: {

@@ -30,10 +30,13 @@ import { runScript } from './scripts'
  * handlers run and reclaimed by any live consumer when they expire, delivery counts kept with each message, and dead
  * letters per queue. Every multi-key step is one Lua script over the keys of one queue (one cluster slot).
  */
+// A dead worker's deliveries are back within about this long plus one fetch: under the 10 s the docs promise.
+const DEFAULT_LEASE_MS = 8_000
+
 export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = (options = {}) => {
   const fromUrl = options.url !== undefined ? splitUrl(options.url) : undefined
   const prefix = options.prefix ?? fromUrl?.prefix ?? 'conveyor'
-  const leaseMs = options.leaseMs ?? fromUrl?.leaseMs ?? 10_000
+  const leaseMs = options.leaseMs ?? fromUrl?.leaseMs ?? DEFAULT_LEASE_MS
   const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024
   const maxBlockMs = options.maxBlockMs ?? 5_000
   const maxBatch = options.maxBatch ?? 256

@@ -35,7 +35,7 @@ export interface RedisConnectionOptions {
 export interface RedisBrokerOptions extends RedisConnectionOptions {
   /**
    * How long a delivery stays held without its lease being extended; a dead worker's deliveries come back after
-   * about this long. Extended every `leaseMs / 3` while held. Default 10 000.
+   * about this long. Extended every `leaseMs / 3` while held. Default 8 000.
    */
   readonly leaseMs?: number
   /** Largest stored message accepted, in bytes. Default 16 MiB. */

@@ -65,13 +65,11 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     keepAlive = undefined
   }
 
-  const settle = (inflight: InFlight): InFlight => {
+  /** Take the delivery from its consumer (or, with `giveBack`, put it back on the queue); throws when it is gone. */
+  const settle = (inflight: InFlight, giveBack = false): void => {
     if (state === 'destroyed') throw new NotConnectedError('[memory] broker was destroyed; the delivery is lost to it')
-    const taken = store.takeInFlight(inflight.queue, inflight.token)
-    if (taken === undefined) {
-      throw new DeliverySettledError('[memory] delivery was already settled, released, or its lease expired')
-    }
-    return taken
+    const taken = giveBack ? store.release(inflight) : store.takeInFlight(inflight.queue, inflight.token) !== undefined
+    if (!taken) throw new DeliverySettledError('[memory] delivery was already settled, released, or its lease expired')
   }
 
   const makeDelivery = (inflight: InFlight, envelope: Envelope): Delivery => ({
@@ -108,10 +106,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
       })
     },
     async release() {
-      settle(inflight)
-      // A graceful give-back is not a delivery that failed; do not count it against maxDeliveries.
-      inflight.message.deliveryCount--
-      store.requeueFront(inflight.queue, inflight.message)
+      settle(inflight, true)
     },
   })
 
@@ -250,11 +245,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
       subscriptions.clear()
       const deadline = Date.now() + (closeOptions.timeoutMs ?? 0)
       while (store.heldBy(owner).length > 0 && Date.now() < deadline) await sleep(10)
-      for (const inflight of store.heldBy(owner)) {
-        store.takeInFlight(inflight.queue, inflight.token)
-        inflight.message.deliveryCount--
-        store.requeueFront(inflight.queue, inflight.message)
-      }
+      for (const inflight of store.heldBy(owner)) store.release(inflight)
       state = 'closed'
       stopKeepAlive()
     },

@@ -90,10 +90,16 @@ export class MemoryStore {
     this.pump(queue)
   }
 
-  /** Give a message back ahead of newer ones of its priority. */
-  requeueFront(queue: string, message: StoredMessage): void {
-    this.queue(queue).levels[message.priority]!.unshift(message)
-    this.pump(queue)
+  /**
+   * Give a held message back ahead of newer ones of its priority (graceful release, close). A give-back is not a
+   * delivery that failed, so it does not count against maxDeliveries. False when the lease was already gone.
+   */
+  release(inflight: InFlight): boolean {
+    if (this.takeInFlight(inflight.queue, inflight.token) === undefined) return false
+    inflight.message.deliveryCount--
+    this.queue(inflight.queue).levels[inflight.message.priority]!.unshift(inflight.message)
+    this.pump(inflight.queue)
+    return true
   }
 
   addConsumer(queue: string, consumer: StoreConsumer): void {

@@ -1,4 +1,11 @@
-import { type App, createApp, exponential, UnrecoverableError, type UrlAdapter } from '@conveyor/core'
+import {
+  type App,
+  createApp,
+  createMemoryResultBackend,
+  exponential,
+  UnrecoverableError,
+  type UrlAdapter,
+} from '@conveyor/core'
 import { buildReport, createThumbnail, sendEmail } from './tasks'
 
 /** Adapters are loaded only when the URL asks for them, so the demo needs no server by default. */
@@ -8,7 +15,6 @@ async function adaptersFor(url: string): Promise<UrlAdapter[]> {
   return []
 }
 
-/** The worker's side: the same app, with the tasks implemented. */
 /** What the demo's tasks depend on, so the demo can break and mend it. */
 export interface DemoWorld {
   /** Attempts the mail server will still time out on. */
@@ -17,14 +23,17 @@ export interface DemoWorld {
   readonly months: Set<string>
 }
 
+/** The worker's side: the same app, with the tasks implemented. */
 export async function createDemoApp(): Promise<{ app: App; brokerUrl: string; world: DemoWorld }> {
   const brokerUrl = process.env.CONVEYOR_BROKER_URL ?? 'memory://'
   const adapters = await adaptersFor(brokerUrl)
-  const results = process.env.CONVEYOR_RESULTS_URL ?? (brokerUrl.startsWith('redis') ? brokerUrl : undefined)
+  // Results: a Redis URL when there is one; otherwise in-process (the demo's producer and worker share a process).
+  const results =
+    process.env.CONVEYOR_RESULTS_URL ?? (brokerUrl.startsWith('redis') ? brokerUrl : createMemoryResultBackend())
   const app = createApp({
     broker: brokerUrl,
     adapters,
-    ...(results ? { results } : {}),
+    results,
     logger: false,
     defaults: { retry: { backoff: exponential({ baseMs: 200, factor: 2, jitter: 'equal' }) } },
   })

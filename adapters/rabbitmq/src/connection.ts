@@ -9,6 +9,7 @@ import {
   type SocketOptions,
 } from 'amqplib'
 import type { RabbitMQLogger, RabbitMQReconnectOptions } from './options'
+import { batchSocketWrites } from './write-batching'
 
 /** Where the connection comes from: a URL we own, or a connection the user holds (never closed by us). */
 export type ConnectionSource =
@@ -92,6 +93,7 @@ export class Connection {
       this.watch(this.model)
       if (!isRecovering(this.model)) {
         this.live = this.model
+        batchSocketWrites(this.model)
         await this.hooks.setup(this.model)
       }
       this.state = 'open'
@@ -111,6 +113,7 @@ export class Connection {
         // Listeners go on before the first attempt so its `connect` event is not missed.
         waitForConnect: false,
         setup: async (model: ChannelModel) => {
+          batchSocketWrites(model)
           await this.hooks.setup(model)
         },
       },
@@ -136,6 +139,7 @@ export class Connection {
     if (isRecovering(model)) {
       model.on('connect', (live: ChannelModel) => {
         this.live = live
+        batchSocketWrites(live)
         log.info({ name: this.hooks.name }, '[conveyor] [rabbitmq] connected')
       })
       model.on('disconnect', (error: Error) => {

@@ -27,7 +27,10 @@ export interface ChannelSlot {
  */
 export function ackBarrier(slot: ChannelSlot): Promise<void> {
   if (slot.barrier !== undefined) return slot.barrier
-  const previous = slot.inflight ?? new Promise<void>((resolve) => setImmediate(resolve))
+  // No round trip under way: send the barrier after this tick's microtasks, not on a later macrotask. amqplib's
+  // multiplexer moves frames to the socket on `setImmediate`, so the acks and the barrier leave in one write and the
+  // barrier costs no extra event-loop turn (at concurrency 1 that turn was a third of the time per job).
+  const previous = slot.inflight ?? Promise.resolve()
   const barrier: Promise<void> = previous
     .catch(() => {})
     .then(() => {

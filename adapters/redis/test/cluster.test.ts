@@ -4,7 +4,7 @@ import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, createRedisResultBackend, prefixPattern, queueKeys } from '../src/index'
 import { type LocalCluster, startLocalCluster } from './cluster'
-import { envelope, uniquePrefix, until } from './helpers'
+import { envelope, rawInspector, uniquePrefix, until } from './helpers'
 
 // One local 3-master cluster for the whole file: the adapter's own tests and the full conformance suite run on it.
 let cluster: LocalCluster
@@ -101,21 +101,7 @@ runBrokerConformance({
   name: 'redis cluster',
   createBroker: ({ namespace }) =>
     createRedisBroker({ cluster: { nodes: cluster.nodes }, prefix: namespace, leaseMs: 1000, logger: false }),
-  inspect: ({ namespace }) => ({
-    ready: async (queue) => {
-      const keys = queueKeys(namespace, queue)
-      const lengths = await Promise.all(keys.ready.map((key) => raw.llen(key)))
-      return lengths.reduce((a, b) => a + b, 0)
-    },
-    deadLetters: async (queue) => {
-      const keys = queueKeys(namespace, queue)
-      const entries = await raw.zrange(keys.dead, 0, -1)
-      if (entries.length === 0) return []
-      const records = await raw.hmget(keys.deadRecords, ...entries)
-      return records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DeadLetter)
-    },
-    close: async () => {},
-  }),
+  inspect: ({ namespace }) => rawInspector(raw, namespace, async () => {}),
   cleanup: ({ namespace }) => deleteOnCluster(namespace),
 })
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { Envelope } from '@conveyor/core'
-import { Redis } from 'ioredis'
-import { prefixPattern } from '../src/keys'
+import type { BrokerInspector } from '@conveyor/conformance'
+import type { DeadLetter, Envelope } from '@conveyor/core'
+import { type Cluster, Redis } from 'ioredis'
+import { prefixPattern, queueKeys } from '../src/keys'
 
 export const REDIS_URL = process.env.CONVEYOR_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -19,6 +20,25 @@ export async function rawRedis(url = REDIS_URL): Promise<Redis> {
     })
   }
   return redis
+}
+
+/** The conformance suite's raw view of a namespace, read with plain commands on `raw` (a node or a Cluster). */
+export function rawInspector(raw: Redis | Cluster, namespace: string, close: () => Promise<void>): BrokerInspector {
+  return {
+    ready: async (queue) => {
+      const keys = queueKeys(namespace, queue)
+      const lengths = await Promise.all(keys.ready.map((key) => raw.llen(key)))
+      return lengths.reduce((a, b) => a + b, 0)
+    },
+    deadLetters: async (queue) => {
+      const keys = queueKeys(namespace, queue)
+      const entries = await raw.zrange(keys.dead, 0, -1)
+      if (entries.length === 0) return []
+      const records = await raw.hmget(keys.deadRecords, ...entries)
+      return records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DeadLetter)
+    },
+    close,
+  }
 }
 
 /** Delete every key under `prefix` (queues and the queue set), with SCAN, never KEYS. */

@@ -1,42 +1,12 @@
 import { runCli } from '@conveyor/cli'
-import type { App } from '@conveyor/core'
 import { createRedisCoordination } from '@conveyor/redis'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  conveyorInProcess,
-  deletePrefix,
-  killLeftovers,
-  producer,
-  REDIS_APP,
-  REDIS_URL,
-  rawRedis,
-  sandbox,
-  start,
-  until,
-  useBundle,
-} from './helpers'
+import { describe, expect, it } from 'vitest'
+import { conveyorInProcess, REDIS_APP, REDIS_URL, redisSandboxes, start, until } from './helpers'
 
-let redis: Redis
-const cleanup: (() => Promise<void>)[] = []
-
-beforeAll(async () => {
-  redis = await rawRedis()
-  await useBundle()
-})
-afterAll(async () => {
-  await killLeftovers()
-  for (const fn of cleanup) await fn().catch(() => undefined)
-  await redis.quit()
-})
+const sandboxes = redisSandboxes()
 
 async function setup(what: string) {
-  const box = sandbox(what)
-  const app: App = await producer(box.prefix)
-  cleanup.push(async () => {
-    await app.close()
-    await deletePrefix(redis, box.prefix)
-  })
+  const { app, ...box } = await sandboxes.setup(what)
   const cli = async (...args: string[]) => {
     const run = await conveyorInProcess([...args, '--app', REDIS_APP], box.env)
     if (run.code !== 0) throw new Error(`conveyor ${args.join(' ')} exited ${run.code}: ${run.stderr}`)
@@ -96,7 +66,7 @@ describe('conveyor commands against Redis', { timeout: 120_000 }, () => {
   it('revoke, inspect workers, scheduler list', async () => {
     const { prefix, cli } = await setup('coord')
     const coordination = createRedisCoordination({ url: REDIS_URL, prefix })
-    cleanup.push(() => coordination.close())
+    sandboxes.defer(() => coordination.close())
     expect(await cli('revoke', 'task-a', 'task-b')).toBe('revoked 2 task(s)\n')
     expect(await coordination.isRevoked('task-b')).toBe(true)
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { vi } from 'vitest'
+import { afterAll, beforeAll, vi } from 'vitest'
 import { type Bundle, bundleCli } from './bundle'
 
 export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
@@ -230,4 +230,42 @@ export async function producer(prefix: string) {
     results: createRedisResultBackend({ url: REDIS_URL, prefix, logger: false }),
     logger: false,
   })
+}
+
+/**
+ * The per-file setup of the CLI tests on Redis: a raw connection, the CLI bundle, and `setup(what)` giving each test
+ * its own namespace and a producer app, all removed after the file (leftover processes killed first).
+ */
+export function redisSandboxes() {
+  let redis: Redis | undefined
+  const cleanup: (() => Promise<void>)[] = []
+  beforeAll(async () => {
+    redis = await rawRedis()
+    await useBundle()
+  })
+  afterAll(async () => {
+    await killLeftovers()
+    for (const fn of cleanup) await fn().catch(() => undefined)
+    await redis?.quit().catch(() => redis?.disconnect())
+  })
+  return {
+    /** The raw connection (available from beforeAll on). */
+    get redis(): Redis {
+      if (redis === undefined) throw new Error('redisSandboxes: the raw connection is made in beforeAll')
+      return redis
+    },
+    /** Run `fn` after the file, with the sandboxes' own cleanup. */
+    defer(fn: () => Promise<void>): void {
+      cleanup.push(fn)
+    },
+    async setup(what: string) {
+      const box = sandbox(what)
+      const app = await producer(box.prefix)
+      cleanup.push(async () => {
+        await app.close()
+        await deletePrefix(redis!, box.prefix)
+      })
+      return { ...box, app }
+    },
+  }
 }

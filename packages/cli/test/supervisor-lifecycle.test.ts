@@ -1,44 +1,10 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { App } from '@conveyor/core'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  appModule,
-  deletePrefix,
-  killLeftovers,
-  producer,
-  REDIS_APP,
-  rawRedis,
-  type Started,
-  sandbox,
-  start,
-  until,
-  useBundle,
-} from './helpers'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { appModule, REDIS_APP, redisSandboxes, type Started, start, until } from './helpers'
 
-let redis: Redis
-const cleanup: (() => Promise<void>)[] = []
-
-beforeAll(async () => {
-  redis = await rawRedis()
-  await useBundle()
-})
-afterAll(async () => {
-  await killLeftovers()
-  for (const fn of cleanup) await fn().catch(() => undefined)
-  await redis.quit()
-})
-
-async function setup(what: string) {
-  const box = sandbox(what)
-  const app: App = await producer(box.prefix)
-  cleanup.push(async () => {
-    await app.close()
-    await deletePrefix(redis, box.prefix)
-  })
-  return { ...box, app }
-}
+const sandboxes = redisSandboxes()
+const setup = (what: string) => sandboxes.setup(what)
 
 const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
 

@@ -1,44 +1,10 @@
-import { type App, hardLimitKey } from '@conveyor/core'
+import { hardLimitKey } from '@conveyor/core'
 import { createRedisCoordination } from '@conveyor/redis'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  conveyor,
-  deletePrefix,
-  killLeftovers,
-  producer,
-  REDIS_APP,
-  REDIS_URL,
-  rawRedis,
-  type Started,
-  sandbox,
-  start,
-  until,
-  useBundle,
-} from './helpers'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { conveyor, REDIS_APP, REDIS_URL, redisSandboxes, type Started, start, until } from './helpers'
 
-let redis: Redis
-const cleanup: (() => Promise<void>)[] = []
-
-beforeAll(async () => {
-  redis = await rawRedis()
-  await useBundle()
-})
-afterAll(async () => {
-  await killLeftovers()
-  for (const fn of cleanup) await fn().catch(() => undefined)
-  await redis.quit().catch(() => redis.disconnect())
-})
-
-async function setup(what: string) {
-  const box = sandbox(what)
-  const app: App = await producer(box.prefix)
-  cleanup.push(async () => {
-    await app.close()
-    await deletePrefix(redis, box.prefix)
-  })
-  return { ...box, app }
-}
+const sandboxes = redisSandboxes()
+const setup = (what: string) => sandboxes.setup(what)
 
 const msg = (text: string) => (line: Record<string, unknown>) => String(line.msg).includes(text)
 
@@ -93,7 +59,7 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
     expect(byTask('work.hang-once').map((e) => e.attempt)).toEqual([1, 2])
     // Recorded in the coordination store too, for the workers of other supervisors.
     const coordination = createRedisCoordination({ url: REDIS_URL, prefix: ctx.prefix })
-    cleanup.push(() => coordination.close())
+    sandboxes.defer(() => coordination.close())
     expect(await coordination.isRevoked(hardLimitKey(once.id, 1))).toBe(true)
     expect(await coordination.isRevoked(hardLimitKey(once.id, 2))).toBe(false)
     // Hangs every time: each kill is a failed attempt, and out of attempts (the producer's default 3) it is
@@ -116,7 +82,7 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
     worker.signal('SIGTERM')
     expect(await worker.exited).toBe(0)
     const coordination = createRedisCoordination({ url: REDIS_URL, prefix: ctx.prefix })
-    cleanup.push(() => coordination.close())
+    sandboxes.defer(() => coordination.close())
     // Processes that stopped cleanly removed their beat; the ones SIGKILLed for the hard limit expire (3 × 500 ms).
     await until(async () => (await coordination.listHeartbeats()).length === 0, 30_000, 'no live heartbeats')
   })

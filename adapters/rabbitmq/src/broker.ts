@@ -86,7 +86,7 @@ function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
   const capabilities: BrokerCapabilities = Object.freeze({
     delayedDelivery: 'emulated',
     // Quorum queues in RabbitMQ 3.x ignore message priority.
-    priorityLevels: quorum ? 1 : 10,
+    priorityLevels: quorum ? 1 : options.priorityLevels,
     deadLetter: 'emulated',
     deadLetterManagement: true,
     // RabbitMQ has no leases: a delivery stays held as long as its channel lives, however long the handler runs.

@@ -196,7 +196,7 @@ export class Consumer implements Subscription, DeliveryOwner {
     if (this.cancelled) {
       // Sent before the server saw our cancel: give it back, uncounted.
       const previous = carried + (quorum ? numberHeader(headers, 'x-delivery-count') : 0)
-      const priority = typeof message.properties.priority === 'number' ? message.properties.priority : 0
+      const priority = envelopePriority(message.content)
       this.chore(slot, message, () => this.send(message.content, { priority, id: '', carried: previous }))
       return
     }
@@ -324,6 +324,15 @@ export class Consumer implements Subscription, DeliveryOwner {
         .then(() => slot.channel.close())
         .catch(() => {})
     }
+  }
+}
+
+/** The envelope's own priority (0–9) of a message sent back undecoded; the AMQP property may be a mapped band. */
+function envelopePriority(content: Buffer): number {
+  try {
+    return decodeEnvelope(content.toString('utf8')).priority
+  } catch {
+    return 0
   }
 }
 

@@ -5,6 +5,7 @@ export { UnroutableError } from './errors/unroutable-error'
 export { DEAD_HEADER, DELIVERIES_HEADER } from './headers'
 export { formatLevel, type QueueNames, queueNames } from './names'
 export {
+  amqpPriority,
   DEFAULT_DELAY_LEVELS,
   type RabbitMQBrokerOptions,
   type RabbitMQLogger,

@@ -49,6 +49,14 @@ export interface RabbitMQBrokerOptions {
    */
   readonly delayLevels?: readonly number[]
   /**
+   * Priority levels of classic work queues, 1–10. Defaults to 10: `x-max-priority: 9`, every Conveyor priority
+   * (0–9) distinct. Fewer levels make RabbitMQ's work per message smaller (each level is a sub-queue on the server):
+   * core priorities are then spread evenly over the levels (with 5, priorities 0–1 share level 0, …, 8–9 level 4).
+   * 1 declares plain classic queues (FIFO, no `x-max-priority`), the fastest and what Celery declares by default.
+   * It is a queue argument: changing it later conflicts with queues already declared. Quorum queues ignore it.
+   */
+  readonly priorityLevels?: number
+  /**
    * Deliveries of one attempt after which the adapter dead-letters the message with reason `max-deliveries` before
    * handing it out. On quorum queues it is also set as `x-delivery-limit`, so the server dead-letters poison messages
    * natively. Absent by default: core's worker enforces its own `maxDeliveries`.
@@ -67,6 +75,8 @@ export interface RabbitMQBrokerOptions {
 export interface ResolvedOptions {
   readonly prefix: string
   readonly queueType: RabbitMQQueueType
+  /** Priority levels of classic work queues (1–10). */
+  readonly priorityLevels: number
   readonly delayLevels: readonly number[]
   readonly maxDeliveries: number | undefined
   readonly maxMessageBytes: number
@@ -81,6 +91,15 @@ export const DEFAULT_DELAY_LEVELS: readonly number[] = Object.freeze([
 
 const silent: RabbitMQLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
+/**
+ * The AMQP priority of a Conveyor priority (0–9) on a classic queue with `levels` levels: equal-sized bands, so the
+ * order between bands is kept and ties within a band stay FIFO. Undefined for plain queues (no property sent).
+ */
+export function amqpPriority(priority: number, levels: number): number | undefined {
+  if (levels <= 1) return undefined
+  return levels >= 10 ? priority : Math.floor((priority * levels) / 10)
+}
+
 /** Apply defaults and reject options that cannot work, naming the option. */
 export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions {
   const bad = (message: string): never => {
@@ -92,6 +111,10 @@ export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions 
   const queueType = options.queueType ?? 'classic'
   if (queueType !== 'classic' && queueType !== 'quorum')
     bad(`queueType must be "classic" or "quorum", got "${queueType}"`)
+  const priorityLevels = options.priorityLevels ?? 10
+  if (!(Number.isInteger(priorityLevels) && priorityLevels >= 1 && priorityLevels <= 10)) {
+    bad(`priorityLevels must be an integer from 1 (plain FIFO queues) to 10, got ${priorityLevels}`)
+  }
   const delayLevels = options.delayLevels ?? DEFAULT_DELAY_LEVELS
   if (delayLevels.length === 0) bad('delayLevels needs at least one level')
   delayLevels.forEach((level, i) => {
@@ -109,6 +132,7 @@ export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions 
   return {
     prefix,
     queueType,
+    priorityLevels,
     delayLevels: [...delayLevels],
     maxDeliveries,
     maxMessageBytes,

@@ -7,7 +7,8 @@ import type { ResolvedOptions } from './options'
 
 /** What the adapter sets on a message; everything else is fixed (persistent, mandatory). */
 export interface MessageProperties {
-  readonly priority: number
+  /** AMQP priority; undefined on plain queues (no property sent). */
+  readonly priority: number | undefined
   /** Absent for bytes without an envelope id: the publisher then makes one up to match returns. */
   readonly messageId: string | undefined
   readonly headers: Readonly<Record<string, string | number>> | undefined

@@ -1,7 +1,7 @@
 import { type Envelope, encodeEnvelope, PayloadTooLargeError } from '@conveyor/core'
 import { DEAD_HEADER, DELIVERIES_HEADER, type DeadRecord, encodeDeadRecord } from './headers'
 import { pickLevel } from './names'
-import type { ResolvedOptions } from './options'
+import { amqpPriority, type ResolvedOptions } from './options'
 import type { MessageProperties, Publisher } from './publisher'
 import type { Topology } from './topology'
 
@@ -27,7 +27,8 @@ export class Sender {
   /**
    * Send bytes to `queue`: straight to the work queue when due, else parked in the largest delay level not longer
    * than the remaining delay (a remainder shorter than the smallest level goes to the work queue, where the
-   * consumer holds it until due).
+   * consumer holds it until due). `meta.priority` is the envelope's 0–9; it is mapped to the queue's AMQP priority
+   * here, and only here.
    */
   body(
     queue: string,
@@ -52,7 +53,7 @@ export class Sender {
     const names = this.topology.names(queue)
     const level = notBefore === undefined ? undefined : pickLevel(names.delays, notBefore - Date.now())
     const properties: MessageProperties = {
-      priority: meta.priority,
+      priority: amqpPriority(meta.priority, this.options.priorityLevels),
       messageId: meta.id || undefined,
       headers: meta.carried > 0 ? { [DELIVERIES_HEADER]: meta.carried } : undefined,
     }

@@ -153,7 +153,15 @@ export class Topology {
   }
 
   private workArguments({ type, names }: Known): QueueArguments {
-    if (type === 'classic') return { 'x-max-priority': 10 }
+    if (type === 'classic') {
+      // x-max-priority 9 would do for 0–9, but queues declared before the option existed have 10: keep them valid.
+      const { priorityLevels } = this.options
+      return priorityLevels >= 10
+        ? { 'x-max-priority': 10 }
+        : priorityLevels > 1
+          ? { 'x-max-priority': priorityLevels - 1 }
+          : {}
+    }
     const { maxDeliveries } = this.options
     if (maxDeliveries === undefined) return { 'x-queue-type': 'quorum' }
     // The server dead-letters a message returned more than maxDeliveries times straight into <work>.dead.

@@ -113,10 +113,10 @@ export async function closeConnectionsNamed(name: string): Promise<number> {
 }
 
 /** The conformance suite's hooks: a broker per namespace, a raw AMQP inspector, and cleanup of the namespace. */
-export function conformanceHooks(queueType: 'classic' | 'quorum') {
+export function conformanceHooks(queueType: 'classic' | 'quorum', options: Partial<RabbitMQBrokerOptions> = {}) {
   return {
     createBroker: ({ namespace }: { namespace: string }) =>
-      makeBroker(namespace, { queueType, logger: false, connectionName: `${namespace}:${queueType}` }),
+      makeBroker(namespace, { queueType, logger: false, connectionName: `${namespace}:${queueType}`, ...options }),
     inspect: async ({ namespace }: { namespace: string }): Promise<BrokerInspector> => {
       const model: ChannelModel = await connect(AMQP_URL)
       model.on('error', () => {})

@@ -10,13 +10,16 @@ import { TaskFailedError } from '../errors/task-failed-error'
 import { UnsupportedError } from '../errors/unsupported-error'
 import { TaskEventEmitter } from '../events/events'
 import { type Logger, resolveLogger } from '../logging/logger'
+import type { CoordinationStore } from '../ops/coordination'
+import { createMemoryCoordination } from '../ops/memory-coordination'
 import { createRouter } from '../routing/router'
 import type { TaskDeclaration, TaskHandler, TaskOptions } from '../task/task'
 import { validateInput } from '../task/validate-input'
 import { newTaskId } from '../util/ids'
 import type { RegisteredTask } from '../worker/runtime'
 import { createWorker, type Worker, type WorkerOptions } from '../worker/worker'
-import type { AppOptions, EnqueueOptions, JobHandle, ResultOptions } from './options'
+import { claimKeys, idempotencyOf, type Prepared, publishBatch } from './idempotency'
+import type { AppOptions, EnqueueManyOptions, EnqueueOptions, JobHandle, ResultOptions } from './options'
 import { resolveBroker, resolveResults } from './resolve'
 import { checkDefaults, checkPriority, checkQueueName, taskSettings } from './task-settings'
 
@@ -24,7 +27,7 @@ import { checkDefaults, checkPriority, checkQueueName, taskSettings } from './ta
 export interface Task<Input, Output> extends TaskDeclaration<Input, Output> {
   enqueue(input: Input, options?: EnqueueOptions): Promise<JobHandle<Output>>
   /** Enqueue many runs with the same options in as few broker round trips as the broker allows. */
-  enqueueMany(inputs: readonly Input[], options?: Omit<EnqueueOptions, 'id'>): Promise<JobHandle<Output>[]>
+  enqueueMany(inputs: readonly Input[], options?: EnqueueManyOptions<Input>): Promise<JobHandle<Output>[]>
 }
 
 export interface App {
@@ -32,6 +35,8 @@ export interface App {
   readonly results: ResultBackend | undefined
   readonly logger: Logger
   readonly events: TaskEventEmitter
+  /** Where idempotency keys are claimed: `createApp({ coordination })`, or this process's memory store. */
+  readonly coordination: CoordinationStore
   /** Declare and implement a task in one go. */
   task<Input, Output>(
     name: string,
@@ -54,12 +59,12 @@ export interface App {
   enqueueMany<Input, Output>(
     task: TaskDeclaration<Input, Output>,
     inputs: readonly Input[],
-    options?: Omit<EnqueueOptions, 'id'>,
+    options?: EnqueueManyOptions<Input>,
   ): Promise<JobHandle<Output>[]>
-  enqueueMany(
+  enqueueMany<Input = unknown>(
     task: string,
-    inputs: readonly unknown[],
-    options?: Omit<EnqueueOptions, 'id'>,
+    inputs: readonly Input[],
+    options?: EnqueueManyOptions<Input>,
   ): Promise<JobHandle<unknown>[]>
   /** A handle on a task run by id (from another process, a log line). */
   job<Output = unknown>(id: string, task?: string, queue?: string): JobHandle<Output>
@@ -79,6 +84,7 @@ export function createApp(options: AppOptions): App {
   const broker = resolveBroker(options.broker, adapters)
   const results = resolveResults(options.results, broker, adapters)
   const logger = resolveLogger(options.logger)
+  const coordination = options.coordination ?? createMemoryCoordination()
   const events = new TaskEventEmitter()
   const route = createRouter(options.routes)
   const registry = new Map<string, RegisteredTask>()
@@ -122,10 +128,17 @@ export function createApp(options: AppOptions): App {
   }
 
   /** `enqueued`: the envelope this process published; lets `record()` say `pending` before a worker wrote anything. */
-  const handle = <Output>(id: string, task: string, queue: string, enqueued?: Envelope): JobHandle<Output> => ({
+  const handle = <Output>(
+    id: string,
+    task: string,
+    queue: string,
+    enqueued?: Envelope,
+    duplicate = false,
+  ): JobHandle<Output> => ({
     id,
     task,
     queue,
+    duplicate,
     async result(resultOptions: ResultOptions = {}) {
       if (!results) {
         throw new NoResultBackendError(
@@ -158,12 +171,13 @@ export function createApp(options: AppOptions): App {
     },
   })
 
-  /** Validate, route and build the envelope of one enqueue; nothing is published yet. */
+  /** Validate, route and build the envelope of one enqueue; nothing is published (or claimed) yet. */
   const prepare = async (
     taskOrName: TaskDeclaration<unknown, unknown> | string,
     input: unknown,
-    enqueueOptions: EnqueueOptions,
-  ): Promise<Envelope> => {
+    enqueueOptions: Omit<EnqueueOptions, 'idempotencyKey'>,
+    idempotencyKey: string | undefined,
+  ): Promise<Prepared> => {
     const name = typeof taskOrName === 'string' ? taskOrName : taskOrName.name
     const known =
       registry.get(name) ?? (typeof taskOrName === 'string' ? undefined : register(name, taskOrName.options, undefined))
@@ -171,6 +185,13 @@ export function createApp(options: AppOptions): App {
     const settings = known?.settings ?? taskSettings(name, {}, defaults)
     checkQueueName(where, enqueueOptions.queue)
     checkPriority(where, enqueueOptions.priority)
+    const idempotency = idempotencyOf(
+      where,
+      name,
+      idempotencyKey,
+      enqueueOptions.idempotencyTtlMs,
+      settings.idempotencyTtlMs,
+    )
     const schema = known?.options.schema
     const payload = (schema ? await validateInput(name, schema, input) : input) as JsonValue
     if (payload === undefined) {
@@ -209,7 +230,7 @@ export function createApp(options: AppOptions): App {
       ...(enqueueOptions.trace !== undefined ? { trace: enqueueOptions.trace } : {}),
       ...(enqueueOptions.headers !== undefined ? { headers: enqueueOptions.headers } : {}),
     }
-    return envelope
+    return idempotency === undefined ? { envelope } : { envelope, idempotency }
   }
 
   const announce = (envelope: Envelope) => {
@@ -230,9 +251,22 @@ export function createApp(options: AppOptions): App {
     input: unknown,
     enqueueOptions: EnqueueOptions = {},
   ): Promise<JobHandle<unknown>> => {
-    const envelope = await prepare(taskOrName, input, enqueueOptions)
+    const item = await prepare(taskOrName, input, enqueueOptions, enqueueOptions.idempotencyKey)
+    const { envelope } = item
     await declareQueue(envelope.queue)
-    await broker.publish(envelope)
+    if (item.idempotency === undefined) {
+      await broker.publish(envelope)
+    } else {
+      const claims = await claimKeys(coordination, logger, [item])
+      const held = claims.held[0]
+      if (held !== undefined) return handle(held.id, envelope.task, held.queue, undefined, true)
+      try {
+        await broker.publish(envelope)
+      } catch (error) {
+        await claims.release()
+        throw error
+      }
+    }
     announce(envelope)
     return handle(envelope.id, envelope.task, envelope.queue, envelope)
   }
@@ -240,16 +274,30 @@ export function createApp(options: AppOptions): App {
   const enqueueMany = async (
     taskOrName: TaskDeclaration<unknown, unknown> | string,
     inputs: readonly unknown[],
-    enqueueOptions: Omit<EnqueueOptions, 'id'> = {},
+    enqueueOptions: EnqueueManyOptions = {},
   ): Promise<JobHandle<unknown>[]> => {
     if (!Array.isArray(inputs)) throw new InvalidOptionsError('enqueueMany takes an array of inputs')
-    const envelopes = await Promise.all(inputs.map((input) => prepare(taskOrName, input, enqueueOptions)))
-    await Promise.all([...new Set(envelopes.map((e) => e.queue))].map(declareQueue))
-    // One round trip per batch where the broker can (Redis: one script call); one publish each otherwise.
-    if (broker.publishMany) await broker.publishMany(envelopes)
-    else await Promise.all(envelopes.map((envelope) => broker.publish(envelope)))
+    const keyOf = enqueueOptions.idempotencyKey
+    if (keyOf !== undefined && typeof keyOf !== 'function') {
+      throw new InvalidOptionsError(
+        'enqueueMany: idempotencyKey must be a function (input, index) => key giving each input its own key; ' +
+          'one key for the whole batch would make every input after the first a duplicate',
+      )
+    }
+    const items = await Promise.all(
+      inputs.map((input, index) => prepare(taskOrName, input, enqueueOptions, keyOf?.(input, index))),
+    )
+    await Promise.all([...new Set(items.map((item) => item.envelope.queue))].map(declareQueue))
+    const claims = await claimKeys(coordination, logger, items)
+    const envelopes = items.filter((_, index) => claims.held[index] === undefined).map((item) => item.envelope)
+    if (envelopes.length > 0) await publishBatch(broker, envelopes, claims)
     for (const envelope of envelopes) announce(envelope)
-    return envelopes.map((envelope) => handle(envelope.id, envelope.task, envelope.queue, envelope))
+    return items.map(({ envelope }, index) => {
+      const held = claims.held[index]
+      return held === undefined
+        ? handle(envelope.id, envelope.task, envelope.queue, envelope)
+        : handle(held.id, envelope.task, held.queue, undefined, true)
+    })
   }
 
   // Where the tasks this process implements are published, as far as their names tell (predicate routes need input).
@@ -267,8 +315,8 @@ export function createApp(options: AppOptions): App {
       options: entry.options as TaskOptions<Input>,
       enqueue: (input: Input, enqueueOptions?: EnqueueOptions) =>
         enqueue(entry.name, input, enqueueOptions) as Promise<JobHandle<Output>>,
-      enqueueMany: (inputs: readonly Input[], enqueueOptions?: Omit<EnqueueOptions, 'id'>) =>
-        enqueueMany(entry.name, inputs, enqueueOptions) as Promise<JobHandle<Output>[]>,
+      enqueueMany: (inputs: readonly Input[], enqueueOptions?: EnqueueManyOptions<Input>) =>
+        enqueueMany(entry.name, inputs, enqueueOptions as EnqueueManyOptions) as Promise<JobHandle<Output>[]>,
     })
 
   const app: App = {
@@ -276,6 +324,7 @@ export function createApp(options: AppOptions): App {
     results,
     logger,
     events,
+    coordination,
     task<Input, Output>(name: string, handler: TaskHandler<Input, Output>, taskOptions: TaskOptions<Input> = {}) {
       const entry = register(name, taskOptions as TaskOptions<unknown>, handler as TaskHandler<unknown, unknown>)
       return bind<Input, Awaited<Output>>(entry)

@@ -2,6 +2,7 @@ import type { UrlAdapter } from '../contracts/adapter'
 import type { Broker } from '../contracts/broker'
 import type { ResultBackend, TaskRecord } from '../contracts/result-backend'
 import type { Logger } from '../logging/logger'
+import type { CoordinationStore } from '../ops/coordination'
 import type { RetryOptions } from '../retry/policy'
 import type { Route } from '../routing/router'
 
@@ -19,6 +20,8 @@ export interface AppDefaults {
   readonly maxDeliveries?: number
   /** Defaults to 24 hours. */
   readonly resultTtlMs?: number
+  /** How long an idempotency key drops repeated enqueues, counted from the first. Defaults to 24 hours. */
+  readonly idempotencyTtlMs?: number
 }
 
 export interface AppOptions {
@@ -38,6 +41,12 @@ export interface AppOptions {
   readonly defaults?: AppDefaults
   /** Reject enqueues whose JSON input is larger than this many bytes (the broker's own limit always applies). */
   readonly maxPayloadBytes?: number
+  /**
+   * Where idempotency keys are claimed. Defaults to an in-process memory store, which drops duplicates within this
+   * process only; pass a shared store (`createRedisCoordination` from `@conveyor/redis`) to drop them across every
+   * process using it. The app does not close a store it was given (a scheduler or the CLI may share it).
+   */
+  readonly coordination?: CoordinationStore
 }
 
 /** Per-call options of `enqueue`. They override the task's options and the routes. */
@@ -50,13 +59,29 @@ export interface EnqueueOptions {
   readonly queue?: string
   /** Do not run when not started within this many milliseconds. */
   readonly expiresInMs?: number
-  /** Use this id instead of a random one (your own idempotency scheme, a known correlation id). */
+  /** Use this id instead of a random one (a known correlation id). */
   readonly id?: string
+  /**
+   * Publish at most once per key and task within `idempotencyTtlMs`: a repeated enqueue publishes nothing and
+   * resolves with a handle on the first job (`duplicate: true`). 1–255 characters, e.g. `order-42`.
+   */
+  readonly idempotencyKey?: string
+  /** The window of `idempotencyKey`, counted from the first enqueue. Defaults to the task's, then the app's (24 h). */
+  readonly idempotencyTtlMs?: number
   /** The task run that enqueues this one. */
   readonly parentId?: string
   readonly rootId?: string
   readonly headers?: Readonly<Record<string, string>>
   readonly trace?: Readonly<Record<string, string>>
+}
+
+/** Options of `enqueueMany`: one set for the batch, with idempotency keys per input. */
+export interface EnqueueManyOptions<Input = unknown> extends Omit<EnqueueOptions, 'id' | 'idempotencyKey'> {
+  /**
+   * The idempotency key of each input (undefined for none), e.g. `(order) => order.ref`. An input whose key was
+   * enqueued within the window, earlier in the same batch included, is not published again.
+   */
+  readonly idempotencyKey?: (input: Input, index: number) => string | undefined
 }
 
 /** Options of `JobHandle.result`. */
@@ -71,6 +96,11 @@ export interface JobHandle<Output> {
   readonly id: string
   readonly task: string
   readonly queue: string
+  /**
+   * True when this enqueue carried an idempotency key that was already taken within its window: nothing was
+   * published, and the handle follows the job that took the key (its id, its result).
+   */
+  readonly duplicate: boolean
   /** Resolves with the handler's return value; rejects with `TaskFailedError` when the run ended otherwise. */
   result(options?: ResultOptions): Promise<Output>
   /** The stored record (state, attempt, error…), or undefined while nothing was recorded yet. */

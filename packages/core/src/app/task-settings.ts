@@ -3,6 +3,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { exponential } from '../retry/backoff'
 import { type RetryOptions, validateRetryOptions } from '../retry/policy'
 import type { TaskOptions } from '../task/task'
+import { checkIdempotencyTtl } from './idempotency'
 import type { AppDefaults } from './options'
 
 /** A task's options merged with the app's defaults, checked once at registration. */
@@ -16,7 +17,11 @@ export interface TaskSettings {
   readonly maxDeliveries: number
   readonly expiresInMs?: number
   readonly resultTtlMs: number
+  readonly idempotencyTtlMs: number
 }
+
+/** How long an idempotency key drops repeats when neither the enqueue, the task nor the app says: a day, as Stripe. */
+export const DEFAULT_IDEMPOTENCY_TTL_MS = 86_400_000
 
 const DEFAULT_RETRY: RetryOptions = Object.freeze({
   maxAttempts: 3,
@@ -56,6 +61,7 @@ export function checkDefaults(defaults: AppDefaults): void {
   checkPositive(where, 'timeoutMs', defaults.timeoutMs)
   checkPositive(where, 'maxDeliveries', defaults.maxDeliveries, true)
   checkPositive(where, 'resultTtlMs', defaults.resultTtlMs)
+  checkIdempotencyTtl(where, defaults.idempotencyTtlMs)
 }
 
 export function taskSettings(name: string, options: TaskOptions<unknown>, defaults: AppDefaults): TaskSettings {
@@ -73,6 +79,7 @@ export function taskSettings(name: string, options: TaskOptions<unknown>, defaul
   checkPositive(where, 'hardTimeoutMs', options.hardTimeoutMs)
   checkPositive(where, 'expiresInMs', options.expiresInMs)
   checkPositive(where, 'resultTtlMs', options.resultTtlMs)
+  checkIdempotencyTtl(where, options.idempotencyTtlMs)
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...defaults.retry, ...options.retry }
   const queue = options.queue
   const priority = options.priority
@@ -87,5 +94,6 @@ export function taskSettings(name: string, options: TaskOptions<unknown>, defaul
     maxAttempts: retry.maxAttempts ?? 3,
     maxDeliveries: options.maxDeliveries ?? defaults.maxDeliveries ?? 5,
     resultTtlMs: options.resultTtlMs ?? defaults.resultTtlMs ?? 86_400_000,
+    idempotencyTtlMs: options.idempotencyTtlMs ?? defaults.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS,
   }
 }

@@ -38,9 +38,16 @@ export interface Lease {
   readonly expiresAt: number
 }
 
+/** The outcome of `CoordinationStore.claimIdempotencyKey`. */
+export type IdempotencyClaim =
+  /** This caller holds the key now (with the holder it gave): go ahead and publish. */
+  | { readonly claimed: true }
+  /** Someone holds the key: `holder` is what they stored when they claimed it. Nothing was changed. */
+  | { readonly claimed: false; readonly holder: string }
+
 /**
  * Shared state that operations features coordinate through: worker heartbeats, revoked task ids, rate-limit windows,
- * leases and scheduler tick claims.
+ * leases, scheduler tick claims and enqueue idempotency keys.
  *
  * `scope` says how far the coordination reaches. The memory store (`process`) coordinates the workers and schedulers
  * of one process only; a networked store such as the Redis one (`shared`) coordinates every process that uses the
@@ -91,4 +98,17 @@ export interface CoordinationStore {
   claimTick(schedule: string, tickAt: number, ttlMs: number): Promise<boolean>
   /** The latest tick claimed for `schedule`, or undefined when none was: what misfire handling starts from. */
   lastTick(schedule: string): Promise<number | undefined>
+
+  /**
+   * Claim-or-get, atomically: when nobody holds `key`, store `holder` under it for `ttlMs` (store clock) and resolve
+   * `{ claimed: true }`; otherwise change nothing and resolve `{ claimed: false, holder }` with the current holder's
+   * value. Exactly one of any number of concurrent callers claims a free key. The TTL counts from the claim and is not
+   * extended by later calls. `holder` is opaque to the store (the app writes the job's id and queue).
+   */
+  claimIdempotencyKey(key: string, holder: string, ttlMs: number): Promise<IdempotencyClaim>
+  /**
+   * Delete `key` only while it still holds `holder` (a claim whose publish failed), so that a retry can claim it;
+   * a key that lapsed and was claimed by someone else is left alone. Resolves true when it was deleted.
+   */
+  releaseIdempotencyKey(key: string, holder: string): Promise<boolean>
 }

@@ -1,6 +1,7 @@
-// Operations features: coordination (heartbeats, revokes, rate limits, leases, tick claims), worker hooks, scheduling.
+// Operations features: coordination (heartbeats, revokes, rate limits, leases, tick claims, idempotency keys),
+// worker hooks, scheduling.
 export { composeHooks } from './compose-hooks'
-export type { CoordinationStore, Lease, WorkerHeartbeat } from './coordination'
+export type { CoordinationStore, IdempotencyClaim, Lease, WorkerHeartbeat } from './coordination'
 export {
   DEFAULT_HARD_LIMIT_KILL_TTL_MS,
   type HardLimitHooks,

@@ -6,8 +6,9 @@ export interface MemoryCoordinationOptions {
 }
 
 /**
- * Coordination inside one process (`scope: 'process'`): rate limits, revokes and tick claims hold between the
- * workers and schedulers of this process only. Use a shared store (Redis) to coordinate several processes.
+ * Coordination inside one process (`scope: 'process'`): rate limits, revokes, tick claims and idempotency keys hold
+ * between the workers, schedulers and producers of this process only. Use a shared store (Redis) to coordinate
+ * several processes.
  */
 export function createMemoryCoordination(options: MemoryCoordinationOptions = {}): CoordinationStore {
   const now = options.now ?? Date.now
@@ -19,6 +20,9 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
   const fences = new Map<string, number>()
   const ticks = new Map<string, number>()
   const last = new Map<string, number>()
+  const idempotency = new Map<string, { holder: string; until: number }>()
+  // Claims since the last sweep of lapsed keys: sweeping once the map could have doubled keeps a claim O(1) amortized.
+  let claimsSinceSweep = 0
 
   const sweep = <K>(map: Map<K, number>, at: number) => {
     for (const [key, until] of map) if (until <= at) map.delete(key)
@@ -108,6 +112,24 @@ export function createMemoryCoordination(options: MemoryCoordinationOptions = {}
     },
     async lastTick(schedule) {
       return last.get(schedule)
+    },
+
+    async claimIdempotencyKey(key, holder, ttlMs) {
+      const at = now()
+      if (++claimsSinceSweep >= Math.max(1024, idempotency.size)) {
+        for (const [k, entry] of idempotency) if (entry.until <= at) idempotency.delete(k)
+        claimsSinceSweep = 0
+      }
+      const held = idempotency.get(key)
+      if (held !== undefined && held.until > at) return { claimed: false, holder: held.holder }
+      idempotency.set(key, { holder, until: at + ttlMs })
+      return { claimed: true }
+    },
+    async releaseIdempotencyKey(key, holder) {
+      const held = idempotency.get(key)
+      if (held === undefined || held.holder !== holder || held.until <= now()) return false
+      idempotency.delete(key)
+      return true
     },
   }
 

@@ -24,6 +24,8 @@ export interface TaskOptions<Input = unknown> {
   readonly expiresInMs?: number
   /** How long the result record is kept. */
   readonly resultTtlMs?: number
+  /** How long an enqueue's `idempotencyKey` drops repeats of this task, counted from the first enqueue. */
+  readonly idempotencyTtlMs?: number
   /** Validates (and may transform) the input on enqueue and again in the worker. */
   readonly schema?: StandardSchemaV1<unknown, Input>
 }

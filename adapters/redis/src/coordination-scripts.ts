@@ -13,6 +13,8 @@ const NAMES = [
   'lease-renew',
   'lease-release',
   'claim-tick',
+  'idempotency-claim',
+  'idempotency-release',
 ] as const
 export type CoordScript = (typeof NAMES)[number]
 

@@ -14,7 +14,8 @@ export interface RedisCoordinationOptions extends RedisConnectionOptions {}
 
 /**
  * Coordination across every process using the same Redis and prefix (`scope: 'shared'`): rate limits hold across
- * all workers, each schedule tick is claimed once in the fleet, heartbeats and revokes are visible everywhere.
+ * all workers, each schedule tick is claimed once in the fleet, heartbeats and revokes are visible everywhere, and an
+ * idempotency key publishes once whichever producer enqueues it.
  *
  * All keys share the hash tag `{prefix:coord}` (one cluster slot), and every check-and-set is one Lua script using
  * the server's clock (`TIME`), so processes with skewed clocks agree on windows and TTLs.
@@ -28,6 +29,7 @@ export interface RedisCoordinationOptions extends RedisConnectionOptions {}
  * | `…:ls:<name>`, `…:lf:<name>` | hash, string | lease owner and token; fencing counter |
  * | `…:tk:<schedule>:<tick>`  | string | a claimed tick, with a TTL                   |
  * | `…:last`                  | hash   | schedule → last claimed tick                 |
+ * | `…:ik:<key>`              | string | an idempotency key → its job, with a TTL     |
  */
 export function createRedisCoordination(options: RedisCoordinationOptions = {}): CoordinationStore {
   const prefix = options.prefix ?? (options.url ? splitUrl(options.url).prefix : undefined) ?? 'conveyor'
@@ -48,6 +50,7 @@ export function createRedisCoordination(options: RedisCoordinationOptions = {}):
     fence: (name: string) => `${tag}:lf:${name}`,
     tick: (schedule: string, tickAt: number) => `${tag}:tk:${schedule}:${tickAt}`,
     last: `${tag}:last`,
+    idempotency: (key: string) => `${tag}:ik:${key}`,
   }
   let closed = false
 
@@ -147,6 +150,14 @@ export function createRedisCoordination(options: RedisCoordinationOptions = {}):
       await ready()
       const value = await client.hget(keys.last, schedule)
       return value === null ? undefined : Number(value)
+    },
+
+    async claimIdempotencyKey(key, holder, ttlMs) {
+      const held = await script('idempotency-claim', [keys.idempotency(key)], [holder, ms(ttlMs, 'ttlMs')])
+      return held === null ? { claimed: true } : { claimed: false, holder: String(held) }
+    },
+    async releaseIdempotencyKey(key, holder) {
+      return Number(await script('idempotency-release', [keys.idempotency(key)], [holder])) === 1
     },
   }
 }

@@ -141,6 +141,48 @@ describe('redis coordination store', () => {
     await app.close()
   })
 
+  it('an idempotency key is claimed by exactly one of many callers on several connections; the rest get its holder', async () => {
+    const prefix = uniquePrefix('coord-ik')
+    const all = [store(prefix), store(prefix), store(prefix)]
+    const claims = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => all[i % 3]!.claimIdempotencyKey('["pay","order-42"]', `job-${i}`, 60_000)),
+    )
+    const winners = claims.flatMap((c, i) => (c.claimed ? [`job-${i}`] : []))
+    expect(winners).toHaveLength(1)
+    for (const claim of claims) if (!claim.claimed) expect(claim.holder).toBe(winners[0])
+    // Stored under the coordination hash tag, with the TTL on the server.
+    const key = `{${prefix}:coord}:ik:["pay","order-42"]`
+    expect(await redis.get(key)).toBe(winners[0])
+    const pttl = await redis.pttl(key)
+    expect(pttl).toBeGreaterThan(59_000)
+    expect(pttl).toBeLessThanOrEqual(60_000)
+  })
+
+  it('an idempotency key lapses on the server clock, and a repeat does not extend it', async () => {
+    const s = store()
+    expect(await s.claimIdempotencyKey('k', 'job-1', 400)).toEqual({ claimed: true })
+    await sleep(250)
+    expect(await s.claimIdempotencyKey('k', 'job-2', 400)).toEqual({ claimed: false, holder: 'job-1' })
+    await sleep(200)
+    expect(await s.claimIdempotencyKey('k', 'job-3', 400)).toEqual({ claimed: true })
+  })
+
+  it('an idempotency key is released only while it still holds the releasing job', async () => {
+    const prefix = uniquePrefix('coord-ikr')
+    const a = store(prefix)
+    const b = store(prefix)
+    await a.claimIdempotencyKey('k', 'job-1', 300)
+    expect(await b.releaseIdempotencyKey('k', 'job-other')).toBe(false)
+    expect(await a.releaseIdempotencyKey('k', 'job-1')).toBe(true)
+    expect(await redis.exists(`{${prefix}:coord}:ik:k`)).toBe(0)
+    expect(await b.claimIdempotencyKey('k', 'job-2', 200)).toEqual({ claimed: true })
+    await sleep(250)
+    // job-2's claim lapsed and job-3 took the key: job-2's late release must not free it.
+    expect(await a.claimIdempotencyKey('k', 'job-3', 60_000)).toEqual({ claimed: true })
+    expect(await b.releaseIdempotencyKey('k', 'job-2')).toBe(false)
+    expect(await redis.get(`{${prefix}:coord}:ik:k`)).toBe('job-3')
+  })
+
   it('an unreachable server gives one clear NotConnectedError', async () => {
     const s = createRedisCoordination({ url: 'redis://127.0.0.1:1', prefix: uniquePrefix('coord-down') })
     stores.push(s)

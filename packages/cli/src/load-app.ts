@@ -108,13 +108,27 @@ async function installedAdapters(): Promise<UrlAdapter[]> {
   return found
 }
 
+/** A coordination store on the broker's own Redis (same prefix), when the broker URL is Redis and the adapter installed. */
+async function redisCoordinationFor(url: string): Promise<CoordinationStore | undefined> {
+  if (!/^rediss?:/i.test(url)) return undefined
+  try {
+    const mod = (await import('@conveyor/redis')) as {
+      createRedisCoordination?: (options: { url: string }) => CoordinationStore
+    }
+    return mod.createRedisCoordination?.({ url })
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * The app a command works on: `--app` (or `CONVEYOR_APP`), else an app made for `--broker` (or
- * `CONVEYOR_BROKER_URL`) with the installed adapters.
+ * `CONVEYOR_BROKER_URL`) with the installed adapters — and, with `sharedCoordination`, a coordination store on the
+ * broker's Redis (for commands whose effect must hold across processes: idempotency keys).
  */
 export async function appFor(
   command: string,
-  values: { app?: string | undefined; broker?: string | undefined },
+  values: { app?: string | undefined; broker?: string | undefined; sharedCoordination?: boolean },
   io: CliIo,
 ): Promise<AppModule> {
   const specifier = values.app ?? io.env.CONVEYOR_APP
@@ -124,7 +138,14 @@ export async function appFor(
     throw new UsageError(`${command}: say which broker: --app <module>, --broker <url>, or CONVEYOR_BROKER_URL`)
   }
   try {
-    return { app: createApp({ broker: url, adapters: await installedAdapters(), logger: false }), path: '' }
+    const coordination = values.sharedCoordination ? await redisCoordinationFor(url) : undefined
+    const app = createApp({
+      broker: url,
+      adapters: await installedAdapters(),
+      logger: false,
+      ...(coordination ? { coordination } : {}),
+    })
+    return { app, path: '', ...(coordination ? { coordination } : {}) }
   } catch (error) {
     throw new CliError(`${(error as Error).message.replace(/^\[conveyor\] /, '')}`, { cause: error })
   }

@@ -34,6 +34,48 @@ describe('conveyor commands against Redis', { timeout: 120_000 }, () => {
     expect(await app.broker.stats('cli-q')).toMatchObject({ ready: 0 })
   })
 
+  it('enqueue --idempotency-key publishes once across runs, through --app and through --broker redis://', async () => {
+    const { app, prefix, env, cli } = await setup('idem')
+    const first = (await cli(
+      'enqueue',
+      'work.echo',
+      '{"n":1}',
+      '--idempotency-key',
+      'k1',
+      '--json',
+      '-q',
+      'idem-q',
+    )) as {
+      id: string
+    }
+    expect(first).toMatchObject({ task: 'work.echo', queue: 'idem-q', duplicate: false })
+    const again = await conveyorInProcess(
+      ['enqueue', 'work.echo', '{"n":1}', '--idempotency-key', 'k1', '-q', 'idem-q', '--app', REDIS_APP],
+      env,
+    )
+    expect(again).toMatchObject({ code: 0, stdout: `${first.id}\n` })
+    expect(again.stderr).toMatch(/duplicate of an earlier enqueue/)
+    // --broker without an app module claims keys in the broker's Redis, under the same prefix.
+    const broker = ['--broker', `${REDIS_URL}?prefix=${prefix}`, '--json']
+    const viaUrl = await conveyorInProcess(['enqueue', 'work.echo', '{}', '--idempotency-key', 'k1', ...broker])
+    expect(JSON.parse(viaUrl.stdout)).toMatchObject({ id: first.id, queue: 'idem-q', duplicate: true })
+    const short = ['enqueue', 'work.echo', '{}', '--idempotency-key', 'k2', '--idempotency-ttl', '200', ...broker]
+    const k2 = JSON.parse((await conveyorInProcess(short)).stdout) as { id: string }
+    await new Promise((r) => setTimeout(r, 250))
+    const k2Later = JSON.parse((await conveyorInProcess(short)).stdout) as { id: string; duplicate: boolean }
+    expect(k2Later.duplicate).toBe(false)
+    expect(k2Later.id).not.toBe(k2.id)
+    expect(await app.broker.stats('idem-q')).toMatchObject({ ready: 1 })
+    expect(await app.broker.stats('default')).toMatchObject({ ready: 2 })
+
+    // A store inside the one CLI process could never see an earlier run's key: refused, nothing published.
+    const memory = await conveyorInProcess(['enqueue', 't', '{}', '--idempotency-key', 'k', '--broker', 'memory://'])
+    expect(memory.code).not.toBe(0)
+    expect(memory.stderr).toMatch(/--idempotency-key needs a shared coordination store/)
+    const bad = await conveyorInProcess(['enqueue', 't', '{}', '--idempotency-ttl', '5', '--broker', 'memory://'])
+    expect(bad.stderr).toMatch(/--idempotency-ttl goes with --idempotency-key/)
+  })
+
   it('dlq list, replay with a filter (dry run first), purge — in-process through runCli and --broker', async () => {
     const { app, prefix } = await setup('dlq')
     // A worker that implements none of these dead-letters them as unknown-task.

@@ -17,7 +17,7 @@ export const CONNECTION_HELP = `  -A, --app <module>     app module (default exp
 /** Load the app, connect its broker (one clear line when it cannot), run `fn`, close the app whatever happens. */
 export async function withApp<T>(
   command: string,
-  values: { app?: string | undefined; broker?: string | undefined },
+  values: Parameters<typeof appFor>[1],
   io: CliIo,
   fn: (mod: AppModule, app: App) => Promise<T>,
 ): Promise<T> {

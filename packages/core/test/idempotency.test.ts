@@ -9,6 +9,7 @@ import {
   InvalidOptionsError,
 } from '@conveyor/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { captureLogger } from './helpers'
 
 const apps: App[] = []
 const newApp = (options: Partial<Parameters<typeof createApp>[0]> = {}) => {
@@ -203,6 +204,45 @@ describe('idempotency keys', () => {
     const handles = await app.enqueueMany('t', [1, 2, 2], { idempotencyKey: keyOf })
     expect(handles.map((h) => h.duplicate)).toEqual([false, false, true])
     expect(await ready(app)).toBe(2)
+  })
+
+  it('without publishMany, only the keys of the publishes that failed are released', async () => {
+    const broker = createMemoryBroker()
+    const oneByOne = new Proxy(broker, {
+      get(target, property, receiver) {
+        if (property === 'publishMany') return undefined
+        if (property === 'publish') {
+          return (envelope: { payload: unknown }) =>
+            envelope.payload === 2 ? Promise.reject(new Error('refused 2')) : target.publish(envelope as never)
+        }
+        return Reflect.get(target, property, receiver)
+      },
+    })
+    const app = newApp({ broker: oneByOne })
+    const keyOf = (n: number) => `n${n}`
+    await expect(app.enqueueMany('t', [1, 2, 3], { idempotencyKey: keyOf })).rejects.toThrow('refused 2')
+    expect(await ready(app)).toBe(2)
+    const [one, three] = await Promise.all([
+      app.enqueue('t', 1, { idempotencyKey: 'n1' }),
+      app.enqueue('t', 3, { idempotencyKey: 'n3' }),
+    ])
+    expect([one.duplicate, three.duplicate]).toEqual([true, true])
+    // n2 was freed: its key can publish now (here with an input the broker takes).
+    expect((await app.enqueue('t', 'two', { idempotencyKey: 'n2' })).duplicate).toBe(false)
+  })
+
+  it('a release that fails too is logged, and the caller gets the publish error', async () => {
+    const { logger, lines } = captureLogger()
+    const store = createMemoryCoordination()
+    const flaky: CoordinationStore = {
+      ...store,
+      releaseIdempotencyKey: () => Promise.reject(new Error('store went away')),
+    }
+    const app = newApp({ broker: failingBroker(1), coordination: flaky, logger })
+    await expect(app.enqueue('pay', null, { idempotencyKey: 'k' })).rejects.toThrow('broker outage')
+    const line = lines.find((l) => String(l.msg).includes('could not be released'))
+    expect(line).toMatchObject({ level: 50, task: 'pay' })
+    expect(typeof line?.id).toBe('string')
   })
 
   it('bad options fail at once with InvalidOptionsError saying what to pass', async () => {

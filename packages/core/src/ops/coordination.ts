@@ -49,9 +49,10 @@ export type IdempotencyClaim =
  * Shared state that operations features coordinate through: worker heartbeats, revoked task ids, rate-limit windows,
  * leases, scheduler tick claims and enqueue idempotency keys.
  *
- * `scope` says how far the coordination reaches. The memory store (`process`) coordinates the workers and schedulers
- * of one process only; a networked store such as the Redis one (`shared`) coordinates every process that uses the
- * same server and prefix — rate limits then hold across all workers and each schedule tick fires once in the fleet.
+ * `scope` says how far the coordination reaches. The memory store (`process`) coordinates the workers, schedulers and
+ * producers of one process only; a networked store such as the Redis one (`shared`) coordinates every process that
+ * uses the same server and prefix — rate limits then hold across all workers, each schedule tick fires once in the
+ * fleet, and an idempotency key publishes once whichever producer enqueues it.
  *
  * Implementations must make each method atomic on the store (a Lua script on Redis) and use the store's clock for
  * TTLs and windows, so that processes with skewed clocks still agree.

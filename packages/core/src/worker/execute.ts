@@ -29,6 +29,11 @@ export class Execution {
   private aborted = false
   /** Rejects the running handler's race when the attempt is aborted (timeout, hard stop). */
   interrupt: ((reason: unknown) => void) | undefined
+  /**
+   * Called once when the outcome is handed to the broker: the handler's work is over and only broker I/O remains,
+   * so the worker can start the next handler while the broker confirms the settlement.
+   */
+  onSettling: (() => void) | undefined
 
   constructor(readonly delivery: Delivery) {}
 
@@ -283,6 +288,7 @@ class Run {
     const execution = this.execution
     if (execution.released) return false
     execution.settled = true
+    execution.onSettling?.()
     const delivery = execution.delivery
     try {
       await (op === 'ack'

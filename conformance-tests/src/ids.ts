@@ -5,7 +5,13 @@
  */
 export const brokerTestIdsByArea = {
   envelope: ['envelope.round-trip', 'envelope.unicode', 'envelope.nested-json', 'envelope.large-payload'],
-  ack: ['ack.removes', 'ack.settle-twice-rejects', 'ack.release-redelivers', 'ack.release-not-counted'],
+  ack: [
+    'ack.removes',
+    'ack.out-of-order',
+    'ack.settle-twice-rejects',
+    'ack.release-redelivers',
+    'ack.release-not-counted',
+  ],
   retry: [
     'retry.attempt-incremented',
     'retry.never-early',

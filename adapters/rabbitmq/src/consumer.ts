@@ -9,8 +9,9 @@ import {
   toErrorInfo,
 } from '@conveyor/core'
 import type { ConsumeMessage } from 'amqplib'
+import { ChannelAcks } from './acks'
 import type { Connection } from './connection'
-import { AmqpDelivery, ackBarrier, type ChannelSlot, type DeliveryOwner } from './delivery'
+import { AmqpDelivery, type ChannelSlot, type DeliveryOwner } from './delivery'
 import { DELIVERIES_HEADER, numberHeader } from './headers'
 import { pickLevel } from './names'
 import type { ResolvedOptions } from './options'
@@ -85,7 +86,10 @@ export class Consumer implements Subscription, DeliveryOwner {
     await Promise.allSettled([...this.chores])
     const slot = this.slot
     this.slot = undefined
-    if (slot && !slot.closed) await slot.channel.close().catch(() => {})
+    if (slot && !slot.closed) {
+      slot.acks.flush()
+      await slot.channel.close().catch(() => {})
+    }
   }
 
   /** After `destroy()`: forget everything without talking to the server. */
@@ -132,7 +136,11 @@ export class Consumer implements Subscription, DeliveryOwner {
     const deadline = Date.now() + this.ctx.options.publishTimeoutMs
     await this.ctx.topology.ensure(this.queue)
     const channel = await this.ctx.connection.channel(deadline)
-    const slot: ChannelSlot = { channel, prefetch: this.prefetch, closed: false }
+    const slot: ChannelSlot = {
+      channel,
+      acks: new ChannelAcks(channel, this.prefetch, () => slot.closed),
+      closed: false,
+    }
     channel.on('error', (error: Error) =>
       this.ctx.options.logger.warn({ err: error, queue: this.queue }, '[conveyor] [rabbitmq] consumer channel error'),
     )
@@ -190,6 +198,7 @@ export class Consumer implements Subscription, DeliveryOwner {
       void slot.channel.close().catch(() => {})
       return
     }
+    slot.acks.track(message)
     const headers = message.properties.headers
     const carried = numberHeader(headers, DELIVERIES_HEADER)
     const quorum = this.ctx.topology.typeOf(this.queue) === 'quorum'
@@ -278,8 +287,7 @@ export class Consumer implements Subscription, DeliveryOwner {
     const run = publish().then(
       async () => {
         if (slot.closed) return
-        slot.channel.ack(message)
-        await ackBarrier(slot)
+        await slot.acks.ack(message)
       },
       async (error: unknown) => {
         this.ctx.options.logger.warn(
@@ -289,7 +297,7 @@ export class Consumer implements Subscription, DeliveryOwner {
         // Give it back (it comes again marked redelivered) after a pause, so a publish that keeps failing does not
         // spin; if the channel is gone RabbitMQ already requeued it.
         await sleep(CHORE_RETRY_PAUSE_MS)
-        if (!slot.closed) slot.channel.nack(message, false, true)
+        if (!slot.closed) slot.acks.nack(message, true)
       },
     )
     const tracked = run.catch(() => {})
@@ -319,7 +327,8 @@ export class Consumer implements Subscription, DeliveryOwner {
     this.slot = undefined
     // After the last acks are confirmed: closing first would cut them off.
     if (slot && !slot.closed) {
-      void ackBarrier(slot)
+      void slot.acks
+        .confirmed()
         .catch(() => {})
         .then(() => slot.channel.close())
         .catch(() => {})

@@ -7,51 +7,13 @@ import {
   encodeEnvelope,
 } from '@conveyor/core'
 import type { Channel, ConsumeMessage } from 'amqplib'
+import type { ChannelAcks } from './acks'
 
 /** One consumer channel; deliveries remember which one they came on, since only it can ack them. */
 export interface ChannelSlot {
   readonly channel: Channel
-  readonly prefetch: number
+  readonly acks: ChannelAcks
   closed: boolean
-  /** The next barrier, not sent yet: every ack written before it is sent is covered by it. */
-  barrier?: Promise<void>
-  /** The barrier whose round trip is under way. */
-  inflight?: Promise<void>
-}
-
-/**
- * Resolve once the server has processed every ack written on the channel so far. An ack has no reply in AMQP, so we
- * follow it with a cheap synchronous method (re-setting the same per-consumer prefetch) and wait for its reply: the
- * server handles a channel's methods in order. Group commit: at most one round trip is under way; acks written
- * meanwhile share the next one.
- */
-export function ackBarrier(slot: ChannelSlot): Promise<void> {
-  if (slot.barrier !== undefined) return slot.barrier
-  // No round trip under way: send the barrier after this tick's microtasks, not on a later macrotask. amqplib's
-  // multiplexer moves frames to the socket on `setImmediate`, so the acks and the barrier leave in one write and the
-  // barrier costs no extra event-loop turn (at concurrency 1 that turn was a third of the time per job).
-  const previous = slot.inflight ?? Promise.resolve()
-  const barrier: Promise<void> = previous
-    .catch(() => {})
-    .then(() => {
-      if (slot.barrier === barrier) slot.barrier = undefined
-      slot.inflight = barrier
-      return slot.channel.prefetch(slot.prefetch, false)
-    })
-    .then(
-      () => {
-        if (slot.inflight === barrier) slot.inflight = undefined
-      },
-      (error: unknown) => {
-        if (slot.inflight === barrier) slot.inflight = undefined
-        throw new DeliverySettledError(
-          '[rabbitmq] the channel closed before the ack was confirmed; the message may run again',
-          { cause: error },
-        )
-      },
-    )
-  slot.barrier = barrier
-  return barrier
 }
 
 /** What a delivery needs from its consumer. */
@@ -90,8 +52,7 @@ export class AmqpDelivery implements Delivery {
 
   async ack(): Promise<void> {
     this.take()
-    this.ackNow()
-    await ackBarrier(this.slot)
+    await this.ackNow()
   }
 
   async retry(delayMs: number): Promise<void> {
@@ -137,8 +98,7 @@ export class AmqpDelivery implements Delivery {
       this.settled = false
       throw error
     }
-    this.ackNow()
-    await ackBarrier(this.slot)
+    await this.ackNow()
   }
 
   private take(): void {
@@ -150,19 +110,19 @@ export class AmqpDelivery implements Delivery {
     this.settled = true
   }
 
-  private ackNow(): void {
+  /** Ack (written with the channel's next flush) and resolve once the server processed it. */
+  private ackNow(): Promise<void> {
     try {
       if (this.slot.closed) {
-        throw new DeliverySettledError(
-          '[rabbitmq] the channel closed before the ack; RabbitMQ requeued the message (it may run twice)',
+        return Promise.reject(
+          new DeliverySettledError(
+            '[rabbitmq] the channel closed before the ack; RabbitMQ requeued the message (it may run twice)',
+          ),
         )
       }
-      this.slot.channel.ack(this.message)
-    } catch (error) {
-      if (error instanceof DeliverySettledError) throw error
-      throw new DeliverySettledError(`[rabbitmq] ack failed: ${(error as Error).message}`, { cause: error })
+      return this.slot.acks.ack(this.message)
     } finally {
-      // After the ack is written: forgetting may close an idle cancelled consumer's channel.
+      // After the ack is queued: forgetting may close an idle cancelled consumer's channel, which flushes it first.
       this.owner.forget(this)
     }
   }

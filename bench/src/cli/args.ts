@@ -18,7 +18,8 @@ export interface BenchArgs {
 export const USAGE = `npm run bench -- [options]
 
   --quick              small sizes, one run each, no crash scenario: under a minute
-  --only <list>        systems: conveyor-redis, bullmq, raw-redis, conveyor-rabbitmq, raw-amqp, conveyor-memory,
+  --only <list>        systems: conveyor-redis, bullmq, raw-redis, conveyor-rabbitmq, raw-amqp-same,
+                       conveyor-rabbitmq-fifo, raw-amqp, conveyor-memory,
                        or a group: redis, rabbitmq, memory, conveyor, raw (comma-separated)
   --scenario <list>    enqueue, process, latency, memory, crash, rss (rss is opt-in, long);
                        default: all but rss (and but crash with --quick)

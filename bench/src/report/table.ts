@@ -17,7 +17,16 @@ const GROUPS: readonly Group[] = [
       { id: 'raw-redis', ratio: 'Conveyor/raw' },
     ],
   },
-  { title: 'RabbitMQ', conveyor: 'conveyor-rabbitmq', others: [{ id: 'raw-amqp', ratio: 'Conveyor/raw' }] },
+  {
+    title: 'RabbitMQ, adapter defaults: classic queue with x-max-priority 10',
+    conveyor: 'conveyor-rabbitmq',
+    others: [{ id: 'raw-amqp-same', ratio: 'Conveyor/raw (same queue and message)' }],
+  },
+  {
+    title: 'RabbitMQ, plain classic queue (priorityLevels: 1)',
+    conveyor: 'conveyor-rabbitmq-fifo',
+    others: [{ id: 'raw-amqp', ratio: 'Conveyor/raw' }],
+  },
   { title: 'Reference: core alone (memory broker, no I/O)', conveyor: 'conveyor-memory', others: [] },
 ]
 

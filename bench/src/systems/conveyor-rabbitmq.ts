@@ -3,23 +3,44 @@ import { namespace } from '../util/names'
 import { conveyorInstance } from './conveyor-app'
 import { type BenchSystem, UnavailableError } from './system'
 
-/** Conveyor on `@conveyor/rabbitmq` with the adapter's defaults (classic queues, publisher confirms). */
-export const conveyorRabbitMQ: BenchSystem = {
-  id: 'conveyor-rabbitmq',
-  broker: 'rabbitmq',
-  family: 'conveyor',
-  description: 'Conveyor app on createRabbitMQBroker, adapter defaults (classic queue, confirms)',
-  async create(env, attachTo) {
-    const { createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS } = await import('@conveyor/rabbitmq').catch(
-      (error: unknown) => {
-        throw new UnavailableError(`@conveyor/rabbitmq does not load: ${(error as Error).message}`)
-      },
-    )
-    const ns = attachTo ?? namespace('conveyor')
-    const broker = createRabbitMQBroker({ url: env.amqpUrl, prefix: ns, connectionName: ns, logger: false })
-    const names = queueNames(ns, 'q', DEFAULT_DELAY_LEVELS)
-    return conveyorInstance(broker, ns, () =>
-      deleteQueues(env.amqpUrl, [names.work, names.dead, ...names.delays.map((d) => d.name)]),
-    )
-  },
+/** Conveyor on `@conveyor/rabbitmq` with the adapter's defaults (classic queues with 10 priorities, confirms). */
+export const conveyorRabbitMQ: BenchSystem = conveyorRabbitMQSystem(
+  'conveyor-rabbitmq',
+  'Conveyor app on createRabbitMQBroker, adapter defaults (classic queue, x-max-priority 10, confirms)',
+  {},
+)
+
+/** The same with `priorityLevels: 1`: plain classic queues, compared with raw amqplib on a plain queue. */
+export const conveyorRabbitMQFifo: BenchSystem = conveyorRabbitMQSystem(
+  'conveyor-rabbitmq-fifo',
+  'Conveyor app on createRabbitMQBroker({ priorityLevels: 1 }): plain classic queue, confirms',
+  { priorityLevels: 1 },
+)
+
+function conveyorRabbitMQSystem(id: string, description: string, options: { priorityLevels?: number }): BenchSystem {
+  return {
+    id,
+    broker: 'rabbitmq',
+    family: 'conveyor',
+    description,
+    async create(env, attachTo) {
+      const { createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS } = await import('@conveyor/rabbitmq').catch(
+        (error: unknown) => {
+          throw new UnavailableError(`@conveyor/rabbitmq does not load: ${(error as Error).message}`)
+        },
+      )
+      const ns = attachTo ?? namespace('conveyor')
+      const broker = createRabbitMQBroker({
+        url: env.amqpUrl,
+        prefix: ns,
+        connectionName: ns,
+        logger: false,
+        ...options,
+      })
+      const names = queueNames(ns, 'q', DEFAULT_DELAY_LEVELS)
+      return conveyorInstance(broker, ns, () =>
+        deleteQueues(env.amqpUrl, [names.work, names.dead, ...names.delays.map((d) => d.name)]),
+      )
+    },
+  }
 }

@@ -1,8 +1,8 @@
 import { bullmq } from './bullmq'
 import { conveyorMemory } from './conveyor-memory'
-import { conveyorRabbitMQ } from './conveyor-rabbitmq'
+import { conveyorRabbitMQ, conveyorRabbitMQFifo } from './conveyor-rabbitmq'
 import { conveyorRedis } from './conveyor-redis'
-import { rawAmqp } from './raw-amqp'
+import { rawAmqp, rawAmqpSame } from './raw-amqp'
 import { rawRedis } from './raw-redis'
 import type { BenchSystem } from './system'
 
@@ -12,6 +12,8 @@ export const SYSTEMS: readonly BenchSystem[] = [
   bullmq,
   rawRedis,
   conveyorRabbitMQ,
+  rawAmqpSame,
+  conveyorRabbitMQFifo,
   rawAmqp,
   conveyorMemory,
 ]

@@ -87,7 +87,8 @@ export class Consumer implements Subscription, DeliveryOwner {
     const slot = this.slot
     this.slot = undefined
     if (slot && !slot.closed) {
-      slot.acks.flush()
+      // After the last acks are confirmed: closing first drops the barrier's reply and fails acks that landed.
+      await slot.acks.confirmed().catch(() => {})
       await slot.channel.close().catch(() => {})
     }
   }

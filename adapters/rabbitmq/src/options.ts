@@ -49,11 +49,12 @@ export interface RabbitMQBrokerOptions {
    */
   readonly delayLevels?: readonly number[]
   /**
-   * Priority levels of classic work queues, 1–10. Defaults to 10: `x-max-priority: 9`, every Conveyor priority
+   * Priority levels of classic work queues, 1–10. Defaults to 10: `x-max-priority: 10`, every Conveyor priority
    * (0–9) distinct. Fewer levels make RabbitMQ's work per message smaller (each level is a sub-queue on the server):
    * core priorities are then spread evenly over the levels (with 5, priorities 0–1 share level 0, …, 8–9 level 4).
    * 1 declares plain classic queues (FIFO, no `x-max-priority`), the fastest and what Celery declares by default.
-   * It is a queue argument: changing it later conflicts with queues already declared. Quorum queues ignore it.
+   * It is a queue argument: changing it later conflicts with queues already declared. Quorum queues ignore it (their
+   * messages carry the envelope's own priority, which RabbitMQ 4 reads as high above 4).
    */
   readonly priorityLevels?: number
   /**

@@ -53,7 +53,11 @@ export class Sender {
     const names = this.topology.names(queue)
     const level = notBefore === undefined ? undefined : pickLevel(names.delays, notBefore - Date.now())
     const properties: MessageProperties = {
-      priority: amqpPriority(meta.priority, this.options.priorityLevels),
+      // Bands are a classic-queue matter; quorum queues get the envelope's priority as it is.
+      priority:
+        this.topology.typeOf(queue) === 'quorum'
+          ? meta.priority
+          : amqpPriority(meta.priority, this.options.priorityLevels),
       messageId: meta.id || undefined,
       headers: meta.carried > 0 ? { [DELIVERIES_HEADER]: meta.carried } : undefined,
     }

@@ -97,4 +97,48 @@ describe('rabbitmq priorityLevels (classic queues)', () => {
     expect(broker.capabilities.priorityLevels).toBe(3)
     await broker.destroy()
   })
+
+  it('maps the envelope priority once on every republish path (release, retry), and not at all on quorum queues', async () => {
+    prefix = uniquePrefix('pmap')
+    const broker = makeBroker(prefix, { priorityLevels: 5 })
+    const quorum = makeBroker(prefix, { priorityLevels: 5, queueType: 'quorum' })
+    const amqpPriorityOf = async (name: string): Promise<number | undefined> => {
+      const raw = await rawChannel()
+      try {
+        let message = await raw.channel.get(name)
+        for (let i = 0; message === false && i < 50; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          message = await raw.channel.get(name)
+        }
+        if (message === false) throw new Error(`nothing on ${name}`)
+        return message.properties.priority as number | undefined
+      } finally {
+        await raw.close() // the unacked message goes back
+      }
+    }
+    const work = broker.queueNames('q').work
+    await broker.publish(envelope('q', { priority: 9 }))
+    expect(await amqpPriorityOf(work)).toBe(4)
+    const seen: string[] = []
+    const sub = await broker.consume(
+      'q',
+      (d) => {
+        seen.push(`${d.envelope.attempt}`)
+        // First delivery: released (same attempt); second: retried at once (attempt 2); third: left for the check.
+        if (seen.length === 1) void d.release()
+        else if (seen.length === 2) void d.retry(0)
+      },
+      { prefetch: 1 },
+    )
+    await eventually(() => seen.length === 3)
+    expect(seen).toEqual(['1', '1', '2'])
+    await sub.cancel()
+    await broker.close()
+    // The retried copy went back with band 4, not 4 mapped again (2); closing the broker returned it to the queue.
+    expect(await amqpPriorityOf(work)).toBe(4)
+    await quorum.declare({ name: 'qq' })
+    await quorum.publish(envelope('qq', { priority: 9 }))
+    expect(await amqpPriorityOf(quorum.queueNames('qq').work)).toBe(9)
+    await quorum.close()
+  })
 })

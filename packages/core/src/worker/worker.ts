@@ -76,7 +76,7 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
   // slot through the confirmation round trip idled handlers for no reason (a third of RabbitMQ's rate at
   // concurrency 50).
   let busy = 0
-  const run = (execution: Execution) => {
+  const run = (execution: Execution, deferred = false) => {
     running.add(execution)
     busy++
     let slotFreed = false
@@ -84,12 +84,23 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
       if (slotFreed) return
       slotFreed = true
       busy--
+      // A stopping worker gives waiting deliveries back instead of starting them.
+      if (state === 'stopping' || state === 'stopped') return
       const next = waiting.shift()
-      if (next !== undefined) run(next)
+      // Claimed now (so a drain cannot miss it), started on a microtask: a run of deliveries that settle without
+      // awaiting anything (expired, unknown task, poison) would otherwise recurse through settle → next → settle.
+      if (next !== undefined) run(next, true)
     }
     execution.onSettling = freeSlot
+    if (deferred) queueMicrotask(() => start(execution, freeSlot))
+    else start(execution, freeSlot)
+  }
+
+  const start = (execution: Execution, freeSlot: () => void) => {
     const started = Date.now()
-    void execute(runtime, execution, hooks).then((outcome) => {
+    // Given back by a hard stop between being claimed and started (a deferred start): nothing to run.
+    const finished = execution.released ? Promise.resolve('released' as const) : execute(runtime, execution, hooks)
+    void finished.then((outcome) => {
       processed++
       try {
         hooks.afterRun?.(execution.delivery.envelope, outcome, Date.now() - started)

@@ -6,17 +6,10 @@ import {
   type StandardSchemaV1,
   ValidationError,
 } from '@conveyor/core'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { useMemoryApps } from './helpers'
 
-const apps: ReturnType<typeof createApp>[] = []
-const newApp = (options: Partial<Parameters<typeof createApp>[0]> = {}) => {
-  const app = createApp({ broker: 'memory://', logger: false, ...options })
-  apps.push(app)
-  return app
-}
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()))
-})
+const newApp = useMemoryApps()
 
 /** A hand-written Standard Schema validator, as zod or valibot would provide. */
 const positiveInt: StandardSchemaV1<unknown, { n: number }> = {

@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream'
+import { createApp } from '@conveyor/core'
 import { pino } from 'pino'
+import { afterEach } from 'vitest'
 
 /** A pino logger whose lines land in an array, parsed. */
 export function captureLogger() {
@@ -14,3 +16,16 @@ export function captureLogger() {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A maker of memory-broker apps for one test file; every app it made is closed after each test. */
+export function useMemoryApps() {
+  const apps: ReturnType<typeof createApp>[] = []
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()))
+  })
+  return (options: Partial<Parameters<typeof createApp>[0]> = {}) => {
+    const app = createApp({ broker: 'memory://', logger: false, ...options })
+    apps.push(app)
+    return app
+  }
+}

@@ -8,18 +8,10 @@ import {
   declareTask,
   InvalidOptionsError,
 } from '@conveyor/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import { captureLogger } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { captureLogger, useMemoryApps } from './helpers'
 
-const apps: App[] = []
-const newApp = (options: Partial<Parameters<typeof createApp>[0]> = {}) => {
-  const app = createApp({ broker: 'memory://', logger: false, ...options })
-  apps.push(app)
-  return app
-}
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()))
-})
+const newApp = useMemoryApps()
 
 function fakeClock(start = 1_000_000) {
   let t = start

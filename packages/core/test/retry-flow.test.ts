@@ -1,7 +1,7 @@
-import { createApp, type DeadLetter, exponential, fixed, type TaskEvents, UnrecoverableError } from '@conveyor/core'
+import { type DeadLetter, exponential, fixed, type TaskEvents, UnrecoverableError } from '@conveyor/core'
 import { match, P } from 'ts-pattern'
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { captureLogger } from './helpers'
+import { describe, expect, it, vi } from 'vitest'
+import { captureLogger, useMemoryApps } from './helpers'
 
 class HttpError extends Error {
   constructor(readonly status: number) {
@@ -9,15 +9,7 @@ class HttpError extends Error {
   }
 }
 
-const apps: ReturnType<typeof createApp>[] = []
-const newApp = (options: Partial<Parameters<typeof createApp>[0]> = {}) => {
-  const app = createApp({ broker: 'memory://', logger: false, ...options })
-  apps.push(app)
-  return app
-}
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()))
-})
+const newApp = useMemoryApps()
 
 describe('retry → dead letter', () => {
   it('retries with the policy’s backoff, then dead-letters with the last error, and loses nothing', async () => {

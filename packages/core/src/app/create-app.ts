@@ -228,7 +228,7 @@ export function createApp(options: AppOptions): App {
       ...(enqueueOptions.parentId !== undefined ? { parentId: enqueueOptions.parentId } : {}),
       ...(enqueueOptions.rootId !== undefined ? { rootId: enqueueOptions.rootId } : {}),
       ...(enqueueOptions.trace !== undefined ? { trace: enqueueOptions.trace } : {}),
-      ...(enqueueOptions.headers !== undefined ? { headers: enqueueOptions.headers } : {}),
+      ...headersOf(enqueueOptions.headers, results?.enqueueHeaders?.()),
     }
     return idempotency === undefined ? { envelope } : { envelope, idempotency }
   }
@@ -359,6 +359,15 @@ export function createApp(options: AppOptions): App {
     },
   }
   return app
+}
+
+/** The envelope's headers: the caller's, then the result backend's (which win a clash: see `enqueueHeaders`). */
+function headersOf(
+  given: Readonly<Record<string, string>> | undefined,
+  fromResults: Readonly<Record<string, string>> | undefined,
+): { headers?: Readonly<Record<string, string>> } {
+  if (fromResults === undefined) return given === undefined ? {} : { headers: given }
+  return { headers: given === undefined ? fromResults : { ...given, ...fromResults } }
 }
 
 function notBeforeOf(where: string, options: EnqueueOptions, now: number): number | undefined {

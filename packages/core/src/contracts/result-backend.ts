@@ -1,4 +1,5 @@
 import type { ErrorInfo } from './dead-letter'
+import type { Envelope } from './envelope'
 import type { JsonValue } from './json'
 
 /** Lifecycle of a task run. `succeeded`, `failed`, `dead-lettered`, `expired` and `revoked` are terminal. */
@@ -43,6 +44,12 @@ export interface TaskRecord {
 export interface ResultSetOptions {
   /** Keep the record this long; backends drop it afterwards. */
   readonly ttlMs: number
+  /**
+   * The envelope of the run the record describes, when a worker writes it (core always passes it). A backend that
+   * routes records rather than storing them in one shared place reads its address here (e.g. the RabbitMQ RPC
+   * backend reads the reply queue from `envelope.headers`). Absent when the record is written directly.
+   */
+  readonly envelope?: Envelope
 }
 
 /** Options of `ResultBackend.wait`. */
@@ -67,4 +74,12 @@ export interface ResultBackend {
   wait(id: string, options: ResultWaitOptions): Promise<TaskRecord>
   /** Remove the record. */
   delete(id: string): Promise<void>
+  /**
+   * Headers this backend needs on every envelope the app enqueues, e.g. where to send the run's records. Optional:
+   * backends with a shared store leave it out. Core calls it for each envelope it builds (`enqueue`, `enqueueMany`),
+   * possibly before `connect`, and merges the result into `envelope.headers`; on a name clash the backend's value
+   * wins over the caller's `headers`, so headers copied from another run (`ctx.envelope.headers`) cannot send this
+   * run's records to that run's producer. Keep it cheap and the values small (they travel in every message).
+   */
+  enqueueHeaders?(): Readonly<Record<string, string>> | undefined
 }

@@ -323,7 +323,7 @@ class Run {
       ...extra,
     }
     try {
-      await results.set(record, { ttlMs: this.task?.settings.resultTtlMs ?? UNKNOWN_TTL_MS })
+      await results.set(record, { ttlMs: this.task?.settings.resultTtlMs ?? UNKNOWN_TTL_MS, envelope })
     } catch (error) {
       // The task's outcome stands; a lost status write is logged, not turned into a rerun of its side effects.
       this.log().error({ err: error, state }, 'could not store the task state')

@@ -10,6 +10,8 @@ const MAX_RAW_KEPT = 64 * 1024
 const BLOCK_GRACE_MS = 5_000
 /** Most delayed or expired entries one fetch moves. */
 const MOVE_LIMIT = 1000
+/** Fetches one consumer keeps in flight: one being handled while the next is on its way. */
+const MAX_FETCHES = 2
 
 export interface ConsumerSettings {
   readonly prefetch: number
@@ -20,26 +22,43 @@ export interface ConsumerSettings {
 type FetchReply = [number, string | number, string | number, (string | number)[], number[]]
 
 /**
- * One subscription: a loop that fetches up to its free prefetch slots per script call and, when the queue is
- * drained, blocks on the queue's wake-up list on a connection of its own. Any error (connection killed, Redis
- * restarting) is reported once per outage and the loop carries on after a short backoff: it never stops consuming
- * by itself.
+ * One subscription: a loop that fetches free prefetch slots per script call and, when the queue is drained, blocks
+ * on the queue's wake-up list on a connection of its own. Two fetches of up to half the slots each are in flight at
+ * once, so the handlers of one half overlap the round trip (and the server's script time) of the other instead of
+ * waiting for it: with one fetch of all slots per cycle the client sat idle for the whole round trip. Slots a fetch
+ * asked for count against the prefetch until its reply arrives, so held plus requested never exceeds it. Any error
+ * (connection killed, Redis restarting) is reported once per outage and the loop carries on after a short backoff:
+ * it never stops consuming by itself.
  */
 export class Consumer implements Holder {
   private held = 0
+  /** Slots asked for by fetches still in flight. */
+  private requested = 0
+  /** Fetches in flight (at most MAX_FETCHES). */
+  private fetching = 0
+  private readonly inFlight = new Set<Promise<void>>()
+  /** The last reply came back short: fetch nothing more until the queue is waited on. Holds how long to block. */
+  private drainedFor: number | undefined
+  private failed = false
+  private backoff = 0
   private running = true
-  private waitingForSlot: (() => void) | undefined
+  private waiting: (() => void) | undefined
+  private immediateArmed = false
   private blocker: RedisClient | undefined
   private blocked = false
   private unblock: (() => void) | undefined
   private loopDone: Promise<void> = Promise.resolve()
+  /** Most slots one fetch asks for; also the free slots that justify a fetch while another is in flight. */
+  private readonly half: number
 
   constructor(
     private readonly shared: BrokerShared,
     private readonly runtime: QueueRuntime,
     private readonly handler: DeliveryHandler,
     private readonly settings: ConsumerSettings,
-  ) {}
+  ) {
+    this.half = Math.max(1, Math.ceil(settings.prefetch / 2))
+  }
 
   start(): Subscription {
     this.loopDone = this.loop()
@@ -48,20 +67,24 @@ export class Consumer implements Holder {
 
   slotFreed(): void {
     this.held--
-    const wake = this.waitingForSlot
-    if (wake === undefined) return
-    this.waitingForSlot = undefined
-    // Everything settled: fetch now. Otherwise let the other handlers of this tick settle too, so the next fetch
-    // takes several messages at once.
-    if (this.held === 0) queueMicrotask(wake)
-    else setImmediate(wake)
+    if (this.waiting === undefined) return
+    const free = this.settings.prefetch - this.held - this.requested
+    if (this.held === 0 || free >= this.half) {
+      // Enough for a batch of its own. A microtask, so the ack that freed this slot is queued and rides along.
+      queueMicrotask(this.wake)
+    } else if (this.fetching === 0 && !this.immediateArmed) {
+      // Let the other handlers of this tick settle too, so the next fetch takes several messages at once.
+      this.immediateArmed = true
+      setImmediate(this.wakeLater)
+    }
+    // Otherwise a fetch is in flight: its reply wakes the loop.
   }
 
   /** Stop fetching. Deliveries already handed out stay held until settled or the broker closes. */
   async cancel(): Promise<void> {
     if (!this.running) return this.loopDone
     this.running = false
-    this.waitingForSlot?.()
+    this.wake()
     const wasBlocked = this.blocked
     this.unblock?.()
     if (this.blocker !== undefined) this.blocker.disconnect()
@@ -76,74 +99,138 @@ export class Consumer implements Holder {
   /** Crash: stop at once, hand nothing back. */
   kill(): void {
     this.running = false
-    this.waitingForSlot?.()
+    this.wake()
     this.unblock?.()
     this.blocker?.disconnect()
   }
 
+  private readonly wake = (): void => {
+    const resolve = this.waiting
+    this.waiting = undefined
+    resolve?.()
+  }
+
+  private readonly wakeLater = (): void => {
+    this.immediateArmed = false
+    this.wake()
+  }
+
   private async loop(): Promise<void> {
-    let backoff = 0
     while (this.running) {
-      const free = this.settings.prefetch - this.held
-      if (free <= 0) {
-        await new Promise<void>((resolve) => {
-          this.waitingForSlot = resolve
-        })
-        continue
-      }
-      const want = Math.min(free, this.settings.maxBatch)
-      // Acks queued on this queue ride along: the script removes them before fetching.
-      const acks = this.runtime.takeAcks(CHUNK)
-      let reply: FetchReply
-      try {
-        const k = this.runtime.keys
-        const fetched = this.shared.run(
-          'fetch',
-          [...k.ready, k.delayed, k.inflight, k.leases, k.wake, k.seq],
-          [want, this.shared.leaseMs, MOVE_LIMIT, ...acks.map((ack) => ack.token)],
-          'direct',
-        ) as Promise<FetchReply>
-        const answer = await withStallGuard(fetched, Math.max(30_000, 3 * this.shared.leaseMs))
-        if (answer === STALLED) {
-          // No answer at all for this long: a silently dead connection. Whatever that fetch took is reclaimed
-          // after its lease; the broker replaces the connection when it owns it.
-          const stalled = new Error('[conveyor] [redis] no answer from Redis; the ack may not have landed')
-          this.runtime.settleAcks(acks, undefined, stalled)
-          this.shared.stalled()
+      if (this.fetching === 0) {
+        if (this.failed) {
+          this.failed = false
+          this.backoff = Math.min(this.backoff === 0 ? 50 : this.backoff * 2, 1000)
+          await sleep(this.backoff)
           continue
         }
-        reply = answer
-        this.runtime.settleAcks(acks, reply[4])
-        this.shared.outage.recovered()
-        backoff = 0
-      } catch (error) {
-        this.runtime.settleAcks(acks, undefined, error)
-        if (!this.running) break
-        this.shared.outage.failed(error)
-        backoff = Math.min(backoff === 0 ? 50 : backoff * 2, 1000)
-        await sleep(backoff)
+        if (this.drainedFor !== undefined) {
+          const ms = this.drainedFor
+          this.drainedFor = undefined
+          await this.block(ms)
+          continue
+        }
+      }
+      const want = this.wanted()
+      if (want > 0) {
+        this.startFetch(want)
         continue
       }
-      const [now, nextDue, nextLease, items] = reply
-      const got = items.length / 3
-      if (!this.running) {
-        // Fetched while being cancelled: hand back at once, uncounted (a destroyed broker hands back nothing).
-        if (got > 0 && this.shared.state() !== 'destroyed') {
-          const tokens = Array.from({ length: got }, (_, i) => String(items[3 * i]))
-          await this.runtime.release(tokens).catch((error) => this.shared.outage.failed(error))
-        }
-        break
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve
+      })
+    }
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight)
+  }
+
+  /** How many messages to fetch now; 0 to wait for a slot or for a reply. */
+  private wanted(): number {
+    if (this.fetching >= MAX_FETCHES || this.failed || this.drainedFor !== undefined) return 0
+    const free = this.settings.prefetch - this.held - this.requested
+    if (free <= 0 || (this.fetching > 0 && free < this.half)) return 0
+    // Half the slots per fetch at most, so two fetches share them and one is handled while the other is fetched.
+    return Math.min(free, this.half, this.settings.maxBatch)
+  }
+
+  private startFetch(want: number): void {
+    this.fetching++
+    this.requested += want
+    const done = this.fetch(want).finally(() => {
+      this.inFlight.delete(done)
+      this.wake()
+    })
+    this.inFlight.add(done)
+  }
+
+  /** One fetch script call: settles the acks it carries, hands out what it got, records whether the queue drained. */
+  private async fetch(want: number): Promise<void> {
+    let reply: FetchReply | undefined
+    try {
+      reply = await this.request(want)
+    } finally {
+      // Before any handler runs: from here the slots are counted as held (or free), no longer as requested.
+      this.fetching--
+      this.requested -= want
+    }
+    if (reply === undefined) return
+    const [now, nextDue, nextLease, items] = reply
+    const got = items.length / 3
+    if (!this.running) {
+      // Fetched while being cancelled: hand back at once, uncounted (a destroyed broker hands back nothing).
+      if (got > 0 && this.shared.state() !== 'destroyed') {
+        const tokens = Array.from({ length: got }, (_, i) => String(items[3 * i]))
+        await this.runtime.release(tokens).catch((error) => this.shared.outage.failed(error))
       }
-      for (let i = 0; i < got; i++) {
-        this.deliver(String(items[3 * i]), Number(items[3 * i + 1]), String(items[3 * i + 2]))
+      return
+    }
+    for (let i = 0; i < got; i++) {
+      this.deliver(String(items[3 * i]), Number(items[3 * i + 1]), String(items[3 * i + 2]))
+    }
+    if (got < want) {
+      // Replies come in the order the fetches ran, so the latest says whether the queue is drained now.
+      const until = Math.min(
+        nextDue === -1 ? Number.POSITIVE_INFINITY : Number(nextDue),
+        nextLease === -1 ? Number.POSITIVE_INFINITY : Number(nextLease),
+      )
+      this.drainedFor = Math.min(this.settings.maxBlockMs, Math.max(1, until - now + 1))
+    } else {
+      this.drainedFor = undefined
+    }
+  }
+
+  /** The script call itself, with the acks queued on this queue riding along. undefined when it failed or stalled. */
+  private async request(want: number): Promise<FetchReply | undefined> {
+    const acks = this.runtime.takeAcks(CHUNK)
+    try {
+      const k = this.runtime.keys
+      const fetched = this.shared.run(
+        'fetch',
+        [...k.ready, k.delayed, k.inflight, k.leases, k.wake, k.seq],
+        [want, this.shared.leaseMs, MOVE_LIMIT, ...acks.map((ack) => ack.token)],
+        'direct',
+      ) as Promise<FetchReply>
+      const answer = await withStallGuard(fetched, Math.max(30_000, 3 * this.shared.leaseMs))
+      if (answer === STALLED) {
+        // No answer at all for this long: a silently dead connection. Whatever that fetch took is reclaimed
+        // after its lease; the broker replaces the connection when it owns it.
+        const stalled = new Error('[conveyor] [redis] no answer from Redis; the ack may not have landed')
+        this.runtime.settleAcks(acks, undefined, stalled)
+        this.shared.stalled()
+        return undefined
       }
-      if (got < want) {
-        const until = Math.min(
-          nextDue === -1 ? Number.POSITIVE_INFINITY : Number(nextDue),
-          nextLease === -1 ? Number.POSITIVE_INFINITY : Number(nextLease),
-        )
-        await this.block(Math.min(this.settings.maxBlockMs, Math.max(1, until - now + 1)))
+      this.runtime.settleAcks(acks, answer[4])
+      this.shared.outage.recovered()
+      this.backoff = 0
+      return answer
+    } catch (error) {
+      this.runtime.settleAcks(acks, undefined, error)
+      if (this.running) {
+        this.shared.outage.failed(error)
+        this.failed = true
+        // Whatever the last reply said about the queue is stale after an outage: fetch again after the backoff.
+        this.drainedFor = undefined
       }
+      return undefined
     }
   }
 

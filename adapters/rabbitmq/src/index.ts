@@ -12,4 +12,10 @@ export {
   type RabbitMQQueueType,
   type RabbitMQReconnectOptions,
 } from './options'
+export {
+  createRabbitMQRpcResults,
+  type RabbitMQRpcResults,
+  type RabbitMQRpcResultsOptions,
+  REPLY_TO_HEADER,
+} from './rpc-results'
 export { rabbitmqAdapter } from './url-adapter'

@@ -14,10 +14,15 @@ local delayed, inflight, leases, wake = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 local acked = {}
 if #ARGV > 3 then
   local tokens = { unpack(ARGV, 4) }
-  local held = redis.call('HMGET', inflight, unpack(tokens))
-  for i = 1, #tokens do acked[i] = held[i] and 1 or 0 end
+  -- The lease zset and the in-flight hash hold the same tokens. When every lease was there, every ack is a 1 and
+  -- the hash need not be read (an HMGET would copy every body into Lua just to test presence).
+  if redis.call('ZREM', leases, unpack(tokens)) == #tokens then
+    for i = 1, #tokens do acked[i] = 1 end
+  else
+    local held = redis.call('HMGET', inflight, unpack(tokens))
+    for i = 1, #tokens do acked[i] = held[i] and 1 or 0 end
+  end
   redis.call('HDEL', inflight, unpack(tokens))
-  redis.call('ZREM', leases, unpack(tokens))
 end
 
 -- Delays: due members go to the back of their priority list, earliest due first. Never early: score <= now.
@@ -51,9 +56,11 @@ for p = 10, 1, -1 do
   if n >= k then break end
   local popped = redis.call('LPOP', KEYS[p], k - n)
   if popped then
+    -- The digit as a string once per level, not a number formatted into every in-flight value.
+    local digit = tostring(p - 1)
     for i = 1, #popped do
       n = n + 1
-      prio[n] = p - 1
+      prio[n] = digit
       elems[n] = popped[i]
     end
   end
@@ -66,19 +73,22 @@ if n > 0 then
   local hargs, zargs = {}, {}
   for i = 1, n do
     local e = elems[i]
-    local count, body
+    local count, body, value
     -- Stored form: the body, or "\2<deliveries so far>\2<body>" for a message that was delivered before.
     if string.byte(e, 1) == 2 then
       local j = string.find(e, '\2', 2, true)
       count = tonumber(string.sub(e, 2, j - 1)) + 1
       body = string.sub(e, j + 1)
+      value = prio[i] .. '\2' .. count .. '\2' .. body
     else
+      -- First delivery, the common case: a constant instead of formatting the count.
       count = 1
       body = e
+      value = prio[i] .. '\2' .. '1\2' .. body
     end
     local token = string.format('%d', last - n + i)
     hargs[2 * i - 1] = token
-    hargs[2 * i] = prio[i] .. '\2' .. count .. '\2' .. body
+    hargs[2 * i] = value
     zargs[2 * i - 1] = deadline
     zargs[2 * i] = token
     out[3 * i - 2] = token

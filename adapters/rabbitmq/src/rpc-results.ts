@@ -77,7 +77,8 @@ export const createRabbitMQRpcResults = ((options: RabbitMQRpcResultsOptions): R
 function createRpcResults(input: RabbitMQRpcResultsOptions): RabbitMQRpcResults {
   const options = resolveRpcOptions(input)
   const { logger } = options
-  const replyQueue = `${options.prefix}.replies.${randomBytes(8).toString('hex')}`
+  const instance = randomBytes(8).toString('hex')
+  const replyQueue = `${options.prefix}.replies.${instance}`
   const headers = Object.freeze({ [REPLY_TO_HEADER]: replyQueue })
   const store = new RpcRecordStore(options.maxRecords, options.maxTtlMs)
   const source: ConnectionSource = input.connection
@@ -158,27 +159,34 @@ function createRpcResults(input: RabbitMQRpcResultsOptions): RabbitMQRpcResults 
   }
 
   const publishChannel = (): Promise<Channel> => {
-    publishing ??= connection.channel(Date.now() + options.publishTimeoutMs).then(
+    if (publishing !== undefined) return publishing
+    const opened: Promise<Channel> = connection.channel(Date.now() + options.publishTimeoutMs).then(
       (channel) => {
         channel.on('error', (error: Error) => logger.warn({ err: error }, `${LOG} publish channel error`))
         channel.on('close', () => {
-          publishing = undefined
+          if (publishing === opened) publishing = undefined
         })
         // Mandatory, so a reply queue that is gone (its producer stopped) is reported here instead of vanishing.
-        channel.on('return', (message: ConsumeMessage) =>
+        channel.on('return', (message: ConsumeMessage) => {
           logger.debug(
             { queue: message.fields.routingKey, taskId: message.properties.messageId },
             `${LOG} reply queue gone (its producer stopped); record dropped`,
-          ),
-        )
+          )
+          const correlationId = message.properties.correlationId as string | undefined
+          if (correlationId === undefined) return
+          loopbacks
+            .get(correlationId)
+            ?.reject(new NotConnectedError('[rabbitmq] RPC results: own reply queue missing (reconnecting?)'))
+        })
         return channel
       },
       (error: unknown) => {
-        publishing = undefined
+        if (publishing === opened) publishing = undefined
         throw error
       },
     )
-    return publishing
+    publishing = opened
+    return opened
   }
 
   const send = async (target: string, body: Buffer, record: TaskRecord, correlationId?: string) => {
@@ -269,7 +277,7 @@ function createRpcResults(input: RabbitMQRpcResultsOptions): RabbitMQRpcResults 
       }
       const body = Buffer.from(JSON.stringify({ v: 1, ttlMs, record } satisfies ReplyMessage), 'utf8')
       if (target !== replyQueue) return send(target, body, record)
-      const correlationId = `${++seq}`
+      const correlationId = `${instance}.${++seq}`
       const back = new Promise<void>((resolve, reject) => loopbacks.set(correlationId, { resolve, reject }))
       back.catch(() => {}) // awaited below; this only keeps a rejection during `send` from counting as unhandled
       try {

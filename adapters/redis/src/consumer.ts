@@ -48,8 +48,11 @@ export class Consumer implements Holder {
   private blocked = false
   private unblock: (() => void) | undefined
   private loopDone: Promise<void> = Promise.resolve()
-  /** Most slots one fetch asks for; also the free slots that justify a fetch while another is in flight. */
-  private readonly half: number
+  /**
+   * Most slots one fetch asks for (half the prefetch, at most maxBatch); also the free slots that justify a fetch
+   * while another is in flight, so a prefetch many batches wide still fills with two fetches always out.
+   */
+  private readonly batch: number
 
   constructor(
     private readonly shared: BrokerShared,
@@ -57,7 +60,7 @@ export class Consumer implements Holder {
     private readonly handler: DeliveryHandler,
     private readonly settings: ConsumerSettings,
   ) {
-    this.half = Math.max(1, Math.ceil(settings.prefetch / 2))
+    this.batch = Math.min(Math.max(1, Math.ceil(settings.prefetch / 2)), settings.maxBatch)
   }
 
   start(): Subscription {
@@ -69,7 +72,7 @@ export class Consumer implements Holder {
     this.held--
     if (this.waiting === undefined) return
     const free = this.settings.prefetch - this.held - this.requested
-    if (this.held === 0 || free >= this.half) {
+    if (this.held === 0 || free >= this.batch) {
       // Enough for a batch of its own. A microtask, so the ack that freed this slot is queued and rides along.
       queueMicrotask(this.wake)
     } else if (this.fetching === 0 && !this.immediateArmed) {
@@ -147,9 +150,9 @@ export class Consumer implements Holder {
   private wanted(): number {
     if (this.fetching >= MAX_FETCHES || this.failed || this.drainedFor !== undefined) return 0
     const free = this.settings.prefetch - this.held - this.requested
-    if (free <= 0 || (this.fetching > 0 && free < this.half)) return 0
+    if (free <= 0 || (this.fetching > 0 && free < this.batch)) return 0
     // Half the slots per fetch at most, so two fetches share them and one is handled while the other is fetched.
-    return Math.min(free, this.half, this.settings.maxBatch)
+    return Math.min(free, this.batch)
   }
 
   private startFetch(want: number): void {

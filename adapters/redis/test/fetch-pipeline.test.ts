@@ -90,6 +90,21 @@ describe('redis fetch pipelining', () => {
     await broker.close()
   })
 
+  it('fills a prefetch many batches wide, and no further', async () => {
+    const broker = createRedisBroker({ url, prefix: 'pipe-wide', maxBatch: 4, logger: false })
+    await broker.publishMany!(Array.from({ length: 40 }, (_, i) => envelope('q', { payload: i })))
+    const got: Delivery[] = []
+    await broker.consume('q', (d) => got.push(d), { prefetch: 20 })
+    await until(() => got.length === 20, 5000, 'twenty held')
+    await sleep(100)
+    expect(got.length).toBe(20)
+    expect(got.map((d) => d.envelope.payload)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    for (const d of got.slice(0, 20)) await d.ack()
+    await until(() => got.length === 40, 5000, 'the other twenty')
+    for (const d of got.slice(20)) await d.ack()
+    await broker.close()
+  })
+
   it('keeps acks riding in fetches: about one script call per half prefetch of messages', async () => {
     const broker = createRedisBroker({ url, prefix: 'pipe-calls', logger: false })
     const total = 2000

@@ -53,6 +53,8 @@ export class Consumer implements Holder {
    * while another is in flight, so a prefetch many batches wide still fills with two fetches always out.
    */
   private readonly batch: number
+  /** The fetch script's keys, built once rather than per call. */
+  private readonly fetchKeys: readonly string[]
 
   constructor(
     private readonly shared: BrokerShared,
@@ -60,6 +62,8 @@ export class Consumer implements Holder {
     private readonly handler: DeliveryHandler,
     private readonly settings: ConsumerSettings,
   ) {
+    const k = runtime.keys
+    this.fetchKeys = [...k.ready, k.delayed, k.inflight, k.leases, k.wake, k.seq]
     this.batch = Math.min(Math.max(1, Math.ceil(settings.prefetch / 2)), settings.maxBatch)
   }
 
@@ -205,13 +209,9 @@ export class Consumer implements Holder {
   private async request(want: number): Promise<FetchReply | undefined> {
     const acks = this.runtime.takeAcks(CHUNK)
     try {
-      const k = this.runtime.keys
-      const fetched = this.shared.run(
-        'fetch',
-        [...k.ready, k.delayed, k.inflight, k.leases, k.wake, k.seq],
-        [want, this.shared.leaseMs, MOVE_LIMIT, ...acks.map((ack) => ack.token)],
-        'direct',
-      ) as Promise<FetchReply>
+      const args: (string | number)[] = [want, this.shared.leaseMs, MOVE_LIMIT]
+      for (const ack of acks) args.push(ack.token)
+      const fetched = this.shared.run('fetch', this.fetchKeys, args, 'direct') as Promise<FetchReply>
       const answer = await withStallGuard(fetched, Math.max(30_000, 3 * this.shared.leaseMs))
       if (answer === STALLED) {
         // No answer at all for this long: a silently dead connection. Whatever that fetch took is reclaimed

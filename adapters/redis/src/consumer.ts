@@ -162,10 +162,16 @@ export class Consumer implements Holder {
   private startFetch(want: number): void {
     this.fetching++
     this.requested += want
-    const done = this.fetch(want).finally(() => {
-      this.inFlight.delete(done)
-      this.wake()
-    })
+    const done = this.fetch(want)
+      .catch((error: unknown) => {
+        // Nobody awaits a fetch while the loop runs: a surprise (an unexpected reply) is reported, never unhandled.
+        this.shared.outage.failed(error)
+        this.failed = true
+      })
+      .finally(() => {
+        this.inFlight.delete(done)
+        this.wake()
+      })
     this.inFlight.add(done)
   }
 

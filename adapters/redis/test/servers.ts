@@ -62,12 +62,14 @@ const portFree = (port: number) =>
 
 /**
  * `count` distinct free loopback ports (and, for cluster nodes, their bus ports at +10000), picked at random so that
- * concurrent test runs never fight over a port and a server left behind by a killed run is in nobody's way.
+ * concurrent test runs never fight over a port and a server left behind by a killed run is in nobody's way. All of
+ * them lie below Linux's ephemeral range (32768+): a port found free there could be taken by any outgoing
+ * connection of the busy test run before the server binds it.
  */
 export async function freePorts(count: number, withBus = false): Promise<number[]> {
   const ports: number[] = []
   while (ports.length < count) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000)
+    const port = 12_000 + Math.floor(Math.random() * 10_000)
     if (ports.includes(port) || ports.includes(port + 10_000) || ports.includes(port - 10_000)) continue
     if ((await portFree(port)) && (!withBus || (await portFree(port + 10_000)))) ports.push(port)
   }
@@ -88,9 +90,59 @@ const exited = (child: ChildProcess) =>
     ? Promise.resolve()
     : new Promise<void>((resolve) => child.once('exit', () => resolve()))
 
+/** The directory the server answering on `port` runs in: tells our server from another test's on a reused port. */
+async function servingDir(port: number): Promise<string | undefined> {
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+    const [, dir] = (await probe.config('GET', 'dir')) as [string, string]
+    return dir
+  } catch {
+    return undefined
+  } finally {
+    probe.disconnect()
+  }
+}
+
+/**
+ * Spawn on `port` and wait until the server answering there is this one (its `dir` is ours). A port picked free can
+ * still be taken before redis-server binds it — by another test's server, restarting on it — and a PING alone would
+ * then hand this test someone else's server, which goes away under it.
+ */
+async function spawnOwned(args: readonly string[], port: number, dir: string): Promise<ChildProcess> {
+  const child = spawnRedisServer(args, dir)
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`redis-server on port ${port} exited at start (port taken?)`)
+    }
+    try {
+      await waitForPing(port, 200)
+      if ((await servingDir(port)) === dir) return child
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`redis-server on port ${port} did not start`)
+    }
+    await sleep(50)
+  }
+}
+
 /** A private server on a free port (or `port`). */
 export async function startPrivateRedis(port?: number, extra: readonly string[] = []): Promise<PrivateRedis> {
-  port ??= (await freePorts(1))[0]!
+  const given = port
+  for (let attempt = 1; ; attempt++) {
+    const chosen = given ?? (await freePorts(1))[0]!
+    try {
+      return await startOn(chosen, extra)
+    } catch (error) {
+      if (given !== undefined || attempt >= 5) throw error
+    }
+  }
+}
+
+async function startOn(port: number, extra: readonly string[]): Promise<PrivateRedis> {
   assertPort(port)
   const dir = mkdtempSync(join(tmpdir(), `conveyor-redis-${port}-`))
   // Append-only file: a graceful SHUTDOWN flushes it, so a restart loses nothing that was acknowledged.
@@ -109,8 +161,13 @@ export async function startPrivateRedis(port?: number, extra: readonly string[] 
     'everysec',
     ...extra,
   ]
-  let child = spawnRedisServer(args, dir)
-  await waitForPing(port)
+  let child: ChildProcess
+  try {
+    child = await spawnOwned(args, port, dir)
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
   const shutdown = async () => {
     const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null })
     admin.on('error', () => {})
@@ -133,8 +190,7 @@ export async function startPrivateRedis(port?: number, extra: readonly string[] 
     async restart(downMs = 300) {
       await shutdown()
       await sleep(downMs)
-      child = spawnRedisServer(args, dir)
-      await waitForPing(port)
+      child = await spawnOwned(args, port, dir)
     },
     async stop() {
       await shutdown()

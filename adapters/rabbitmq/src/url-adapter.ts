@@ -1,27 +1,61 @@
-import type { UrlAdapter } from '@conveyor/core'
+import { InvalidOptionsError, type UrlAdapter } from '@conveyor/core'
 import { createRabbitMQBroker } from './broker'
 import type { RabbitMQQueueType } from './options'
+import { createRabbitMQRpcResults } from './rpc-results'
+
+/** Read and remove Conveyor's own query parameters; the rest of the URL goes to amqplib (`heartbeat`, `frameMax`, …). */
+function split<const K extends string>(
+  url: string,
+  keys: readonly K[],
+): { url: string; params: Partial<Record<K, string>> } {
+  const parsed = new URL(url)
+  const params: Partial<Record<K, string>> = {}
+  for (const key of keys) {
+    const value = parsed.searchParams.get(key)
+    if (value !== null) params[key] = value
+    parsed.searchParams.delete(key)
+  }
+  return { url: parsed.toString(), params }
+}
+
+/** A numeric URL parameter, or a clear error naming it (the factories check the range). */
+function numeric(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n)) {
+    throw new InvalidOptionsError(`[rabbitmq] URL parameter ${name} must be a number, got "${value}"`)
+  }
+  return n
+}
 
 /**
- * Resolves `amqp://` and `amqps://` URLs for `createApp({ broker: url })`. Query parameters `prefix`, `queueType` and
- * `priorityLevels` are read and removed; the rest of the URL goes to amqplib (which reads `heartbeat`, `frameMax`, …).
+ * Resolves `amqp://` and `amqps://` URLs for `createApp({ broker: url, results: url })`.
+ *
+ * - As a broker: query parameters `prefix`, `queueType` and `priorityLevels`.
+ * - As results: the RPC result backend (`createRabbitMQRpcResults`, Celery's `rpc://`), with `prefix`, `maxRecords`
+ *   and `maxTtlMs`. It opens its own connection.
  */
 export const rabbitmqAdapter: UrlAdapter = {
   protocols: ['amqp', 'amqps'],
   createBroker(url: string) {
-    const parsed = new URL(url)
-    const prefix = parsed.searchParams.get('prefix') ?? undefined
-    const queueType = parsed.searchParams.get('queueType') ?? undefined
-    const priorityLevels = parsed.searchParams.get('priorityLevels') ?? undefined
-    parsed.searchParams.delete('prefix')
-    parsed.searchParams.delete('queueType')
-    parsed.searchParams.delete('priorityLevels')
+    const { url: rest, params } = split(url, ['prefix', 'queueType', 'priorityLevels'])
     return createRabbitMQBroker({
-      url: parsed.toString(),
-      ...(prefix !== undefined ? { prefix } : {}),
+      url: rest,
+      ...(params.prefix !== undefined ? { prefix: params.prefix } : {}),
       // Validated by the factory, which names the bad value.
-      ...(queueType !== undefined ? { queueType: queueType as RabbitMQQueueType } : {}),
-      ...(priorityLevels !== undefined ? { priorityLevels: Number(priorityLevels) } : {}),
+      ...(params.queueType !== undefined ? { queueType: params.queueType as RabbitMQQueueType } : {}),
+      ...(params.priorityLevels !== undefined
+        ? { priorityLevels: numeric('priorityLevels', params.priorityLevels) }
+        : {}),
+    })
+  },
+  createResultBackend(url: string) {
+    const { url: rest, params } = split(url, ['prefix', 'maxRecords', 'maxTtlMs'])
+    return createRabbitMQRpcResults({
+      url: rest,
+      ...(params.prefix !== undefined ? { prefix: params.prefix } : {}),
+      ...(params.maxRecords !== undefined ? { maxRecords: numeric('maxRecords', params.maxRecords) } : {}),
+      ...(params.maxTtlMs !== undefined ? { maxTtlMs: numeric('maxTtlMs', params.maxTtlMs) } : {}),
     })
   },
 }

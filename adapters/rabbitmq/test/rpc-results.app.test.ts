@@ -13,6 +13,7 @@ import {
   type RabbitMQRpcResults,
   type RabbitMQRpcResultsOptions,
   REPLY_TO_HEADER,
+  rabbitmqAdapter,
 } from '@conveyor/rabbitmq'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AMQP_URL, cleanup, envelope, eventually, makeBroker, rawChannel, sleep, uniquePrefix } from './helpers'
@@ -105,6 +106,45 @@ describe('RPC results on rabbitmq: producer and worker apps on separate connecti
       state: 'dead-lettered',
       error: { message: '[conveyor] kaboom' },
     })
+  })
+
+  it('is what results: an amqp:// URL resolves to, with prefix and limits from the query', async () => {
+    prefix = uniquePrefix('rpc-url')
+    const fromUrls = () => {
+      const app = createApp({
+        broker: `${AMQP_URL}?prefix=${prefix}`,
+        results: `${AMQP_URL}?prefix=${prefix}&maxRecords=5&maxTtlMs=60000`,
+        adapters: [rabbitmqAdapter],
+        logger: false,
+      })
+      apps.push(app)
+      return app
+    }
+    const front = fromUrls()
+    const back = fromUrls()
+    back.implement(add, async ({ a, b }) => a + b)
+    await back.worker({ queues: ['jobs'] }).start()
+    const jobs = []
+    for (let i = 0; i < 8; i++) {
+      const job = await front.enqueue(add, { a: i, b: 1 })
+      expect(await job.result({ timeoutMs: 10_000 })).toBe(i + 1)
+      jobs.push(job)
+    }
+    const replyQueue = (front.results as RabbitMQRpcResults).replyQueue
+    expect(replyQueue.startsWith(`${prefix}.replies.`)).toBe(true)
+    // maxRecords=5 reached the backend: of 8 runs' records the 3 stalest are gone.
+    const kept = await Promise.all(jobs.map((job) => job.record()))
+    expect(kept.map((record) => record?.result)).toEqual([undefined, undefined, undefined, 4, 5, 6, 7, 8])
+    expect(() =>
+      createApp({ broker: 'memory://', results: `${AMQP_URL}?maxTtlMs=soon`, adapters: [rabbitmqAdapter] }),
+    ).toThrow(/maxTtlMs must be a number, got "soon"/)
+    await Promise.all(apps.splice(0).map((app) => app.close({ timeoutMs: 1_000 })))
+    expect(await queueExists(replyQueue)).toBe(false)
+    await cleanup(prefix, [
+      `${prefix}.jobs`,
+      `${prefix}.jobs.dead`,
+      ...['100ms', '500ms', '2s', '10s', '1m', '5m', '30m', '3h'].map((l) => `${prefix}.jobs.delay.${l}`),
+    ])
   })
 
   it('delivers the non-terminal states too: the producer sees retrying, then the result', async () => {

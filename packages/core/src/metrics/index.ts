@@ -1,0 +1,5 @@
+export { type AppMetrics, collectMetrics, DEFAULT_DURATION_BUCKETS, type MetricsOptions } from './app-metrics'
+export { mergeSnapshots, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus'
+export { Counter, Gauge, Histogram, MetricsRegistry, OVERFLOW_LABEL } from './registry'
+export { handleMetricsRequest, type MetricsServer, type ServeMetricsOptions, serveMetrics } from './serve'
+export type { GaugeMerge, MetricFamilySnapshot, MetricsSnapshot, MetricType, SeriesSnapshot } from './snapshot'

@@ -1,4 +1,4 @@
-import { composeHooks, rateLimitHooks, revokeHooks, startHeartbeat } from '@conveyor/core'
+import { collectMetrics, composeHooks, rateLimitHooks, revokeHooks, serveMetrics, startHeartbeat } from '@conveyor/core'
 import { intOption, listOption, parse } from '../args'
 import { UsageError } from '../errors'
 import type { CliIo } from '../io'
@@ -30,6 +30,8 @@ Options:
       --drain-timeout <ms>        graceful stop deadline (default 25000; keep it under Kubernetes'
                                   terminationGracePeriodSeconds)
       --health-port <port>        serve /healthz and /readyz
+      --metrics-port <port>       serve Prometheus metrics at /metrics: every worker process's task counts,
+                                  durations, queue depth and load, added up, and the processes' own
       --restart-backoff <ms>      first restart delay of a failing process, doubling to 30 s (default 500)
       --inline                    run one worker in this process, unsupervised (debugging)
   -h, --help                      this help`
@@ -46,6 +48,7 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     'hard-time-limit': { type: 'string' },
     'drain-timeout': { type: 'string' },
     'health-port': { type: 'string' },
+    'metrics-port': { type: 'string' },
     'restart-backoff': { type: 'string' },
     'stats-interval': { type: 'string' },
     inline: { type: 'boolean' },
@@ -71,6 +74,11 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
       : [{ name: 'default', queues, concurrency, processes }]
   checkPools(pools)
   if (values.pool && queues.length > 0) throw new UsageError('worker: give -Q or --pool, not both')
+  const healthPort = optional('health-port', 0)
+  const metricsPort = optional('metrics-port', 0)
+  if (healthPort !== undefined && healthPort !== 0 && healthPort === metricsPort) {
+    throw new UsageError(`worker: --health-port and --metrics-port must differ (both ${healthPort})`)
+  }
 
   const mod = await loadAppModule(specifier, io.cwd)
   // Fail here, once, with one line, rather than in every child in a restart loop.
@@ -88,9 +96,15 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
         coordination && mod.rateLimits ? rateLimitHooks(coordination, mod.rateLimits) : undefined,
       ),
     })
+    const metrics =
+      metricsPort !== undefined ? collectMetrics(app, { queues: worker.queues, workers: [worker] }) : undefined
     await worker.start()
     const heartbeat = coordination ? startHeartbeat(coordination, worker, { logger: app.logger }) : undefined
+    const server = metrics ? await serveMetrics(metrics, { port: metricsPort! }) : undefined
+    if (server) app.logger.info({ port: server.port }, 'Prometheus metrics at /metrics')
     while (worker.state !== 'stopped') await new Promise((r) => setTimeout(r, 100))
+    await server?.close()
+    metrics?.close()
     await heartbeat?.stop()
     await app.close()
     await coordination?.close()
@@ -109,7 +123,8 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     ...optionalField('maxTasksPerChild', optional('max-tasks-per-child')),
     ...optionalField('maxMemoryMb', optional('max-memory-mb')),
     ...optionalField('hardTimeLimitMs', optional('hard-time-limit')),
-    ...optionalField('healthPort', optional('health-port', 0)),
+    ...optionalField('healthPort', healthPort),
+    ...optionalField('metricsPort', metricsPort),
     ...optionalField('statsIntervalMs', optional('stats-interval')),
     ...(values['restart-backoff'] !== undefined ? { restart: { baseMs: int('restart-backoff', 500) } } : {}),
   })

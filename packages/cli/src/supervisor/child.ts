@@ -1,9 +1,12 @@
 import {
+  type AppMetrics,
+  collectMetrics,
   composeHooks,
   type ExecutionHooks,
   type HardLimitKill,
   type Heartbeat,
   hardLimitHooks,
+  type MetricsSnapshot,
   rateLimitHooks,
   revokeHooks,
   startHeartbeat,
@@ -31,6 +34,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
   let mod: Awaited<ReturnType<typeof loadAppModule>>
   let worker: Worker
   let heartbeat: Heartbeat | undefined
+  let metrics: AppMetrics | undefined
   let stopping: 'graceful' | 'hard' | undefined
   let signals = 0
   let warnedBaseline = false
@@ -110,6 +114,9 @@ export async function runChild(config: ChildConfig): Promise<void> {
       shutdownTimeoutMs: config.drainTimeoutMs,
       hooks,
     })
+    // Before start, so the first runs are counted. Every child reads its queues' depth; the supervisor keeps the
+    // latest reading.
+    if (config.metrics) metrics = collectMetrics(app, { queues: worker.queues, workers: [worker] })
     await worker.start()
     if (coordination) {
       heartbeat = startHeartbeat(coordination, worker, {
@@ -134,6 +141,8 @@ export async function runChild(config: ChildConfig): Promise<void> {
     stopping = 'graceful'
     clearInterval(stats)
     await worker.stop({ timeoutMs: config.drainTimeoutMs })
+    // The last runs' counts: what the supervisor keeps of this process once it has exited.
+    report(metrics?.snapshot())
     await heartbeat?.stop()
     await mod.app.close().catch(() => undefined)
     exit(0)
@@ -173,8 +182,28 @@ export async function runChild(config: ChildConfig): Promise<void> {
     }
   }
 
+  function report(snapshot: MetricsSnapshot | undefined) {
+    send({
+      type: 'stats',
+      rssBytes: process.memoryUsage.rss(),
+      active: worker.active,
+      processed: worker.processed,
+      ...(snapshot ? { metrics: snapshot } : {}),
+    })
+  }
+  let collecting = false
   const stats = setInterval(() => {
-    send({ type: 'stats', rssBytes: process.memoryUsage.rss(), active: worker.active, processed: worker.processed })
+    if (metrics === undefined) report(undefined)
+    else if (!collecting) {
+      // Reading queue depth takes a broker round trip; a slow one skips a report rather than piling them up.
+      collecting = true
+      void metrics
+        .collect()
+        .then(report, () => report(metrics?.snapshot()))
+        .finally(() => {
+          collecting = false
+        })
+    }
     checkRecycle()
   }, config.statsIntervalMs)
 

@@ -1,4 +1,4 @@
-import type { HardLimitKill } from '@conveyor/core'
+import type { HardLimitKill, MetricsSnapshot } from '@conveyor/core'
 
 /** What a supervisor tells a worker child to run, passed as JSON in `CONVEYOR_CHILD_CONFIG`. */
 export interface ChildConfig {
@@ -17,6 +17,8 @@ export interface ChildConfig {
   readonly drainTimeoutMs: number
   /** How often the child reports its counters (and writes its heartbeat). */
   readonly statsIntervalMs: number
+  /** Collect metrics and send a snapshot with each stats report (the supervisor serves their sum at /metrics). */
+  readonly metrics?: boolean
   /** Recent hard-limit kills, so a replacement child fails their redeliveries too (it missed the broadcast). */
   readonly kills?: readonly HardLimitKill[]
 }
@@ -33,7 +35,14 @@ export type ChildMessage =
       readonly hardLimitMs?: number
     }
   | { readonly type: 'task-end'; readonly id: string; readonly outcome: string }
-  | { readonly type: 'stats'; readonly rssBytes: number; readonly active: number; readonly processed: number }
+  | {
+      readonly type: 'stats'
+      readonly rssBytes: number
+      readonly active: number
+      readonly processed: number
+      /** With `metrics` on: everything this process has counted so far. */
+      readonly metrics?: MetricsSnapshot
+    }
   /** The child is leaving on purpose to be replaced (max tasks, memory). */
   | { readonly type: 'recycle'; readonly reason: string }
   /** Start-up failed; the child exits 1 right after. */

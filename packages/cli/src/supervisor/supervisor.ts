@@ -2,10 +2,17 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { type CoordinationStore, type HardLimitKill, type Logger, recordHardLimitKill } from '@conveyor/core'
+import {
+  type CoordinationStore,
+  type HardLimitKill,
+  type Logger,
+  type MetricsSnapshot,
+  recordHardLimitKill,
+} from '@conveyor/core'
 import { DEFAULT_RESTART, type RestartPolicy, restartDelay } from './backoff'
 import { startHealthServer } from './health'
 import { CHILD_CONFIG_ENV, type ChildConfig, type ChildMessage, isChildMessage } from './messages'
+import { SupervisorMetrics } from './metrics'
 import type { PoolSpec } from './pools'
 
 export interface SupervisorOptions {
@@ -32,6 +39,8 @@ export interface SupervisorOptions {
   readonly restart?: Partial<RestartPolicy>
   /** Serve `/healthz` and `/readyz` on this port. */
   readonly healthPort?: number
+  /** Serve Prometheus metrics at `/metrics` on this port: the children's, added up, and the supervisor's own. */
+  readonly metricsPort?: number
   /** Node flags for the children. Defaults to this process's (so tsx and `--conditions` carry over). */
   readonly execArgv?: readonly string[]
 }
@@ -89,6 +98,8 @@ interface Slot {
   lastFatal?: string
   running: Map<string, Running>
   timer?: NodeJS.Timeout
+  /** The child's last metrics report. */
+  metrics?: MetricsSnapshot
 }
 
 /** Where the child entry is: beside the built bundle (dist/worker-child.js) or in the sources under tsx. */
@@ -134,6 +145,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   })
   let signals = 0
   let kills: (HardLimitKill & { at: number })[] = []
+  const metrics = options.metricsPort !== undefined ? new SupervisorMetrics() : undefined
 
   const spawn = (slot: Slot) => {
     slot.timer = undefined
@@ -145,6 +157,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       concurrency: slot.pool.concurrency,
       drainTimeoutMs,
       statsIntervalMs,
+      ...(metrics ? { metrics: true } : {}),
       ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
       ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
       ...(options.hardTimeLimitMs !== undefined ? { hardTimeLimitMs: options.hardTimeLimitMs } : {}),
@@ -201,6 +214,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         break
       case 'stats':
         slot.rssBytes = message.rssBytes
+        if (message.metrics) slot.metrics = message.metrics
         break
       case 'recycle':
         slot.recycling = true
@@ -216,6 +230,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     if (slot.child !== child) return
     slot.child = undefined
     slot.running.clear()
+    metrics?.retire(slot.metrics)
+    slot.metrics = undefined
     const wasReady = slot.readyAt !== undefined
     if (stopping) {
       slot.state = 'exited'
@@ -303,6 +319,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     if (watchdog) clearInterval(watchdog)
     for (const slot of slots) if (slot.timer) clearTimeout(slot.timer)
     await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()))
+    await metrics?.close()
     log.info('supervisor stopped')
     finish(0)
   }
@@ -323,6 +340,15 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           describe: () => ({ workers: supervisor.status() }),
         })
         log.info({ port: options.healthPort }, 'health endpoints /healthz and /readyz listening')
+      }
+      if (metrics) {
+        await metrics.listen(options.metricsPort!, () =>
+          metrics.render(
+            slots.map((slot) => slot.metrics),
+            supervisor.status(),
+          ),
+        )
+        log.info({ port: options.metricsPort }, 'Prometheus metrics at /metrics')
       }
       for (const slot of slots) spawn(slot)
       watchdog = setInterval(checkLimits, 100)

@@ -82,6 +82,25 @@ describe('conveyor worker --metrics-port (supervised, on Redis)', { timeout: 120
     }
   })
 
+  it('--inline serves the one worker’s metrics from the CLI process', async () => {
+    const { env, app } = await sandboxes.setup('metrics-inline')
+    const port = await freePort()
+    const worker = start(['worker', '--app', REDIS_APP, '--inline', '--metrics-port', String(port)], env)
+    try {
+      await worker.waitForLog((l) => String(l.msg).includes('Prometheus metrics at /metrics'), 60_000)
+      const jobs = await Promise.all(Array.from({ length: 3 }, (_, n) => app.enqueue('work.echo', { n })))
+      for (const job of jobs) await job.result({ timeoutMs: 45_000 })
+      const succeeded = 'conveyor_tasks_finished_total{task="work.echo",queue="default",outcome="succeeded"}'
+      await until(async () => (await scrape(port))(succeeded) === 3, 30_000, 'the 3 runs in /metrics')
+      // Queue depth is read at the scrape itself here.
+      expect((await scrape(port))('conveyor_queue_messages{queue="default",state="ready"}')).toBe(0)
+      worker.signal('SIGTERM')
+      expect(await worker.exited).toBe(0)
+    } finally {
+      worker.signal('SIGKILL')
+    }
+  })
+
   it('refuses the health port as metrics port', async () => {
     const { env } = await sandboxes.setup('metrics-ports')
     const worker = start(['worker', '--app', REDIS_APP, '--health-port', '9464', '--metrics-port', '9464'], env)

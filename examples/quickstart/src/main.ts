@@ -1,4 +1,4 @@
-import { TaskFailedError } from '@conveyor/core'
+import { collectMetrics, TaskFailedError } from '@conveyor/core'
 import { createDemoApp } from './app'
 import { buildReport, createThumbnail, sendEmail } from './tasks'
 
@@ -16,6 +16,8 @@ app.events.on('task.retried', (e) =>
 app.events.on('task.dead-lettered', (e) => say(`✖ ${e.task} ${e.id.slice(0, 8)} dead-lettered: ${e.reason}`))
 
 const worker = app.worker({ queues: ['images', 'emails', 'reports'], concurrency: 8 })
+// What `conveyor worker --metrics-port` serves to Prometheus; printed at the end here.
+const metrics = collectMetrics(app, { queues: worker.queues, workers: [worker] })
 await worker.start()
 
 // 1. Thumbnails: plain fan-out, higher priority for the visible one.
@@ -58,5 +60,8 @@ say(`  report → ${(await app.job<{ rows: number }>(report.id).result({ timeout
 
 const stats = await Promise.all(['images', 'emails', 'reports'].map((q) => app.broker.stats(q)))
 say(`queues: ${JSON.stringify(stats)}`)
+const finished = (await metrics.render()).split('\n').filter((l) => l.startsWith('conveyor_tasks_finished_total'))
+say(`metrics, runs by outcome (collectMetrics):\n${finished.map((l) => `           ${l}`).join('\n')}`)
+metrics.close()
 await app.close({ timeoutMs: 5000 })
 say('done')

@@ -24,6 +24,15 @@ it('npm run demo retries an email, dead-letters a report, replays it, and emptie
   expect(stdout).toMatch(/report → 744 rows/)
   const empty = JSON.stringify({ ready: 0, inFlight: 0, delayed: 0, dead: 0 })
   expect(stdout).toContain(`queues: [${[empty, empty, empty].join(',')}]`)
+  // The metrics agree with the story: 2 retried and 1 delivered email, the report dead-lettered then rebuilt.
+  expect(stdout).toContain('conveyor_tasks_finished_total{task="email.send",queue="emails",outcome="retried"} 2')
+  expect(stdout).toContain('conveyor_tasks_finished_total{task="email.send",queue="emails",outcome="succeeded"} 1')
+  expect(stdout).toContain(
+    'conveyor_tasks_finished_total{task="report.build",queue="reports",outcome="dead-lettered"} 1',
+  )
+  expect(stdout).toContain(
+    'conveyor_tasks_finished_total{task="thumbnail.create",queue="images",outcome="succeeded"} 3',
+  )
   expect(stdout.trim().endsWith('done')).toBe(true)
 }, 90_000)
 

@@ -28,8 +28,13 @@ import { CHILD_CONFIG_ENV, type ChildConfig, type ChildMessage, type SupervisorM
  * a second signal stops at once. SIGINT is ignored: a terminal's Ctrl+C reaches the supervisor, which forwards it.
  */
 export async function runChild(config: ChildConfig): Promise<void> {
+  // The last message handed to the IPC channel, resolved once written: exit waits for it.
+  let written: Promise<void> = Promise.resolve()
   const send = (message: ChildMessage) => {
-    if (process.connected) process.send?.(message)
+    if (!process.connected || process.send === undefined) return
+    written = new Promise<void>((resolve) => {
+      process.send?.(message, undefined, undefined, () => resolve())
+    })
   }
   let mod: Awaited<ReturnType<typeof loadAppModule>>
   let worker: Worker
@@ -45,8 +50,10 @@ export async function runChild(config: ChildConfig): Promise<void> {
   let kills: HardLimitKill[] | undefined = [...(config.kills ?? [])]
 
   const exit = (code: number) => {
-    // Let the IPC channel flush the last message before the process goes.
-    setImmediate(() => process.exit(code))
+    // Let the IPC channel flush the last message (a metrics snapshot can be larger than one pipe write) before the
+    // process goes; bounded, in case the supervisor stopped reading.
+    const bound = new Promise<void>((resolve) => setTimeout(resolve, 2000))
+    void Promise.race([written, bound]).then(() => setImmediate(() => process.exit(code)))
   }
   // Listen before start-up: a stop may arrive while the app module loads; it is acted on once the worker exists.
   let requested: 'graceful' | 'hard' | undefined

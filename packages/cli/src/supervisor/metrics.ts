@@ -6,7 +6,7 @@ import {
   renderPrometheus,
   serveMetrics,
 } from '@conveyor/core'
-import type { ChildStatus } from './supervisor'
+import type { ChildStatus } from './types'
 
 /**
  * The supervisor's `/metrics`: the sum of its worker processes' metrics (each child reports a snapshot with its

@@ -162,6 +162,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
     // drain is under way). The timer is the backstop for a handler that blocks the event loop.
     setTimeout(() => exit(0), 2000).unref()
     await Promise.all([worker.stop({ timeoutMs: 0 }).catch(() => undefined), heartbeat?.stop()])
+    report(metrics?.snapshot())
     await mod.app.close({ timeoutMs: 0 }).catch(() => undefined)
     exit(0)
   }

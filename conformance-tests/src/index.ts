@@ -1,3 +1,9 @@
+/**
+ * The conformance suite every broker adapter runs.
+ *
+ * @packageDocumentation
+ * @module @conveyor/conformance
+ */
 export {
   type BrokerSuiteOptions,
   brokerTests,

@@ -1,3 +1,9 @@
+/**
+ * The RabbitMQ broker and RPC results.
+ *
+ * @packageDocumentation
+ * @module @conveyor/rabbitmq
+ */
 export { createRabbitMQBroker, type RabbitMQBroker } from './broker'
 export { decodeDeadLetterMessage } from './dead-letters'
 export { PublishNackedError } from './errors/publish-nacked-error'

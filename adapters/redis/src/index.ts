@@ -1,3 +1,9 @@
+/**
+ * The Redis broker, result backend and coordination store.
+ *
+ * @packageDocumentation
+ * @module @conveyor/redis
+ */
 export { createRedisBroker } from './broker'
 export { createRedisCoordination, type RedisCoordinationOptions } from './coordination'
 export { prefixPattern, type QueueKeys, queueKeys } from './keys'

@@ -1,4 +1,9 @@
-// The programmatic side of the `conveyor` command: run it in-process, or embed the supervisor.
+/**
+ * The programmatic side of the `conveyor` command: run it in-process, or embed the supervisor.
+ *
+ * @packageDocumentation
+ * @module @conveyor/cli
+ */
 export { HELP, runCli } from './cli'
 export { deadLetterFilter } from './commands/dlq'
 export { CliError, EXIT, UsageError } from './errors'

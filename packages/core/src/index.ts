@@ -1,3 +1,9 @@
+/**
+ * Apps, tasks, workers, results, errors, metrics, and the contracts brokers implement.
+ *
+ * @packageDocumentation
+ * @module @conveyor/core
+ */
 export { type App, createApp, type Task } from './app/create-app'
 export type { AppDefaults, AppOptions, EnqueueOptions, JobHandle, ResultOptions } from './app/options'
 export { createMemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker'

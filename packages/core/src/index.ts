@@ -13,7 +13,18 @@ export { assertEnvelope, decodeEnvelope, encodeEnvelope, utf8Length } from './en
 export { toErrorInfo } from './envelope/error-info'
 export { safeJsonParse } from './envelope/safe-json'
 export * from './errors/index'
-export { TaskEventEmitter, type TaskEventName, type TaskEvents } from './events/events'
+export { AppEvents, type AppEventsOptions, EVENT_TYPES, type SubscribeOptions } from './events/app-events'
+export { EventPublisher, type EventPublisherOptions, type EventPublishStats } from './events/event-publisher'
+export { type EventSink, TaskEventEmitter, type TaskEventName } from './events/events'
+export { foldRun, MAX_RUN_LINES, phaseOf, type RunRecord, runDetail, runSummary } from './events/fold-run'
+export { createMemoryEventStream, type MemoryEventStreamOptions } from './events/memory-event-stream'
+export {
+  checkLimit as checkHistoryLimit,
+  createMemoryTaskHistory,
+  DEFAULT_HISTORY_MAX_AGE_MS,
+  type MemoryTaskHistoryOptions,
+  parseCursor as parseHistoryCursor,
+} from './events/memory-task-history'
 export type { Logger } from './logging/logger'
 export * from './metrics/index'
 export * from './ops/index'

@@ -99,7 +99,9 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     const metrics =
       metricsPort !== undefined ? collectMetrics(app, { queues: worker.queues, workers: [worker] }) : undefined
     await worker.start()
-    const heartbeat = coordination ? startHeartbeat(coordination, worker, { logger: app.logger }) : undefined
+    const heartbeat = coordination
+      ? startHeartbeat(coordination, worker, { logger: app.logger, events: app.events })
+      : undefined
     const server = metrics ? await serveMetrics(metrics, { port: metricsPort! }) : undefined
     if (server) app.logger.info({ port: server.port }, 'Prometheus metrics at /metrics')
     while (worker.state !== 'stopped') await new Promise((r) => setTimeout(r, 100))

@@ -130,6 +130,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
         intervalMs: config.statsIntervalMs,
         pool: config.pool,
         logger: app.logger,
+        events: app.events,
       })
     }
   } catch (error) {

@@ -2,13 +2,14 @@ import type { Broker } from '../contracts/broker'
 import type { Envelope } from '../contracts/envelope'
 import type { JsonValue } from '../contracts/json'
 import type { ResultBackend, TaskRecord } from '../contracts/result-backend'
+import type { TaskHistory } from '../contracts/task-history'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { NoResultBackendError } from '../errors/no-result-backend-error'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error'
 import { SerializationError } from '../errors/serialization-error'
 import { TaskFailedError } from '../errors/task-failed-error'
 import { UnsupportedError } from '../errors/unsupported-error'
-import { TaskEventEmitter } from '../events/events'
+import type { AppEvents } from '../events/app-events'
 import { type Logger, resolveLogger } from '../logging/logger'
 import type { CoordinationStore } from '../ops/coordination'
 import { createMemoryCoordination } from '../ops/memory-coordination'
@@ -18,6 +19,7 @@ import { validateInput } from '../task/validate-input'
 import { newTaskId } from '../util/ids'
 import type { RegisteredTask } from '../worker/runtime'
 import { createWorker, type Worker, type WorkerOptions } from '../worker/worker'
+import { announceLocally, announceToStream, createAppEvents, unannounce } from './app-events-setup'
 import { claimKeys, idempotencyOf, type Prepared, publishBatch } from './idempotency'
 import type { AppOptions, EnqueueManyOptions, EnqueueOptions, JobHandle, ResultOptions } from './options'
 import { resolveBroker, resolveResults } from './resolve'
@@ -34,7 +36,13 @@ export interface App {
   readonly broker: Broker
   readonly results: ResultBackend | undefined
   readonly logger: Logger
-  readonly events: TaskEventEmitter
+  /**
+   * Task and worker events: in-process listeners (`on`), the cross-process stream (`subscribe({ from })`), publish
+   * counters (`stats()`). See docs/events-and-history.md.
+   */
+  readonly events: AppEvents
+  /** Task runs kept for listing and search (the result backend's), or undefined when there is no shared store. */
+  readonly history: TaskHistory | undefined
   /** Where idempotency keys are claimed: `createApp({ coordination })`, or this process's memory store. */
   readonly coordination: CoordinationStore
   /** Declare and implement a task in one go. */
@@ -85,7 +93,7 @@ export function createApp(options: AppOptions): App {
   const results = resolveResults(options.results, broker, adapters)
   const logger = resolveLogger(options.logger)
   const coordination = options.coordination ?? createMemoryCoordination()
-  const events = new TaskEventEmitter()
+  const events = createAppEvents(options.events, broker, results, logger)
   const route = createRouter(options.routes)
   const registry = new Map<string, RegisteredTask>()
   const workers = new Set<Worker>()
@@ -233,19 +241,6 @@ export function createApp(options: AppOptions): App {
     return idempotency === undefined ? { envelope } : { envelope, idempotency }
   }
 
-  const announce = (envelope: Envelope) => {
-    if (!events.wants('task.enqueued')) return
-    events.emit('task.enqueued', {
-      id: envelope.id,
-      task: envelope.task,
-      queue: envelope.queue,
-      attempt: 1,
-      at: envelope.createdAt,
-      priority: envelope.priority,
-      ...(envelope.notBefore !== undefined ? { notBefore: envelope.notBefore } : {}),
-    })
-  }
-
   const enqueue = async (
     taskOrName: TaskDeclaration<unknown, unknown> | string,
     input: unknown,
@@ -255,19 +250,25 @@ export function createApp(options: AppOptions): App {
     const { envelope } = item
     await declareQueue(envelope.queue)
     if (item.idempotency === undefined) {
-      await broker.publish(envelope)
+      await announceToStream(events, [envelope])
+      await broker.publish(envelope).catch((error: unknown) => {
+        unannounce(events, [envelope], error)
+        throw error
+      })
     } else {
       const claims = await claimKeys(coordination, logger, [item])
       const held = claims.held[0]
       if (held !== undefined) return handle(held.id, envelope.task, held.queue, undefined, true)
       try {
+        await announceToStream(events, [envelope])
         await broker.publish(envelope)
       } catch (error) {
+        unannounce(events, [envelope], error)
         await claims.release()
         throw error
       }
     }
-    announce(envelope)
+    announceLocally(events, envelope)
     return handle(envelope.id, envelope.task, envelope.queue, envelope)
   }
 
@@ -290,8 +291,14 @@ export function createApp(options: AppOptions): App {
     await Promise.all([...new Set(items.map((item) => item.envelope.queue))].map(declareQueue))
     const claims = await claimKeys(coordination, logger, items)
     const envelopes = items.filter((_, index) => claims.held[index] === undefined).map((item) => item.envelope)
-    if (envelopes.length > 0) await publishBatch(broker, envelopes, claims)
-    for (const envelope of envelopes) announce(envelope)
+    if (envelopes.length > 0) {
+      await announceToStream(events, envelopes)
+      await publishBatch(broker, envelopes, claims).catch((error: unknown) => {
+        unannounce(events, envelopes, error)
+        throw error
+      })
+    }
+    for (const envelope of envelopes) announceLocally(events, envelope)
     return items.map(({ envelope }, index) => {
       const held = claims.held[index]
       return held === undefined
@@ -324,6 +331,7 @@ export function createApp(options: AppOptions): App {
     results,
     logger,
     events,
+    history: events.history,
     coordination,
     task<Input, Output>(name: string, handler: TaskHandler<Input, Output>, taskOptions: TaskOptions<Input> = {}) {
       const entry = register(name, taskOptions as TaskOptions<unknown>, handler as TaskHandler<unknown, unknown>)
@@ -354,6 +362,7 @@ export function createApp(options: AppOptions): App {
     },
     async close(closeOptions = {}) {
       await Promise.all([...workers].map((w) => w.stop(closeOptions)))
+      await events.close()
       await broker.close(closeOptions)
       await results?.close()
     },

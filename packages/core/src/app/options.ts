@@ -1,6 +1,7 @@
 import type { UrlAdapter } from '../contracts/adapter'
 import type { Broker } from '../contracts/broker'
 import type { ResultBackend, TaskRecord } from '../contracts/result-backend'
+import type { AppEventsOptions } from '../events/app-events'
 import type { Logger } from '../logging/logger'
 import type { CoordinationStore } from '../ops/coordination'
 import type { RetryOptions } from '../retry/policy'
@@ -47,6 +48,12 @@ export interface AppOptions {
    * process using it. The app does not close a store it was given (a scheduler or the CLI may share it).
    */
   readonly coordination?: CoordinationStore
+  /**
+   * Cross-process events and task history. By default the app publishes its task and worker events to the broker's
+   * event stream and folds them into the result backend's history (batched in the background; never blocks or fails
+   * a task). `false` publishes nothing (`app.events.subscribe` still reads the stream). See `AppEventsOptions`.
+   */
+  readonly events?: boolean | AppEventsOptions
 }
 
 /** Per-call options of `enqueue`. They override the task's options and the routes. */

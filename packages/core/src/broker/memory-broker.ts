@@ -3,14 +3,19 @@ import type { BrokerCapabilities } from '../contracts/capabilities'
 import type { DeadLetter, DeadLetterReason, DeadLetterStore, ErrorInfo } from '../contracts/dead-letter'
 import type { Delivery, DeliveryHandler } from '../contracts/delivery'
 import type { Envelope } from '../contracts/envelope'
+import type { EventStream } from '../contracts/event-stream'
 import { decodeEnvelope, encodeEnvelope, utf8Length } from '../envelope/codec'
 import { toErrorInfo } from '../envelope/error-info'
 import { DeliverySettledError } from '../errors/delivery-settled-error'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { NotConnectedError } from '../errors/not-connected-error'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error'
+import { createMemoryEventStream } from '../events/memory-event-stream'
 import { newTaskId } from '../util/ids'
 import { createMemoryStore, type InFlight, type MemoryStore } from './memory-store'
+
+/** One event stream per store: every app on the same store (a simulated fleet) reads the same events. */
+const streams = new WeakMap<MemoryStore, EventStream>()
 
 export interface MemoryBrokerOptions {
   /** Share queues with other broker instances (a restarted consumer); a private store when absent. */
@@ -189,6 +194,14 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
     name: 'memory',
     capabilities,
     deadLetters,
+    eventStream(streamOptions) {
+      let stream = streams.get(store)
+      if (stream === undefined) {
+        stream = createMemoryEventStream(streamOptions?.retention ? { retention: streamOptions.retention } : {})
+        streams.set(store, stream)
+      }
+      return stream
+    },
     async connect() {
       ensureOpen()
     },

@@ -2,6 +2,7 @@ import type { BrokerCapabilities } from './capabilities'
 import type { DeadLetterStore } from './dead-letter'
 import type { DeliveryHandler } from './delivery'
 import type { Envelope } from './envelope'
+import type { EventStream, EventStreamOptions } from './event-stream'
 
 /** What `Broker.declare` creates, idempotently, before a queue is used. */
 export interface QueueSpec {
@@ -97,4 +98,10 @@ export interface Broker {
   /** Optional: the queues declared on this store (by any instance), for admin tools. Absent when the broker cannot list. */
   listQueues?(): Promise<string[]>
   readonly deadLetters: DeadLetterStore
+  /**
+   * Optional: a new handle on this broker's event stream (the app's cross-process events, see `EventStream`), built
+   * from the broker's own connection settings and namespace. The app asks once; the caller closes what it gets.
+   * Brokers without one leave it out: the app then keeps its events in process.
+   */
+  eventStream?(options?: EventStreamOptions): EventStream
 }

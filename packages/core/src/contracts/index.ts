@@ -13,6 +13,25 @@ export type {
 export type { Delivery, DeliveryHandler } from './delivery'
 export type { Envelope } from './envelope'
 export { MAX_PRIORITY, MIN_PRIORITY } from './envelope'
+export type {
+  ConveyorEvent,
+  EventPage,
+  EventPayload,
+  EventPosition,
+  EventReadOptions,
+  EventRetention,
+  EventStream,
+  EventStreamOptions,
+  EventType,
+  StoredEvent,
+  TaskEvent,
+  TaskEventBase,
+  TaskEvents,
+  TaskEventType,
+  WorkerEventBase,
+  WorkerEvents,
+  WorkerEventType,
+} from './event-stream'
 export type { JsonObject, JsonValue } from './json'
 export type {
   ResultBackend,
@@ -22,3 +41,14 @@ export type {
   TaskState,
 } from './result-backend'
 export { TERMINAL_STATES } from './result-backend'
+export type {
+  HistoryRetention,
+  TaskAttempt,
+  TaskHappening,
+  TaskHistory,
+  TaskHistoryOptions,
+  TaskRun,
+  TaskRunDetail,
+  TaskRunPage,
+  TaskRunQuery,
+} from './task-history'

@@ -1,6 +1,7 @@
 import type { ErrorInfo } from './dead-letter'
 import type { Envelope } from './envelope'
 import type { JsonValue } from './json'
+import type { TaskHistory, TaskHistoryOptions } from './task-history'
 
 /** Lifecycle of a task run. `succeeded`, `failed`, `dead-lettered`, `expired` and `revoked` are terminal. */
 export type TaskState =
@@ -82,4 +83,9 @@ export interface ResultBackend {
    * run's records to that run's producer. Keep it cheap and the values small (they travel in every message).
    */
   enqueueHeaders?(): Readonly<Record<string, string>> | undefined
+  /**
+   * Optional: a handle on the task history kept in this backend's store (see `TaskHistory`). Backends without a
+   * shared store (RabbitMQ RPC results) leave it out; history is then built by following the event stream.
+   */
+  taskHistory?(options?: TaskHistoryOptions): TaskHistory
 }

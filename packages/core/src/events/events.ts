@@ -1,57 +1,63 @@
 import { EventEmitter } from 'node:events'
-import type { DeadLetterReason, ErrorInfo } from '../contracts/dead-letter'
+import type { ConveyorEvent, EventPayload, EventType, TaskEvents } from '../contracts/event-stream'
 
-interface TaskEventBase {
-  readonly id: string
-  readonly task: string
-  readonly queue: string
-  readonly attempt: number
-  /** Epoch milliseconds. */
-  readonly at: number
-}
+export type { TaskEvents } from '../contracts/event-stream'
 
-/** Every state change of a task run, emitted in-process by the app (producer side) and its workers. */
-export interface TaskEvents {
-  'task.enqueued': TaskEventBase & { readonly priority: number; readonly notBefore?: number }
-  'task.started': TaskEventBase & { readonly deliveryCount: number }
-  'task.succeeded': TaskEventBase & { readonly durationMs: number }
-  'task.retried': TaskEventBase & { readonly durationMs: number; readonly delayMs: number; readonly error: ErrorInfo }
-  'task.failed': TaskEventBase & { readonly durationMs: number; readonly error: ErrorInfo }
-  'task.dead-lettered': TaskEventBase & {
-    readonly durationMs: number
-    readonly reason: DeadLetterReason
-    readonly error?: ErrorInfo
-  }
-  'task.expired': TaskEventBase
-  'task.revoked': TaskEventBase
-}
+/** The name of a task or worker event (`task.started`, `worker.online`, …). */
+export type TaskEventName = EventType
 
-export type TaskEventName = keyof TaskEvents
+/** Receives every event emitted, with its `type` (the app's publisher to the cross-process stream). */
+export type EventSink = (event: ConveyorEvent) => void
 
-/** A typed emitter of `TaskEvents`. Emitting costs nothing when nobody listens. */
+/**
+ * A typed in-process emitter of task and worker events: the zero-cost local view. Emitting costs nothing when nobody
+ * listens and no sink (stream publisher) is attached: hot paths ask `wants` before building a payload.
+ */
 export class TaskEventEmitter {
   private readonly emitter = new EventEmitter()
+  /** Set while the app publishes its events to a stream; sees every event, listeners or not. */
+  protected sink: EventSink | undefined
 
-  on<E extends TaskEventName>(event: E, listener: (payload: TaskEvents[E]) => void): () => void {
+  constructor() {
+    this.emitter.setMaxListeners(0)
+  }
+
+  on<E extends EventType>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
     this.emitter.on(event, listener)
     return () => this.emitter.off(event, listener)
   }
 
-  once<E extends TaskEventName>(event: E, listener: (payload: TaskEvents[E]) => void): () => void {
+  once<E extends EventType>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
     this.emitter.once(event, listener)
     return () => this.emitter.off(event, listener)
   }
 
-  off<E extends TaskEventName>(event: E, listener: (payload: TaskEvents[E]) => void): void {
+  off<E extends EventType>(event: E, listener: (payload: EventPayload<E>) => void): void {
     this.emitter.off(event, listener)
   }
 
-  /** True when somebody listens: lets hot paths skip building the payload. */
-  wants(event: TaskEventName): boolean {
+  /** True when somebody listens or the app publishes: lets hot paths skip building the payload. */
+  wants(event: EventType): boolean {
+    return this.sink !== undefined || this.emitter.listenerCount(event) > 0
+  }
+
+  /** True when an in-process listener waits for `event` (the stream publisher aside). */
+  wantsLocal(event: EventType): boolean {
     return this.emitter.listenerCount(event) > 0
   }
 
-  emit<E extends TaskEventName>(event: E, payload: TaskEvents[E]): void {
+  /** True when events go to a cross-process stream (not only to in-process listeners). */
+  get publishing(): boolean {
+    return this.sink !== undefined
+  }
+
+  emit<E extends EventType>(event: E, payload: EventPayload<E>): void {
+    this.toSink(event, payload)
+    this.emitLocal(event, payload)
+  }
+
+  /** Only to in-process listeners (the stream already got it, e.g. `task.enqueued` written before the publish). */
+  emitLocal<E extends EventType>(event: E, payload: EventPayload<E>): void {
     // A throwing listener must not break the worker loop that emitted.
     try {
       this.emitter.emit(event, payload)
@@ -59,4 +65,17 @@ export class TaskEventEmitter {
       /* listeners own their errors */
     }
   }
+
+  /** Only to the stream publisher, when there is one. */
+  toSink<E extends EventType>(event: E, payload: EventPayload<E>): void {
+    if (this.sink === undefined) return
+    try {
+      this.sink({ type: event, ...payload } as ConveyorEvent)
+    } catch {
+      /* the publisher counts its own failures */
+    }
+  }
 }
+
+/** The payload type of a task event, for callers that build one. */
+export type TaskEventPayload<E extends keyof TaskEvents> = TaskEvents[E]

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import type { TaskEventEmitter } from '../events/events'
 import type { Logger } from '../logging/logger'
 import type { Worker } from '../worker/worker'
 import type { CoordinationStore, WorkerHeartbeat } from './coordination'
@@ -12,6 +13,11 @@ export interface HeartbeatOptions {
   readonly pool?: string
   /** Where a failed write is reported (once per outage). */
   readonly logger?: Logger
+  /**
+   * The app's events (`app.events`): each beat is also emitted as `worker.heartbeat`, so stream readers (dashboard,
+   * alerts) see workers without reading the coordination store.
+   */
+  readonly events?: TaskEventEmitter
 }
 
 /** A running heartbeat; `stop()` removes the worker from the listing at once. */
@@ -55,8 +61,13 @@ export function startHeartbeat(store: CoordinationStore, worker: Worker, options
     return writing
   }
   const write = async () => {
+    const current = snapshot()
+    if (options.events?.wants('worker.heartbeat')) {
+      const { id, ...rest } = current
+      options.events.emit('worker.heartbeat', { ...rest, worker: id })
+    }
     try {
-      await store.putHeartbeat(snapshot(), ttlMs)
+      await store.putHeartbeat(current, ttlMs)
       if (failing) options.logger?.info('heartbeat written again')
       failing = false
     } catch (error) {

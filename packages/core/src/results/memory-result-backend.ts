@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events'
 import type { ResultBackend, ResultSetOptions, ResultWaitOptions, TaskRecord } from '../contracts/result-backend'
 import { TERMINAL_STATES } from '../contracts/result-backend'
+import type { TaskHistory } from '../contracts/task-history'
 import { NotConnectedError } from '../errors/not-connected-error'
 import { ResultTimeoutError } from '../errors/result-timeout-error'
+import { createMemoryTaskHistory } from '../events/memory-task-history'
 
 /** In-process result backend: records in a map with expiry, waiters woken by an emitter (no polling). */
 export function createMemoryResultBackend(): ResultBackend {
@@ -10,6 +12,7 @@ export function createMemoryResultBackend(): ResultBackend {
   const wake = new EventEmitter()
   wake.setMaxListeners(0)
   let closed = false
+  let history: TaskHistory | undefined
   let sweeper: NodeJS.Timeout | undefined
 
   const read = (id: string): TaskRecord | undefined => {
@@ -84,6 +87,10 @@ export function createMemoryResultBackend(): ResultBackend {
     },
     async delete(id: string) {
       records.delete(id)
+    },
+    taskHistory(historyOptions) {
+      history ??= createMemoryTaskHistory(historyOptions ?? {})
+      return history
     },
   }
 }

@@ -109,6 +109,20 @@ class Run {
     this.task = runtime.registry.get(this.envelope.task)
   }
 
+  /** The fields every event of this run carries. */
+  eventBase() {
+    const envelope = this.envelope
+    const base = {
+      id: envelope.id,
+      task: envelope.task,
+      queue: envelope.queue,
+      attempt: envelope.attempt,
+      at: Date.now(),
+    }
+    const worker = this.runtime.workerId
+    return worker === undefined ? base : { ...base, worker }
+  }
+
   /** A child logger with the task's fields, made only when a line is written (most runs write none). */
   log(): Logger {
     const envelope = this.envelope
@@ -137,7 +151,7 @@ class Run {
       if (!(await this.settle('ack'))) return this.unsettled()
       this.log().info('task expired before it started; not run')
       await this.record('expired', { finishedAt: Date.now() })
-      runtime.events.emit('task.expired', eventBase(envelope))
+      runtime.events.emit('task.expired', this.eventBase())
       return 'expired'
     }
 
@@ -156,7 +170,7 @@ class Run {
         if (!(await this.settle('ack'))) return this.unsettled()
         this.log().info('task revoked; not run')
         await this.record('revoked', { finishedAt: Date.now() })
-        runtime.events.emit('task.revoked', eventBase(envelope))
+        runtime.events.emit('task.revoked', this.eventBase())
         return 'revoked'
       }
       // The attempt already failed elsewhere (e.g. its process was killed at the hard time limit): the retry
@@ -166,7 +180,11 @@ class Run {
 
     if (runtime.results) await this.record('started')
     if (runtime.events.wants('task.started')) {
-      runtime.events.emit('task.started', { ...eventBase(envelope), deliveryCount: delivery.deliveryCount })
+      runtime.events.emit('task.started', {
+        ...this.eventBase(),
+        deliveryCount: delivery.deliveryCount,
+        enqueuedAt: envelope.createdAt,
+      })
     }
 
     let result: unknown
@@ -186,7 +204,12 @@ class Run {
       this.log().debug({ durationMs: finishedAt - this.started }, 'task succeeded')
     }
     if (runtime.events.wants('task.succeeded')) {
-      runtime.events.emit('task.succeeded', { ...eventBase(envelope), durationMs: finishedAt - this.started })
+      const value = runtime.events.publishing ? runtime.events.valueText(result) : undefined
+      runtime.events.emit('task.succeeded', {
+        ...this.eventBase(),
+        durationMs: finishedAt - this.started,
+        ...(value !== undefined ? { result: value.text, ...(value.truncated ? { resultTruncated: true } : {}) } : {}),
+      })
     }
     return 'succeeded'
   }
@@ -236,17 +259,20 @@ class Run {
     }
     switch (decision.kind) {
       case 'retry': {
-        if (!(await this.settle('retry', decision.delayMs))) return this.unsettled()
-        this.log().warn({ err: error, delayMs: decision.delayMs }, `attempt ${envelope.attempt} failed; retrying`)
-        await this.record('retrying', { error: info, retryAt: Date.now() + decision.delayMs })
+        // Told before the message goes back: the next attempt's `task.started` (maybe from another process) must
+        // not come before this in the stream. The barrier is bounded and skipped while the stream is down.
         if (runtime.events.wants('task.retried')) {
           runtime.events.emit('task.retried', {
-            ...eventBase(envelope),
+            ...this.eventBase(),
             durationMs: Date.now() - this.started,
             delayMs: decision.delayMs,
             error: info,
           })
+          if (runtime.events.publishing) await runtime.events.barrier()
         }
+        if (!(await this.settle('retry', decision.delayMs))) return this.unsettled()
+        this.log().warn({ err: error, delayMs: decision.delayMs }, `attempt ${envelope.attempt} failed; retrying`)
+        await this.record('retrying', { error: info, retryAt: Date.now() + decision.delayMs })
         return 'retried'
       }
       case 'dead-letter':
@@ -256,7 +282,7 @@ class Run {
         this.log().error({ err: error }, 'task failed')
         await this.record('failed', { error: info, finishedAt: Date.now() })
         runtime.events.emit('task.failed', {
-          ...eventBase(envelope),
+          ...this.eventBase(),
           durationMs: Date.now() - this.started,
           error: info,
         })
@@ -270,7 +296,7 @@ class Run {
     this.log().error({ reason, error }, `task dead-lettered (${reason})`)
     await this.record('dead-lettered', { ...(error ? { error } : {}), finishedAt: Date.now() })
     this.runtime.events.emit('task.dead-lettered', {
-      ...eventBase(this.envelope),
+      ...this.eventBase(),
       durationMs: Date.now() - this.started,
       reason,
       ...(error ? { error } : {}),
@@ -329,10 +355,6 @@ class Run {
       this.log().error({ err: error, state }, 'could not store the task state')
     }
   }
-}
-
-function eventBase(envelope: Envelope) {
-  return { id: envelope.id, task: envelope.task, queue: envelope.queue, attempt: envelope.attempt, at: Date.now() }
 }
 
 function unknownTaskMessage(envelope: Envelope): string {

@@ -2,7 +2,7 @@ import type { TaskSettings } from '../app/task-settings'
 import type { Broker } from '../contracts/broker'
 import type { Envelope } from '../contracts/envelope'
 import type { ResultBackend } from '../contracts/result-backend'
-import type { TaskEventEmitter } from '../events/events'
+import type { AppEvents } from '../events/app-events'
 import type { Logger } from '../logging/logger'
 import type { TaskHandler, TaskOptions } from '../task/task'
 
@@ -19,9 +19,11 @@ export interface WorkerRuntime {
   readonly broker: Broker
   readonly results: ResultBackend | undefined
   readonly logger: Logger
-  readonly events: TaskEventEmitter
+  readonly events: AppEvents
   readonly registry: ReadonlyMap<string, RegisteredTask>
   readonly defaultQueue: string
+  /** The worker running the delivery (`Worker.id`), stamped on its events. */
+  readonly workerId?: string
   ready(): Promise<void>
   declareQueue(queue: string): Promise<void>
 }

@@ -45,7 +45,7 @@ export interface Worker {
 
 let workerSeq = 0
 
-export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, options: WorkerOptions): Worker {
+export function createWorker(app: WorkerRuntime & { queuesOf(): string[] }, options: WorkerOptions): Worker {
   const concurrency = options.concurrency ?? 10
   const prefetch = options.prefetch ?? concurrency
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 25_000
@@ -56,10 +56,12 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
   if (!(Number.isInteger(prefetch) && prefetch >= 1)) {
     throw new InvalidOptionsError(`worker prefetch must be an integer ≥ 1, got ${prefetch}`)
   }
-  const queues = [...new Set(options.queues ?? runtime.queuesOf())]
+  const queues = [...new Set(options.queues ?? app.queuesOf())]
   if (queues.length === 0) throw new InvalidOptionsError('worker has no queues to consume: pass { queues: [...] }')
 
-  const id = `${hostname()}:${process.pid}:${++workerSeq}`
+  const host = hostname()
+  const id = `${host}:${process.pid}:${++workerSeq}`
+  const runtime: WorkerRuntime = { ...app, workerId: id }
   const log = runtime.logger.child({ worker: id })
   const running = new Set<Execution>()
   const waiting = new Deque<Execution>()
@@ -176,6 +178,16 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
         process.on('SIGINT', onSignal)
       }
       log.info({ queues, concurrency, prefetch }, 'worker started')
+      if (runtime.events.wants('worker.online')) {
+        runtime.events.emit('worker.online', {
+          worker: id,
+          host,
+          pid: process.pid,
+          at: Date.now(),
+          queues,
+          concurrency,
+        })
+      }
     },
     stop(stopOptions = {}) {
       if (state === 'idle') {
@@ -216,6 +228,9 @@ export function createWorker(runtime: WorkerRuntime & { queuesOf(): string[] }, 
         }
         state = 'stopped'
         log.info({ processed }, 'worker stopped')
+        if (runtime.events.wants('worker.offline')) {
+          runtime.events.emit('worker.offline', { worker: id, host, pid: process.pid, at: Date.now(), processed })
+        }
       })()
       return stopping
     },

@@ -1,0 +1,156 @@
+import type { ConveyorEvent, EventStream } from '../contracts/event-stream'
+import type { TaskHistory } from '../contracts/task-history'
+import type { Logger } from '../logging/logger'
+
+export interface EventPublisherOptions {
+  /** Where events go; either may be absent. */
+  readonly stream: EventStream | undefined
+  readonly history: TaskHistory | undefined
+  readonly logger: Logger
+  /** How long an event may wait in the buffer before it is written. Defaults to 20 ms. */
+  readonly flushIntervalMs?: number
+  /** Most events per write. Defaults to 500. */
+  readonly maxBatch?: number
+  /** Most events held while the store is slow or down; newer ones are dropped (and counted). Defaults to 20,000. */
+  readonly maxBuffered?: number
+  /** Longest a `barrier()` holds its caller. Defaults to 1 s. */
+  readonly barrierTimeoutMs?: number
+}
+
+/** Counters of an app's event publishing (`app.events.stats()`). */
+export interface EventPublishStats {
+  /** Events written to the stream. */
+  readonly published: number
+  /** Events whose write failed (not retried: the stream is a log of what happened, best effort). */
+  readonly failed: number
+  /** Events dropped because the buffer was full (the store was slower than the events). */
+  readonly dropped: number
+  /** History writes that failed, in events. */
+  readonly historyFailed: number
+  /** Events waiting to be written. */
+  readonly buffered: number
+}
+
+/**
+ * Buffers an app's events and writes them in batches, one write at a time (so one process's events stay in order).
+ * Never throws into the caller and never makes a task wait, except `barrier()` (bounded, skipped while the store is
+ * failing), which the app uses where order across processes matters: before a message is handed to the broker.
+ */
+export class EventPublisher {
+  private buffer: ConveyorEvent[] = []
+  private writing: Promise<void> = Promise.resolve()
+  private timer: NodeJS.Timeout | undefined
+  private failing = false
+  private historyFailing = false
+  private closed = false
+  private counts = { published: 0, failed: 0, dropped: 0, historyFailed: 0 }
+  private readonly flushIntervalMs: number
+  private readonly maxBatch: number
+  private readonly maxBuffered: number
+  private readonly barrierTimeoutMs: number
+
+  constructor(private readonly options: EventPublisherOptions) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 20
+    this.maxBatch = options.maxBatch ?? 500
+    this.maxBuffered = options.maxBuffered ?? 20_000
+    this.barrierTimeoutMs = options.barrierTimeoutMs ?? 1000
+  }
+
+  /** Take one event (the emitter's sink). */
+  readonly push = (event: ConveyorEvent): void => {
+    if (this.closed || this.buffer.length >= this.maxBuffered) {
+      this.counts.dropped++
+      return
+    }
+    this.buffer.push(event)
+    if (this.buffer.length >= this.maxBatch) this.flush()
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), this.flushIntervalMs)
+      this.timer.unref()
+    }
+  }
+
+  stats(): EventPublishStats {
+    return { ...this.counts, buffered: this.buffer.length }
+  }
+
+  /** Start writing what is buffered now; resolves when it was written (or failed). */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.buffer.length === 0) return this.writing
+    const batch = this.buffer
+    this.buffer = []
+    this.writing = this.writing.then(() => this.write(batch))
+    return this.writing
+  }
+
+  /**
+   * Wait (at most `barrierTimeoutMs`) until every event pushed so far is written. Resolves at once while writes are
+   * failing: an outage must not slow the app down.
+   */
+  barrier(): Promise<void> {
+    if (this.failing) return Promise.resolve()
+    const written = this.flush()
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.barrierTimeoutMs)
+      timer.unref()
+      void written.then(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+
+  /** Write what is left and take no more events. */
+  async close(): Promise<void> {
+    await this.flush()
+    this.closed = true
+  }
+
+  private async write(all: ConveyorEvent[]): Promise<void> {
+    for (let i = 0; i < all.length; i += this.maxBatch) {
+      const batch = i === 0 && all.length <= this.maxBatch ? all : all.slice(i, i + this.maxBatch)
+      await Promise.all([this.toStream(batch), this.toHistory(batch)])
+    }
+  }
+
+  private async toStream(batch: ConveyorEvent[]): Promise<void> {
+    const stream = this.options.stream
+    if (stream === undefined) return
+    try {
+      await stream.publish(batch)
+      this.counts.published += batch.length
+      if (this.failing) this.options.logger.info({ stream: stream.name }, 'events are written to the stream again')
+      this.failing = false
+    } catch (error) {
+      this.counts.failed += batch.length
+      if (!this.failing) {
+        this.options.logger.warn(
+          { err: error, stream: stream.name },
+          'could not write events to the stream; they are counted as failed until it recovers (tasks are not affected)',
+        )
+      }
+      this.failing = true
+    }
+  }
+
+  private async toHistory(batch: ConveyorEvent[]): Promise<void> {
+    const history = this.options.history
+    if (history === undefined) return
+    try {
+      await history.record(batch)
+      if (this.historyFailing) this.options.logger.info({ history: history.name }, 'task history is written again')
+      this.historyFailing = false
+    } catch (error) {
+      this.counts.historyFailed += batch.length
+      if (!this.historyFailing) {
+        this.options.logger.warn(
+          { err: error, history: history.name },
+          'could not write task history (tasks are not affected)',
+        )
+      }
+      this.historyFailing = true
+    }
+  }
+}

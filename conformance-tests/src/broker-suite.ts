@@ -1,13 +1,16 @@
 import { ackTests } from './areas/ack'
 import { badInputTests } from './areas/bad-input'
+import { batchTests } from './areas/batch'
 import { concurrencyTests } from './areas/concurrency'
 import { crashTests } from './areas/crash'
 import { deadLetterTests } from './areas/dead-letter'
 import { delayTests } from './areas/delay'
 import { envelopeTests } from './areas/envelope'
 import { lifecycleTests } from './areas/lifecycle'
+import { pathsTests } from './areas/paths'
 import { priorityTests } from './areas/priority'
 import { retryTests } from './areas/retry'
+import { settleTests } from './areas/settle'
 import { type BrokerTest, type ConformanceResult, checkBrokerTests, registerBrokerTests } from './define'
 import { type BrokerArea, type BrokerTestId, brokerTestIds, brokerTestIdsByArea } from './ids'
 import type { BrokerConformanceOptions } from './options'
@@ -27,6 +30,9 @@ export const brokerTests: { readonly [K in BrokerTestId]: BrokerTest } = {
   ...concurrencyTests,
   ...lifecycleTests,
   ...badInputTests,
+  ...settleTests,
+  ...pathsTests,
+  ...batchTests,
 }
 
 const areaTitles: Record<BrokerArea, string> = {
@@ -40,6 +46,9 @@ const areaTitles: Record<BrokerArea, string> = {
   concurrency: 'concurrency',
   lifecycle: 'lifecycle',
   badInput: 'bad input',
+  settle: 'when promises settle',
+  paths: 'delivery counts and ordering after every path',
+  batch: 'batch paths',
 }
 
 const area = (name: BrokerArea) => (options: BrokerSuiteOptions) =>
@@ -65,6 +74,13 @@ export const runConcurrencyTests = area('concurrency')
 export const runLifecycleTests = area('lifecycle')
 /** Malformed bytes, non-envelopes, unknown tasks, prototype pollution. */
 export const runBadInputTests = area('badInput')
+
+/** publish/ack/retry/deadLetter/release resolve only once the store holds the write. */
+export const runSettleTests = area('settle')
+/** Delivery counts and priorities after release, reclaim, retry and replay; moves interrupted by a crash. */
+export const runPathsTests = area('paths')
+/** publishMany keeps every semantic of publish. */
+export const runBatchTests = area('batch')
 
 /**
  * The whole broker suite, every area in order. The adapter's own test file is three lines:

@@ -85,6 +85,7 @@ export function capabilityMatrix(capabilities: BrokerCapabilities): CapabilityRo
         'crash.delivery-count-increments',
         'crash.delivery-count-survives-restart',
         'crash.poison-dead-lettered',
+        'paths.delivery-counts',
       ],
       meaning: 'the store counts deliveries across crashes, so poison messages are dead-lettered after maxDeliveries',
     },

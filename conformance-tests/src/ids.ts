@@ -55,6 +55,7 @@ export const brokerTestIdsByArea = {
     'concurrency.no-double-hold',
     'concurrency.prefetch-respected',
     'concurrency.prefetch-refills',
+    'concurrency.prefetch-from-first',
   ],
   lifecycle: [
     'lifecycle.close-waits-for-inflight',
@@ -67,6 +68,7 @@ export const brokerTestIdsByArea = {
     'lifecycle.declare-idempotent',
     'lifecycle.purge',
     'lifecycle.stats',
+    'lifecycle.stats-per-queue',
   ],
   badInput: [
     'bad-input.malformed-dead-lettered',
@@ -76,6 +78,9 @@ export const brokerTestIdsByArea = {
     'bad-input.no-prototype-pollution',
     'bad-input.unknown-task',
   ],
+  settle: ['settle.publish-held', 'settle.settlements-held'],
+  paths: ['paths.delivery-counts', 'paths.priority-after-moves', 'paths.interrupted-moves'],
+  batch: ['batch.publish-many-keeps-semantics'],
 } as const
 
 export const resultBackendTestIds = [
@@ -91,6 +96,10 @@ export const resultBackendTestIds = [
   'results.concurrent-waiters',
   'results.cross-instance-wait',
   'results.expiry',
+  'results.set-just-before-wait',
+  'results.many-waiters-one-connection',
+  'results.closing-one-waiter',
+  'results.expiry-after-replace',
 ] as const
 
 export type BrokerArea = keyof typeof brokerTestIdsByArea
@@ -104,6 +113,9 @@ export type CrashTestId = (typeof brokerTestIdsByArea.crash)[number]
 export type ConcurrencyTestId = (typeof brokerTestIdsByArea.concurrency)[number]
 export type LifecycleTestId = (typeof brokerTestIdsByArea.lifecycle)[number]
 export type BadInputTestId = (typeof brokerTestIdsByArea.badInput)[number]
+export type SettleTestId = (typeof brokerTestIdsByArea.settle)[number]
+export type PathsTestId = (typeof brokerTestIdsByArea.paths)[number]
+export type BatchTestId = (typeof brokerTestIdsByArea.batch)[number]
 
 /** Every broker test id; `runBrokerConformance`'s `skip` is keyed by these. */
 export type BrokerTestId = (typeof brokerTestIdsByArea)[BrokerArea][number]

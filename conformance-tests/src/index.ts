@@ -10,6 +10,7 @@ export {
   checkBrokerConformance,
   runAckTests,
   runBadInputTests,
+  runBatchTests,
   runBrokerConformance,
   runConcurrencyTests,
   runCrashTests,
@@ -17,8 +18,10 @@ export {
   runDelayTests,
   runEnvelopeTests,
   runLifecycleTests,
+  runPathsTests,
   runPriorityTests,
   runRetryTests,
+  runSettleTests,
 } from './broker-suite'
 export { type CapabilityRow, capabilityMatrix } from './capability-matrix'
 export type { BrokerTest, BrokerTestTable, ConformanceResult } from './define'
@@ -27,6 +30,7 @@ export { TIMING } from './harness/harness'
 export {
   type AckTestId,
   type BadInputTestId,
+  type BatchTestId,
   type BrokerArea,
   type BrokerTestId,
   brokerTestIds,
@@ -39,10 +43,12 @@ export {
   type DelayTestId,
   type EnvelopeTestId,
   type LifecycleTestId,
+  type PathsTestId,
   type PriorityTestId,
   type ResultBackendTestId,
   type RetryTestId,
   resultBackendTestIds,
+  type SettleTestId,
 } from './ids'
 export type {
   BrokerConformanceOptions,

@@ -1,57 +1,14 @@
-import type { ResultBackend, TaskRecord, TaskState } from '@conveyor/core'
+import type { TaskRecord } from '@conveyor/core'
 import { describe, expect, it } from 'vitest'
+import { resultsRaceTests } from './areas/results-races'
 import { ConformanceFailure } from './harness/failure'
-import { newNamespace } from './harness/harness'
+import { ResultsHarness, type ResultsTest, TTL } from './harness/results-harness'
 import { eventually, rejection, sleep, within } from './harness/wait'
 import { type ResultBackendTestId, resultBackendTestIds } from './ids'
-import type { BrokerContext, ResultBackendConformanceOptions } from './options'
+import type { ResultBackendConformanceOptions } from './options'
 
 /** Options of `runResultBackendConformance`: `skip` is keyed by the result backend test ids. */
 export type ResultBackendSuiteOptions = ResultBackendConformanceOptions<ResultBackendTestId>
-
-/** What one result backend test works with: backends on a namespace of its own, closed afterwards. */
-class ResultsHarness {
-  readonly context: BrokerContext = { namespace: newNamespace() }
-  private readonly opened: ResultBackend[] = []
-  private seq = 0
-
-  constructor(readonly options: ResultBackendSuiteOptions) {}
-
-  ms(ms: number): number {
-    return Math.round(ms * (this.options.timeScale ?? 1))
-  }
-
-  async backend(): Promise<ResultBackend> {
-    const backend = await this.options.createBackend(this.context)
-    this.opened.push(backend)
-    await backend.connect()
-    return backend
-  }
-
-  /** A record with a task-run id unique to this test. */
-  record(state: TaskState, extra: Partial<TaskRecord> = {}): TaskRecord {
-    this.seq += 1
-    return {
-      id: `${this.context.namespace}-run-${this.seq}`,
-      task: 'conformance.results',
-      queue: `${this.context.namespace}-q`,
-      state,
-      attempt: 1,
-      enqueuedAt: Date.now() - 10,
-      updatedAt: Date.now(),
-      ...extra,
-    }
-  }
-
-  async dispose(): Promise<void> {
-    await Promise.all(this.opened.map((b) => b.close().catch(() => {})))
-    await this.options.cleanup?.(this.context)
-  }
-}
-
-const TTL = { ttlMs: 60_000 }
-
-type ResultsTest = (h: ResultsHarness) => Promise<void>
 
 /** Resolve with how long `promise` took to settle after `from`, and its value. */
 async function timed<T>(promise: Promise<T>, from: () => number) {
@@ -238,6 +195,7 @@ const tests: { readonly [K in ResultBackendTestId]: { title: string; run: Result
       expect(await waiter.get(record.id)).toEqual(done)
     },
   },
+  ...resultsRaceTests,
   'results.expiry': {
     title: 'a record is gone after its ttl',
     run: async (h) => {

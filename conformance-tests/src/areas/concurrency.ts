@@ -115,4 +115,30 @@ export const concurrencyTests: BrokerTestTable<ConcurrencyTestId> = {
       expect(new Set(consumer.received.map((r) => r.delivery.envelope.id))).toEqual(new Set(sent.map((e) => e.id)))
     },
   },
+  'concurrency.prefetch-from-first': {
+    title: 'the prefetch bound holds from the very first delivery, when a burst lands on an idle subscription',
+    run: async (h) => {
+      const queues = [h.queue('one'), h.queue('two')]
+      const broker = await h.broker()
+      const consumers = [
+        await h.consume(broker, queues[0]!, { prefetch: 1 }),
+        await h.consume(broker, queues[1]!, { prefetch: 2 }),
+      ]
+      // Idle subscriptions first, then a burst (one batch where the adapter has one): the first fetch or push must
+      // already be bounded, not only the ones after the first settlement.
+      const burst = queues.flatMap((queue) =>
+        Array.from({ length: 8 }, (_, n) => h.envelope(queue, { payload: { n } })),
+      )
+      if (broker.publishMany) await broker.publishMany(burst)
+      else await Promise.all(burst.map((e) => broker.publish(e)))
+      await consumers[0]!.take(1, h.ms(TIMING.prompt))
+      await consumers[1]!.take(2, h.ms(TIMING.prompt))
+      await consumers[0]!.none(h.ms(TIMING.quiet), 'a delivery beyond prefetch 1')
+      await consumers[1]!.none(0, 'a delivery beyond prefetch 2')
+      await consumers[0]!.received[0]!.delivery.ack()
+      const next = await consumers[0]!.next(h.ms(TIMING.prompt), 'the delivery freed by the ack')
+      expect(next.delivery.envelope.queue).toBe(queues[0])
+      await consumers[0]!.none(h.ms(TIMING.quiet), 'a second delivery for one ack at prefetch 1')
+    },
+  },
 }

@@ -210,4 +210,33 @@ export const lifecycleTests: BrokerTestTable<LifecycleTestId> = {
       expect(stats).toMatchObject({ ready: 1, inFlight: 2, delayed: 0, dead: 1 })
     },
   },
+  'lifecycle.stats-per-queue': {
+    title: 'stats are exact and per queue: each count of one queue, untouched by its neighbours',
+    run: async (h) => {
+      const [busy, quiet, empty] = [h.queue('busy'), h.queue('quiet'), h.queue('empty')]
+      const broker = await h.broker()
+      const delays = (await h.capabilities()).delayedDelivery !== 'none'
+      for (let n = 0; n < 5; n++) await broker.publish(h.envelope(busy, { payload: { n } }))
+      if (delays) await broker.publish(h.envelope(busy, { notBefore: Date.now() + h.ms(TIMING.redelivery * 3) }))
+      await broker.publish(h.envelope(quiet))
+      const consumer = await h.consume(broker, busy, { prefetch: 2 })
+      const [first] = await consumer.take(2, h.ms(TIMING.prompt))
+      await first!.delivery.deadLetter('conformance', { name: 'Error', message: 'for the stats' })
+      await consumer.next(h.ms(TIMING.prompt), 'the delivery that refilled the slot')
+      const expected = {
+        [busy]: { ready: 2, inFlight: 2, delayed: delays ? 1 : 0, dead: 1 },
+        [quiet]: { ready: 1, inFlight: 0, delayed: 0, dead: 0 },
+        [empty]: { ready: 0, inFlight: 0, delayed: 0, dead: 0 },
+      }
+      for (const [queue, counts] of Object.entries(expected)) {
+        const seen = await eventually(
+          () => broker.stats(queue),
+          (s) => JSON.stringify(s) === JSON.stringify({ ...s, ...counts }),
+          h.ms(TIMING.prompt),
+          `stats of ${queue}`,
+        )
+        expect(seen, queue).toEqual(counts)
+      }
+    },
+  },
 }

@@ -7,6 +7,7 @@ import {
   type Envelope,
   encodeEnvelope,
   InvalidOptionsError,
+  NotConnectedError,
   PayloadTooLargeError,
   type QueueSpec,
   type Subscription,
@@ -52,6 +53,7 @@ export function createPostgresBroker(options: PostgresBrokerOptions): Broker {
     state: 'open',
     held: new Map(),
     settling: new Set(),
+    abandon: new Set(),
     async extend(tokens) {
       // The LISTEN connection doubles as the heartbeat: it is never queued behind publishes and fetches.
       await (listener ?? pool).query(rt.sql.extend, [tokens, leaseMs])
@@ -218,6 +220,8 @@ export function createPostgresBroker(options: PostgresBrokerOptions): Broker {
       rt.state = 'destroyed'
       subscriptions.clear()
       stopBackground()
+      for (const reject of rt.abandon) reject(new NotConnectedError('[postgres] broker was destroyed while settling'))
+      rt.abandon.clear()
       // Nothing is released or extended: the leases expire as if the process had died.
       if (ownsPool && !wasClosed) await pool.end().catch(() => {})
     },

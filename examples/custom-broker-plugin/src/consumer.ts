@@ -138,7 +138,13 @@ export class PostgresSubscription implements Subscription {
       settled = true
       const held = rt.held.get(row.lease_token)
       if (held) held.settling = true
-      const query = rt.pool.query(text, [row.seq, row.lease_token, ...extra])
+      const query = new Promise<{ rowCount: number | null }>((resolve, reject) => {
+        rt.abandon.add(reject)
+        rt.pool
+          .query(text, [row.seq, row.lease_token, ...extra])
+          .then(resolve, reject)
+          .finally(() => rt.abandon.delete(reject))
+      })
       rt.settling.add(query)
       let changed: number | null
       try {

@@ -24,6 +24,11 @@ export interface Runtime {
   readonly held: Map<string, Held>
   /** Settlements running now: close waits for them rather than releasing what is being acked. */
   readonly settling: Set<Promise<unknown>>
+  /**
+   * Rejecters of settlements still waiting for their query. `destroy` calls them: a pool that is ending never serves
+   * a query queued for a connection, so a settlement started in the tick of a crash would otherwise hang for ever.
+   */
+  readonly abandon: Set<(error: Error) => void>
   /** Run a lease extension on the dedicated connection, so a busy pool cannot starve it. */
   extend(tokens: string[]): Promise<void>
   /** Tables exist (created once per instance, lazily). */

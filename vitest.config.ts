@@ -10,6 +10,7 @@ const sources: Record<string, string> = {
   '@conveyor/rabbitmq': here('./adapters/rabbitmq/src/index.ts'),
   '@conveyor/conformance': here('./conformance-tests/src/index.ts'),
   '@conveyor/cli': here('./packages/cli/src/index.ts'),
+  '@conveyor/celery': here('./packages/celery/src/index.ts'),
 }
 
 export default defineConfig({

@@ -7,7 +7,14 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const packages = ['packages/core', 'adapters/redis', 'adapters/rabbitmq', 'conformance-tests', 'packages/cli']
+const packages = [
+  'packages/core',
+  'adapters/redis',
+  'adapters/rabbitmq',
+  'conformance-tests',
+  'packages/cli',
+  'packages/celery',
+]
 const require = createRequire(import.meta.url)
 let failed = false
 

@@ -1,0 +1,105 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+/** Debian's interpreter, where `python3-celery` is installed (not a pyenv `python3` on PATH). */
+export const PYTHON = '/usr/bin/python3'
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url))
+
+/** Fail loudly (never skip) when Debian's Celery is missing. */
+export function requireCelery(): void {
+  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: apt-get install python3-celery python3-redis`)
+}
+
+/** Environment of the Python side: its broker, result backend and queue. */
+export interface CeleryEnv {
+  readonly broker: string
+  readonly backend: string
+  readonly queue: string
+}
+
+function pythonEnv(env: CeleryEnv): NodeJS.ProcessEnv {
+  const { PYTHONHOME: _home, PYTHONPATH: _path, ...rest } = process.env
+  return {
+    ...rest,
+    PYTHONPATH: FIXTURES,
+    CELERY_BROKER_URL: env.broker,
+    CELERY_RESULT_BACKEND: env.backend,
+    CELERY_QUEUE: env.queue,
+  }
+}
+
+/** What `celery_app.py call` prints: what Python's `AsyncResult.get()` saw. */
+export interface PythonCall {
+  readonly id: string
+  readonly status: string
+  readonly result?: unknown
+  readonly error_type?: string
+  readonly error?: string
+}
+
+/** `send_task(name, args, kwargs, **options)` then `AsyncResult.get()`, in Python. */
+export function pythonCall(
+  env: CeleryEnv,
+  name: string,
+  args: unknown[],
+  kwargs: Record<string, unknown> = {},
+  options: Record<string, unknown> = {},
+): Promise<PythonCall> {
+  const argv = ['celery_app.py', 'call', name, JSON.stringify(args), JSON.stringify(kwargs), JSON.stringify(options)]
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, argv, { cwd: FIXTURES, env: pythonEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`python failed: ${error.message}\n${stderr}`))
+      else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as PythonCall)
+    })
+  })
+}
+
+/** A real Celery worker (`-P solo`: one task at a time, quick to start) on the env's queue. */
+export interface CeleryWorker {
+  readonly process: ChildProcess
+  output(): string
+  stop(): Promise<void>
+}
+
+export async function startCeleryWorker(env: CeleryEnv, extra: readonly string[] = []): Promise<CeleryWorker> {
+  const argv = ['-m', 'celery', '-A', 'celery_app', 'worker', '-P', 'solo', '-Q', env.queue, '-l', 'INFO']
+  const child = spawn(
+    PYTHON,
+    [...argv, '--without-gossip', '--without-mingle', '--without-heartbeat', '-n', `${env.queue}@%h`, ...extra],
+    { cwd: FIXTURES, env: pythonEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString()
+  }
+  child.stdout.on('data', collect)
+  child.stderr.on('data', collect)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`celery worker did not start:\n${output}`)), 30_000)
+    const check = () => {
+      if (/ready\./.test(output)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    child.stdout.on('data', check)
+    child.stderr.on('data', check)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`celery worker exited (${code}):\n${output}`))
+    })
+  })
+  return {
+    process: child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}

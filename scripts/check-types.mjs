@@ -17,6 +17,7 @@ const packages = [
   { dir: 'adapters/rabbitmq', profile: 'node16' },
   { dir: 'conformance-tests', profile: 'esm-only' },
   { dir: 'packages/cli', profile: 'node16' },
+  { dir: 'packages/celery', profile: 'node16' },
 ]
 
 const out = mkdtempSync(join(tmpdir(), 'conveyor-attw-'))

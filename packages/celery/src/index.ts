@@ -1,3 +1,13 @@
+/**
+ * Celery protocol v2 interop: brokers for Celery's wire layouts and result backends in Celery's formats.
+ *
+ * @packageDocumentation
+ * @module @conveyor/celery
+ */
+
+export { createCeleryAmqpBroker } from './amqp/broker'
+export { type CeleryAmqpBrokerOptions, deadQueueOf } from './amqp/options'
+export { type CeleryRpcResultBackendOptions, createCeleryRpcResultBackend } from './amqp/rpc-results'
 export { CeleryDecodeError, type CeleryDecodeReason } from './errors/celery-decode-error'
 export { CeleryPayloadError } from './errors/celery-payload-error'
 export {

@@ -35,7 +35,8 @@ const optionalString = (value: unknown): string | undefined =>
 /** Decode a protocol v2 message into the envelope a Conveyor worker runs. Throws `CeleryDecodeError`. */
 export function celeryToEnvelope(message: CeleryMessage, context: DecodeContext): Envelope {
   const { headers } = message
-  if (message.contentType !== 'application/json') {
+  // No content type at all (raw bytes put on the queue by hand) is tried as JSON and refused as malformed if not.
+  if (message.contentType !== 'application/json' && message.contentType !== '') {
     throw new CeleryDecodeError(
       'unsupported-content-type',
       `content type ${JSON.stringify(message.contentType)} is not run (only application/json; pickle is never decoded)`,

@@ -6,8 +6,8 @@ import {
   type ErrorInfo,
 } from '@conveyor/core'
 import type { Redis } from 'ioredis'
+import { deadLetterEntry } from '../dead-letter-entry'
 import { envelopeToCelery } from '../protocol/message'
-import { deadLetterEntry } from './dead-letters'
 import type { QueueKeys } from './keys'
 import { encodeKombu, kombuListIndex, toKombuPriority } from './kombu-layout'
 import { runScript } from './scripts'

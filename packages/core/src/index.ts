@@ -34,6 +34,7 @@ export { decideRetry, type RetryDecision, type RetryOptions } from './retry/poli
 export { createRouter, type Route, type RouteMatcher, type RouteTarget } from './routing/router'
 export type { StandardSchemaV1 } from './task/standard-schema'
 export {
+  type DeclaredTask,
   declareTask,
   type InputOf,
   type OutputOf,
@@ -45,3 +46,17 @@ export {
 export { newTaskId } from './util/ids'
 export type { BeforeRunVerdict, ExecutionHooks, ExecutionOutcome, RegisteredTask } from './worker/runtime'
 export type { Worker, WorkerOptions, WorkerState } from './worker/worker'
+export { WORKFLOW_TASK, type WorkflowOptions } from './workflow/engine'
+export {
+  chain,
+  chord,
+  type FailurePolicy,
+  type Flow,
+  group,
+  type Settled,
+  type StepInput,
+  type StepInputMismatch,
+  type StepOptions,
+  type StepOutput,
+} from './workflow/flow'
+export type { WorkflowHandle, WorkflowMember, WorkflowRecord } from './workflow/handle'

@@ -19,6 +19,9 @@ import { validateInput } from '../task/validate-input'
 import { newTaskId } from '../util/ids'
 import type { RegisteredTask } from '../worker/runtime'
 import { createWorker, type Worker, type WorkerOptions } from '../worker/worker'
+import { WorkflowEngine, type WorkflowOptions } from '../workflow/engine'
+import { bound, type Flow, type StepOptions } from '../workflow/flow'
+import { type WorkflowHandle, workflowHandle } from '../workflow/handle'
 import { announceLocally, announceToStream, createAppEvents, unannounce } from './app-events-setup'
 import { claimKeys, idempotencyOf, type Prepared, publishBatch } from './idempotency'
 import type { AppOptions, EnqueueManyOptions, EnqueueOptions, JobHandle, ResultOptions } from './options'
@@ -30,6 +33,8 @@ export interface Task<Input, Output> extends TaskDeclaration<Input, Output> {
   enqueue(input: Input, options?: EnqueueOptions): Promise<JobHandle<Output>>
   /** Enqueue many runs with the same options in as few broker round trips as the broker allows. */
   enqueueMany(inputs: readonly Input[], options?: EnqueueManyOptions<Input>): Promise<JobHandle<Output>[]>
+  /** This task with its input, as a workflow step: `chain(resize.with(img), upload)`. */
+  with(input: Input, options?: StepOptions): Flow<unknown, Output>
 }
 
 export interface App {
@@ -74,6 +79,13 @@ export interface App {
     inputs: readonly Input[],
     options?: EnqueueManyOptions<Input>,
   ): Promise<JobHandle<unknown>[]>
+  /**
+   * Start a workflow (`chain`, `group`, `chord`): its plan is stored and its first members published. Needs a result
+   * backend with `capabilities.workflowCounting: 'atomic'`; otherwise rejects with `WorkflowsUnsupportedError`.
+   */
+  enqueueWorkflow<Output>(flow: Flow<unknown, Output>, options?: WorkflowOptions): Promise<WorkflowHandle<Output>>
+  /** A handle on a workflow by id (from another process); undefined when its plan expired or never existed. */
+  workflow<Output = unknown>(id: string): Promise<WorkflowHandle<Output> | undefined>
   /** A handle on a task run by id (from another process, a log line). */
   job<Output = unknown>(id: string, task?: string, queue?: string): JobHandle<Output>
   /** Tasks known to this app. */
@@ -307,6 +319,17 @@ export function createApp(options: AppOptions): App {
     })
   }
 
+  const workflows = new WorkflowEngine({
+    results,
+    logger,
+    build: (task, input, o) => prepare(task, input, o, undefined).then((prepared) => prepared.envelope),
+    async publish(envelopes) {
+      await Promise.all([...new Set(envelopes.map((e) => e.queue))].map(declareQueue))
+      if (broker.publishMany) await broker.publishMany(envelopes)
+      else await Promise.all(envelopes.map((e) => broker.publish(e)))
+    },
+  })
+
   // Where the tasks this process implements are published, as far as their names tell (predicate routes need input).
   const queuesOf = (): string[] => {
     const queues = new Set<string>()
@@ -324,6 +347,8 @@ export function createApp(options: AppOptions): App {
         enqueue(entry.name, input, enqueueOptions) as Promise<JobHandle<Output>>,
       enqueueMany: (inputs: readonly Input[], enqueueOptions?: EnqueueManyOptions<Input>) =>
         enqueueMany(entry.name, inputs, enqueueOptions as EnqueueManyOptions) as Promise<JobHandle<Output>[]>,
+      with: (input: Input, stepOptions?: StepOptions) =>
+        bound({ name: entry.name, options: entry.options } as TaskDeclaration<Input, Output>, input, stepOptions),
     })
 
   const app: App = {
@@ -350,11 +375,23 @@ export function createApp(options: AppOptions): App {
     },
     enqueue: enqueue as App['enqueue'],
     enqueueMany: enqueueMany as App['enqueueMany'],
+    async enqueueWorkflow<Output>(flow: Flow<unknown, Output>, workflowOptions?: WorkflowOptions) {
+      workflows.store()
+      await ready()
+      const index = await workflows.start(flow as Flow<unknown, unknown>, workflowOptions)
+      return workflowHandle<Output>(index, workflows, results!, ready)
+    },
+    async workflow<Output>(id: string) {
+      workflows.store()
+      await ready()
+      const index = await workflows.plan(id)
+      return index && workflowHandle<Output>(index, workflows, results!, ready)
+    },
     job: <Output>(id: string, task = '', queue = '') => handle<Output>(id, task, queue),
     tasks: () => [...registry.values()],
     worker(workerOptions: WorkerOptions = {}) {
       const worker = createWorker(
-        { broker, results, logger, events, registry, defaultQueue, ready, declareQueue, queuesOf },
+        { broker, results, logger, events, registry, defaultQueue, ready, declareQueue, queuesOf, workflows },
         workerOptions,
       )
       workers.add(worker)

@@ -35,6 +35,7 @@ export type {
 export type { JsonObject, JsonValue } from './json'
 export type {
   ResultBackend,
+  ResultBackendCapabilities,
   ResultSetOptions,
   ResultWaitOptions,
   TaskRecord,
@@ -52,3 +53,10 @@ export type {
   TaskRunPage,
   TaskRunQuery,
 } from './task-history'
+export type {
+  CountOptions,
+  GroupCount,
+  GroupMember,
+  WorkflowAdmission,
+  WorkflowStore,
+} from './workflow-store'

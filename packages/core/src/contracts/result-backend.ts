@@ -2,6 +2,7 @@ import type { ErrorInfo } from './dead-letter'
 import type { Envelope } from './envelope'
 import type { JsonValue } from './json'
 import type { TaskHistory, TaskHistoryOptions } from './task-history'
+import type { WorkflowStore } from './workflow-store'
 
 /** Lifecycle of a task run. `succeeded`, `failed`, `dead-lettered`, `expired` and `revoked` are terminal. */
 export type TaskState =
@@ -38,7 +39,18 @@ export interface TaskRecord {
   readonly finishedAt?: number
   /** When `retrying`: epoch milliseconds of the next attempt. */
   readonly retryAt?: number
+  /** The last value the handler reported with `ctx.progress(value)`, kept through the later states. */
+  readonly progress?: JsonValue
   readonly updatedAt: number
+}
+
+/** What a result backend can do beyond storing records; read by core before it relies on it. */
+export interface ResultBackendCapabilities {
+  /**
+   * `atomic`: `workflows` is implemented, atomically in a store every process shares, so chain, group and chord can
+   * run. `none`: they refuse to start with `WorkflowsUnsupportedError` (e.g. results sent back to one producer).
+   */
+  readonly workflowCounting: 'atomic' | 'none'
 }
 
 /** Options of `ResultBackend.set`. */
@@ -63,6 +75,10 @@ export interface ResultWaitOptions {
 /** Stores task state and results. */
 export interface ResultBackend {
   readonly name: string
+  /** Absent means every capability at its conservative default (`workflowCounting: 'none'`). */
+  readonly capabilities?: ResultBackendCapabilities
+  /** Workflow counting and plans; present exactly when `capabilities.workflowCounting` is `atomic`. */
+  readonly workflows?: WorkflowStore
   connect(): Promise<void>
   close(): Promise<void>
   /** Write the record (replacing the previous one) and wake anybody waiting on it when the state is terminal. */

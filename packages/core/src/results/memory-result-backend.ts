@@ -5,6 +5,7 @@ import type { TaskHistory } from '../contracts/task-history'
 import { NotConnectedError } from '../errors/not-connected-error'
 import { ResultTimeoutError } from '../errors/result-timeout-error'
 import { createMemoryTaskHistory } from '../events/memory-task-history'
+import { createMemoryWorkflowStore } from './memory-workflow-store'
 
 /** In-process result backend: records in a map with expiry, waiters woken by an emitter (no polling). */
 export function createMemoryResultBackend(): ResultBackend {
@@ -36,6 +37,8 @@ export function createMemoryResultBackend(): ResultBackend {
 
   return {
     name: 'memory',
+    capabilities: { workflowCounting: 'atomic' },
+    workflows: createMemoryWorkflowStore(),
     async connect() {
       closed = false
     },

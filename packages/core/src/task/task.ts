@@ -1,6 +1,7 @@
 import type { Envelope } from '../contracts/envelope'
 import type { Logger } from '../logging/logger'
 import type { RetryOptions } from '../retry/policy'
+import { bound, type Flow, type StepOptions } from '../workflow/flow'
 import type { StandardSchemaV1 } from './standard-schema'
 
 /** Options of a task, given where it is declared. Enqueue options override them per call. */
@@ -60,12 +61,23 @@ export interface TaskDeclaration<Input = unknown, Output = unknown> {
   readonly types?: { readonly input: Input; readonly output: Output }
 }
 
+/** A declared task signature that can also be bound to an input as a workflow step. */
+export interface DeclaredTask<Input, Output> extends TaskDeclaration<Input, Output> {
+  /** This task with its input, as a workflow step: `chain(resize.with(img), upload)`. */
+  with(input: Input, options?: StepOptions): Flow<unknown, Output>
+}
+
 /** Declare a task signature: `declareTask<Email, { id: string }>('email.send', { queue: 'emails' })`. */
 export function declareTask<Input = unknown, Output = unknown>(
   name: string,
   options: TaskOptions<Input> = {},
-): TaskDeclaration<Input, Output> {
-  return Object.freeze({ name, options })
+): DeclaredTask<Input, Output> {
+  const declaration: DeclaredTask<Input, Output> = Object.freeze({
+    name,
+    options,
+    with: (input: Input, stepOptions?: StepOptions) => bound(declaration, input, stepOptions),
+  })
+  return declaration
 }
 
 export type InputOf<T> = T extends TaskDeclaration<infer I, unknown> ? I : never

@@ -11,9 +11,19 @@ import type { Logger } from '../logging/logger'
 import { decideRetry } from '../retry/policy'
 import type { TaskContext } from '../task/task'
 import { validateInput } from '../task/validate-input'
+import { WorkflowEngine } from '../workflow/engine'
+import type { Settled } from '../workflow/flow'
 import type { BeforeRunVerdict, ExecutionHooks, ExecutionOutcome, RegisteredTask, WorkerRuntime } from './runtime'
 
+type Outcome = Settled<unknown>
+
 const UNKNOWN_TTL_MS = 86_400_000
+const WORKFLOW_BACKOFF_MS = 1000
+
+function revokedOutcome(envelope: Envelope): Outcome {
+  const message = `task run ${envelope.id} was revoked`
+  return { ok: false, state: 'revoked', error: { name: 'TaskRevokedError', message, code: 'CONVEYOR_TASK_REVOKED' } }
+}
 
 /**
  * One delivery being processed by a worker. Built for the hot path: no per-delivery closures, and the
@@ -98,6 +108,8 @@ class Run {
   readonly envelope: Envelope
   readonly task: RegisteredTask | undefined
   readonly started = Date.now()
+  /** This run is a member of a workflow: the workflow store is asked before it runs and told when it ends. */
+  readonly member: boolean
   private child: Logger | undefined
 
   constructor(
@@ -107,6 +119,8 @@ class Run {
   ) {
     this.envelope = execution.delivery.envelope
     this.task = runtime.registry.get(this.envelope.task)
+    // Checked once: runs outside workflows pay no await for them on the hot path.
+    this.member = runtime.workflows !== undefined && WorkflowEngine.workflowOf(this.envelope) !== undefined
   }
 
   /** The fields every event of this run carries. */
@@ -148,6 +162,9 @@ class Run {
       return this.deadLetter('max-deliveries', toErrorInfo(new ConveyorError('CONVEYOR_POISON_MESSAGE', message)))
     }
     if (envelope.expiresAt !== undefined && envelope.expiresAt <= this.started) {
+      const expired = { name: 'Error', message: 'expired before it started', code: 'CONVEYOR_TASK_EXPIRED' }
+      if (this.member && !(await this.continueWorkflow({ ok: false, state: 'expired', error: expired })))
+        return this.unsettled()
       if (!(await this.settle('ack'))) return this.unsettled()
       this.log().info('task expired before it started; not run')
       await this.record('expired', { finishedAt: Date.now() })
@@ -163,10 +180,15 @@ class Run {
         return this.deadLetter('invalid-input', toErrorInfo(error))
       }
     }
+    if (this.member) {
+      const admission = await this.admit()
+      if (admission !== 'run') return admission
+    }
     if (this.hooks.beforeRun) {
       const verdict = await this.beforeRun()
       if (execution.released) return 'released'
       if (verdict === 'revoked') {
+        if (this.member && !(await this.continueWorkflow(revokedOutcome(envelope)))) return this.unsettled()
         if (!(await this.settle('ack'))) return this.unsettled()
         this.log().info('task revoked; not run')
         await this.record('revoked', { finishedAt: Date.now() })
@@ -199,6 +221,7 @@ class Run {
     if (runtime.results) {
       await this.record('succeeded', { ...(result !== undefined ? { result: result as JsonValue } : {}), finishedAt })
     }
+    if (this.member && !(await this.continueWorkflow({ ok: true, value: result ?? null }))) return this.unsettled()
     if (!(await this.settle('ack'))) return this.unsettled()
     if (this.child !== undefined || runtime.logger.isLevelEnabled('debug')) {
       this.log().debug({ durationMs: finishedAt - this.started }, 'task succeeded')
@@ -212,6 +235,56 @@ class Run {
       })
     }
     return 'succeeded'
+  }
+
+  /**
+   * A workflow member asks the workflow store first: a duplicate publish is dropped (acked, not recorded), a member
+   * of a revoked workflow is acked and recorded `revoked`. One store round trip, only for workflow members.
+   */
+  private async admit(): Promise<ExecutionOutcome | 'run'> {
+    const workflows = this.runtime.workflows!
+    let admission: Awaited<ReturnType<WorkflowEngine['admit']>>
+    try {
+      admission = await workflows.admit(this.envelope)
+    } catch (error) {
+      return this.giveBackLater(error, 'could not ask the workflow store whether this member runs')
+    }
+    if (admission === 'run') return 'run'
+    if (!(await this.settle('ack'))) return this.unsettled()
+    if (admission === 'duplicate') {
+      this.log().info('workflow continuation published twice; dropping this copy')
+      return 'duplicate'
+    }
+    this.log().info('workflow revoked; member not run')
+    await this.record('revoked', { finishedAt: Date.now() })
+    this.runtime.events.emit('task.revoked', this.eventBase())
+    return 'revoked'
+  }
+
+  /**
+   * Count a workflow member that ended and publish what follows, before its delivery is settled: if this process
+   * dies on the way, the member is redelivered and this runs again (counting is idempotent; a continuation
+   * published twice is dropped by `admit`). False when the delivery was given back instead (store unreachable).
+   */
+  private async continueWorkflow(outcome: Outcome): Promise<boolean> {
+    const workflows = this.runtime.workflows!
+    try {
+      await workflows.finish(this.envelope, outcome)
+      return true
+    } catch (error) {
+      await this.giveBackLater(error, 'could not move the workflow on')
+      return false
+    }
+  }
+
+  /** Give the delivery back after a pause (not a retry: the attempt is not spent), so a store outage does not spin. */
+  private async giveBackLater(error: unknown, what: string): Promise<ExecutionOutcome> {
+    this.log().error({ err: error }, `${what}; giving the delivery back`)
+    await new Promise((resolve) => setTimeout(resolve, WORKFLOW_BACKOFF_MS))
+    if (this.execution.released) return 'released'
+    this.execution.released = true
+    await this.execution.delivery.release().catch(() => undefined)
+    return 'released'
   }
 
   private async beforeRun(): Promise<BeforeRunVerdict> {
@@ -278,6 +351,8 @@ class Run {
       case 'dead-letter':
         return this.deadLetter(decision.reason, info)
       case 'fail': {
+        if (this.member && !(await this.continueWorkflow({ ok: false, state: 'failed', error: info })))
+          return this.unsettled()
         if (!(await this.settle('ack'))) return this.unsettled()
         this.log().error({ err: error }, 'task failed')
         await this.record('failed', { error: info, finishedAt: Date.now() })
@@ -292,6 +367,9 @@ class Run {
   }
 
   private async deadLetter(reason: DeadLetterReason, error: ErrorInfo | undefined): Promise<ExecutionOutcome> {
+    const failure = error ?? { name: 'Error', message: `dead-lettered (${reason})` }
+    if (this.member && !(await this.continueWorkflow({ ok: false, state: 'dead-lettered', error: failure })))
+      return this.unsettled()
     if (!(await this.settle('dead-letter', 0, reason, error))) return this.unsettled()
     this.log().error({ reason, error }, `task dead-lettered (${reason})`)
     await this.record('dead-lettered', { ...(error ? { error } : {}), finishedAt: Date.now() })

@@ -5,6 +5,7 @@ import type { ResultBackend } from '../contracts/result-backend'
 import type { AppEvents } from '../events/app-events'
 import type { Logger } from '../logging/logger'
 import type { TaskHandler, TaskOptions } from '../task/task'
+import type { WorkflowEngine } from '../workflow/engine'
 
 /** A task registered with an app: its declaration, settings, and handler when this process implements it. */
 export interface RegisteredTask {
@@ -26,6 +27,8 @@ export interface WorkerRuntime {
   readonly workerId?: string
   ready(): Promise<void>
   declareQueue(queue: string): Promise<void>
+  /** Moves workflows on when one of their members ends (absent: runs are never workflow members). */
+  readonly workflows?: WorkflowEngine
 }
 
 /** How one delivery ended, as `ExecutionHooks.afterRun` sees it. */
@@ -36,6 +39,8 @@ export type ExecutionOutcome =
   | 'dead-lettered'
   | 'expired'
   | 'revoked'
+  /** A workflow continuation published twice (its publisher died before recording it): dropped, not run. */
+  | 'duplicate'
   | 'released'
   | 'unsettled'
 

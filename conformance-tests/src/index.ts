@@ -25,6 +25,12 @@ export {
 } from './broker-suite'
 export { type CapabilityRow, capabilityMatrix } from './capability-matrix'
 export type { BrokerTest, BrokerTestTable, ConformanceResult } from './define'
+export {
+  type EventStreamSuiteOptions,
+  type EventStreamTestId,
+  eventStreamTestIds,
+  runEventStreamConformance,
+} from './events-suite'
 export { ConformanceFailure } from './harness/failure'
 export { TIMING } from './harness/harness'
 export {

@@ -16,9 +16,10 @@ import {
   utf8Length,
 } from '@conveyor/core'
 import { encodeStored, storeRaw } from './codec'
-import { closeClient, ensureConnected, openClient, splitUrl } from './connection'
+import { closeClient, connectionOf, ensureConnected, openClient, splitUrl } from './connection'
 import { Consumer } from './consumer'
 import { createDeadLetterStore } from './dead-letters'
+import { createRedisEventStream } from './event-stream'
 import { type QueueKeys, queueKeys, queuesKey } from './keys'
 import { OutageReporter, resolveLogger } from './logger'
 import type { RedisBrokerOptions } from './options'
@@ -158,6 +159,14 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
     envelope.notBefore !== undefined && envelope.notBefore > now ? envelope.notBefore : 0
 
   const broker: Broker = {
+    // Same server and prefix; the broker's connection when the user gave one, a connection of its own otherwise.
+    eventStream: (streamOptions) =>
+      createRedisEventStream({
+        ...connectionOf(options),
+        prefix,
+        logger: false,
+        ...(streamOptions?.retention !== undefined ? { retention: streamOptions.retention } : {}),
+      }),
     name: 'redis',
     capabilities,
     deadLetters: createDeadLetterStore(shared, keysOf),

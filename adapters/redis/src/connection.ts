@@ -101,3 +101,12 @@ export async function closeClient(client: RedisClient): Promise<void> {
   }
   client.disconnect()
 }
+
+/** Only the connection settings of some options, for the parts that open their own (event stream, history). */
+export function connectionOf(options: RedisConnectionOptions): RedisConnectionOptions {
+  const { url, redis, cluster, client } = options
+  if (url !== undefined) return { url }
+  if (redis !== undefined) return { redis }
+  if (cluster !== undefined) return { cluster }
+  return client !== undefined ? { client } : {}
+}

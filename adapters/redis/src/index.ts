@@ -6,6 +6,7 @@
  */
 export { createRedisBroker } from './broker'
 export { createRedisCoordination, type RedisCoordinationOptions } from './coordination'
+export { createRedisEventStream, eventStreamKey, type RedisEventStreamOptions } from './event-stream'
 export { prefixPattern, type QueueKeys, queueKeys } from './keys'
 export type {
   RedisBrokerOptions,
@@ -15,4 +16,5 @@ export type {
   RedisResultBackendOptions,
 } from './options'
 export { createRedisResultBackend } from './result-backend'
+export { createRedisTaskHistory, historyTag, type RedisTaskHistoryOptions } from './task-history'
 export { redisAdapter } from './url-adapter'

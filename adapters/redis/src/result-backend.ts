@@ -7,11 +7,12 @@ import {
   type TaskRecord,
   TERMINAL_STATES,
 } from '@conveyor/core'
-import { closeClient, duplicateClient, ensureConnected, openClient, splitUrl } from './connection'
+import { closeClient, connectionOf, duplicateClient, ensureConnected, openClient, splitUrl } from './connection'
 import { resultChannel, resultKey } from './keys'
 import { OutageReporter, resolveLogger } from './logger'
 import type { RedisClient, RedisResultBackendOptions } from './options'
 import { runScript } from './scripts'
+import { createRedisTaskHistory } from './task-history'
 
 interface Waiter {
   readonly id: string
@@ -85,6 +86,13 @@ export const createRedisResultBackend: ResultBackendFactory<RedisResultBackendOp
 
   const backend: ResultBackend = {
     name: 'redis',
+
+    taskHistory: (historyOptions) =>
+      createRedisTaskHistory({
+        ...connectionOf(options),
+        prefix,
+        ...(historyOptions?.retention !== undefined ? { retention: historyOptions.retention } : {}),
+      }),
 
     async connect() {
       ensureOpen()

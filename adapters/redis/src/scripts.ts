@@ -19,6 +19,8 @@ export const SCRIPT_NAMES = [
   'purge',
   'stats',
   'result-set',
+  'history-record',
+  'history-list',
 ] as const
 export type ScriptName = (typeof SCRIPT_NAMES)[number]
 

@@ -16,7 +16,15 @@ export * from './errors/index'
 export { AppEvents, type AppEventsOptions, EVENT_TYPES, type SubscribeOptions } from './events/app-events'
 export { EventPublisher, type EventPublisherOptions, type EventPublishStats } from './events/event-publisher'
 export { type EventSink, TaskEventEmitter, type TaskEventName } from './events/events'
-export { foldRun, MAX_RUN_LINES, phaseOf, type RunRecord, runDetail, runSummary } from './events/fold-run'
+export {
+  foldRun,
+  MAX_RUN_LINES,
+  phaseOf,
+  type RunRecord,
+  runDetail,
+  runSummary,
+  stateOfEvent,
+} from './events/fold-run'
 export { createMemoryEventStream, type MemoryEventStreamOptions } from './events/memory-event-stream'
 export {
   checkLimit as checkHistoryLimit,

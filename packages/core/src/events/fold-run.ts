@@ -29,6 +29,11 @@ const STATE_OF: Partial<Record<TaskEvent['type'], TaskState>> = {
   'task.revoked': 'revoked',
 }
 
+/** The run state an event moves its run to (undefined for `task.progress`). */
+export function stateOfEvent(type: TaskEvent['type']): TaskState | undefined {
+  return STATE_OF[type]
+}
+
 /** 0 for enqueue-like events, 1 for a start, 2 for an attempt's end. */
 export function phaseOf(type: TaskEvent['type']): number {
   if (type === 'task.enqueued' || type === 'task.replayed') return 0

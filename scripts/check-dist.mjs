@@ -12,6 +12,7 @@ const packages = [
   'adapters/redis',
   'adapters/rabbitmq',
   'conformance-tests',
+  'packages/dashboard',
   'packages/cli',
   'packages/celery',
 ]

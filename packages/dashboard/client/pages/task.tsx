@@ -1,0 +1,189 @@
+import { useState } from 'preact/hooks'
+import { config, enc, post, useData } from '../api'
+import { Badge, Confirm, ErrorBox, Loading, PageHeader } from '../components'
+import { duration, pretty, time } from '../format'
+import { href } from '../router'
+import type { RunSummary } from './tasks'
+
+interface ErrorInfo {
+  name: string
+  message: string
+  stack?: string
+  code?: string
+}
+
+interface RunDetail extends RunSummary {
+  input?: unknown
+  result?: unknown
+  reason?: string
+  parentId?: string
+  rootId?: string
+  deliveryCount?: number
+  attempts: {
+    attempt: number
+    worker?: string
+    startedAt?: number
+    finishedAt?: number
+    outcome?: string
+    error?: ErrorInfo
+  }[]
+}
+
+interface TaskRecord {
+  state: string
+  attempt: number
+  result?: unknown
+  error?: ErrorInfo
+  enqueuedAt?: number
+  startedAt?: number
+  finishedAt?: number
+}
+
+function ErrorView({ error }: { error: ErrorInfo }) {
+  return (
+    <div class="error-view">
+      <div class="error-title">
+        {error.name}
+        {error.code ? <code class="muted"> {error.code}</code> : null}: {error.message}
+      </div>
+      {error.stack ? <pre class="stack">{error.stack}</pre> : null}
+    </div>
+  )
+}
+
+export function TaskPage({ id }: { id: string }) {
+  const { data, error, reload } = useData<{ run: RunDetail | null; record: TaskRecord | null; revoked: boolean }>(
+    `tasks/${enc(id)}`,
+  )
+  const [revoking, setRevoking] = useState(false)
+  if (!data) return error ? <ErrorBox error={error} /> : <Loading />
+  const run = data.run
+  const record = data.record
+  const state = record?.state ?? run?.state ?? 'unknown'
+  const enqueuedAt = run?.enqueuedAt ?? record?.enqueuedAt
+  const startedAt = run?.startedAt ?? record?.startedAt
+  const finishedAt = run?.finishedAt ?? record?.finishedAt
+  const failure = record?.error ?? run?.error
+  const finished = ['succeeded', 'failed', 'dead-lettered', 'expired', 'revoked'].includes(state)
+  return (
+    <div>
+      <PageHeader title={`Task ${run?.task ?? ''}`}>
+        {config.readOnly || finished || data.revoked ? null : (
+          <button type="button" class="btn danger-outline" onClick={() => setRevoking(true)}>
+            Revoke
+          </button>
+        )}
+      </PageHeader>
+      <ErrorBox error={error} />
+      <dl class="facts">
+        <dt>Id</dt>
+        <dd class="mono">{id}</dd>
+        <dt>State</dt>
+        <dd>
+          <Badge state={state} /> {data.revoked ? <Badge state="revoked" /> : null}
+          {run?.reason ? <span class="muted"> reason: {run.reason}</span> : null}
+        </dd>
+        <dt>Queue</dt>
+        <dd class="mono">{run ? <a href={href(['tasks'], { queue: run.queue })}>{run.queue}</a> : '—'}</dd>
+        <dt>Attempt</dt>
+        <dd>{record?.attempt ?? run?.attempt ?? '—'}</dd>
+        <dt>Enqueued</dt>
+        <dd>{time(enqueuedAt)}</dd>
+        <dt>Started</dt>
+        <dd>
+          {time(startedAt)}
+          {enqueuedAt && startedAt ? <span class="muted"> (waited {duration(startedAt - enqueuedAt)})</span> : null}
+        </dd>
+        <dt>Finished</dt>
+        <dd>
+          {time(finishedAt)}
+          {startedAt && finishedAt ? <span class="muted"> (ran {duration(finishedAt - startedAt)})</span> : null}
+        </dd>
+        {run?.parentId ? (
+          <>
+            <dt>Parent</dt>
+            <dd class="mono">
+              <a href={href(['tasks', run.parentId])}>{run.parentId}</a>
+            </dd>
+          </>
+        ) : null}
+        {run?.rootId ? (
+          <>
+            <dt>Root</dt>
+            <dd class="mono">
+              <a href={href(['tasks', run.rootId])}>{run.rootId}</a>
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      {run?.input !== undefined ? (
+        <section>
+          <h2 class="section">Input</h2>
+          <pre class="json" data-testid="input">
+            {pretty(run.input)}
+          </pre>
+        </section>
+      ) : null}
+      {record?.result !== undefined || run?.result !== undefined ? (
+        <section>
+          <h2 class="section">Result</h2>
+          <pre class="json" data-testid="result">
+            {pretty(record?.result ?? run?.result)}
+          </pre>
+        </section>
+      ) : null}
+      {failure ? (
+        <section>
+          <h2 class="section">Error</h2>
+          <ErrorView error={failure} />
+        </section>
+      ) : null}
+      {run && run.attempts.length > 0 ? (
+        <section>
+          <h2 class="section">Attempts</h2>
+          <table class="table">
+            <thead>
+              <tr>
+                <th class="num">#</th>
+                <th>Outcome</th>
+                <th>Worker</th>
+                <th>Started</th>
+                <th class="num">Ran</th>
+                <th>Error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {run.attempts.map((a, i) => (
+                <tr key={i}>
+                  <td class="num">{a.attempt}</td>
+                  <td>{a.outcome ? <Badge state={a.outcome} /> : <Badge state="started" />}</td>
+                  <td class="mono">{a.worker ?? '—'}</td>
+                  <td>{time(a.startedAt)}</td>
+                  <td class="num">{a.startedAt && a.finishedAt ? duration(a.finishedAt - a.startedAt) : '—'}</td>
+                  <td class="error-cell">{a.error?.message ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+      {revoking ? (
+        <Confirm
+          title="Revoke this run?"
+          confirmLabel="Revoke"
+          onCancel={() => setRevoking(false)}
+          onConfirm={async () => {
+            await post(`tasks/${enc(id)}/revoke`)
+            setRevoking(false)
+            reload()
+          }}
+        >
+          <p>
+            Workers will skip <code>{id}</code> if it has not started yet (it is recorded <b>revoked</b>). A run that
+            already started is not interrupted.
+          </p>
+        </Confirm>
+      ) : null}
+    </div>
+  )
+}

@@ -1,0 +1,46 @@
+import type { App, CoordinationStore, ScheduleSpec } from '@conveyor/core'
+import type { DashboardEvents, DashboardHistory } from './feed/types'
+
+/**
+ * Who may use the dashboard. Without it, only clients on a loopback address (127.0.0.0/8, ::1) are served, and
+ * `serveDashboard` refuses to listen on any other address.
+ */
+export type DashboardAuth =
+  /** HTTP basic auth: the browser asks for a user name and password. */
+  | { readonly basic: { readonly username: string; readonly password: string } }
+  /** `Authorization: Bearer <token>` on every request (for a reverse proxy or an API client that adds it). */
+  | { readonly bearer: string }
+  /** The host application's own check (its session, its SSO): resolve true to let the request through. */
+  | { readonly authorize: (request: Request) => boolean | Promise<boolean> }
+
+/** Options of `createDashboard`. Only `app` is required. */
+export interface DashboardOptions {
+  /** The app whose broker, result backend and tasks the dashboard shows. The dashboard never closes it. */
+  readonly app: App
+  /** Heartbeats (workers page), revokes and schedule ticks. A shared store (Redis) to see other processes. */
+  readonly coordination?: CoordinationStore
+  /** Periodic tasks to show on the schedules page (the same array the scheduler runs). */
+  readonly schedules?: readonly ScheduleSpec<unknown>[]
+  /** Where task events come from. Defaults to this process's `app.events`. */
+  readonly events?: DashboardEvents
+  /** Where task runs are listed. Defaults to a bounded in-memory history built from `events`. */
+  readonly history?: DashboardHistory
+  /** The path the dashboard is mounted under, e.g. `/admin/conveyor`. Defaults to `/`. */
+  readonly basePath?: string
+  readonly auth?: DashboardAuth
+  /** Show everything, change nothing: no purge, replay or revoke (the buttons are hidden, the API refuses). */
+  readonly readOnly?: boolean
+  /**
+   * Signs the CSRF token. Defaults to a random secret per process; give every replica behind one load balancer the
+   * same value so that a page served by one replica may post to another.
+   */
+  readonly secret?: string
+  /** Queues to show besides those the broker lists (brokers that cannot list queues need them). */
+  readonly queues?: readonly string[]
+  /** How often queue depths are sampled for the charts. Defaults to 5 s (an hour of charts is 720 samples). */
+  readonly sampleIntervalMs?: number
+  /** Pages are told about new events at most this often. Defaults to 500 ms. */
+  readonly liveIntervalMs?: number
+  /** Shown in the page title and header. Defaults to `Conveyor`. */
+  readonly title?: string
+}

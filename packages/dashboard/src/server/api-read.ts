@@ -1,0 +1,141 @@
+import type { TaskState } from '@conveyor/core'
+import type { ApiContext, RouteHandler } from './context'
+import { deadLetterFilter } from './dead-letter-filter'
+import { HttpError, intParam, json } from './http'
+
+const HOUR_MS = 3_600_000
+const STATES: readonly TaskState[] = [
+  'pending',
+  'started',
+  'retrying',
+  'succeeded',
+  'failed',
+  'dead-lettered',
+  'expired',
+  'revoked',
+]
+/** Dead letters scanned at most when a filter is given (a filter over a million entries would stall the page). */
+const FILTER_SCAN_LIMIT = 10_000
+
+async function queueRows(ctx: ApiContext) {
+  const names = await ctx.monitor.queues()
+  const last = ctx.monitor.samples(HOUR_MS).at(-1)
+  return Promise.all(
+    names.map(async (name) => {
+      const stats = await ctx.app.broker.stats(name).catch(() => ctx.monitor.lastStats[name])
+      const rates = ctx.monitor.rates(name)
+      return {
+        name,
+        ready: stats?.ready ?? null,
+        delayed: stats?.delayed ?? null,
+        inFlight: stats?.inFlight ?? null,
+        dead: stats?.dead ?? null,
+        rateIn: rates.in,
+        rateOut: rates.out,
+        oldestAgeMs: last?.oldestAgeMs[name] ?? null,
+      }
+    }),
+  )
+}
+
+export const meta: RouteHandler = async (ctx) =>
+  json({
+    title: ctx.title,
+    readOnly: ctx.readOnly,
+    broker: ctx.app.broker.name,
+    results: ctx.app.results?.name ?? null,
+    coordination: ctx.coordination ? { name: ctx.coordination.name, scope: ctx.coordination.scope } : null,
+    historyLocal: ctx.history.local,
+    schedules: ctx.scheduler !== undefined,
+  })
+
+export const overview: RouteHandler = async (ctx) => {
+  const [queues, workers] = await Promise.all([
+    queueRows(ctx),
+    ctx.coordination?.listHeartbeats().catch(() => []) ?? Promise.resolve([]),
+  ])
+  return json({ queues, workers: workers.length, samples: ctx.monitor.samples(HOUR_MS), now: Date.now() })
+}
+
+export const queues: RouteHandler = async (ctx) => json({ queues: await queueRows(ctx) })
+
+export const workers: RouteHandler = async (ctx) => {
+  if (!ctx.coordination) return json({ workers: [], configured: false })
+  const beats = await ctx.coordination.listHeartbeats()
+  return json({ workers: beats, configured: true, scope: ctx.coordination.scope, now: Date.now() })
+}
+
+export const tasks: RouteHandler = async (ctx, { url }) => {
+  const state = url.searchParams.get('state') || undefined
+  if (state !== undefined && !STATES.includes(state as TaskState)) {
+    throw new HttpError(400, 'CONVEYOR_DASHBOARD_BAD_REQUEST', `state must be one of ${STATES.join(', ')}`)
+  }
+  const text = (name: string) => url.searchParams.get(name) || undefined
+  const page = await ctx.history.list({
+    ...(state !== undefined ? { state: state as TaskState } : {}),
+    ...(text('queue') !== undefined ? { queue: text('queue') } : {}),
+    ...(text('task') !== undefined ? { task: text('task') } : {}),
+    ...(text('q') !== undefined ? { search: text('q') } : {}),
+    ...(text('cursor') !== undefined ? { cursor: text('cursor') } : {}),
+    limit: intParam(url, 'limit', 50, 200),
+  })
+  return json({ ...page, local: ctx.history.local })
+}
+
+export const task: RouteHandler = async (ctx, { params }) => {
+  const id = params[0]!
+  const [run, record, revoked] = await Promise.all([
+    ctx.history.get(id),
+    ctx.app.results?.get(id).catch(() => undefined),
+    ctx.coordination?.isRevoked(id).catch(() => false),
+  ])
+  if (run === undefined && record === undefined) {
+    throw new HttpError(404, 'CONVEYOR_DASHBOARD_NOT_FOUND', `no task run ${id} in the history or the result backend`)
+  }
+  return json({ run: run ?? null, record: record ?? null, revoked: revoked === true })
+}
+
+export const deadLetters: RouteHandler = async (ctx, { params, url }) => {
+  const queue = params[0]!
+  const store = ctx.app.broker.deadLetters
+  const limit = intParam(url, 'limit', 50, 500)
+  const offset = intParam(url, 'offset', 0, Number.MAX_SAFE_INTEGER)
+  const filter = url.searchParams.get('filter') || undefined
+  const total = await store.count(queue)
+  if (filter === undefined) {
+    // Newest first: the store lists oldest first, so page from the end.
+    const end = Math.max(0, total - offset)
+    const start = Math.max(0, end - limit)
+    const items = end === 0 ? [] : await store.list(queue, { offset: start, limit: end - start })
+    return json({ queue, total, matching: total, offset, items: items.reverse(), scanned: total })
+  }
+  const matching = (await scanDeadLetters(ctx, queue, FILTER_SCAN_LIMIT)).filter(deadLetterFilter(filter)).reverse()
+  return json({
+    queue,
+    total,
+    matching: matching.length,
+    offset,
+    items: matching.slice(offset, offset + limit),
+    scanned: Math.min(total, FILTER_SCAN_LIMIT),
+  })
+}
+
+/** Up to `max` dead letters of `queue`, oldest first, read in pages. */
+export async function scanDeadLetters(ctx: ApiContext, queue: string, max: number) {
+  const all = []
+  for (let offset = 0; offset < max; offset += 500) {
+    const page = await ctx.app.broker.deadLetters.list(queue, { offset, limit: Math.min(500, max - offset) })
+    all.push(...page)
+    if (page.length < 500) break
+  }
+  return all
+}
+
+export const schedules: RouteHandler = async (ctx) => {
+  if (ctx.scheduler === undefined) return json({ schedules: [], configured: false })
+  return json({
+    schedules: await ctx.scheduler.list(5),
+    configured: true,
+    shared: ctx.coordination?.scope === 'shared',
+  })
+}

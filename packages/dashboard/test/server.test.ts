@@ -1,0 +1,150 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { createApp, createMemoryBroker } from '@conveyor/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildClient } from '../client-build'
+import { CSRF_HEADER, createDashboard, type Dashboard, DashboardAuthRequiredError, serveDashboard } from '../src/index'
+
+const app = createApp({ broker: createMemoryBroker(), logger: false })
+const local = { remoteAddress: '127.0.0.1' }
+const dashboards: Dashboard[] = []
+const make = (options: Omit<Parameters<typeof createDashboard>[0], 'app'> = {}) => {
+  const dashboard = createDashboard({ app, ...options })
+  dashboards.push(dashboard)
+  return dashboard
+}
+const csrfOf = async (dashboard: Dashboard, init: RequestInit = {}) => {
+  const html = await (await dashboard.fetch(new Request(`http://x${dashboard.basePath}`, init), local)).text()
+  return /data-csrf="([^"]+)"/.exec(html)![1]!
+}
+
+beforeAll(() => buildClient())
+afterAll(async () => {
+  for (const dashboard of dashboards) await dashboard.close()
+  await app.close()
+})
+
+describe('who may use the dashboard', () => {
+  it('serves loopback clients without auth, and refuses everybody else', async () => {
+    const dashboard = make()
+    expect((await dashboard.fetch(new Request('http://x/'), local)).status).toBe(200)
+    expect((await dashboard.fetch(new Request('http://x/'), { remoteAddress: '::ffff:127.0.0.1' })).status).toBe(200)
+    const remote = await dashboard.fetch(new Request('http://x/'), { remoteAddress: '10.1.2.3' })
+    expect(remote.status).toBe(403)
+    expect(((await remote.json()) as { error: { message: string } }).error.message).toMatch(/configure basic auth/)
+    // A fetch host that does not say where the request came from gets the same refusal.
+    expect((await dashboard.fetch(new Request('http://x/'))).status).toBe(403)
+  })
+
+  it('will not listen on a non-loopback address without auth', async () => {
+    const refused = serveDashboard({ app, host: '0.0.0.0', port: 0 })
+    await expect(refused).rejects.toBeInstanceOf(DashboardAuthRequiredError)
+    await expect(refused).rejects.toMatchObject({ code: 'CONVEYOR_DASHBOARD_AUTH_REQUIRED' })
+  })
+
+  it('checks basic auth: a wrong password gets 401 and a challenge', async () => {
+    const dashboard = make({ auth: { basic: { username: 'ops', password: 's3cret' } } })
+    const basic = (user: string, pass: string) => ({
+      headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` },
+    })
+    const wrong = await dashboard.fetch(new Request('http://x/', basic('ops', 'nope')), { remoteAddress: '10.0.0.9' })
+    expect(wrong.status).toBe(401)
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic/)
+    expect((await dashboard.fetch(new Request('http://x/'), { remoteAddress: '10.0.0.9' })).status).toBe(401)
+    const right = await dashboard.fetch(new Request('http://x/', basic('ops', 's3cret')), { remoteAddress: '10.0.0.9' })
+    expect(right.status).toBe(200)
+  })
+
+  it('checks a bearer token, and the host app’s authorize hook', async () => {
+    const bearer = make({ auth: { bearer: 'tok-123' } })
+    expect((await bearer.fetch(new Request('http://x/api/meta'))).status).toBe(401)
+    const ok = await bearer.fetch(new Request('http://x/api/meta', { headers: { authorization: 'Bearer tok-123' } }))
+    expect(ok.status).toBe(200)
+    const hooked = make({ auth: { authorize: (request) => request.headers.get('cookie') === 'session=admin' } })
+    expect((await hooked.fetch(new Request('http://x/api/meta'))).status).toBe(403)
+    expect(
+      (await hooked.fetch(new Request('http://x/api/meta', { headers: { cookie: 'session=admin' } }))).status,
+    ).toBe(200)
+  })
+})
+
+describe('actions', () => {
+  const purge = (dashboard: Dashboard, headers: Record<string, string>) =>
+    dashboard.fetch(
+      new Request('http://x/api/queues/default/purge', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ confirm: 'default' }),
+      }),
+      local,
+    )
+
+  it('need the CSRF token the page was served with, and refuse cross-site requests', async () => {
+    const dashboard = make()
+    const token = await csrfOf(dashboard)
+    expect((await purge(dashboard, {})).status).toBe(403)
+    expect((await purge(dashboard, { [CSRF_HEADER]: 'guess' })).status).toBe(403)
+    expect((await purge(dashboard, { [CSRF_HEADER]: token, 'sec-fetch-site': 'cross-site' })).status).toBe(403)
+    const done = await purge(dashboard, { [CSRF_HEADER]: token, 'sec-fetch-site': 'same-origin' })
+    expect(done.status).toBe(200)
+    expect(await done.json()).toEqual({ queue: 'default', removed: 0 })
+  })
+
+  it('are refused in read-only mode', async () => {
+    const dashboard = make({ readOnly: true })
+    const token = await csrfOf(dashboard)
+    const refused = await purge(dashboard, { [CSRF_HEADER]: token })
+    expect(refused.status).toBe(403)
+    expect(await refused.json()).toMatchObject({ error: { code: 'CONVEYOR_DASHBOARD_READ_ONLY' } })
+  })
+
+  it('purge a queue only when told its name', async () => {
+    const dashboard = make()
+    const token = await csrfOf(dashboard)
+    const response = await dashboard.fetch(
+      new Request('http://x/api/queues/default/purge', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [CSRF_HEADER]: token },
+        body: '{}',
+      }),
+      local,
+    )
+    expect(response.status).toBe(400)
+  })
+})
+
+describe('mounting', () => {
+  it('serves under a base path, with asset URLs below it', async () => {
+    const dashboard = make({ basePath: '/admin/conveyor' })
+    const redirect = await dashboard.fetch(new Request('http://x/admin/conveyor'), local)
+    expect(redirect.status).toBe(308)
+    expect(redirect.headers.get('location')).toBe('http://x/admin/conveyor/')
+    const page = await dashboard.fetch(new Request('http://x/admin/conveyor/'), local)
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
+    const html = await page.text()
+    expect(html).toContain('src="/admin/conveyor/assets/app.js?v=')
+    const js = await dashboard.fetch(new Request('http://x/admin/conveyor/assets/app.js'), local)
+    expect(js.headers.get('content-type')).toMatch(/javascript/)
+    expect((await dashboard.fetch(new Request('http://x/other/'), local)).status).toBe(404)
+  })
+})
+
+describe('the client bundle', () => {
+  it('stays within 150 KB gzipped, with no URL to fetch anything from elsewhere', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conveyor-client-'))
+    try {
+      await buildClient(dir)
+      const js = readFileSync(join(dir, 'app.js'))
+      const css = readFileSync(join(dir, 'app.css'))
+      const gzipped = gzipSync(js, { level: 9 }).length + gzipSync(css, { level: 9 }).length
+      expect(gzipped).toBeLessThanOrEqual(150 * 1024)
+      expect(`${js}${css}`).not.toMatch(
+        /https?:\/\/(?!www\.w3\.org)[a-z0-9.-]+\.[a-z]{2,}\/[^\s"')]*\.(js|css|woff2?)/i,
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

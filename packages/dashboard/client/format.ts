@@ -50,3 +50,14 @@ export function pretty(value: unknown): string {
     return String(value)
   }
 }
+
+/** JSON text (as events carry values) pretty-printed when it parses, else as it is. Always text. */
+export function prettyText(text: string | undefined, truncated?: boolean): string {
+  if (text === undefined) return '—'
+  if (truncated) return `${text}… (cut)`
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2)
+  } catch {
+    return text
+  }
+}

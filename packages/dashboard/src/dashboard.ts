@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createMemoryCoordination, createScheduler } from '@conveyor/core'
+import { createMemoryCoordination, createMemoryTaskHistory, createScheduler, type TaskHistory } from '@conveyor/core'
 import { inProcessEvents } from './feed/in-process'
-import { MemoryHistory } from './feed/memory-history'
-import type { DashboardHistory } from './feed/types'
+import { streamEvents } from './feed/stream'
 import type { DashboardOptions } from './options'
 import { assetResponse, clientAssets } from './server/assets'
 import { type ConnectionInfo, checkAuth } from './server/auth'
@@ -43,13 +42,21 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const basePath = normaliseBase(options.basePath)
   const csrf = new Csrf(options.secret)
   const readOnly = options.readOnly === true
-  const memory = options.history === undefined ? new MemoryHistory() : undefined
-  const history: DashboardHistory = options.history ?? memory!
+  const events =
+    options.events ??
+    (app.events.stream
+      ? streamEvents(app, {
+          onError: (error) => app.logger.warn({ err: error }, 'dashboard: cannot read the event stream'),
+        })
+      : inProcessEvents(app))
+  const shared = options.history ?? app.history
+  // Without a shared history, fold what this process reads into a bounded one of its own.
+  const own = shared === undefined ? createMemoryTaskHistory({ retention: { maxRuns: 10_000 } }) : undefined
+  const history: TaskHistory = shared ?? own!
   const monitor = new Monitor({
     app,
-    events: options.events ?? inProcessEvents(app),
-    history,
-    ...(memory ? { onEvent: (event) => memory.record(event) } : {}),
+    events,
+    ...(own ? { onEvent: (event) => void own.record([event]) } : {}),
     extraQueues: options.queues ?? [],
     sampleIntervalMs: options.sampleIntervalMs ?? 5000,
     liveIntervalMs: options.liveIntervalMs ?? 500,
@@ -63,6 +70,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     app,
     coordination: options.coordination,
     history,
+    historyLocal: own !== undefined,
+    eventsLocal: events.local,
     monitor,
     scheduler,
     readOnly,

@@ -1,5 +1,5 @@
-import type { App, CoordinationStore, ScheduleSpec } from '@conveyor/core'
-import type { DashboardEvents, DashboardHistory } from './feed/types'
+import type { App, CoordinationStore, ScheduleSpec, TaskHistory } from '@conveyor/core'
+import type { DashboardEvents } from './feed/types'
 
 /**
  * Who may use the dashboard. Without it, only clients on a loopback address (127.0.0.0/8, ::1) are served, and
@@ -21,10 +21,16 @@ export interface DashboardOptions {
   readonly coordination?: CoordinationStore
   /** Periodic tasks to show on the schedules page (the same array the scheduler runs). */
   readonly schedules?: readonly ScheduleSpec<unknown>[]
-  /** Where task events come from. Defaults to this process's `app.events`. */
+  /**
+   * Where live events come from. Defaults to the app's event stream (`app.events.subscribe`: every process), or,
+   * when the app has none, to this process's `app.events` listeners.
+   */
   readonly events?: DashboardEvents
-  /** Where task runs are listed. Defaults to a bounded in-memory history built from `events`. */
-  readonly history?: DashboardHistory
+  /**
+   * Where task runs are listed. Defaults to the app's history (`app.history`, kept by the result backend), or, when
+   * it has none, a bounded in-memory history (10,000 runs) folded from `events` since the dashboard started.
+   */
+  readonly history?: TaskHistory
   /** The path the dashboard is mounted under, e.g. `/admin/conveyor`. Defaults to `/`. */
   readonly basePath?: string
   readonly auth?: DashboardAuth

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import { config, enc, post, useData } from '../api'
 import { Badge, Confirm, ErrorBox, Loading, PageHeader } from '../components'
-import { duration, pretty, time } from '../format'
+import { duration, pretty, prettyText, time } from '../format'
 import { href } from '../router'
 import type { RunSummary } from './tasks'
 
@@ -12,21 +12,28 @@ interface ErrorInfo {
   code?: string
 }
 
-interface RunDetail extends RunSummary {
-  input?: unknown
-  result?: unknown
-  reason?: string
+interface RunDetail extends Omit<RunSummary, 'error'> {
+  input?: string
+  inputTruncated?: boolean
+  result?: string
+  resultTruncated?: boolean
+  error?: ErrorInfo
+  maxAttempts?: number
   parentId?: string
   rootId?: string
+  waitMs?: number
   deliveryCount?: number
+  notBefore?: number
   attempts: {
     attempt: number
     worker?: string
-    startedAt?: number
+    startedAt: number
     finishedAt?: number
+    deliveryCount: number
     outcome?: string
     error?: ErrorInfo
   }[]
+  timeline: { type: string; at: number; attempt: number; worker?: string; delayMs?: number; reason?: string }[]
 }
 
 interface TaskRecord {
@@ -64,6 +71,7 @@ export function TaskPage({ id }: { id: string }) {
   const startedAt = run?.startedAt ?? record?.startedAt
   const finishedAt = run?.finishedAt ?? record?.finishedAt
   const failure = record?.error ?? run?.error
+  const deadReason = run?.timeline.findLast((line) => line.type === 'task.dead-lettered')?.reason
   const finished = ['succeeded', 'failed', 'dead-lettered', 'expired', 'revoked'].includes(state)
   return (
     <div>
@@ -81,18 +89,28 @@ export function TaskPage({ id }: { id: string }) {
         <dt>State</dt>
         <dd>
           <Badge state={state} /> {data.revoked ? <Badge state="revoked" /> : null}
-          {run?.reason ? <span class="muted"> reason: {run.reason}</span> : null}
+          {deadReason ? <span class="muted"> reason: {deadReason}</span> : null}
         </dd>
         <dt>Queue</dt>
         <dd class="mono">{run ? <a href={href(['tasks'], { queue: run.queue })}>{run.queue}</a> : '—'}</dd>
         <dt>Attempt</dt>
-        <dd>{record?.attempt ?? run?.attempt ?? '—'}</dd>
+        <dd>
+          {record?.attempt ?? run?.attempt ?? '—'}
+          {run?.maxAttempts ? <span class="muted"> of {run.maxAttempts}</span> : null}
+          {run?.deliveryCount && run.deliveryCount > 1 ? (
+            <span class="muted"> (delivered {run.deliveryCount} times)</span>
+          ) : null}
+        </dd>
         <dt>Enqueued</dt>
         <dd>{time(enqueuedAt)}</dd>
         <dt>Started</dt>
         <dd>
           {time(startedAt)}
-          {enqueuedAt && startedAt ? <span class="muted"> (waited {duration(startedAt - enqueuedAt)})</span> : null}
+          {run?.waitMs !== undefined ? (
+            <span class="muted"> (waited {duration(run.waitMs)})</span>
+          ) : enqueuedAt && startedAt ? (
+            <span class="muted"> (waited {duration(startedAt - enqueuedAt)})</span>
+          ) : null}
         </dd>
         <dt>Finished</dt>
         <dd>
@@ -120,7 +138,7 @@ export function TaskPage({ id }: { id: string }) {
         <section>
           <h2 class="section">Input</h2>
           <pre class="json" data-testid="input">
-            {pretty(run.input)}
+            {prettyText(run.input, run.inputTruncated)}
           </pre>
         </section>
       ) : null}
@@ -128,7 +146,7 @@ export function TaskPage({ id }: { id: string }) {
         <section>
           <h2 class="section">Result</h2>
           <pre class="json" data-testid="result">
-            {pretty(record?.result ?? run?.result)}
+            {record?.result !== undefined ? pretty(record.result) : prettyText(run?.result, run?.resultTruncated)}
           </pre>
         </section>
       ) : null}
@@ -161,6 +179,37 @@ export function TaskPage({ id }: { id: string }) {
                   <td>{time(a.startedAt)}</td>
                   <td class="num">{a.startedAt && a.finishedAt ? duration(a.finishedAt - a.startedAt) : '—'}</td>
                   <td class="error-cell">{a.error?.message ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+      {run && run.timeline.length > 0 ? (
+        <section>
+          <h2 class="section">Timeline</h2>
+          <table class="table">
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>Event</th>
+                <th class="num">Attempt</th>
+                <th>Worker</th>
+                <th>Detail</th>
+              </tr>
+            </thead>
+            <tbody>
+              {run.timeline.map((line, i) => (
+                <tr key={i}>
+                  <td>{time(line.at)}</td>
+                  <td>
+                    <Badge state={line.type.replace(/^task\./, '')} />
+                  </td>
+                  <td class="num">{line.attempt}</td>
+                  <td class="mono">{line.worker ?? '—'}</td>
+                  <td class="muted">
+                    {line.delayMs !== undefined ? `next attempt in ${duration(line.delayMs)}` : (line.reason ?? '')}
+                  </td>
                 </tr>
               ))}
             </tbody>

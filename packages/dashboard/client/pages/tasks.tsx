@@ -14,7 +14,9 @@ export interface RunSummary {
   startedAt?: number
   finishedAt?: number
   updatedAt: number
-  error?: { name: string; message: string; stack?: string; code?: string }
+  worker?: string
+  priority?: number
+  error?: { name: string; message: string }
 }
 
 const STATES = ['', 'pending', 'started', 'retrying', 'succeeded', 'failed', 'dead-lettered', 'expired', 'revoked']

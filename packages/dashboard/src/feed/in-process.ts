@@ -1,26 +1,16 @@
-import type { App, TaskEventName, TaskEvents } from '@conveyor/core'
-import type { DashboardEvent, DashboardEvents } from './types'
-
-const TASK_EVENTS: readonly TaskEventName[] = [
-  'task.enqueued',
-  'task.started',
-  'task.succeeded',
-  'task.retried',
-  'task.failed',
-  'task.dead-lettered',
-  'task.expired',
-  'task.revoked',
-]
+import { type App, type ConveyorEvent, EVENT_TYPES, type EventPayload, type EventType } from '@conveyor/core'
+import type { DashboardEvents } from './types'
 
 /**
- * Events of this process only, from `app.events`: what the dashboard sees when it runs beside the app's workers and
- * producers (tests, a single-process deployment).
+ * Events of this process only, from `app.events` listeners: what the dashboard uses when the app has no event stream
+ * (its broker offers none), and sees then only the workers and producers running beside it.
  */
 export function inProcessEvents(app: Pick<App, 'events'>): DashboardEvents {
   return {
+    local: true,
     subscribe(listener) {
-      const offs = TASK_EVENTS.map((type) =>
-        app.events.on(type, (payload: TaskEvents[typeof type]) => listener({ ...payload, type } as DashboardEvent)),
+      const offs = EVENT_TYPES.map((type: EventType) =>
+        app.events.on(type, (payload: EventPayload<typeof type>) => listener({ ...payload, type } as ConveyorEvent)),
       )
       return () => {
         for (const off of offs) off()

@@ -2,6 +2,7 @@ import type { TaskState } from '@conveyor/core'
 import type { ApiContext, RouteHandler } from './context'
 import { deadLetterFilter } from './dead-letter-filter'
 import { HttpError, intParam, json } from './http'
+import type { TrackedWorker } from './trackers'
 
 const HOUR_MS = 3_600_000
 const STATES: readonly TaskState[] = [
@@ -45,24 +46,33 @@ export const meta: RouteHandler = async (ctx) =>
     broker: ctx.app.broker.name,
     results: ctx.app.results?.name ?? null,
     coordination: ctx.coordination ? { name: ctx.coordination.name, scope: ctx.coordination.scope } : null,
-    historyLocal: ctx.history.local,
+    historyLocal: ctx.historyLocal,
+    eventsLocal: ctx.eventsLocal,
     schedules: ctx.scheduler !== undefined,
   })
 
 export const overview: RouteHandler = async (ctx) => {
-  const [queues, workers] = await Promise.all([
-    queueRows(ctx),
-    ctx.coordination?.listHeartbeats().catch(() => []) ?? Promise.resolve([]),
-  ])
+  const [queues, workers] = await Promise.all([queueRows(ctx), workerRows(ctx)])
   return json({ queues, workers: workers.length, samples: ctx.monitor.samples(HOUR_MS), now: Date.now() })
+}
+
+/** Live workers: the coordination store's heartbeats, and those the event stream announced (with concurrency). */
+async function workerRows(ctx: ApiContext): Promise<TrackedWorker[]> {
+  const beats = (await ctx.coordination?.listHeartbeats().catch(() => undefined)) ?? []
+  const byId = new Map<string, TrackedWorker>()
+  for (const worker of ctx.monitor.workers.list()) byId.set(worker.id, worker)
+  for (const beat of beats) {
+    const concurrency = ctx.monitor.workers.concurrency(beat.id)
+    byId.set(beat.id, concurrency === undefined ? beat : { ...beat, concurrency })
+  }
+  return [...byId.values()].sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1))
 }
 
 export const queues: RouteHandler = async (ctx) => json({ queues: await queueRows(ctx) })
 
 export const workers: RouteHandler = async (ctx) => {
-  if (!ctx.coordination) return json({ workers: [], configured: false })
-  const beats = await ctx.coordination.listHeartbeats()
-  return json({ workers: beats, configured: true, scope: ctx.coordination.scope, now: Date.now() })
+  const configured = ctx.coordination !== undefined || !ctx.eventsLocal
+  return json({ workers: await workerRows(ctx), configured, now: Date.now() })
 }
 
 export const tasks: RouteHandler = async (ctx, { url }) => {
@@ -79,13 +89,13 @@ export const tasks: RouteHandler = async (ctx, { url }) => {
     ...(text('cursor') !== undefined ? { cursor: text('cursor') } : {}),
     limit: intParam(url, 'limit', 50, 200),
   })
-  return json({ ...page, local: ctx.history.local })
+  return json({ ...page, local: ctx.historyLocal })
 }
 
 export const task: RouteHandler = async (ctx, { params }) => {
   const id = params[0]!
   const [run, record, revoked] = await Promise.all([
-    ctx.history.get(id),
+    ctx.history.get(id).catch(() => undefined),
     ctx.app.results?.get(id).catch(() => undefined),
     ctx.coordination?.isRevoked(id).catch(() => false),
   ])

@@ -1,12 +1,15 @@
-import type { App, CoordinationStore, Scheduler } from '@conveyor/core'
-import type { DashboardHistory } from '../feed/types'
+import type { App, CoordinationStore, Scheduler, TaskHistory } from '@conveyor/core'
 import type { Monitor } from './monitor'
 
 /** What every API route works with. */
 export interface ApiContext {
   readonly app: App
   readonly coordination: CoordinationStore | undefined
-  readonly history: DashboardHistory
+  readonly history: TaskHistory
+  /** The history holds only what this dashboard's process saw (no shared history). */
+  readonly historyLocal: boolean
+  /** The events are only this process's (no cross-process stream). */
+  readonly eventsLocal: boolean
   readonly monitor: Monitor
   readonly scheduler: Scheduler | undefined
   readonly readOnly: boolean

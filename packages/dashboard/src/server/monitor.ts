@@ -1,6 +1,7 @@
-import type { App, QueueStats } from '@conveyor/core'
-import type { DashboardEvent, DashboardEvents, DashboardHistory } from '../feed/types'
+import type { App, ConveyorEvent, QueueStats } from '@conveyor/core'
+import type { DashboardEvents } from '../feed/types'
 import { EventCounters, type Sample, SampleRing } from './series'
+import { PendingTracker, WorkerTracker } from './trackers'
 
 /** What live pages are told, at most once per `liveIntervalMs`: something changed, go and look. */
 export interface LiveChange {
@@ -16,9 +17,8 @@ export interface LiveChange {
 export interface MonitorOptions {
   readonly app: App
   readonly events: DashboardEvents
-  readonly history: DashboardHistory
-  /** Called with each event before it is counted (the in-memory history records it). */
-  readonly onEvent?: (event: DashboardEvent) => void
+  /** Called with each event before it is counted (the dashboard's own in-memory history records it). */
+  readonly onEvent?: (event: ConveyorEvent) => void
   readonly extraQueues: readonly string[]
   readonly sampleIntervalMs: number
   readonly liveIntervalMs: number
@@ -36,6 +36,9 @@ export class Monitor {
   private readonly ring: SampleRing
   private readonly listeners = new Set<(change: LiveChange) => void>()
   private readonly seenQueues = new Set<string>()
+  readonly pending = new PendingTracker()
+  /** Workers from `worker.*` events; silent for 30 s (six missed default beats) means gone. */
+  readonly workers = new WorkerTracker(30_000)
   private pendingEvents = 0
   private pendingQueues = new Set<string>()
   private pendingSample = false
@@ -98,11 +101,16 @@ export class Monitor {
     return { in: sum((s) => s.in[queue] ?? 0), out: sum((s) => s.out[queue] ?? 0) }
   }
 
-  private onEvent(event: DashboardEvent): void {
+  private onEvent(event: ConveyorEvent): void {
     this.options.onEvent?.(event)
+    this.pendingEvents++
+    if (!('queue' in event)) {
+      this.workers.record(event)
+      return
+    }
+    this.pending.record(event)
     this.counters.count(event.type, event.queue)
     this.seenQueues.add(event.queue)
-    this.pendingEvents++
     this.pendingQueues.add(event.queue)
   }
 
@@ -143,7 +151,7 @@ export class Monitor {
         } catch {
           // A queue that cannot be read now is left out of this sample, not shown as empty.
         }
-        const oldest = await this.options.history.oldestWaiting?.(queue).catch(() => undefined)
+        const oldest = this.pending.oldest(queue, now)
         if (oldest !== undefined) oldestAgeMs[queue] = Math.max(0, now - oldest)
       }),
     )

@@ -9,6 +9,9 @@ import {
 import type { Channel, ConsumeMessage } from 'amqplib'
 import type { ChannelAcks } from './acks'
 
+/** Pause before a delivery whose move failed goes back to its queue, so a move that keeps failing does not spin. */
+const GIVE_BACK_PAUSE_MS = 500
+
 /** One consumer channel; deliveries remember which one they came on, since only it can ack them. */
 export interface ChannelSlot {
   readonly channel: Channel
@@ -62,7 +65,7 @@ export class AmqpDelivery implements Delivery {
       attempt: this.envelope.attempt + 1,
       notBefore: Date.now() + Math.max(0, delayMs),
     }
-    await this.publishThenAck(() =>
+    await this.moveThenAck(() =>
       this.owner.send(
         Buffer.from(encodeEnvelope(next), 'utf8'),
         { priority: next.priority, id: next.id, carried: 0 },
@@ -71,10 +74,11 @@ export class AmqpDelivery implements Delivery {
     )
   }
 
+  /** The dead letter's body is the message's bytes as delivered: nothing is encoded again, so nothing can fail to. */
   async deadLetter(reason: DeadLetterReason, error?: ErrorInfo): Promise<void> {
     this.take()
-    const body = Buffer.from(encodeEnvelope(this.envelope), 'utf8')
-    await this.publishThenAck(() => this.owner.sendDead(body, reason, this.envelope, this.deliveryCount, error))
+    const { content } = this.message
+    await this.moveThenAck(() => this.owner.sendDead(content, reason, this.envelope, this.deliveryCount, error))
   }
 
   /**
@@ -88,6 +92,35 @@ export class AmqpDelivery implements Delivery {
     await this.publishThenAck(() =>
       this.owner.send(this.message.content, { priority, id, carried: this.deliveryCount - 1 }),
     )
+  }
+
+  /**
+   * `publishThenAck` for the moves that end a delivery (retry, dead-letter). When the move fails the message is not
+   * left held (it would keep its prefetch slot until the channel closed): it goes back to the queue after a pause, so
+   * it is delivered again, counted, and dead-lettered by `maxDeliveries` if it keeps failing.
+   */
+  private async moveThenAck(publish: () => Promise<void>): Promise<void> {
+    try {
+      await publish()
+    } catch (error) {
+      this.giveBackLater()
+      throw error
+    }
+    await this.ackNow()
+  }
+
+  private giveBackLater(): void {
+    const { slot, message } = this
+    const timer = setTimeout(() => {
+      try {
+        if (!slot.closed) slot.acks.nack(message, true)
+      } catch {
+        // The channel is closing: RabbitMQ requeues the message itself.
+      }
+      this.owner.forget(this)
+    }, GIVE_BACK_PAUSE_MS)
+    // Nothing to wait for at exit: a closing channel gives the message back too.
+    timer.unref()
   }
 
   private async publishThenAck(publish: () => Promise<void>): Promise<void> {

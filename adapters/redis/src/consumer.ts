@@ -252,22 +252,26 @@ export class Consumer implements Holder {
       // Not an envelope: dead-letter it as malformed; the consumer keeps running.
       const now = Date.now()
       runtime
-        .deadLetterToken(token, {
-          id: newTaskId(),
-          queue: runtime.name,
-          raw: body.slice(0, MAX_RAW_KEPT),
-          reason: 'malformed',
-          error: toErrorInfo(error),
-          attempts: 0,
-          deliveryCount,
-          createdAt: now,
-          deadAt: now,
-        })
+        .deadLetterToken(
+          token,
+          {
+            id: newTaskId(),
+            queue: runtime.name,
+            raw: body.slice(0, MAX_RAW_KEPT),
+            reason: 'malformed',
+            error: toErrorInfo(error),
+            attempts: 0,
+            deliveryCount,
+            createdAt: now,
+            deadAt: now,
+          },
+          body,
+        )
         .catch((failure) => this.shared.outage.failed(failure))
       return
     }
     this.held++
-    const delivery = runtime.hold(token, envelope, deliveryCount, this)
+    const delivery = runtime.hold(token, envelope, deliveryCount, this, body)
     try {
       this.handler(delivery)
     } catch {

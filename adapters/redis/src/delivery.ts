@@ -14,6 +14,8 @@ export class RedisDelivery implements Delivery {
     readonly deliveryCount: number,
     readonly holder: Holder,
     private readonly runtime: QueueRuntime,
+    /** The bytes as fetched: what a dead letter keeps when the envelope cannot be encoded again. */
+    readonly body: string,
   ) {}
 
   ack(): Promise<void> {

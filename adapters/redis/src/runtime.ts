@@ -2,6 +2,7 @@ import {
   type DeadLetter,
   type DeadLetterReason,
   DeliverySettledError,
+  deadLetterJson,
   type Envelope,
   type ErrorInfo,
   NotConnectedError,
@@ -65,8 +66,8 @@ export class QueueRuntime {
   }
 
   /** Record a fetched delivery as held by `holder` and build the `Delivery` handed to its handler. */
-  hold(token: string, envelope: Envelope, deliveryCount: number, holder: Holder): RedisDelivery {
-    const delivery = new RedisDelivery(token, envelope, deliveryCount, holder, this)
+  hold(token: string, envelope: Envelope, deliveryCount: number, holder: Holder, body: string): RedisDelivery {
+    const delivery = new RedisDelivery(token, envelope, deliveryCount, holder, this, body)
     this.held.set(token, delivery)
     return delivery
   }
@@ -111,7 +112,7 @@ export class QueueRuntime {
       createdAt: envelope.createdAt,
       deadAt: Date.now(),
     }
-    if ((await this.deadLetterToken(delivery.token, record)) !== 1) throw settledError()
+    if ((await this.deadLetterToken(delivery.token, record, delivery.body)) !== 1) throw settledError()
   }
 
   async releaseOne(delivery: RedisDelivery): Promise<void> {
@@ -120,13 +121,16 @@ export class QueueRuntime {
     if (ok !== 1) throw settledError()
   }
 
-  /** Move a held token into the dead-letter store (also used for malformed bodies). 1 when it was still held. */
-  deadLetterToken(token: string, record: DeadLetter): Promise<unknown> {
+  /**
+   * Move a held token into the dead-letter store (also used for malformed bodies). 1 when it was still held. A record
+   * that cannot be encoded is stored with the fetched `body` instead of its envelope: the message leaves the queue.
+   */
+  deadLetterToken(token: string, record: DeadLetter, body: string): Promise<unknown> {
     const k = this.keys
     return this.shared.run(
       'dead-letter',
       [k.inflight, k.leases, k.dead, k.deadRecords, k.seq],
-      [token, record.id, JSON.stringify(record)],
+      [token, record.id, deadLetterJson(record, body)],
     )
   }
 

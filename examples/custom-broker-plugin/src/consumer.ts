@@ -4,6 +4,7 @@ import {
   type Delivery,
   type DeliveryHandler,
   DeliverySettledError,
+  deadLetterJson,
   decodeEnvelope,
   type Envelope,
   type ErrorInfo,
@@ -123,7 +124,7 @@ export class PostgresSubscription implements Subscription {
       deadAt: now,
     }
     await this.rt.pool
-      .query(this.rt.sql.deadLetter, [row.seq, row.lease_token, entry.id, false, JSON.stringify(entry)])
+      .query(this.rt.sql.deadLetter, [row.seq, row.lease_token, entry.id, false, deadLetterJson(entry, row.body)])
       .catch(() => {})
   }
 
@@ -188,7 +189,8 @@ export class PostgresSubscription implements Subscription {
           createdAt: envelope.createdAt,
           deadAt: Date.now(),
         }
-        return settle(rt.sql.deadLetter, [envelope.id, true, JSON.stringify(entry)])
+        // Never a throw here: a record that cannot be encoded keeps the row's bytes instead, and the message ends.
+        return settle(rt.sql.deadLetter, [envelope.id, true, deadLetterJson(entry, row.body)])
       },
       release: async () => {
         await settle(rt.sql.release, [])

@@ -1,4 +1,4 @@
-import { type DeadLetter, type DeadLetterStore, type Envelope, encodeEnvelope } from '@conveyor/core'
+import { type DeadLetter, type DeadLetterStore, type Envelope, encodeEnvelope, safeJsonParse } from '@conveyor/core'
 import { ensureOpen, type Runtime } from './runtime'
 
 /** The dead-letter table, managed through the broker. */
@@ -11,7 +11,7 @@ export function deadLetterStore(rt: Runtime): DeadLetterStore {
         page.offset ?? 0,
         page.limit ?? 100,
       ])
-      return rows.map((row) => JSON.parse(row.entry) as DeadLetter)
+      return rows.map((row) => safeJsonParse(row.entry) as DeadLetter)
     },
     async count(queue) {
       await rt.ready()
@@ -38,7 +38,7 @@ export function deadLetterStore(rt: Runtime): DeadLetterStore {
         ])
         rows.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)))
         for (const row of rows) {
-          const dead = JSON.parse(row.entry) as DeadLetter
+          const dead = safeJsonParse(row.entry) as DeadLetter
           if (dead.envelope === undefined) continue
           const { notBefore: _dropped, ...rest } = dead.envelope
           const envelope: Envelope = { ...rest, queue, attempt: 1 }

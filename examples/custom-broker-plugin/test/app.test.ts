@@ -38,4 +38,33 @@ describe('postgres plugin under createApp', () => {
     expect(sent).toEqual(['a@example.com', 'bounce@example.com'])
     await app.close({ timeoutMs: 1000 })
   }, 20_000)
+
+  it('dead-letters payloads nested thousands of levels deep as malformed, and keeps running', async () => {
+    const app = createApp({
+      broker: `${url}?conveyor_namespace=${namespace}`,
+      adapters: [postgresAdapter],
+      results: false,
+      logger: false,
+    })
+    const done: number[] = []
+    const ok = app.task('ok', (input: { i: number }) => {
+      done.push(input.i)
+    })
+    await app.worker({ queues: ['deep'], concurrency: 2 }).start()
+    const deep = `${'['.repeat(6_000)}${']'.repeat(6_000)}`
+    for (let i = 0; i < 4; i++) {
+      const fields = { id: `deep-${i}`, task: 'nobody', payload: null, queue: 'deep', priority: 0, attempt: 1 }
+      const text = JSON.stringify({ ...fields, maxAttempts: 3, createdAt: Date.now() })
+      await app.broker.publishRaw('deep', text.replace('"payload":null', `"payload":${deep}`))
+    }
+    await ok.enqueue({ i: 1 }, { queue: 'deep' })
+    const until = Date.now() + 10_000
+    while ((done.length < 1 || (await app.broker.deadLetters.count('deep')) < 4) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(done).toEqual([1])
+    const letters = await app.broker.deadLetters.list('deep')
+    expect(letters.map((l) => l.reason)).toEqual(['malformed', 'malformed', 'malformed', 'malformed'])
+    await app.close({ timeoutMs: 1000 })
+  }, 20_000)
 })

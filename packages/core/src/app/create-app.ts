@@ -1,12 +1,9 @@
 import type { Broker } from '../contracts/broker'
-import type { Envelope } from '../contracts/envelope'
-import type { JsonValue } from '../contracts/json'
+import { type Envelope, MAX_ATTEMPTS_HEADER } from '../contracts/envelope'
 import type { ResultBackend, TaskRecord } from '../contracts/result-backend'
 import type { TaskHistory } from '../contracts/task-history'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { NoResultBackendError } from '../errors/no-result-backend-error'
-import { PayloadTooLargeError } from '../errors/payload-too-large-error'
-import { SerializationError } from '../errors/serialization-error'
 import { TaskFailedError } from '../errors/task-failed-error'
 import { UnsupportedError } from '../errors/unsupported-error'
 import type { AppEvents } from '../events/app-events'
@@ -23,6 +20,7 @@ import { WorkflowEngine, type WorkflowOptions } from '../workflow/engine'
 import { bound, type Flow, type StepOptions } from '../workflow/flow'
 import { type WorkflowHandle, workflowHandle } from '../workflow/handle'
 import { announceLocally, announceToStream, createAppEvents, unannounce } from './app-events-setup'
+import { checkEnqueueOptions, checkInput } from './check-enqueue'
 import { claimKeys, idempotencyOf, type Prepared, publishBatch } from './idempotency'
 import type { AppOptions, EnqueueManyOptions, EnqueueOptions, JobHandle, ResultOptions } from './options'
 import { resolveBroker, resolveResults } from './resolve'
@@ -212,11 +210,13 @@ export function createApp(options: AppOptions): App {
       enqueueOptions.idempotencyTtlMs,
       settings.idempotencyTtlMs,
     )
+    checkEnqueueOptions(where, enqueueOptions)
     const schema = known?.options.schema
-    const payload = (schema ? await validateInput(name, schema, input) : input) as JsonValue
-    if (payload === undefined) {
-      throw new SerializationError(`${where}: input is undefined; pass JSON data (use null for "no input")`)
-    }
+    const payload = checkInput(
+      where,
+      schema ? await validateInput(name, schema, input) : input,
+      options.maxPayloadBytes,
+    )
     const routed = route(name, payload)
     const queue = enqueueOptions.queue ?? settings.queue ?? routed?.queue ?? defaultQueue
     const priority = enqueueOptions.priority ?? settings.priority ?? routed?.priority ?? defaults.priority ?? 0
@@ -226,14 +226,6 @@ export function createApp(options: AppOptions): App {
       throw new UnsupportedError(`${where}: the ${broker.name} broker cannot delay messages; drop delayMs/runAt`)
     }
     const expiresIn = enqueueOptions.expiresInMs ?? settings.expiresInMs
-    if (options.maxPayloadBytes !== undefined) {
-      const size = Buffer.byteLength(JSON.stringify(payload) ?? '', 'utf8')
-      if (size > options.maxPayloadBytes) {
-        throw new PayloadTooLargeError(
-          `${where}: input is ${size} bytes, over the app's maxPayloadBytes of ${options.maxPayloadBytes}; store large data elsewhere and pass a reference`,
-        )
-      }
-    }
     const envelope: Envelope = {
       id: enqueueOptions.id ?? newTaskId(),
       task: name,
@@ -241,14 +233,14 @@ export function createApp(options: AppOptions): App {
       queue,
       priority,
       attempt: 1,
-      maxAttempts: settings.maxAttempts,
+      maxAttempts: enqueueOptions.maxAttempts ?? settings.maxAttempts,
       createdAt: now,
       ...(notBefore !== undefined ? { notBefore } : {}),
       ...(expiresIn !== undefined ? { expiresAt: now + expiresIn } : {}),
       ...(enqueueOptions.parentId !== undefined ? { parentId: enqueueOptions.parentId } : {}),
       ...(enqueueOptions.rootId !== undefined ? { rootId: enqueueOptions.rootId } : {}),
       ...(enqueueOptions.trace !== undefined ? { trace: enqueueOptions.trace } : {}),
-      ...headersOf(enqueueOptions.headers, results?.enqueueHeaders?.()),
+      ...headersOf(enqueueOptions, results?.enqueueHeaders?.()),
     }
     return idempotency === undefined ? { envelope } : { envelope, idempotency }
   }
@@ -407,11 +399,18 @@ export function createApp(options: AppOptions): App {
   return app
 }
 
-/** The envelope's headers: the caller's, then the result backend's (which win a clash: see `enqueueHeaders`). */
+/**
+ * The envelope's headers: the caller's, then the result backend's (which win a clash: see `enqueueHeaders`), then
+ * the mark of an attempt limit set for this run (`MAX_ATTEMPTS_HEADER`).
+ */
 function headersOf(
-  given: Readonly<Record<string, string>> | undefined,
+  options: EnqueueOptions,
   fromResults: Readonly<Record<string, string>> | undefined,
 ): { headers?: Readonly<Record<string, string>> } {
+  const given =
+    options.maxAttempts === undefined
+      ? options.headers
+      : { ...options.headers, [MAX_ATTEMPTS_HEADER]: String(options.maxAttempts) }
   if (fromResults === undefined) return given === undefined ? {} : { headers: given }
   return { headers: given === undefined ? fromResults : { ...given, ...fromResults } }
 }

@@ -66,7 +66,12 @@ export interface EnqueueOptions {
   readonly queue?: string
   /** Do not run when not started within this many milliseconds. */
   readonly expiresInMs?: number
-  /** Use this id instead of a random one (a known correlation id). */
+  /**
+   * Attempts allowed for this run, overriding the task's `retry.maxAttempts` in the worker. Without it the worker's
+   * own settings for the task decide, whatever this process knows about the task.
+   */
+  readonly maxAttempts?: number
+  /** Use this id instead of a random one (a known correlation id); 1–200 characters. */
   readonly id?: string
   /**
    * Publish at most once per key and task within `idempotencyTtlMs`: a repeated enqueue publishes nothing and

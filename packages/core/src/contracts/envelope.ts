@@ -19,7 +19,10 @@ export interface Envelope {
   readonly priority: number
   /** 1 for the first execution, incremented by `Delivery.retry`, reset to 1 by a dead-letter replay. */
   readonly attempt: number
-  /** Attempts allowed before the message is dead-lettered. */
+  /**
+   * Attempts allowed before the message is dead-lettered, as the producer knew them. The worker's settings for the
+   * task decide instead unless `headers[MAX_ATTEMPTS_HEADER]` says the producer set this limit for this run.
+   */
   readonly maxAttempts: number
   /** Epoch milliseconds when the task was first enqueued. */
   readonly createdAt: number
@@ -40,3 +43,9 @@ export interface Envelope {
 /** Priority bounds shared by every broker. */
 export const MIN_PRIORITY = 0
 export const MAX_PRIORITY = 9
+
+/**
+ * Header present when the producer set `maxAttempts` explicitly for this run (`enqueue(…, { maxAttempts })`): the
+ * worker then honours `Envelope.maxAttempts` rather than its own settings for the task.
+ */
+export const MAX_ATTEMPTS_HEADER = 'x-conveyor-max-attempts'

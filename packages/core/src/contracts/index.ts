@@ -12,7 +12,7 @@ export type {
 } from './dead-letter'
 export type { Delivery, DeliveryHandler } from './delivery'
 export type { Envelope } from './envelope'
-export { MAX_PRIORITY, MIN_PRIORITY } from './envelope'
+export { MAX_ATTEMPTS_HEADER, MAX_PRIORITY, MIN_PRIORITY } from './envelope'
 export type {
   ConveyorEvent,
   EventPage,

@@ -26,7 +26,11 @@ function globToRegExp(glob: string): RegExp {
 
 function compile(matcher: RouteMatcher): (task: string, input: unknown) => boolean {
   if (typeof matcher === 'function') return matcher
-  if (matcher instanceof RegExp) return (task) => matcher.test(task)
+  if (matcher instanceof RegExp) {
+    // `g` and `y` make `test` stateful (it resumes at `lastIndex`): the same name would route differently each time.
+    const re = /[gy]/.test(matcher.flags) ? new RegExp(matcher.source, matcher.flags.replace(/[gy]/g, '')) : matcher
+    return (task) => re.test(task)
+  }
   if (/[*?]/.test(matcher)) {
     const re = globToRegExp(matcher)
     return (task) => re.test(task)

@@ -1,6 +1,6 @@
 import type { DeadLetterReason, ErrorInfo } from '../contracts/dead-letter'
 import type { Delivery } from '../contracts/delivery'
-import type { Envelope } from '../contracts/envelope'
+import { type Envelope, MAX_ATTEMPTS_HEADER } from '../contracts/envelope'
 import type { JsonValue } from '../contracts/json'
 import type { TaskRecord, TaskState } from '../contracts/result-backend'
 import { toErrorInfo } from '../envelope/error-info'
@@ -82,7 +82,7 @@ class Context implements TaskContext {
     this.task = envelope.task
     this.queue = envelope.queue
     this.attempt = envelope.attempt
-    this.maxAttempts = envelope.maxAttempts
+    this.maxAttempts = run.maxAttempts
     this.deliveryCount = run.execution.delivery.deliveryCount
   }
 
@@ -110,6 +110,8 @@ class Run {
   readonly started = Date.now()
   /** This run is a member of a workflow: the workflow store is asked before it runs and told when it ends. */
   readonly member: boolean
+  /** Attempts allowed: the task's settings here, unless the producer set a limit for this run. */
+  readonly maxAttempts: number
   private child: Logger | undefined
 
   constructor(
@@ -121,6 +123,8 @@ class Run {
     this.task = runtime.registry.get(this.envelope.task)
     // Checked once: runs outside workflows pay no await for them on the hot path.
     this.member = runtime.workflows !== undefined && WorkflowEngine.workflowOf(this.envelope) !== undefined
+    const explicit = this.envelope.headers?.[MAX_ATTEMPTS_HEADER] !== undefined
+    this.maxAttempts = explicit || this.task === undefined ? this.envelope.maxAttempts : this.task.settings.maxAttempts
   }
 
   /** The fields every event of this run carries. */
@@ -160,6 +164,11 @@ class Run {
     if (delivery.deliveryCount > maxDeliveries) {
       const message = `delivered ${delivery.deliveryCount} times without finishing (maxDeliveries ${maxDeliveries}): it crashes or outlives its worker`
       return this.deadLetter('max-deliveries', toErrorInfo(new ConveyorError('CONVEYOR_POISON_MESSAGE', message)))
+    }
+    if (envelope.attempt > this.maxAttempts) {
+      // Only a foreign producer writes this (core never retries past the limit): it must not buy extra runs.
+      const message = `attempt ${envelope.attempt} is past the ${this.maxAttempts} attempts allowed; not run`
+      return this.deadLetter('max-attempts', toErrorInfo(new ConveyorError('CONVEYOR_ATTEMPTS_EXCEEDED', message)))
     }
     if (envelope.expiresAt !== undefined && envelope.expiresAt <= this.started) {
       const expired = { name: 'Error', message: 'expired before it started', code: 'CONVEYOR_TASK_EXPIRED' }
@@ -324,7 +333,7 @@ class Run {
     const info = toErrorInfo(error)
     let decision: ReturnType<typeof decideRetry>
     try {
-      decision = decideRetry(this.task!.settings.retry, error, envelope.attempt, envelope.maxAttempts)
+      decision = decideRetry(this.task!.settings.retry, error, envelope.attempt, this.maxAttempts)
     } catch (policyError) {
       // A throwing retryOn/backoff is a bug in the policy: do not loop on it, keep the message for a human.
       this.log().error({ err: policyError }, 'retry policy threw; dead-lettering the task')

@@ -17,7 +17,7 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 100)
 for _, member in ipairs(due) do
   local bar = string.find(member, '|', 1, true)
   local index = tonumber(string.sub(member, 1, bar - 1))
-  redis.call('RPUSH', KEYS[5 + index], string.sub(member, bar + 1))
+  redis.call('RPUSH', KEYS[6 + index], string.sub(member, bar + 1))
   redis.call('ZREM', KEYS[4], member)
 end
 

@@ -16,6 +16,8 @@ export interface CeleryEnv {
   readonly broker: string
   readonly backend: string
   readonly queue: string
+  /** Celery's `task_protocol`: 2 (default) or 1 (Celery 3's, for the bad-input tests). */
+  readonly protocol?: 1 | 2
 }
 
 function pythonEnv(env: CeleryEnv): NodeJS.ProcessEnv {
@@ -26,6 +28,7 @@ function pythonEnv(env: CeleryEnv): NodeJS.ProcessEnv {
     CELERY_BROKER_URL: env.broker,
     CELERY_RESULT_BACKEND: env.backend,
     CELERY_QUEUE: env.queue,
+    CELERY_TASK_PROTOCOL: String(env.protocol ?? 2),
   }
 }
 
@@ -51,6 +54,22 @@ export function pythonCall(
     execFile(PYTHON, argv, { cwd: FIXTURES, env: pythonEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`python failed: ${error.message}\n${stderr}`))
       else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as PythonCall)
+    })
+  })
+}
+
+/** `send_task(name, args, kwargs, **options)` in Python without waiting for a result; resolves with the task id. */
+export function pythonSend(
+  env: CeleryEnv,
+  name: string,
+  args: unknown[],
+  options: Record<string, unknown> = {},
+): Promise<string> {
+  const argv = ['celery_app.py', 'send', name, JSON.stringify(args), '{}', JSON.stringify(options)]
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, argv, { cwd: FIXTURES, env: pythonEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`python failed: ${error.message}\n${stderr}`))
+      else resolve((JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { id: string }).id)
     })
   })
 }

@@ -11,6 +11,7 @@ describe('Celery → Conveyor on Redis', () => {
   const namespace = uniqueNamespace('in')
   const env: CeleryEnv = { broker: CELERY_REDIS_URL, backend: CELERY_REDIS_URL, queue }
   const ids: string[] = []
+  const stamps: { at: number; notBefore: number | undefined }[] = []
   let app: App
   let redis: Redis
 
@@ -31,6 +32,14 @@ describe('Celery → Conveyor on Redis', () => {
       'proj.tasks.fail',
       ({ args }: CeleryCall<[string]>) => {
         throw new TypeError(`bad input: ${args[0]}`)
+      },
+      { queue },
+    )
+    app.task(
+      'proj.tasks.stamp',
+      (_input: CeleryCall, ctx) => {
+        stamps.push({ at: Date.now(), notBefore: ctx.envelope.notBefore })
+        return 'stamped'
       },
       { queue },
     )
@@ -55,5 +64,14 @@ describe('Celery → Conveyor on Redis', () => {
     // A failing task: Python sees FAILURE and the error raised as its builtin class, with the message.
     expect(failed).toMatchObject({ status: 'FAILURE', error_type: 'TypeError' })
     expect(failed.error).toContain('bad input: nope')
+  })
+
+  it('celery-redis-in-2: a countdown from Python is honoured: parked in Redis until its eta, then run', async () => {
+    const out = await pythonCall(env, 'proj.tasks.stamp', [], {}, { queue, countdown: 1.5 })
+    ids.push(out.id)
+    expect(out).toMatchObject({ status: 'SUCCESS', result: 'stamped' })
+    expect(stamps).toHaveLength(1)
+    expect(stamps[0]!.notBefore).toBeDefined()
+    expect(stamps[0]!.at).toBeGreaterThanOrEqual(stamps[0]!.notBefore!)
   })
 })

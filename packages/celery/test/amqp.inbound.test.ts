@@ -7,7 +7,7 @@ import { AMQP_URL, CELERY_AMQP_URL, cleanAmqp, rawAmqp } from './amqp-helpers'
 import { type CeleryEnv, pythonCall, requireCelery } from './python'
 import { uniqueQueue } from './redis-helpers'
 
-describe('Celery → Conveyor on RabbitMQ', () => {
+describe('Celery → Conveyor on RabbitMQ', { timeout: 120_000 }, () => {
   const queue = uniqueQueue('amqp-in')
   const env: CeleryEnv = { broker: CELERY_AMQP_URL, backend: 'rpc://', queue }
   let app: App

@@ -11,7 +11,7 @@ const add = celeryTask<[number, number], number, { extra?: number }>('proj.tasks
 const fail = celeryTask<[string], never>('proj.tasks.fail')
 const stamp = celeryTask<unknown[], { ran_at: number }>('proj.tasks.stamp')
 
-describe('Conveyor → Celery on RabbitMQ', () => {
+describe('Conveyor → Celery on RabbitMQ', { timeout: 120_000 }, () => {
   const queue = uniqueQueue('amqp-out')
   const env: CeleryEnv = { broker: CELERY_AMQP_URL, backend: 'rpc://', queue }
   let worker: CeleryWorker
@@ -41,8 +41,8 @@ describe('Conveyor → Celery on RabbitMQ', () => {
   it('celery-amqp-out-1: a typed enqueue runs on Celery and the RPC replies reach job.result()', async () => {
     const job = await app.enqueue(add, { args: [40, 1], kwargs: { extra: 1 } }, { queue })
     const failing = await app.enqueue(fail, { args: ['broken'] }, { queue })
-    expect(await job.result({ timeoutMs: 20_000 })).toBe(42)
-    await expect(failing.result({ timeoutMs: 20_000 })).rejects.toBeInstanceOf(TaskFailedError)
+    expect(await job.result({ timeoutMs: 60_000 })).toBe(42)
+    await expect(failing.result({ timeoutMs: 60_000 })).rejects.toBeInstanceOf(TaskFailedError)
     expect(await failing.record()).toMatchObject({ state: 'failed', error: { name: 'ValueError', message: 'broken' } })
   })
 
@@ -50,9 +50,9 @@ describe('Conveyor → Celery on RabbitMQ', () => {
     const before = Date.now()
     const later = await app.enqueue(stamp, { args: [] }, { queue, delayMs: 1500 })
     const expired = await app.enqueue(stamp, { args: [] }, { queue, delayMs: 1000, expiresInMs: 300 })
-    const ran = await later.result({ timeoutMs: 20_000 })
+    const ran = await later.result({ timeoutMs: 60_000 })
     expect(ran.ran_at * 1000 - before).toBeGreaterThanOrEqual(1400)
-    await expect(expired.result({ timeoutMs: 20_000 })).rejects.toBeInstanceOf(TaskFailedError)
+    await expect(expired.result({ timeoutMs: 60_000 })).rejects.toBeInstanceOf(TaskFailedError)
     expect(await expired.record()).toMatchObject({ state: 'revoked' })
   })
 })

@@ -41,7 +41,7 @@ async function killedThenFinished(
   make: () => { broker: Broker; results: ResultBackend },
 ) {
   const seen: number[] = []
-  const call = pythonCall(env, 'proj.tasks.add', [5, 6], {}, { queue: env.queue, timeout: 40 })
+  const call = pythonCall(env, 'proj.tasks.add', [5, 6], {}, { queue: env.queue, timeout: 120 })
   const hanging = startHangingWorker(workerArgs)
   const line = await hanging.started
   expect(line).toMatch(/ 1$/)
@@ -66,7 +66,7 @@ async function killedThenFinished(
   }
 }
 
-describe('a SIGKILLed Conveyor worker loses no Celery task', () => {
+describe('a SIGKILLed Conveyor worker loses no Celery task', { timeout: 120_000 }, () => {
   beforeAll(() => requireCelery())
 
   describe('on Redis', () => {

@@ -51,7 +51,7 @@ export function pythonCall(
 ): Promise<PythonCall> {
   const argv = ['celery_app.py', 'call', name, JSON.stringify(args), JSON.stringify(kwargs), JSON.stringify(options)]
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, argv, { cwd: FIXTURES, env: pythonEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(PYTHON, argv, { cwd: FIXTURES, env: pythonEnv(env), timeout: 150_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`python failed: ${error.message}\n${stderr}`))
       else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as PythonCall)
     })
@@ -67,7 +67,7 @@ export function pythonSend(
 ): Promise<string> {
   const argv = ['celery_app.py', 'send', name, JSON.stringify(args), '{}', JSON.stringify(options)]
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, argv, { cwd: FIXTURES, env: pythonEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(PYTHON, argv, { cwd: FIXTURES, env: pythonEnv(env), timeout: 150_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`python failed: ${error.message}\n${stderr}`))
       else resolve((JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { id: string }).id)
     })
@@ -96,7 +96,7 @@ export async function startCeleryWorker(env: CeleryEnv, extra: readonly string[]
   child.stderr.on('data', collect)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`celery worker did not start:\n${output}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`celery worker did not start:\n${output}`)), 90_000)
     const check = () => {
       if (/ready\./.test(output)) {
         clearTimeout(timer)

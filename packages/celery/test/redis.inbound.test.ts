@@ -6,7 +6,7 @@ import { type CeleryCall, createCeleryRedisBroker, createCeleryRedisResultBacken
 import { type CeleryEnv, pythonCall, requireCelery } from './python'
 import { CELERY_REDIS_URL, cleanRedis, rawRedis, uniqueNamespace, uniqueQueue } from './redis-helpers'
 
-describe('Celery → Conveyor on Redis', () => {
+describe('Celery → Conveyor on Redis', { timeout: 120_000 }, () => {
   const queue = uniqueQueue('in')
   const namespace = uniqueNamespace('in')
   const env: CeleryEnv = { broker: CELERY_REDIS_URL, backend: CELERY_REDIS_URL, queue }

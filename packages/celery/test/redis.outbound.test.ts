@@ -10,7 +10,7 @@ const add = celeryTask<[number, number], number, { extra?: number }>('proj.tasks
 const fail = celeryTask<[string], never>('proj.tasks.fail')
 const stamp = celeryTask<unknown[], { ran_at: number; retries: number }>('proj.tasks.stamp')
 
-describe('Conveyor → Celery on Redis', () => {
+describe('Conveyor → Celery on Redis', { timeout: 120_000 }, () => {
   const queue = uniqueQueue('out')
   const idle = uniqueQueue('out-idle')
   const namespace = uniqueNamespace('out')
@@ -45,8 +45,8 @@ describe('Conveyor → Celery on Redis', () => {
     const job = await app.enqueue(add, { args: [2, 3], kwargs: { extra: 10 } }, { queue })
     const failing = await app.enqueue(fail, { args: ['broken'] }, { queue })
     ids.push(job.id, failing.id)
-    expect(await job.result({ timeoutMs: 20_000 })).toBe(15)
-    const error = await failing.result({ timeoutMs: 20_000 }).catch((e: unknown) => e)
+    expect(await job.result({ timeoutMs: 60_000 })).toBe(15)
+    const error = await failing.result({ timeoutMs: 60_000 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TaskFailedError)
     expect(await failing.record()).toMatchObject({ state: 'failed', error: { name: 'ValueError', message: 'broken' } })
   })
@@ -56,9 +56,9 @@ describe('Conveyor → Celery on Redis', () => {
     const later = await app.enqueue(stamp, { args: [] }, { queue, delayMs: 1500 })
     const expired = await app.enqueue(stamp, { args: [] }, { queue, delayMs: 1000, expiresInMs: 300 })
     ids.push(later.id, expired.id)
-    const ran = await later.result({ timeoutMs: 20_000 })
+    const ran = await later.result({ timeoutMs: 60_000 })
     expect(ran.ran_at * 1000 - before).toBeGreaterThanOrEqual(1400)
-    await expect(expired.result({ timeoutMs: 20_000 })).rejects.toBeInstanceOf(TaskFailedError)
+    await expect(expired.result({ timeoutMs: 60_000 })).rejects.toBeInstanceOf(TaskFailedError)
     expect(await expired.record()).toMatchObject({ state: 'revoked' })
   })
 

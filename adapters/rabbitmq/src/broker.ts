@@ -15,6 +15,7 @@ import {
 import { Connection, type ConnectionSource } from './connection'
 import { Consumer, type ConsumerContext } from './consumer'
 import { createDeadLetterStore } from './dead-letters'
+import { rabbitMQEventStream } from './event-stream'
 import { type RabbitMQBrokerOptions, resolveOptions } from './options'
 import { Publisher } from './publisher'
 import { Sender } from './sender'
@@ -117,6 +118,15 @@ function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
     name: 'rabbitmq',
     capabilities,
     deadLetters,
+    // On the broker's connection (channels of its own); closing the stream leaves the connection to the broker.
+    eventStream: (streamOptions) =>
+      rabbitMQEventStream({
+        connection,
+        owned: false,
+        prefix: options.prefix,
+        retention: streamOptions?.retention ?? {},
+        logger: options.logger,
+      }),
     async connect() {
       ensureOpen()
       await connection.open()

@@ -8,6 +8,11 @@ export { createRabbitMQBroker, type RabbitMQBroker } from './broker'
 export { decodeDeadLetterMessage } from './dead-letters'
 export { PublishNackedError } from './errors/publish-nacked-error'
 export { UnroutableError } from './errors/unroutable-error'
+export {
+  createRabbitMQEventStream,
+  eventStreamQueue,
+  type RabbitMQEventStreamOptions,
+} from './event-stream'
 export { DEAD_HEADER, DELIVERIES_HEADER } from './headers'
 export { formatLevel, type QueueNames, queueNames } from './names'
 export {

@@ -27,6 +27,7 @@ export {
   runSummary,
   stateOfEvent,
 } from './events/fold-run'
+export { type FollowOptions, followIntoHistory } from './events/follow'
 export { createMemoryEventStream, type MemoryEventStreamOptions } from './events/memory-event-stream'
 export {
   checkLimit as checkHistoryLimit,

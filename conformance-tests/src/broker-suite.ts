@@ -11,9 +11,10 @@ import { pathsTests } from './areas/paths'
 import { priorityTests } from './areas/priority'
 import { retryTests } from './areas/retry'
 import { settleTests } from './areas/settle'
+import { timingTests } from './areas/timing'
 import { type BrokerTest, type ConformanceResult, checkBrokerTests, registerBrokerTests } from './define'
 import { type BrokerArea, type BrokerTestId, brokerTestIds, brokerTestIdsByArea } from './ids'
-import type { BrokerConformanceOptions } from './options'
+import type { BrokerConformanceOptions, NamedConfiguration } from './options'
 
 /** Options of `runBrokerConformance` and of each `run…Tests`: `skip` is keyed by the suite's test ids. */
 export type BrokerSuiteOptions = BrokerConformanceOptions<BrokerTestId>
@@ -33,6 +34,7 @@ export const brokerTests: { readonly [K in BrokerTestId]: BrokerTest } = {
   ...settleTests,
   ...pathsTests,
   ...batchTests,
+  ...timingTests,
 }
 
 const areaTitles: Record<BrokerArea, string> = {
@@ -49,6 +51,7 @@ const areaTitles: Record<BrokerArea, string> = {
   settle: 'when promises settle',
   paths: 'delivery counts and ordering after every path',
   batch: 'batch paths',
+  timing: 'timing',
 }
 
 const area = (name: BrokerArea) => (options: BrokerSuiteOptions) =>
@@ -81,6 +84,8 @@ export const runSettleTests = area('settle')
 export const runPathsTests = area('paths')
 /** publishMany keeps every semantic of publish. */
 export const runBatchTests = area('batch')
+/** Delays and retries never early and within the lateness the adapter declares, over many delay lengths. */
+export const runTimingTests = area('timing')
 
 /**
  * The whole broker suite, every area in order. The adapter's own test file is three lines:
@@ -93,6 +98,23 @@ export const runBatchTests = area('batch')
  */
 export function runBrokerConformance(options: BrokerSuiteOptions): void {
   for (const name of Object.keys(brokerTestIdsByArea) as BrokerArea[]) area(name)(options)
+  for (const configuration of options.configurations ?? []) registerConfiguration(options, configuration)
+}
+
+/** Register what a named configuration runs (whole areas and single tests), each under its area's title. */
+function registerConfiguration(options: BrokerSuiteOptions, configuration: NamedConfiguration<BrokerTestId>): void {
+  const { run, name, ...hooks } = configuration
+  const merged: BrokerSuiteOptions = { ...options, ...hooks, name: `${options.name} [${name}]`, configurations: [] }
+  for (const areaName of Object.keys(brokerTestIdsByArea) as BrokerArea[]) {
+    const ids: readonly BrokerTestId[] = brokerTestIdsByArea[areaName]
+    const chosen = run.includes(areaName) ? ids : ids.filter((id) => run.includes(id))
+    if (chosen.length > 0) registerBrokerTests(areaTitles[areaName], chosen, brokerTests, merged)
+  }
+  const known = new Set<string>([...Object.keys(brokerTestIdsByArea), ...brokerTestIds])
+  const unknown = run.filter((entry) => !known.has(entry))
+  if (unknown.length > 0) {
+    throw new Error(`[conveyor] [conformance] configuration "${name}" names no area or test: ${unknown.join(', ')}`)
+  }
 }
 
 /**

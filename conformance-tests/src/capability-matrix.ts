@@ -90,6 +90,20 @@ export function capabilityMatrix(capabilities: BrokerCapabilities): CapabilityRo
       meaning: 'the store counts deliveries across crashes, so poison messages are dead-lettered after maxDeliveries',
     },
     {
+      capability: 'delayLateness',
+      value: c.delayLateness ? `${c.delayLateness.fixedMs} ms + ${c.delayLateness.ratio} × delay` : 'undeclared',
+      claimed: c.delayedDelivery !== 'none',
+      unlocks: ['timing.delays-on-time', 'timing.retries-on-time'],
+      meaning: 'how late a delayed message or retry may arrive (undeclared: one second flat); never early',
+    },
+    {
+      capability: 'deliveryLimit',
+      value: c.deliveryLimit === undefined ? 'none' : String(c.deliveryLimit),
+      claimed: c.deliveryLimit !== undefined,
+      unlocks: ['crash.delivery-limit'],
+      meaning: 'the broker dead-letters a message delivered more than this many times, whatever its consumers do',
+    },
+    {
       capability: 'persistence',
       value: String(c.persistence),
       claimed: c.persistence,

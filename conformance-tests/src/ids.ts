@@ -49,6 +49,7 @@ export const brokerTestIdsByArea = {
     'crash.held-while-alive',
     'crash.settle-after-destroy-rejects',
     'crash.poison-dead-lettered',
+    'crash.delivery-limit',
   ],
   concurrency: [
     'concurrency.all-processed',
@@ -81,6 +82,7 @@ export const brokerTestIdsByArea = {
   settle: ['settle.publish-held', 'settle.settlements-held'],
   paths: ['paths.delivery-counts', 'paths.priority-after-moves', 'paths.interrupted-moves'],
   batch: ['batch.publish-many-keeps-semantics'],
+  timing: ['timing.delays-on-time', 'timing.retries-on-time'],
 } as const
 
 export const resultBackendTestIds = [
@@ -116,6 +118,7 @@ export type BadInputTestId = (typeof brokerTestIdsByArea.badInput)[number]
 export type SettleTestId = (typeof brokerTestIdsByArea.settle)[number]
 export type PathsTestId = (typeof brokerTestIdsByArea.paths)[number]
 export type BatchTestId = (typeof brokerTestIdsByArea.batch)[number]
+export type TimingTestId = (typeof brokerTestIdsByArea.timing)[number]
 
 /** Every broker test id; `runBrokerConformance`'s `skip` is keyed by these. */
 export type BrokerTestId = (typeof brokerTestIdsByArea)[BrokerArea][number]

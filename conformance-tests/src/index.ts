@@ -22,6 +22,7 @@ export {
   runPriorityTests,
   runRetryTests,
   runSettleTests,
+  runTimingTests,
 } from './broker-suite'
 export { type CapabilityRow, capabilityMatrix } from './capability-matrix'
 export type { BrokerTest, BrokerTestTable, ConformanceResult } from './define'
@@ -55,11 +56,21 @@ export {
   type RetryTestId,
   resultBackendTestIds,
   type SettleTestId,
+  type TimingTestId,
 } from './ids'
 export type {
   BrokerConformanceOptions,
   BrokerContext,
   BrokerInspector,
+  NamedConfiguration,
   ResultBackendConformanceOptions,
 } from './options'
 export { type ResultBackendSuiteOptions, runResultBackendConformance } from './results-suite'
+export {
+  applyPatches,
+  type MutatedCopy,
+  mutantDocProblems,
+  mutatedCopy,
+  type SourceMutant,
+  type SourcePatch,
+} from './source-mutants'

@@ -32,10 +32,36 @@ export interface BrokerConformanceOptions<TestId extends string = string> {
   /** Tests to skip, each with the reason shown in the report. */
   readonly skip?: Partial<Record<TestId, string>>
   /**
+   * Delays at which the adapter changes how it holds a message (e.g. RabbitMQ's delay levels), in milliseconds: the
+   * timing tests also probe just above each one up to a few seconds, where an off-by-one-level bug shows.
+   */
+  readonly delayBoundariesMs?: readonly number[]
+  /** More ways to build the adapter, each running some areas (see `NamedConfiguration`). */
+  readonly configurations?: readonly NamedConfiguration<TestId>[]
+  /**
    * Multiplies the suite's waits and delays (default 1). The suite expects the broker's lease (visibility timeout)
    * to be configured short for tests — at most `1000 * timeScale` ms — so abandoned deliveries come back quickly.
    */
   readonly timeScale?: number
+}
+
+/**
+ * The adapter built another way (production delay levels, a broker-side delivery limit, …) and the areas of the
+ * suite that run on it, registered as `<name> [<configuration>]`. What the configuration claims in `capabilities`
+ * is held to the tests of those areas, as for the main run.
+ */
+export interface NamedConfiguration<TestId extends string = string> {
+  /** Shown after the adapter's name, e.g. `production delay levels`. */
+  readonly name: string
+  /** What runs on this configuration: whole areas (`'timing'`) and single tests (`'crash.delivery-limit'`). */
+  readonly run: readonly string[]
+  readonly createBroker: BrokerConformanceOptions<TestId>['createBroker']
+  /** Defaults to the main run's. */
+  readonly inspect?: BrokerConformanceOptions<TestId>['inspect']
+  /** Defaults to the main run's. */
+  readonly cleanup?: BrokerConformanceOptions<TestId>['cleanup']
+  readonly skip?: Partial<Record<TestId, string>>
+  readonly delayBoundariesMs?: readonly number[]
 }
 
 /** Options of `runResultBackendConformance`. */

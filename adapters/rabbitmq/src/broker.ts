@@ -96,6 +96,10 @@ function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
     persistence: true,
     clusterMode: quorum,
     maxMessageBytes: options.maxMessageBytes,
+    // TTL levels never longer than the remaining delay, then held in the consumer for the last sub-level remainder:
+    // late by the hops' round trips (measured 2–45 ms on classic, up to ~260 ms on quorum under heavy load).
+    delayLateness: { fixedMs: 500, ratio: 0.02 },
+    ...(options.maxDeliveries === undefined ? {} : { deliveryLimit: options.maxDeliveries }),
   })
 
   const stats = async (queue: string): Promise<QueueStats> => {

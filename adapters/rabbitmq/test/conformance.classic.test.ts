@@ -1,4 +1,24 @@
 import { runBrokerConformance } from '@conveyor/conformance'
-import { conformanceHooks } from './helpers'
+import { DEFAULT_DELAY_LEVELS } from '@conveyor/rabbitmq'
+import { conformanceHooks, TEST_DELAY_LEVELS } from './helpers'
 
-runBrokerConformance({ name: 'rabbitmq (classic)', ...conformanceHooks('classic') })
+runBrokerConformance({
+  name: 'rabbitmq (classic)',
+  ...conformanceHooks('classic'),
+  delayBoundariesMs: TEST_DELAY_LEVELS,
+  configurations: [
+    {
+      // What users run: the timing bound must hold with the default levels, not only with the tests' short ones.
+      name: 'production delay levels',
+      run: ['timing', 'delay.never-early', 'delay.ordered-by-due-time'],
+      ...conformanceHooks('classic', { delayLevels: DEFAULT_DELAY_LEVELS }),
+      delayBoundariesMs: DEFAULT_DELAY_LEVELS,
+    },
+    {
+      // maxDeliveries: the adapter dead-letters before handing out the delivery past the limit.
+      name: 'delivery limit 2',
+      run: ['crash.delivery-limit', 'crash.redelivered-after-destroy'],
+      ...conformanceHooks('classic', { maxDeliveries: 2 }),
+    },
+  ],
+})

@@ -121,4 +121,39 @@ export const crashTests: BrokerTestTable<CrashTestId> = {
     timeoutMs: 30_000,
     run: poisonDeadLettered,
   },
+  'crash.delivery-limit': {
+    title: 'a claimed deliveryLimit is enforced by the broker: after that many deliveries that all crashed, dead-lettered',
+    requires: (caps) =>
+      caps.deliveryLimit === undefined
+        ? 'claims no deliveryLimit (only the app enforces maxDeliveries)'
+        : caps.deliveryLimit > 5
+          ? `claims deliveryLimit ${caps.deliveryLimit}; the test crashes at most 5 consumers (configure a lower one)`
+          : undefined,
+    timeoutMs: 30_000,
+    run: async (h) => {
+      const queue = h.queue()
+      const limit = (await h.capabilities()).deliveryLimit!
+      const producer = await h.broker()
+      const sent = h.envelope(queue)
+      await producer.publish(sent)
+      // Every consumer that gets it dies holding it: no app, no worker policy, only the broker can end this.
+      for (let n = 1; n <= limit; n++) {
+        const instance = await h.broker()
+        const consumer = await h.consume(instance, queue, { prefetch: 1 })
+        const { delivery } = await consumer.next(h.ms(TIMING.redelivery), `delivery #${n} of ${limit}`)
+        expect(delivery.deliveryCount).toBe(n)
+        await instance.destroy()
+      }
+      const last = await h.consume(await h.broker(), queue)
+      const inspector = await h.inspector()
+      const [dead] = await eventually(
+        () => inspector.deadLetters(queue),
+        (entries) => entries.length === 1,
+        h.ms(TIMING.redelivery + TIMING.prompt),
+        'the message dead-lettered by the broker',
+      )
+      expect(dead).toMatchObject({ id: sent.id, reason: 'max-deliveries' })
+      await last.none(h.ms(TIMING.quiet), `a delivery beyond deliveryLimit ${limit}`)
+    },
+  },
 }

@@ -25,6 +25,27 @@ export interface BrokerCapabilities {
   readonly clusterMode: boolean
   /** Largest encoded message accepted, in bytes; core rejects larger payloads before publishing. */
   readonly maxMessageBytes: number
+  /**
+   * Optional: how late a delayed message or a retry may reach a consumer with a free slot, as the adapter is
+   * configured: at most `fixedMs + ratio × delay` after its `notBefore`. Never early is not negotiable. The
+   * conformance suite holds the adapter to this bound over many delay lengths (`timing.*`); absent, it allows one
+   * second flat.
+   */
+  readonly delayLateness?: DelayLateness
+  /**
+   * Optional: the broker itself dead-letters (reason `max-deliveries`) a message delivered more than this many times
+   * in one attempt — even while every consumer that gets it dies or rejects it, and whatever the app's own
+   * `maxDeliveries`. Absent: only core's worker enforces a limit. Claimed, it is held to `crash.delivery-limit`.
+   */
+  readonly deliveryLimit?: number
+}
+
+/** A bound on lateness relative to the delay: `fixedMs + ratio × delay` (e.g. 50 ms + 2 % of the delay). */
+export interface DelayLateness {
+  /** The part every delay may be late by, in milliseconds (timers, a round trip, a poll interval). */
+  readonly fixedMs: number
+  /** The part that grows with the delay (e.g. TTL hops), as a fraction of it. */
+  readonly ratio: number
 }
 
 /** Conservative defaults for a third-party adapter that has not said otherwise. */

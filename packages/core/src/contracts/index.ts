@@ -1,6 +1,6 @@
 export type { BrokerFactory, ResultBackendFactory, UrlAdapter } from './adapter'
 export type { Broker, CloseOptions, ConsumeOptions, QueueSpec, QueueStats, Subscription } from './broker'
-export type { BrokerCapabilities } from './capabilities'
+export type { BrokerCapabilities, DelayLateness } from './capabilities'
 export { DEFAULT_CAPABILITIES } from './capabilities'
 export type {
   DeadLetter,

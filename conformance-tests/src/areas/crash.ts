@@ -122,7 +122,8 @@ export const crashTests: BrokerTestTable<CrashTestId> = {
     run: poisonDeadLettered,
   },
   'crash.delivery-limit': {
-    title: 'a claimed deliveryLimit is enforced by the broker: after that many deliveries that all crashed, dead-lettered',
+    title:
+      'a claimed deliveryLimit is enforced by the broker: after that many deliveries that all crashed, dead-lettered',
     requires: (caps) =>
       caps.deliveryLimit === undefined
         ? 'claims no deliveryLimit (only the app enforces maxDeliveries)'

@@ -58,6 +58,7 @@ export {
   type SettleTestId,
   type TimingTestId,
 } from './ids'
+export { runSourceMutants, type SourceMutantsOptions } from './mutant-runner'
 export type {
   BrokerConformanceOptions,
   BrokerContext,

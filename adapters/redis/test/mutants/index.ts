@@ -86,9 +86,9 @@ export const redisMutants: readonly SourceMutant[] = [
   },
   {
     name: 'redis/short-retry-not-delayed',
-    bug: 'retry treats a delay under 250 ms as none: the next attempt is ready at once',
+    bug: 'retry treats a delay under a second as none: the next attempt is ready at once',
     patches: [
-      { file: 'src/runtime.ts', find: 'delayMs > 0 ? notBefore : 0', replace: 'delayMs >= 250 ? notBefore : 0' },
+      { file: 'src/runtime.ts', find: 'delayMs > 0 ? notBefore : 0', replace: 'delayMs >= 1000 ? notBefore : 0' },
     ],
     mustFail: ['timing.retries-on-time'],
   },

@@ -27,9 +27,11 @@ export const batchTests: BrokerTestTable<BatchTestId> = {
       const inspector = await h.inspector()
       expect(await inspector.ready(queue), 'ready when publishMany resolved').toBe(3)
       expect(await inspector.ready(other), 'ready on the other queue when publishMany resolved').toBe(1)
+      // Ready or delayed, all four are the queue's (an adapter that parks a delay in hops, like RabbitMQ's TTL
+      // levels, may show it ready between two hops; never early is checked on delivery below).
       await eventually(
         () => broker.stats(queue),
-        (s) => s.ready === 3 && s.delayed === (delays ? 1 : 0),
+        (s) => s.ready + s.delayed === (delays ? 4 : 3),
         h.ms(TIMING.prompt),
         'stats of the batch queue',
       )

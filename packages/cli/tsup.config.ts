@@ -1,7 +1,7 @@
 import { packageBuild } from '../../tsup.config.base'
 
 // Optional at run time: tsx loads TypeScript app modules; the adapters serve `--broker <url>` without an app module.
-const external = ['tsx', 'tsx/esm/api', '@conveyor/redis', '@conveyor/rabbitmq']
+const external = ['tsx', 'tsx/esm/api', '@conveyor/redis', '@conveyor/rabbitmq', '@conveyor/dashboard']
 
 export default [
   // The programmatic API, ESM + CJS (import.meta.url is shimmed for the CJS build).

@@ -1,4 +1,5 @@
 import { ConveyorError } from '@conveyor/core'
+import { dashboardCommand } from './commands/dashboard'
 import { dlqCommand } from './commands/dlq'
 import { enqueueCommand } from './commands/enqueue'
 import { inspectCommand } from './commands/inspect'
@@ -19,6 +20,7 @@ Commands:
   dlq         list, replay or purge dead letters
   revoke      skip task runs that have not started
   scheduler   run periodic tasks (scheduler), or show their next runs (scheduler list)
+  dashboard   serve the web dashboard (queues, workers, tasks, dead letters, schedules)
 
 Run \`conveyor <command> --help\` for a command's options.
 Exit codes: 0 done, 1 failed (one line on stderr says why), 2 wrong usage.`
@@ -33,6 +35,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   dlq: dlqCommand,
   revoke: revokeCommand,
   scheduler: schedulerCommand,
+  dashboard: dashboardCommand,
 }
 
 /** One line for the user: the message without the stack, and without core's generic prefix twice. */

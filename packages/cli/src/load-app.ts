@@ -128,7 +128,13 @@ async function redisCoordinationFor(url: string): Promise<CoordinationStore | un
  */
 export async function appFor(
   command: string,
-  values: { app?: string | undefined; broker?: string | undefined; sharedCoordination?: boolean },
+  values: {
+    app?: string | undefined
+    broker?: string | undefined
+    /** A result backend URL beside `broker` (ignored with an app module, which brings its own). */
+    results?: string | undefined
+    sharedCoordination?: boolean
+  },
   io: CliIo,
 ): Promise<AppModule> {
   const specifier = values.app ?? io.env.CONVEYOR_APP
@@ -141,6 +147,7 @@ export async function appFor(
     const coordination = values.sharedCoordination ? await redisCoordinationFor(url) : undefined
     const app = createApp({
       broker: url,
+      ...(values.results ? { results: values.results } : {}),
       adapters: await installedAdapters(),
       logger: false,
       ...(coordination ? { coordination } : {}),

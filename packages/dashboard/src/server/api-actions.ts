@@ -1,4 +1,4 @@
-import { DEFAULT_REVOKE_TTL_MS, revokeTask } from '@conveyor/core'
+import { DEFAULT_REVOKE_TTL_MS, type DeadLetter, revokeTask } from '@conveyor/core'
 import { scanDeadLetters } from './api-read'
 import type { ApiContext, RouteHandler } from './context'
 import { deadLetterFilter } from './dead-letter-filter'
@@ -9,17 +9,33 @@ const ACTION_SCAN_LIMIT = 100_000
 
 const bad = (message: string) => new HttpError(400, 'CONVEYOR_DASHBOARD_BAD_REQUEST', message)
 
-/** The ids an action on dead letters targets: `ids` as given, or every entry matching `filter` (all when empty). */
-async function selectDeadLetters(ctx: ApiContext, queue: string, body: Record<string, unknown>): Promise<string[]> {
+/** The dead letters an action targets: those with the given `ids`, or every one matching `filter` (all when empty). */
+async function selectDeadLetters(ctx: ApiContext, queue: string, body: Record<string, unknown>): Promise<DeadLetter[]> {
+  let matches: (dead: DeadLetter) => boolean
   if (body.ids !== undefined) {
     if (!Array.isArray(body.ids) || !body.ids.every((id) => typeof id === 'string') || body.ids.length > 10_000) {
       throw bad('ids must be an array of at most 10,000 strings')
     }
-    return body.ids as string[]
+    const ids = new Set(body.ids as string[])
+    matches = (dead) => ids.has(dead.id)
+  } else {
+    if (body.filter !== undefined && typeof body.filter !== 'string') throw bad('filter must be a string')
+    matches = deadLetterFilter(body.filter as string | undefined)
   }
-  if (body.filter !== undefined && typeof body.filter !== 'string') throw bad('filter must be a string')
-  const matches = deadLetterFilter(body.filter as string | undefined)
-  return (await scanDeadLetters(ctx, queue, ACTION_SCAN_LIMIT)).filter(matches).map((dead) => dead.id)
+  return (await scanDeadLetters(ctx, queue, ACTION_SCAN_LIMIT)).filter(matches)
+}
+
+/**
+ * Say in the event stream that these runs go back on their queue (`task.replayed`), before they do: the history
+ * then shows each as pending again and its next attempt as a new start, not as noise after a terminal state.
+ */
+async function announceReplays(ctx: ApiContext, dead: readonly DeadLetter[]): Promise<void> {
+  if (!ctx.app.events.wants('task.replayed')) return
+  const at = Date.now()
+  for (const { id, queue, envelope } of dead) {
+    if (envelope) ctx.app.events.emit('task.replayed', { id, task: envelope.task, queue, attempt: 1, at })
+  }
+  await ctx.app.events.barrier()
 }
 
 export const purgeQueue: RouteHandler = async (ctx, { params, request }) => {
@@ -34,16 +50,19 @@ export const purgeQueue: RouteHandler = async (ctx, { params, request }) => {
 export const replayDeadLetters: RouteHandler = async (ctx, { params, request }) => {
   const queue = params[0]!
   const body = await readBody(request)
-  const ids = await selectDeadLetters(ctx, queue, body)
-  if (body.dryRun === true) return json({ queue, dryRun: true, count: ids.length })
-  const replayed = ids.length === 0 ? 0 : await ctx.app.broker.deadLetters.replay(queue, { ids })
+  // Malformed entries are never replayed: they are not counted either.
+  const selected = (await selectDeadLetters(ctx, queue, body)).filter((dead) => dead.envelope !== undefined)
+  if (body.dryRun === true) return json({ queue, dryRun: true, count: selected.length })
+  if (selected.length === 0) return json({ queue, replayed: 0 })
+  await announceReplays(ctx, selected)
+  const replayed = await ctx.app.broker.deadLetters.replay(queue, { ids: selected.map((dead) => dead.id) })
   return json({ queue, replayed })
 }
 
 export const purgeDeadLetters: RouteHandler = async (ctx, { params, request }) => {
   const queue = params[0]!
   const body = await readBody(request)
-  const ids = await selectDeadLetters(ctx, queue, body)
+  const ids = (await selectDeadLetters(ctx, queue, body)).map((dead) => dead.id)
   if (body.dryRun === true) return json({ queue, dryRun: true, count: ids.length })
   if (body.confirm !== true) throw bad('purging dead letters needs { "confirm": true }')
   const removed = ids.length === 0 ? 0 : await ctx.app.broker.deadLetters.purge(queue, ids)

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { createApp, createMemoryBroker } from '@conveyor/core'
+import { type ConveyorEvent, createApp, createMemoryBroker } from '@conveyor/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildClient } from '../client-build'
 import { CSRF_HEADER, createDashboard, type Dashboard, DashboardAuthRequiredError, serveDashboard } from '../src/index'
@@ -128,6 +128,47 @@ describe('mounting', () => {
     const js = await dashboard.fetch(new Request('http://x/admin/conveyor/assets/app.js'), local)
     expect(js.headers.get('content-type')).toMatch(/javascript/)
     expect((await dashboard.fetch(new Request('http://x/other/'), local)).status).toBe(404)
+  })
+})
+
+describe('live updates', () => {
+  it('coalesce a burst of 1,000 events a second into at most two notices a second', async () => {
+    let emit: (event: ConveyorEvent) => void = () => {}
+    const dashboard = make({
+      events: {
+        local: false,
+        subscribe(listener) {
+          emit = listener
+          return () => {}
+        },
+      },
+    })
+    const controller = new AbortController()
+    const response = await dashboard.fetch(new Request('http://x/api/live', { signal: controller.signal }), local)
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    const reading = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return
+        text += value
+      }
+    })()
+    const started = Date.now()
+    for (let i = 0; i < 1000; i++) {
+      emit({ type: 'task.succeeded', id: `r${i}`, task: 't', queue: 'q', attempt: 1, at: Date.now(), durationMs: 1 })
+      if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const seconds = (Date.now() - started) / 1000
+    controller.abort()
+    await reading.catch(() => undefined)
+    const notices = [...text.matchAll(/event: change\ndata: (.*)\n/g)].map(
+      (m) => JSON.parse(m[1]!) as { events: number },
+    )
+    expect(notices.reduce((sum, n) => sum + n.events, 0)).toBe(1000)
+    expect(notices.length).toBeLessThanOrEqual(Math.ceil(seconds * 2) + 1)
   })
 })
 

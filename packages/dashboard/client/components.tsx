@@ -97,6 +97,10 @@ export function Chart(props: {
   series: readonly { label: string; color?: string }[]
   data: readonly (readonly (number | null)[])[]
   format?: (v: number) => string
+  /** Counts: ticks at whole numbers only. */
+  integer?: boolean
+  /** Shown instead of the chart when there is no series yet. */
+  empty?: string
 }) {
   const holder = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | undefined>(undefined)
@@ -118,6 +122,7 @@ export function Chart(props: {
           ticks: { stroke: '#e5e7eb' },
           size: 56,
           values: (_u, vals) => vals.map((v) => fmt(v)),
+          ...(props.integer ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000] } : {}),
         },
       ],
       series: [
@@ -149,7 +154,8 @@ export function Chart(props: {
   return (
     <div class="card chart">
       <div class="card-title">{props.title}</div>
-      <div ref={holder} />
+      {props.series.length === 0 && props.empty ? <div class="chart-empty">{props.empty}</div> : null}
+      <div ref={holder} class={props.series.length === 0 && props.empty ? 'hidden' : ''} />
     </div>
   )
 }

@@ -67,7 +67,13 @@ describe('dashboard on Redis, in Chromium', () => {
     await page.click('nav >> text=Workers')
     await page.locator(`tr[data-worker="${fixture.worker.id}"]`).waitFor()
     await screenshot(page, 'workers')
+    // A backlog that drains over a second or two, so the charts have a shape in the screenshot.
+    await fixture.app.enqueueMany(
+      'demo.slow',
+      Array.from({ length: 120 }, (_, n) => ({ n })),
+    )
     await page.click('nav >> text=Overview')
+    await new Promise((resolve) => setTimeout(resolve, 2500))
     await expectCount(page.locator('.chart'), 4)
     await screenshot(page, 'overview')
   })

@@ -31,6 +31,14 @@ export async function fixtureApp(options: {
   const state = { fixed: false }
   const retry = { maxAttempts: 2, backoff: fixed(50) }
   app.task('demo.ok', async (input: { n: number }) => ({ doubled: input.n * 2 }), { queue })
+  app.task(
+    'demo.slow',
+    async (input: { n: number }) => {
+      await new Promise((resolve) => setTimeout(resolve, 25))
+      return input.n
+    },
+    { queue },
+  )
   let flaky = 0
   app.task(
     'demo.retry-once',

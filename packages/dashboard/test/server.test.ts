@@ -116,6 +116,36 @@ describe('actions', () => {
 })
 
 describe('mounting', () => {
+  it('runs as a Node handler under a base path, with action bodies streamed through', async () => {
+    const { createServer } = await import('node:http')
+    const dashboard = make({ basePath: '/ops/conveyor' })
+    // What Express does when mounted at /ops: req.url loses the mount path, originalUrl keeps it.
+    const server = createServer((req, res) => {
+      ;(req as typeof req & { originalUrl?: string }).originalUrl = req.url
+      req.url = req.url!.replace(/^\/ops/, '') || '/'
+      dashboard.node(req, res)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/ops/conveyor/`
+    try {
+      const html = await (await fetch(base)).text()
+      const token = /data-csrf="([^"]+)"/.exec(html)![1]!
+      const purged = await fetch(`${base}api/queues/default/purge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [CSRF_HEADER]: token },
+        body: JSON.stringify({ confirm: 'default' }),
+      })
+      expect(purged.status).toBe(200)
+      expect(await purged.json()).toEqual({ queue: 'default', removed: 0 })
+      const gz = await fetch(`${base}assets/app.js`, { headers: { 'accept-encoding': 'gzip' } })
+      expect(gz.status).toBe(200)
+      expect((await gz.text()).length).toBeGreaterThan(10_000)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
   it('serves under a base path, with asset URLs below it', async () => {
     const dashboard = make({ basePath: '/admin/conveyor' })
     const redirect = await dashboard.fetch(new Request('http://x/admin/conveyor'), local)

@@ -23,12 +23,13 @@ interface Overview {
   now: number
 }
 
-/** Per-queue series for the top `max` queues by their latest value. */
+/** Per-queue series for the `max` queues with the highest values over the hour. */
 function perQueue(samples: Sample[], pick: (s: Sample) => Record<string, number>, max = 6) {
-  const last = samples.at(-1)
-  const names = Object.keys(last ? pick(last) : {})
-    .sort((a, b) => (pick(last!)[b] ?? 0) - (pick(last!)[a] ?? 0))
-    .slice(0, max)
+  const peak = new Map<string, number>()
+  for (const sample of samples) {
+    for (const [name, value] of Object.entries(pick(sample))) peak.set(name, Math.max(peak.get(name) ?? 0, value))
+  }
+  const names = [...peak.keys()].sort((a, b) => peak.get(b)! - peak.get(a)! || (a < b ? -1 : 1)).slice(0, max)
   return { names, data: names.map((name) => samples.map((s) => pick(s)[name] ?? null)) }
 }
 
@@ -100,12 +101,15 @@ export function OverviewPage() {
           series={charts.depth.names.map((label) => ({ label }))}
           data={charts.depthData}
           format={(v) => count(Math.round(v))}
+          integer
+          empty="No queue sampled yet."
         />
         <Chart
           title="Oldest waiting"
           series={charts.oldest.names.map((label) => ({ label }))}
           data={charts.oldestData}
           format={(v) => duration(v)}
+          empty="Nothing waiting: no run enqueued is still waiting to start."
         />
       </div>
       <h2 class="section">Queues</h2>

@@ -66,12 +66,15 @@ export function TaskPage({ id }: { id: string }) {
   if (!data) return error ? <ErrorBox error={error} /> : <Loading />
   const run = data.run
   const record = data.record
+  // The result backend holds the latest word on a run (it is written as the run settles); the history fills in.
   const state = record?.state ?? run?.state ?? 'unknown'
   const enqueuedAt = run?.enqueuedAt ?? record?.enqueuedAt
-  const startedAt = run?.startedAt ?? record?.startedAt
-  const finishedAt = run?.finishedAt ?? record?.finishedAt
-  const failure = record?.error ?? run?.error
-  const deadReason = run?.timeline.findLast((line) => line.type === 'task.dead-lettered')?.reason
+  const startedAt = record?.startedAt ?? run?.startedAt
+  const finishedAt = record ? record.finishedAt : run?.finishedAt
+  const failing = ['failed', 'dead-lettered', 'retrying'].includes(state)
+  const failure = failing ? (record?.error ?? run?.error) : undefined
+  const deadReason =
+    state === 'dead-lettered' ? run?.timeline.findLast((line) => line.type === 'task.dead-lettered')?.reason : undefined
   const finished = ['succeeded', 'failed', 'dead-lettered', 'expired', 'revoked'].includes(state)
   return (
     <div>
@@ -115,7 +118,9 @@ export function TaskPage({ id }: { id: string }) {
         <dt>Finished</dt>
         <dd>
           {time(finishedAt)}
-          {startedAt && finishedAt ? <span class="muted"> (ran {duration(finishedAt - startedAt)})</span> : null}
+          {startedAt && finishedAt && finishedAt >= startedAt ? (
+            <span class="muted"> (ran {duration(finishedAt - startedAt)})</span>
+          ) : null}
         </dd>
         {run?.parentId ? (
           <>
@@ -152,7 +157,7 @@ export function TaskPage({ id }: { id: string }) {
       ) : null}
       {failure ? (
         <section>
-          <h2 class="section">Error</h2>
+          <h2 class="section">{state === 'retrying' ? 'Last error' : 'Error'}</h2>
           <ErrorView error={failure} />
         </section>
       ) : null}
@@ -178,7 +183,7 @@ export function TaskPage({ id }: { id: string }) {
                   <td class="mono">{a.worker ?? '—'}</td>
                   <td>{time(a.startedAt)}</td>
                   <td class="num">{a.startedAt && a.finishedAt ? duration(a.finishedAt - a.startedAt) : '—'}</td>
-                  <td class="error-cell">{a.error?.message ?? ''}</td>
+                  <td class="error-cell">{a.outcome === 'succeeded' ? '' : (a.error?.message ?? '')}</td>
                 </tr>
               ))}
             </tbody>

@@ -23,11 +23,17 @@ export function toRequest(req: IncomingMessage, res: ServerResponse): Request {
   }
   const method = req.method ?? 'GET'
   const hasBody = method !== 'GET' && method !== 'HEAD'
+  // A body parser mounted before the dashboard (express.json()) has read the stream already: use what it parsed.
+  const parsed = (req as IncomingMessage & { body?: unknown }).body
+  const body =
+    parsed !== undefined && typeof parsed === 'object' && req.readableEnded
+      ? JSON.stringify(parsed)
+      : (Readable.toWeb(req) as ReadableStream<Uint8Array>)
   return new Request(requestUrl(req), {
     method,
     headers,
     signal: controller.signal,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+    ...(hasBody ? { body, duplex: 'half' } : {}),
   } as RequestInit)
 }
 

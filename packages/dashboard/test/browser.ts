@@ -76,7 +76,7 @@ export async function expectText(
   expected: string,
   options: { contains?: boolean; timeoutMs?: number } = {},
 ): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000)
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000)
   let last: string | null = null
   for (;;) {
     last = await locator
@@ -95,7 +95,7 @@ export async function expectText(
 }
 
 /** Wait until `locator` matches `count` elements. */
-export async function expectCount(locator: Locator, count: number, timeoutMs = 10_000): Promise<void> {
+export async function expectCount(locator: Locator, count: number, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const seen = await locator.count()

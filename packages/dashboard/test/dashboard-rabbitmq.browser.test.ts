@@ -44,7 +44,8 @@ afterAll(async () => {
   await cleanup(prefix, [])
 })
 
-describe('dashboard on RabbitMQ, in Chromium', () => {
+// Seconds on a quiet machine; the generous timeout is for a shared one under heavy load.
+describe('dashboard on RabbitMQ, in Chromium', { timeout: 120_000 }, () => {
   it('shows dead letters live, keeps HTML text, and replays one that then succeeds', async () => {
     await page.goto(`${open.url}#/dead-letters/${queue}`)
     await page.locator('.live.on').waitFor()

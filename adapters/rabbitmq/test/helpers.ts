@@ -22,9 +22,13 @@ export const TEST_DELAY_LEVELS = [50, 200, 1_000]
 
 const created = new Map<string, RabbitMQBroker[]>()
 
-/** A broker on `prefix`, remembered for cleanup. */
-export function makeBroker(prefix: string, options: Partial<RabbitMQBrokerOptions> = {}): RabbitMQBroker {
-  const broker = createRabbitMQBroker({
+/** A broker on `prefix`, remembered for cleanup (`create`: the adapter's factory, or a mutated copy's). */
+export function makeBroker(
+  prefix: string,
+  options: Partial<RabbitMQBrokerOptions> = {},
+  create: typeof createRabbitMQBroker = createRabbitMQBroker,
+): RabbitMQBroker {
+  const broker = create({
     url: AMQP_URL,
     prefix,
     delayLevels: TEST_DELAY_LEVELS,
@@ -113,10 +117,18 @@ export async function closeConnectionsNamed(name: string): Promise<number> {
 }
 
 /** The conformance suite's hooks: a broker per namespace, a raw AMQP inspector, and cleanup of the namespace. */
-export function conformanceHooks(queueType: 'classic' | 'quorum', options: Partial<RabbitMQBrokerOptions> = {}) {
+export function conformanceHooks(
+  queueType: 'classic' | 'quorum',
+  options: Partial<RabbitMQBrokerOptions> = {},
+  create: typeof createRabbitMQBroker = createRabbitMQBroker,
+) {
   return {
     createBroker: ({ namespace }: { namespace: string }) =>
-      makeBroker(namespace, { queueType, logger: false, connectionName: `${namespace}:${queueType}`, ...options }),
+      makeBroker(
+        namespace,
+        { queueType, logger: false, connectionName: `${namespace}:${queueType}`, ...options },
+        create,
+      ),
     inspect: async ({ namespace }: { namespace: string }): Promise<BrokerInspector> => {
       const model: ChannelModel = await connect(AMQP_URL)
       model.on('error', () => {})

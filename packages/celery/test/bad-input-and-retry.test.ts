@@ -51,7 +51,7 @@ const setups: Setup[] = [
   },
 ]
 
-describe('Celery queues with foreign messages and retries', { timeout: 120_000 }, () => {
+describe('Celery queues with foreign messages and retries', { timeout: 240_000 }, () => {
   describe.each(setups)('Celery queue on $name', (setup) => {
     const queue = uniqueQueue(`bad-${setup.name}`)
     const namespace = uniqueNamespace('bad')
@@ -99,6 +99,10 @@ describe('Celery queues with foreign messages and retries', { timeout: 120_000 }
         'unsupported-protocol',
       ])
       for (const entry of dead) expect(entry.error?.message).toMatch(/\[celery\]/)
+      expect(await app.broker.deadLetters.count(queue)).toBe(3)
+      expect(await app.broker.deadLetters.replay(queue)).toBe(0) // undecodable: never replayed
+      expect(await app.broker.deadLetters.purge(queue)).toBe(3)
+      expect(await app.broker.deadLetters.count(queue)).toBe(0)
     })
 
     it(`celery-retry-${setup.name}: a failed attempt is republished with retries + 1 and an eta, then succeeds`, async () => {

@@ -1,10 +1,13 @@
 // Decoding the messages a real Celery 5.2 sent (copies of shared/fixtures/celery) and encoding ours the same way.
 import { readFileSync } from 'node:fs'
+import { InvalidOptionsError } from '@conveyor/core'
 import { describe, expect, it } from 'vitest'
 import {
   CeleryDecodeError,
   CeleryPayloadError,
   celeryToEnvelope,
+  createCeleryAmqpBroker,
+  createCeleryRedisBroker,
   decodeKombu,
   encodeKombu,
   envelopeToCelery,
@@ -96,6 +99,12 @@ describe('Celery protocol v2 codec', () => {
     expect(reason(() => celeryToEnvelope({ ...chain, body } as never, context))).toBe('unsupported-canvas')
     expect(reason(() => decodeKombu('garbage'))).toBe('malformed')
     expect(reason(() => decodeKombu('{"body": 1}'))).toBe('malformed')
+  })
+
+  it('celery-options-1: options that cannot work are refused with a stable code naming them', () => {
+    expect(() => createCeleryRedisBroker({ leaseMs: -1 })).toThrow(/leaseMs/)
+    expect(() => createCeleryRedisBroker({ maxAttempts: 0 })).toThrow(InvalidOptionsError)
+    expect(() => createCeleryAmqpBroker({ maxPriority: 0 })).toThrow(/maxPriority/)
   })
 
   it('celery-codec-6: an input that is not { args, kwargs } is refused before publishing', () => {

@@ -66,7 +66,7 @@ async function killedThenFinished(
   }
 }
 
-describe('a SIGKILLed Conveyor worker loses no Celery task', { timeout: 120_000 }, () => {
+describe('a SIGKILLed Conveyor worker loses no Celery task', { timeout: 240_000 }, () => {
   beforeAll(() => requireCelery())
 
   describe('on Redis', () => {

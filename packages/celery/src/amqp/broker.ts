@@ -11,9 +11,9 @@ import {
   type QueueStats,
   type Subscription,
 } from '@conveyor/core'
-import { type ChannelModel, connect } from 'amqplib'
+import { type Channel, type ChannelModel, connect } from 'amqplib'
 import { envelopeToCelery } from '../protocol/message'
-import type { CeleryLogger } from '../redis/options'
+import { attemptsOf, warnerOf } from '../settings'
 import { amqpPublishOptions } from './amqp-message'
 import { AmqpCeleryConsumer } from './consumer'
 import { AmqpCeleryDeadLetters } from './dead-letters'
@@ -42,6 +42,11 @@ function capabilities(maxPriority: number | undefined): BrokerCapabilities {
 const socketOf = (model: ChannelModel) =>
   (model as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream
 
+interface Open {
+  readonly model: ChannelModel
+  readonly publisher: ConfirmPublisher
+}
+
 /**
  * A broker whose queues are Celery queues on RabbitMQ, declared as Celery declares them (a durable queue bound to a
  * direct exchange of the same name), with AMQP properties as Celery sets them. See docs/celery.md.
@@ -51,39 +56,84 @@ export function createCeleryAmqpBroker(options: CeleryAmqpBrokerOptions = {}): B
   if (maxPriority !== undefined && !(Number.isInteger(maxPriority) && maxPriority >= 1 && maxPriority <= 255)) {
     throw new InvalidOptionsError(`[celery] maxPriority must be an integer 1–255, got ${maxPriority}`)
   }
-  const attempts = options.maxAttempts ?? 1
-  if (typeof attempts === 'number' && !(Number.isInteger(attempts) && attempts >= 1)) {
-    throw new InvalidOptionsError(`[celery] maxAttempts must be an integer ≥ 1, got ${attempts}`)
-  }
-  const maxAttempts = typeof attempts === 'function' ? attempts : () => attempts
-  const logger: CeleryLogger | undefined =
-    options.logger === false ? undefined : (options.logger ?? { warn: (obj, msg) => console.warn(msg, obj) })
-  const onError = (error: unknown, what: string) =>
-    logger?.warn({ err: error instanceof Error ? error.message : String(error) }, `[conveyor] [celery] ${what}`)
-  const owned = options.connection === undefined
-  let opening: Promise<{ model: ChannelModel; publisher: ConfirmPublisher }> | undefined
-  const consumers = new Set<AmqpCeleryConsumer>()
-  const declared = new Set<string>()
-  let closed = false
+  return new CeleryAmqpBroker(options)
+}
 
-  const open = () => {
-    if (closed) return Promise.reject(new NotConnectedError('[celery] the broker is closed'))
-    opening ??= (async () => {
-      const model = options.connection ?? (await connect(options.url ?? 'amqp://guest:guest@127.0.0.1:5672'))
-      model.on('error', (error: unknown) => onError(error, 'connection error'))
-      const publisher = new ConfirmPublisher(await model.createConfirmChannel())
-      return { model, publisher }
-    })()
-    opening.catch(() => {
-      opening = undefined
-    })
-    return opening
+class CeleryAmqpBroker implements Broker {
+  readonly name = 'celery-amqp'
+  readonly capabilities: BrokerCapabilities
+  readonly deadLetters: AmqpCeleryDeadLetters
+  private readonly maxAttempts: (task: string) => number
+  private readonly onError: (error: unknown, what: string) => void
+  private readonly consumers = new Set<AmqpCeleryConsumer>()
+  private readonly declared = new Set<string>()
+  private opening: Promise<Open> | undefined
+  private closed = false
+
+  constructor(private readonly options: CeleryAmqpBrokerOptions) {
+    this.capabilities = capabilities(options.maxPriority)
+    this.maxAttempts = attemptsOf(options.maxAttempts)
+    this.onError = warnerOf(options.logger)
+    this.deadLetters = new AmqpCeleryDeadLetters(
+      async () => (await this.open()).model,
+      async () => (await this.open()).publisher,
+    )
   }
 
-  const declare = async (spec: QueueSpec) => {
-    const { model } = await open()
-    const channel = await model.createChannel()
+  private open(): Promise<Open> {
+    if (this.closed) return Promise.reject(new NotConnectedError('[celery] the broker is closed'))
+    if (this.opening === undefined) {
+      this.opening = (async () => {
+        const { connection, url } = this.options
+        const model = connection ?? (await connect(url ?? 'amqp://guest:guest@127.0.0.1:5672'))
+        model.on('error', (error: unknown) => this.onError(error, 'connection error'))
+        return { model, publisher: new ConfirmPublisher(await model.createConfirmChannel()) }
+      })()
+      this.opening.catch(() => {
+        this.opening = undefined
+      })
+    }
+    return this.opening
+  }
+
+  /** Run on a channel of its own, closed afterwards. */
+  private async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
+    const channel = await (await this.open()).model.createChannel()
     try {
+      return await work(channel)
+    } finally {
+      await channel.close().catch(() => undefined)
+    }
+  }
+
+  async connect(): Promise<void> {
+    await this.open()
+  }
+
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.closed) return
+    const consumers = [...this.consumers]
+    await Promise.all(consumers.map((consumer) => consumer.cancel()))
+    const until = Date.now() + (options.timeoutMs ?? 0)
+    while (consumers.some((c) => c.held.size > 0) && Date.now() < until) await sleep(20)
+    for (const consumer of consumers) {
+      await Promise.all([...consumer.held].map((delivery) => delivery.release().catch(() => undefined)))
+    }
+    this.closed = true
+    const current = await this.opening?.catch(() => undefined)
+    if (current && this.options.connection === undefined) await current.model.close().catch(() => undefined)
+  }
+
+  async destroy(): Promise<void> {
+    this.closed = true
+    const current = await this.opening?.catch(() => undefined)
+    if (current) socketOf(current.model)?.destroy()
+  }
+
+  /** Declare as Celery does, so both sides' declarations agree; plus Conveyor's dead-letter queue. */
+  async declare(spec: QueueSpec): Promise<void> {
+    const { maxPriority } = this.options
+    await this.withChannel(async (channel) => {
       const name = spec.name
       await channel.assertExchange(name, 'direct', { durable: true })
       await channel.assertQueue(name, {
@@ -92,84 +142,45 @@ export function createCeleryAmqpBroker(options: CeleryAmqpBrokerOptions = {}): B
       })
       await channel.bindQueue(name, name, name)
       await channel.assertQueue(deadQueueOf(name), { durable: true })
-      declared.add(name)
-    } finally {
-      await channel.close().catch(() => undefined)
-    }
+    })
+    this.declared.add(spec.name)
   }
 
-  const broker: Broker = {
-    name: 'celery-amqp',
-    capabilities: capabilities(maxPriority),
-    async connect() {
-      await open()
-    },
-    async close(closeOptions: CloseOptions = {}) {
-      if (closed) return
-      await Promise.all([...consumers].map((consumer) => consumer.cancel()))
-      const until = Date.now() + (closeOptions.timeoutMs ?? 0)
-      while ([...consumers].some((c) => c.held.size > 0) && Date.now() < until) await sleep(20)
-      for (const consumer of consumers) {
-        await Promise.all([...consumer.held].map((delivery) => delivery.release().catch(() => undefined)))
-      }
-      closed = true
-      const current = await opening?.catch(() => undefined)
-      if (current && owned) await current.model.close().catch(() => undefined)
-    },
-    async destroy() {
-      closed = true
-      const current = await opening?.catch(() => undefined)
-      if (current) socketOf(current.model)?.destroy()
-    },
-    declare,
-    async publish(envelope: Envelope) {
-      const { publisher } = await open()
-      if (!declared.has(envelope.queue)) await declare({ name: envelope.queue })
-      const celery = envelopeToCelery(envelope, envelope.priority)
-      const content = Buffer.from(celery.body, 'utf8')
-      await publisher.publish('', envelope.queue, content, amqpPublishOptions(celery, envelope.expiresAt))
-    },
-    async publishRaw(queue: string, body: string) {
-      const { publisher } = await open()
-      await publisher.publish('', queue, Buffer.from(body, 'utf8'), { deliveryMode: 2 })
-    },
-    async consume(queue: string, handler: DeliveryHandler, consumeOptions: ConsumeOptions): Promise<Subscription> {
-      const { model, publisher } = await open()
-      const channel = await model.createChannel()
-      const consumer = new AmqpCeleryConsumer(
-        { channel, publisher, queue, prefetch: consumeOptions.prefetch, maxAttempts, onError },
-        handler,
-      )
-      await consumer.start()
-      consumers.add(consumer)
-      return consumer
-    },
-    async purge(queue: string) {
-      const { model } = await open()
-      const channel = await model.createChannel()
-      try {
-        return (await channel.purgeQueue(queue)).messageCount
-      } finally {
-        await channel.close().catch(() => undefined)
-      }
-    },
-    async stats(queue: string): Promise<QueueStats> {
-      const { model } = await open()
-      const channel = await model.createChannel()
-      try {
-        const live = await channel.checkQueue(queue)
-        const dead = await channel.checkQueue(deadQueueOf(queue))
-        let inFlight = 0
-        for (const consumer of consumers) if (consumer.queue === queue) inFlight += consumer.held.size
-        return { ready: live.messageCount, inFlight, delayed: 0, dead: dead.messageCount }
-      } finally {
-        await channel.close().catch(() => undefined)
-      }
-    },
-    deadLetters: new AmqpCeleryDeadLetters(
-      async () => (await open()).model,
-      async () => (await open()).publisher,
-    ),
+  async publish(envelope: Envelope): Promise<void> {
+    const { publisher } = await this.open()
+    if (!this.declared.has(envelope.queue)) await this.declare({ name: envelope.queue })
+    const celery = envelopeToCelery(envelope, envelope.priority)
+    const content = Buffer.from(celery.body, 'utf8')
+    await publisher.publish('', envelope.queue, content, amqpPublishOptions(celery, envelope.expiresAt))
   }
-  return broker
+
+  async publishRaw(queue: string, body: string): Promise<void> {
+    const { publisher } = await this.open()
+    await publisher.publish('', queue, Buffer.from(body, 'utf8'), { deliveryMode: 2 })
+  }
+
+  async consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
+    const { model, publisher } = await this.open()
+    const channel = await model.createChannel()
+    const { maxAttempts, onError } = this
+    const settings = { channel, publisher, queue, prefetch: options.prefetch, maxAttempts, onError }
+    const consumer = new AmqpCeleryConsumer(settings, handler)
+    await consumer.start()
+    this.consumers.add(consumer)
+    return consumer
+  }
+
+  purge(queue: string): Promise<number> {
+    return this.withChannel(async (channel) => (await channel.purgeQueue(queue)).messageCount)
+  }
+
+  stats(queue: string): Promise<QueueStats> {
+    return this.withChannel(async (channel) => {
+      const live = await channel.checkQueue(queue)
+      const dead = await channel.checkQueue(deadQueueOf(queue))
+      let inFlight = 0
+      for (const consumer of this.consumers) if (consumer.queue === queue) inFlight += consumer.held.size
+      return { ready: live.messageCount, inFlight, delayed: 0, dead: dead.messageCount }
+    })
+  }
 }

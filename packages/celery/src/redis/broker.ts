@@ -5,18 +5,18 @@ import {
   type ConsumeOptions,
   type DeliveryHandler,
   type Envelope,
-  InvalidOptionsError,
   NotConnectedError,
   type QueueStats,
   type Subscription,
 } from '@conveyor/core'
 import { Redis } from 'ioredis'
 import { envelopeToCelery } from '../protocol/message'
-import { type RedisCeleryConsumer as Consumer, RedisCeleryConsumer } from './consumer'
+import { attemptsOf, positive, warnerOf } from '../settings'
+import { RedisCeleryConsumer } from './consumer'
 import { RedisCeleryDeadLetters } from './dead-letters'
 import { type QueueKeys, queueKeys } from './keys'
 import { encodeKombu, kombuListIndex, toKombuPriority } from './kombu-layout'
-import type { CeleryLogger, CeleryRedisBrokerOptions } from './options'
+import type { CeleryRedisBrokerOptions } from './options'
 import { defineScripts } from './scripts'
 
 const CAPABILITIES: BrokerCapabilities = Object.freeze({
@@ -35,143 +35,131 @@ const CAPABILITIES: BrokerCapabilities = Object.freeze({
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!(Number.isInteger(value) && value > 0)) {
-    throw new InvalidOptionsError(`[celery] ${name} must be an integer > 0, got ${value}`)
-  }
-  return value
-}
-
-function attemptsOf(option: CeleryRedisBrokerOptions['maxAttempts']): (task: string) => number {
-  if (typeof option === 'function') return option
-  const n = positive('maxAttempts', option, 1)
-  return () => n
-}
-
 /**
  * A broker whose queues are Celery queues on Redis, in Kombu's layout: Python's `send_task`/`delay` reach Conveyor
  * workers, and Conveyor's enqueues reach Celery workers. See docs/celery.md for what a mixed fleet gets.
  */
 export function createCeleryRedisBroker(options: CeleryRedisBrokerOptions = {}): Broker {
-  const leaseMs = positive('leaseMs', options.leaseMs, 30_000)
-  const pollMs = positive('pollMs', options.pollMs, 100)
-  const maxBatch = positive('maxBatch', options.maxBatch, 64)
-  const maxAttempts = attemptsOf(options.maxAttempts)
-  const namespace = options.namespace ?? 'conveyor-celery'
-  const globalKeyPrefix = options.globalKeyPrefix ?? ''
-  const owned = options.client === undefined
-  const client =
-    options.client ??
-    new Redis(options.url ?? 'redis://127.0.0.1:6379', { lazyConnect: true, enableAutoPipelining: true })
-  defineScripts(client)
-  const logger: CeleryLogger | undefined =
-    options.logger === false ? undefined : (options.logger ?? { warn: (obj, msg) => console.warn(msg, obj) })
-  const onError = (error: unknown, what: string) =>
-    logger?.warn({ err: error instanceof Error ? error.message : String(error) }, `[conveyor] [celery] ${what}`)
-  const keys = new Map<string, QueueKeys>()
-  const keysOf = (queue: string): QueueKeys => {
-    let found = keys.get(queue)
+  return new CeleryRedisBroker(options)
+}
+
+class CeleryRedisBroker implements Broker {
+  readonly name = 'celery-redis'
+  readonly capabilities = CAPABILITIES
+  readonly deadLetters: RedisCeleryDeadLetters
+  private readonly client: Redis
+  private readonly owned: boolean
+  private readonly leaseMs: number
+  private readonly pollMs: number
+  private readonly maxBatch: number
+  private readonly maxAttempts: (task: string) => number
+  private readonly onError: (error: unknown, what: string) => void
+  private readonly namespace: string
+  private readonly globalKeyPrefix: string
+  private readonly keys = new Map<string, QueueKeys>()
+  private readonly consumers = new Set<RedisCeleryConsumer>()
+  private closed = false
+
+  constructor(options: CeleryRedisBrokerOptions) {
+    this.leaseMs = positive('leaseMs', options.leaseMs, 30_000)
+    this.pollMs = positive('pollMs', options.pollMs, 100)
+    this.maxBatch = positive('maxBatch', options.maxBatch, 64)
+    this.maxAttempts = attemptsOf(options.maxAttempts)
+    this.namespace = options.namespace ?? 'conveyor-celery'
+    this.globalKeyPrefix = options.globalKeyPrefix ?? ''
+    this.onError = warnerOf(options.logger)
+    this.owned = options.client === undefined
+    this.client =
+      options.client ??
+      new Redis(options.url ?? 'redis://127.0.0.1:6379', { lazyConnect: true, enableAutoPipelining: true })
+    // ioredis reconnects by itself; say so instead of its "unhandled error event".
+    if (this.owned) this.client.on('error', (error: unknown) => this.onError(error, 'Redis connection error'))
+    defineScripts(this.client)
+    this.deadLetters = new RedisCeleryDeadLetters(this.client, (queue) => this.keysOf(queue))
+  }
+
+  private keysOf(queue: string): QueueKeys {
+    let found = this.keys.get(queue)
     if (found === undefined) {
-      found = queueKeys(queue, namespace, globalKeyPrefix)
-      keys.set(queue, found)
+      found = queueKeys(queue, this.namespace, this.globalKeyPrefix)
+      this.keys.set(queue, found)
     }
     return found
   }
-  const consumers = new Set<Consumer>()
-  let closed = false
 
-  const connect = async () => {
-    if (closed) throw new NotConnectedError('[celery] the broker is closed')
-    if (client.status === 'wait') await client.connect()
+  async connect(): Promise<void> {
+    if (this.closed) throw new NotConnectedError('[celery] the broker is closed')
+    if (this.client.status === 'wait') await this.client.connect()
   }
 
-  const pushRaw = async (queue: string, listIndex: number, raw: string) => {
-    await connect()
-    await client.lpush(keysOf(queue).lists[listIndex]!, raw)
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const consumers = [...this.consumers]
+    await Promise.all(consumers.map((consumer) => consumer.cancel()))
+    const until = Date.now() + (options.timeoutMs ?? 0)
+    while (consumers.some((c) => c.held.size > 0) && Date.now() < until) await sleep(20)
+    for (const consumer of consumers) {
+      await Promise.all([...consumer.held.values()].map((delivery) => delivery.release().catch(() => undefined)))
+      consumer.stop()
+    }
+    if (this.owned) await this.client.quit().catch(() => undefined)
   }
 
-  const broker: Broker = {
-    name: 'celery-redis',
-    capabilities: CAPABILITIES,
-    connect,
-    async close(closeOptions: CloseOptions = {}) {
-      if (closed) return
-      closed = true
-      await Promise.all([...consumers].map((consumer) => consumer.cancel()))
-      const until = Date.now() + (closeOptions.timeoutMs ?? 0)
-      while ([...consumers].some((c) => c.held.size > 0) && Date.now() < until) await sleep(20)
-      for (const consumer of consumers) {
-        await Promise.all([...consumer.held.values()].map((delivery) => delivery.release().catch(() => undefined)))
-        consumer.stop()
-      }
-      if (owned) await client.quit().catch(() => undefined)
-    },
-    async destroy() {
-      closed = true
-      for (const consumer of consumers) consumer.stop()
-      client.disconnect()
-    },
-    async declare() {
-      // Kombu's lists exist once something is pushed; nothing to create.
-      await connect()
-    },
-    async publish(envelope: Envelope) {
-      const kombuPriority = toKombuPriority(envelope.priority)
-      const raw = encodeKombu(envelopeToCelery(envelope, kombuPriority), envelope.queue)
-      await pushRaw(envelope.queue, kombuListIndex(kombuPriority), raw)
-    },
-    async publishRaw(queue: string, body: string) {
-      await pushRaw(queue, 0, body)
-    },
-    async consume(queue: string, handler: DeliveryHandler, consumeOptions: ConsumeOptions): Promise<Subscription> {
-      await connect()
-      const consumer = new RedisCeleryConsumer(
-        {
-          client,
-          keys: keysOf(queue),
-          queue,
-          prefetch: consumeOptions.prefetch,
-          leaseMs,
-          pollMs,
-          maxBatch,
-          maxAttempts,
-          onError,
-        },
-        handler,
-      )
-      consumers.add(consumer)
-      return consumer
-    },
-    async purge(queue: string) {
-      await connect()
-      const k = keysOf(queue)
-      const counts = (await client
-        .multi()
-        .zcard(k.delayed)
-        .llen(k.lists[0]!)
-        .llen(k.lists[1]!)
-        .llen(k.lists[2]!)
-        .llen(k.lists[3]!)
-        .del(k.delayed, ...k.lists)
-        .exec()) as [unknown, number][]
-      return counts.slice(0, 5).reduce((sum, [, n]) => sum + n, 0)
-    },
-    async stats(queue: string): Promise<QueueStats> {
-      await connect()
-      const k = keysOf(queue)
-      const pipeline = client.pipeline()
-      for (const list of k.lists) pipeline.llen(list)
-      pipeline.zcard(k.leases).zcard(k.delayed).llen(k.dead)
-      const replies = ((await pipeline.exec()) ?? []).map(([, n]) => Number(n))
-      return {
-        ready: replies.slice(0, 4).reduce((a, b) => a + b, 0),
-        inFlight: replies[4] ?? 0,
-        delayed: replies[5] ?? 0,
-        dead: replies[6] ?? 0,
-      }
-    },
-    deadLetters: new RedisCeleryDeadLetters(client, keysOf),
+  async destroy(): Promise<void> {
+    this.closed = true
+    for (const consumer of this.consumers) consumer.stop()
+    this.client.disconnect()
   }
-  return broker
+
+  async declare(): Promise<void> {
+    // Kombu's lists exist once something is pushed; nothing to create.
+    await this.connect()
+  }
+
+  async publish(envelope: Envelope): Promise<void> {
+    const kombuPriority = toKombuPriority(envelope.priority)
+    const raw = encodeKombu(envelopeToCelery(envelope, kombuPriority), envelope.queue)
+    await this.connect()
+    await this.client.lpush(this.keysOf(envelope.queue).lists[kombuListIndex(kombuPriority)]!, raw)
+  }
+
+  async publishRaw(queue: string, body: string): Promise<void> {
+    await this.connect()
+    await this.client.lpush(this.keysOf(queue).lists[0]!, body)
+  }
+
+  async consume(queue: string, handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
+    await this.connect()
+    const { client, leaseMs, pollMs, maxBatch, maxAttempts, onError } = this
+    const settings = { client, keys: this.keysOf(queue), queue, prefetch: options.prefetch, leaseMs, pollMs, maxBatch }
+    const consumer = new RedisCeleryConsumer({ ...settings, maxAttempts, onError }, handler)
+    this.consumers.add(consumer)
+    return consumer
+  }
+
+  async purge(queue: string): Promise<number> {
+    await this.connect()
+    const k = this.keysOf(queue)
+    const pipeline = this.client.multi().zcard(k.delayed)
+    for (const list of k.lists) pipeline.llen(list)
+    const replies = ((await pipeline.del(k.delayed, ...k.lists).exec()) ?? []) as [unknown, number][]
+    return replies.slice(0, 1 + k.lists.length).reduce((sum, [, n]) => sum + n, 0)
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    await this.connect()
+    const k = this.keysOf(queue)
+    const pipeline = this.client.pipeline()
+    for (const list of k.lists) pipeline.llen(list)
+    pipeline.zcard(k.leases).zcard(k.delayed).llen(k.dead)
+    const replies = ((await pipeline.exec()) ?? []).map(([, n]) => Number(n))
+    const lists = k.lists.length
+    return {
+      ready: replies.slice(0, lists).reduce((a, b) => a + b, 0),
+      inFlight: replies[lists] ?? 0,
+      delayed: replies[lists + 1] ?? 0,
+      dead: replies[lists + 2] ?? 0,
+    }
+  }
 }

@@ -73,7 +73,7 @@ export function capabilityMatrix(capabilities: BrokerCapabilities): CapabilityRo
       capability: 'leaseExtension',
       value: String(c.leaseExtension),
       claimed: c.leaseExtension,
-      unlocks: ['crash.held-while-alive'],
+      unlocks: ['crash.held-while-alive', 'crash.long-task-runs-once'],
       meaning: 'a live consumer keeps its delivery past the lease; long tasks are never redelivered while alive',
     },
     {

@@ -50,6 +50,7 @@ export const brokerTestIdsByArea = {
     'crash.settle-after-destroy-rejects',
     'crash.poison-dead-lettered',
     'crash.delivery-limit',
+    'crash.long-task-runs-once',
   ],
   concurrency: [
     'concurrency.all-processed',
@@ -78,6 +79,7 @@ export const brokerTestIdsByArea = {
     'bad-input.malformed-not-replayed',
     'bad-input.no-prototype-pollution',
     'bad-input.unknown-task',
+    'bad-input.poison-frees-slots',
   ],
   settle: ['settle.publish-held', 'settle.settlements-held'],
   paths: ['paths.delivery-counts', 'paths.priority-after-moves', 'paths.interrupted-moves'],

@@ -6,6 +6,7 @@ import { TIMING } from '../harness/harness'
 import { eventually } from '../harness/wait'
 import type { BadInputTestId } from '../ids'
 import { needsDeadLetterView, unknownTask } from './app-scenarios'
+import { poisonFreesSlots } from './poison'
 
 /** Put `body` on a consumed queue; resolve with its dead letter and the consumer (which must not have seen it). */
 async function rawToDeadLetter(h: Harness, body: string) {
@@ -111,5 +112,11 @@ export const badInputTests: BrokerTestTable<BadInputTestId> = {
     title: "core's worker on this broker: an unknown task is dead-lettered 'unknown-task' and the worker keeps going",
     requires: needsDeadLetterView,
     run: unknownTask,
+  },
+  'bad-input.poison-frees-slots': {
+    title:
+      'poison of every kind (nested thousands deep, not JSON, unknown task) is dead-lettered once and frees its slot',
+    timeoutMs: 20_000,
+    run: poisonFreesSlots,
   },
 }

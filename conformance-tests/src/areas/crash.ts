@@ -4,6 +4,7 @@ import { TIMING } from '../harness/harness'
 import { eventually, rejection } from '../harness/wait'
 import type { CrashTestId } from '../ids'
 import { poisonDeadLettered } from './app-scenarios'
+import { longTaskRunsOnce } from './long-task'
 
 const needsDeliveryCount = (caps: { deliveryCount: boolean }) =>
   caps.deliveryCount ? undefined : 'claims deliveryCount: false, so delivery counts are not tested'
@@ -156,5 +157,11 @@ export const crashTests: BrokerTestTable<CrashTestId> = {
       expect(dead).toMatchObject({ id: sent.id, reason: 'max-deliveries' })
       await last.none(h.ms(TIMING.quiet), `a delivery beyond deliveryLimit ${limit}`)
     },
+  },
+  'crash.long-task-runs-once': {
+    title: 'an app task running four lease periods, a second worker waiting, runs once and is acked',
+    requires: (caps) =>
+      caps.leaseExtension ? undefined : 'claims leaseExtension: false, so tasks longer than the lease are redelivered',
+    run: longTaskRunsOnce,
   },
 }

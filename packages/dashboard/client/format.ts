@@ -61,3 +61,12 @@ export function prettyText(text: string | undefined, truncated?: boolean): strin
     return text
   }
 }
+
+/** An interval as people say it: 5 min, 2 h, 30 s, 1500 ms. */
+export function interval(ms: number | undefined): string {
+  if (ms === undefined) return '—'
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`
+  if (ms % 1000 === 0) return `${ms / 1000} s`
+  return `${ms} ms`
+}

@@ -9,6 +9,7 @@ import type { ApiContext } from './server/context'
 import { Csrf } from './server/csrf'
 import { indexHtml, PAGE_HEADERS } from './server/html'
 import { errorJson, errorResponse } from './server/http'
+import { KeyedLock } from './server/keyed-lock'
 import { liveResponse } from './server/live'
 import { Monitor } from './server/monitor'
 import { nodeHandler } from './server/node-adapter'
@@ -73,6 +74,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     historyLocal: own !== undefined,
     eventsLocal: events.local,
     monitor,
+    deadLetterLock: new KeyedLock(),
     scheduler,
     readOnly,
     title: options.title ?? 'Conveyor',

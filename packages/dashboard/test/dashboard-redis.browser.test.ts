@@ -35,6 +35,10 @@ beforeAll(async () => {
     sampleIntervalMs: 500,
     liveIntervalMs: 200,
     title: 'Conveyor (Redis)',
+    schedules: [
+      { name: 'nightly-report', cron: '30 2 * * *', timezone: 'Europe/Berlin', task: 'demo.ok', misfire: 'run-once' },
+      { name: 'cache-warmup', everyMs: 300_000, task: 'demo.ok', input: { n: 0 } },
+    ],
   })
   page = await browser.context.newPage()
   watched = watchPage(page)
@@ -65,6 +69,7 @@ describe('dashboard on Redis, in Chromium', { timeout: 120_000 }, () => {
     ] as const) {
       await expectText(page.locator(`tr[data-run="${id}"] .badge`), state)
     }
+    await screenshot(page, 'tasks')
     await page.click('nav >> text=Workers')
     await page.locator(`tr[data-worker="${fixture.worker.id}"]`).waitFor()
     await screenshot(page, 'workers')
@@ -127,6 +132,20 @@ describe('dashboard on Redis, in Chromium', { timeout: 120_000 }, () => {
     await page.click('.modal button:has-text("Purge queue")')
     await expectText(page.locator('.notice'), `Removed 2 message(s) from ${queue}.`)
     expect((await fixture.app.broker.stats(queue)).delayed).toBe(0)
+    expect(watched.problems).toEqual([])
+  })
+
+  it('revokes a waiting run from its page, and lists the schedules', async () => {
+    const waiting = await fixture.app.enqueue('demo.ok', { n: 5 }, { delayMs: 600_000 })
+    await page.goto(`${served.url}#/tasks/${waiting.id}`)
+    await page.click('.page-header button:has-text("Revoke")')
+    await page.click('.modal button:has-text("Revoke")')
+    await page.locator('.facts .badge:has-text("revoked")').waitFor()
+    expect(await coordination.isRevoked(waiting.id)).toBe(true)
+    await page.click('nav >> text=Schedules')
+    await expectText(page.locator('tbody tr').first().locator('td').first(), 'nightly-report')
+    await expectText(page.locator('tbody tr').nth(1).locator('td').nth(2), 'every 5 min')
+    await screenshot(page, 'schedules')
     expect(watched.problems).toEqual([])
   })
 })

@@ -1,6 +1,6 @@
 import { useData } from '../api'
 import { Empty, ErrorBox, Loading, PageHeader } from '../components'
-import { ago, duration, time } from '../format'
+import { ago, interval, time } from '../format'
 
 interface Schedule {
   name: string
@@ -48,7 +48,7 @@ export function SchedulesPage() {
                   <td class="mono">{s.name}</td>
                   <td class="mono">{s.task}</td>
                   <td class="mono">
-                    {s.cron !== undefined ? `${s.cron} (${s.timezone})` : `every ${duration(s.everyMs)}`}
+                    {s.cron !== undefined ? `${s.cron} (${s.timezone})` : `every ${interval(s.everyMs)}`}
                   </td>
                   <td>{s.misfire}</td>
                   <td title={s.lastTick ? new Date(s.lastTick).toISOString() : ''}>{ago(s.lastTick)}</td>

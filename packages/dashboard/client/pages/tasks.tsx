@@ -106,7 +106,7 @@ export function TasksPage({ route }: { route: Route }) {
                 </td>
                 <td class="num">{run.startedAt && run.finishedAt ? duration(run.finishedAt - run.startedAt) : '—'}</td>
                 <td class="error-cell" title={run.error?.message ?? ''}>
-                  {run.error ? run.error.message.split('\n')[0] : ''}
+                  {run.error && run.state !== 'succeeded' ? run.error.message.split('\n')[0] : ''}
                 </td>
               </tr>
             ))}

@@ -50,18 +50,32 @@ export const purgeQueue: RouteHandler = async (ctx, { params, request }) => {
 export const replayDeadLetters: RouteHandler = async (ctx, { params, request }) => {
   const queue = params[0]!
   const body = await readBody(request)
+  return ctx.deadLetterLock.run(queue, () => replay(ctx, queue, body))
+}
+
+async function replay(ctx: ApiContext, queue: string, body: Record<string, unknown>): Promise<Response> {
   // Malformed entries are never replayed: they are not counted either.
   const selected = (await selectDeadLetters(ctx, queue, body)).filter((dead) => dead.envelope !== undefined)
   if (body.dryRun === true) return json({ queue, dryRun: true, count: selected.length })
   if (selected.length === 0) return json({ queue, replayed: 0 })
   await announceReplays(ctx, selected)
-  const replayed = await ctx.app.broker.deadLetters.replay(queue, { ids: selected.map((dead) => dead.id) })
+  const ids = selected.map((dead) => dead.id)
+  let replayed = await ctx.app.broker.deadLetters.replay(queue, { ids })
+  if (replayed < ids.length) {
+    // Another reader (a second dashboard, the CLI) may have held some of them for a moment (RabbitMQ): once more.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    replayed += await ctx.app.broker.deadLetters.replay(queue, { ids })
+  }
   return json({ queue, replayed })
 }
 
 export const purgeDeadLetters: RouteHandler = async (ctx, { params, request }) => {
   const queue = params[0]!
   const body = await readBody(request)
+  return ctx.deadLetterLock.run(queue, () => purgeSelected(ctx, queue, body))
+}
+
+async function purgeSelected(ctx: ApiContext, queue: string, body: Record<string, unknown>): Promise<Response> {
   const ids = (await selectDeadLetters(ctx, queue, body)).map((dead) => dead.id)
   if (body.dryRun === true) return json({ queue, dryRun: true, count: ids.length })
   if (body.confirm !== true) throw bad('purging dead letters needs { "confirm": true }')

@@ -105,7 +105,10 @@ export const task: RouteHandler = async (ctx, { params }) => {
   return json({ run: run ?? null, record: record ?? null, revoked: revoked === true })
 }
 
-export const deadLetters: RouteHandler = async (ctx, { params, url }) => {
+export const deadLetters: RouteHandler = async (ctx, input) =>
+  ctx.deadLetterLock.run(input.params[0]!, () => listDeadLetters(ctx, input))
+
+const listDeadLetters: RouteHandler = async (ctx, { params, url }) => {
   const queue = params[0]!
   const store = ctx.app.broker.deadLetters
   const limit = intParam(url, 'limit', 50, 500)

@@ -1,4 +1,5 @@
 import type { App, CoordinationStore, Scheduler, TaskHistory } from '@conveyor/core'
+import type { KeyedLock } from './keyed-lock'
 import type { Monitor } from './monitor'
 
 /** What every API route works with. */
@@ -11,6 +12,8 @@ export interface ApiContext {
   /** The events are only this process's (no cross-process stream). */
   readonly eventsLocal: boolean
   readonly monitor: Monitor
+  /** Serialises dead-letter reads and actions per queue (see `KeyedLock`). */
+  readonly deadLetterLock: KeyedLock
   readonly scheduler: Scheduler | undefined
   readonly readOnly: boolean
   readonly title: string

@@ -82,7 +82,12 @@ export const brokerTestIdsByArea = {
     'bad-input.poison-frees-slots',
   ],
   settle: ['settle.publish-held', 'settle.settlements-held'],
-  paths: ['paths.delivery-counts', 'paths.priority-after-moves', 'paths.interrupted-moves'],
+  paths: [
+    'paths.delivery-counts',
+    'paths.priority-after-moves',
+    'paths.interrupted-moves',
+    'paths.refused-move-keeps-message',
+  ],
   batch: ['batch.publish-many-keeps-semantics'],
   timing: ['timing.delays-on-time', 'timing.retries-on-time'],
 } as const

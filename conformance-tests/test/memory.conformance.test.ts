@@ -16,6 +16,15 @@ runBrokerConformance({
     close: async () => {},
   }),
   cleanup: stores.drop,
+  configurations: [
+    {
+      // A small size limit, so a move's new copy can be refused (the test builds messages at the limit).
+      name: 'small messages',
+      run: ['paths.refused-move-keeps-message'],
+      createBroker: ({ namespace }) =>
+        createMemoryBroker({ store: stores.get(namespace), leaseMs: 400, maxMessageBytes: 65_536 }),
+    },
+  ],
 })
 
 // The memory backend lives in one process, so "another instance" is the same backend.

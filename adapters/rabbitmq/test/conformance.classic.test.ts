@@ -15,6 +15,12 @@ runBrokerConformance({
       delayBoundariesMs: DEFAULT_DELAY_LEVELS,
     },
     {
+      // A small size limit, so a move's new copy can be refused (the test builds messages at the limit).
+      name: 'small messages',
+      run: ['paths.refused-move-keeps-message'],
+      ...conformanceHooks('classic', { maxMessageBytes: 64 * 1024 }),
+    },
+    {
       // maxDeliveries: the adapter dead-letters before handing out the delivery past the limit.
       name: 'delivery limit 2',
       run: ['crash.delivery-limit', 'crash.redelivered-after-destroy'],

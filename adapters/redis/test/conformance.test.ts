@@ -16,6 +16,15 @@ runBrokerConformance({
     await deletePrefix(raw, namespace)
     raw.disconnect()
   },
+  configurations: [
+    {
+      // A small size limit, so a move's new copy can be refused (the test builds messages at the limit).
+      name: 'small messages',
+      run: ['paths.refused-move-keeps-message'],
+      createBroker: ({ namespace }) =>
+        createRedisBroker({ url: REDIS_URL, prefix: namespace, leaseMs: 1000, logger: false, maxMessageBytes: 65_536 }),
+    },
+  ],
 })
 
 runResultBackendConformance({

@@ -6,6 +6,7 @@ import { TIMING } from '../harness/harness'
 import { eventually, sleep } from '../harness/wait'
 import type { PathsTestId } from '../ids'
 import { interruptedMoves } from './interrupted-moves'
+import { needsSmallLimit, refusedMoves } from './refused-moves'
 
 const error = toErrorInfo(new Error('conformance'))
 
@@ -128,5 +129,11 @@ export const pathsTests: BrokerTestTable<PathsTestId> = {
       'a retry, dead-letter, release or replay interrupted by a crash loses nothing: each message is live or dead after',
     timeoutMs: 25_000,
     run: interruptedMoves,
+  },
+  'paths.refused-move-keeps-message': {
+    title: 'a retry or dead-letter whose new copy the store refuses (too large) leaves the message live or dead',
+    requires: needsSmallLimit,
+    timeoutMs: 20_000,
+    run: refusedMoves,
   },
 }

@@ -73,6 +73,18 @@ export const rabbitmqMutants: readonly SourceMutant[] = [
     mustFail: ['paths.interrupted-moves'],
   },
   {
+    name: 'rabbitmq/refused-move-acks-anyway',
+    bug: 'when the new copy of a retry or dead-letter is refused, the original is acked anyway: the message is gone',
+    patches: [
+      {
+        file: 'src/delivery.ts',
+        find: '      this.giveBackLater()\n      throw error',
+        replace: '      await this.ackNow()\n      throw error',
+      },
+    ],
+    mustFail: ['paths.refused-move-keeps-message'],
+  },
+  {
     name: 'rabbitmq/stats-in-flight-of-every-queue',
     bug: 'stats count the deliveries this instance holds on every queue as in flight on the one asked for',
     patches: [

@@ -161,6 +161,36 @@ describe('mounting', () => {
   })
 })
 
+describe('task runs', () => {
+  it('are listed from the app’s history by state and time window, and looked up one by one', async () => {
+    const local2 = createApp({ broker: createMemoryBroker(), logger: false })
+    local2.task('sum', async (input: { a: number; b: number }) => input.a + input.b, { queue: 'math' })
+    const worker = local2.worker({ queues: ['math'] })
+    await worker.start()
+    const dashboard = createDashboard({ app: local2 })
+    try {
+      const job = await local2.enqueue('sum', { a: 2, b: 3 })
+      expect(await job.result()).toBe(5)
+      const get = async (path: string) => (await dashboard.fetch(new Request(`http://x/api/${path}`), local)).json()
+      // The succeeded event reaches the history a moment after the result (events are batched off the hot path).
+      let listed = { runs: [] as { id: string }[] }
+      for (const deadline = Date.now() + 10_000; listed.runs.length === 0 && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        listed = (await get('tasks?state=succeeded&window=60&queue=math')) as typeof listed
+      }
+      expect(listed.runs.map((run) => run.id)).toEqual([job.id])
+      expect(((await get('tasks?state=failed')) as { runs: unknown[] }).runs).toEqual([])
+      const detail = (await get(`tasks/${job.id}`)) as { run: { input: string; result: string; state: string } }
+      expect(detail.run).toMatchObject({ state: 'succeeded', input: '{"a":2,"b":3}', result: '5' })
+      const bad = await dashboard.fetch(new Request('http://x/api/tasks?state=nope'), local)
+      expect(bad.status).toBe(400)
+    } finally {
+      await dashboard.close()
+      await local2.close()
+    }
+  })
+})
+
 describe('live updates', () => {
   it('coalesce a burst of 1,000 events a second into at most two notices a second', async () => {
     let emit: (event: ConveyorEvent) => void = () => {}

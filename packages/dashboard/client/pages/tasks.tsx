@@ -19,11 +19,27 @@ export interface RunSummary {
   error?: { name: string; message: string }
 }
 
+/** Enqueued within: seconds, as the API's `window`. */
+const WINDOWS: readonly (readonly [string, string])[] = [
+  ['', 'any time'],
+  ['900', 'last 15 min'],
+  ['3600', 'last hour'],
+  ['86400', 'last 24 h'],
+  ['604800', 'last 7 days'],
+]
+
 const STATES = ['', 'pending', 'started', 'retrying', 'succeeded', 'failed', 'dead-lettered', 'expired', 'revoked']
 
 export function TasksPage({ route }: { route: Route }) {
   const q = (name: string) => route.query.get(name) ?? ''
-  const filters = { state: q('state'), queue: q('queue'), task: q('task'), q: q('q'), cursor: q('cursor') }
+  const filters = {
+    state: q('state'),
+    queue: q('queue'),
+    task: q('task'),
+    q: q('q'),
+    window: q('window'),
+    cursor: q('cursor'),
+  }
   const query = new URLSearchParams(Object.entries(filters).filter(([, v]) => v !== '')).toString()
   const { data, error } = useData<{ runs: RunSummary[]; next?: string; local: boolean }>(`tasks?${query}`)
   const [search, setSearch] = useState(filters.q)
@@ -42,6 +58,17 @@ export function TasksPage({ route }: { route: Route }) {
             {STATES.map((s) => (
               <option key={s} value={s}>
                 {s === '' ? 'any state' : s}
+              </option>
+            ))}
+          </select>
+          <select
+            aria-label="time window"
+            value={filters.window}
+            onChange={(e) => go({ window: e.currentTarget.value })}
+          >
+            {WINDOWS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
               </option>
             ))}
           </select>

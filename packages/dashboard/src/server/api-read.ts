@@ -87,6 +87,8 @@ export const tasks: RouteHandler = async (ctx, { url }) => {
     ...(text('task') !== undefined ? { task: text('task') } : {}),
     ...(text('q') !== undefined ? { search: text('q') } : {}),
     ...(text('cursor') !== undefined ? { cursor: text('cursor') } : {}),
+    // A trailing window in seconds ("the last hour"), resolved here so the page's URL stays the same between reloads.
+    ...(url.searchParams.get('window') ? { since: Date.now() - intParam(url, 'window', 0, 366 * 86_400) * 1000 } : {}),
     limit: intParam(url, 'limit', 50, 200),
   })
   return json({ ...page, local: ctx.historyLocal })

@@ -15,7 +15,7 @@ import {
   type Subscription,
   utf8Length,
 } from '@conveyor/core'
-import { encodeStored, storeRaw } from './codec'
+import { encodeStored, storedReadyAt, storeRaw } from './codec'
 import { closeClient, connectionOf, ensureConnected, openClient, splitUrl } from './connection'
 import { Consumer } from './consumer'
 import { createDeadLetterStore } from './dead-letters'
@@ -257,12 +257,18 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
     async stats(queue: string): Promise<QueueStats> {
       ensureOpen()
       const k = keysOf(queue)
-      const [ready, inFlight, delayed, dead] = (await shared.run(
+      const [ready, inFlight, delayed, dead, ...heads] = (await shared.run(
         'stats',
         [...k.ready, k.delayed, k.inflight, k.dead],
         [],
-      )) as number[]
-      return { ready: ready!, inFlight: inFlight!, delayed: delayed!, dead: dead! }
+      )) as [number, number, number, number, ...(string | null)[]]
+      // The oldest ready message is the earliest of the priority lists' heads (each list is FIFO).
+      let oldestReadyAt: number | undefined
+      for (const head of heads) {
+        const at = typeof head === 'string' ? storedReadyAt(head) : undefined
+        if (at !== undefined && (oldestReadyAt === undefined || at < oldestReadyAt)) oldestReadyAt = at
+      }
+      return { ready, inFlight, delayed, dead, ...(oldestReadyAt !== undefined ? { oldestReadyAt } : {}) }
     },
 
     async close(closeOptions: CloseOptions = {}) {

@@ -75,3 +75,25 @@ export function decodeStored(body: string, queue: string): Envelope {
   assertEnvelope(envelope)
   return envelope
 }
+
+/**
+ * When a stored element became ready (`notBefore`, else `createdAt`), read without decoding the whole envelope;
+ * undefined for a raw body that is not an envelope. Feeds `QueueStats.oldestReadyAt`.
+ */
+export function storedReadyAt(stored: string): number | undefined {
+  let body = stored
+  if (body.startsWith(COUNTED)) body = body.slice(body.indexOf(COUNTED, 1) + 1)
+  try {
+    if (body.startsWith(COMPACT)) {
+      const fields = JSON.parse(body.slice(1)) as unknown[]
+      const extra = fields[7] as { notBefore?: unknown } | undefined
+      const at = typeof extra?.notBefore === 'number' ? extra.notBefore : fields[6]
+      return typeof at === 'number' ? at : undefined
+    }
+    const parsed = JSON.parse(body) as { createdAt?: unknown; notBefore?: unknown }
+    const at = typeof parsed.notBefore === 'number' ? parsed.notBefore : parsed.createdAt
+    return typeof at === 'number' ? at : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,4 +1,5 @@
 import { ConveyorError } from '@conveyor/core'
+import { alertsCommand } from './commands/alerts'
 import { dashboardCommand } from './commands/dashboard'
 import { dlqCommand } from './commands/dlq'
 import { enqueueCommand } from './commands/enqueue'
@@ -21,6 +22,7 @@ Commands:
   revoke      skip task runs that have not started
   scheduler   run periodic tasks (scheduler), or show their next runs (scheduler list)
   dashboard   serve the web dashboard (queues, workers, tasks, dead letters, schedules)
+  alerts      evaluate the app's alert rules (one evaluator per fleet) and notify
 
 Run \`conveyor <command> --help\` for a command's options.
 Exit codes: 0 done, 1 failed (one line on stderr says why), 2 wrong usage.`
@@ -36,6 +38,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   revoke: revokeCommand,
   scheduler: schedulerCommand,
   dashboard: dashboardCommand,
+  alerts: alertsCommand,
 }
 
 /** One line for the user: the message without the stack, and without core's generic prefix twice. */

@@ -5,6 +5,7 @@
  * @module @conveyor/cli
  */
 export { HELP, runCli } from './cli'
+export { ALERTS_HELP, type ModuleAlertsOptions, startModuleAlerts } from './commands/alerts'
 export { deadLetterFilter } from './commands/dlq'
 export { CliError, EXIT, UsageError } from './errors'
 export type { CliIo } from './io'

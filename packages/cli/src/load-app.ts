@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs'
 import { extname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { App, CoordinationStore, RateLimits, ScheduleSpec, UrlAdapter } from '@conveyor/core'
+import type {
+  AlertRule,
+  AlertsConfig,
+  App,
+  CoordinationStore,
+  RateLimits,
+  ScheduleSpec,
+  UrlAdapter,
+} from '@conveyor/core'
 import { createApp } from '@conveyor/core'
 import { CliError, UsageError } from './errors'
 import type { CliIo } from './io'
@@ -16,6 +24,8 @@ export interface AppModule {
   readonly rateLimits?: RateLimits
   /** Hard time limits by task name (ms): a worker process running a task longer is killed and replaced. */
   readonly hardTimeLimits?: Readonly<Record<string, number>>
+  /** Alert rules, notifiers and timing for `conveyor alerts` (an array is taken as the rules). */
+  readonly alerts?: AlertsConfig
   /** Absolute path of the module, to hand to child processes. */
   readonly path: string
 }
@@ -80,6 +90,7 @@ export async function loadAppModule(specifier: string, cwd = process.cwd()): Pro
   const schedules = pick<readonly ScheduleSpec<unknown>[]>('schedules')
   const rateLimits = pick<RateLimits>('rateLimits')
   const hardTimeLimits = pick<Readonly<Record<string, number>>>('hardTimeLimits')
+  const alerts = pick<AlertsConfig | readonly AlertRule[]>('alerts')
   return {
     app,
     path,
@@ -87,6 +98,7 @@ export async function loadAppModule(specifier: string, cwd = process.cwd()): Pro
     ...(schedules ? { schedules } : {}),
     ...(rateLimits ? { rateLimits } : {}),
     ...(hardTimeLimits ? { hardTimeLimits } : {}),
+    ...(alerts ? { alerts: Array.isArray(alerts) ? { rules: alerts } : (alerts as AlertsConfig) } : {}),
   }
 }
 

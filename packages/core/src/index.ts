@@ -4,6 +4,7 @@
  * @packageDocumentation
  * @module @conveyor/core
  */
+export * from './alerts/index'
 export { type App, createApp, type Task } from './app/create-app'
 export type { AppDefaults, AppOptions, EnqueueOptions, JobHandle, ResultOptions } from './app/options'
 export { createMemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker'

@@ -1,3 +1,4 @@
+import type { QueueStats } from '../contracts/broker'
 import type { DeadLetter } from '../contracts/dead-letter'
 import { MAX_PRIORITY } from '../contracts/envelope'
 import { Deque } from '../util/deque'
@@ -195,13 +196,15 @@ export class MemoryStore {
     return n
   }
 
-  stats(queue: string): { ready: number; inFlight: number; delayed: number; dead: number } {
+  stats(queue: string): QueueStats {
     const state = this.queue(queue)
+    const oldestReadyAt = oldestOf(state.levels)
     return {
       ready: state.levels.reduce((sum, level) => sum + level.length, 0),
       inFlight: state.inflight.size,
       delayed: state.delayed.size,
       dead: state.dead.length,
+      ...(oldestReadyAt !== undefined ? { oldestReadyAt } : {}),
     }
   }
 
@@ -277,4 +280,27 @@ export class MemoryStore {
 /** A fresh store; pass the same one to several `createMemoryBroker` calls to share queues between them. */
 export function createMemoryStore(): MemoryStore {
   return new MemoryStore()
+}
+
+/** When the oldest ready message became ready: the earliest head of the priority levels (each level is FIFO). */
+function oldestOf(levels: readonly Deque<StoredMessage>[]): number | undefined {
+  let oldest: number | undefined
+  for (const level of levels) {
+    const head = level.peek()
+    if (head === undefined) continue
+    const at = readyAt(head.body)
+    if (at !== undefined && (oldest === undefined || at < oldest)) oldest = at
+  }
+  return oldest
+}
+
+/** `notBefore ?? createdAt` of a stored body; undefined for a body that is not an envelope (raw, malformed). */
+export function readyAt(body: string): number | undefined {
+  try {
+    const parsed = JSON.parse(body) as { createdAt?: unknown; notBefore?: unknown }
+    const at = typeof parsed.notBefore === 'number' ? parsed.notBefore : parsed.createdAt
+    return typeof at === 'number' ? at : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -42,6 +42,12 @@ export interface QueueStats {
   readonly delayed: number
   /** In the dead-letter store. */
   readonly dead: number
+  /**
+   * Optional: when the oldest ready message was enqueued (its `createdAt`, or its `notBefore` when it was delayed),
+   * epoch ms; undefined when nothing is ready or the broker cannot tell. Feeds the oldest-waiting-age gauge and
+   * alerts. Adapters document what reading it costs.
+   */
+  readonly oldestReadyAt?: number
 }
 
 /** Options of `Broker.close`. */

@@ -148,7 +148,7 @@ describe('redis broker basics', () => {
     expect(await broker.deadLetters.count('q')).toBe(2)
     expect(await broker.deadLetters.purge('q', [got[4]!.envelope.id])).toBe(1)
     expect(await broker.deadLetters.purge('q')).toBe(1)
-    expect(await broker.stats('q')).toEqual({ ready: 3, inFlight: 0, delayed: 0, dead: 0 })
+    expect(await broker.stats('q')).toMatchObject({ ready: 3, inFlight: 0, delayed: 0, dead: 0 })
     const again = await collect(broker, 'q', 10)
     await until(() => again.got.length === 3)
     expect(again.got.map((d) => d.envelope.payload)).toEqual([3, 0, 1])

@@ -40,8 +40,8 @@ describe('redis publishMany', () => {
       envelope('b', { payload: 'b-2', priority: 2 }),
     ]
     await broker.publishMany!(batch)
-    expect(await broker.stats('a')).toEqual({ ready: 4, inFlight: 0, delayed: 1, dead: 0 })
-    expect(await broker.stats('b')).toEqual({ ready: 2, inFlight: 0, delayed: 0, dead: 0 })
+    expect(await broker.stats('a')).toMatchObject({ ready: 4, inFlight: 0, delayed: 1, dead: 0 })
+    expect(await broker.stats('b')).toMatchObject({ ready: 2, inFlight: 0, delayed: 0, dead: 0 })
 
     const got: Delivery[] = []
     await broker.consume('a', (d) => got.push(d), { prefetch: 10 })

@@ -7,7 +7,7 @@ import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { webhookReceiver } from '../../core/test/alerts/webhook-receiver'
-import { deletePrefix, killLeftovers, REDIS_URL, ROOT, rawRedis, sleep, start, until } from './helpers'
+import { deletePrefix, killLeftovers, REDIS_URL, ROOT, rawRedis, sleep, start, until, useBundle } from './helpers'
 
 const FIXTURE = join(ROOT, 'packages/cli/test/fixtures/alerts-app.ts')
 const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
@@ -17,6 +17,8 @@ let redis: Redis
 const cleanup: (() => Promise<void>)[] = []
 beforeAll(async () => {
   redis = await rawRedis()
+  // Plain JS processes: two evaluators under tsx cost seconds of CPU to start on a loaded machine.
+  await useBundle({ alerts: FIXTURE })
 })
 afterAll(async () => {
   await killLeftovers()
@@ -79,7 +81,7 @@ describe.concurrent.each(['redis', 'rabbitmq'] as const)('conveyor alerts on %s'
     const args = ['alerts', '--app', FIXTURE, '--webhook', hook.url]
     const first = start(args, env)
     const second = start(args, env)
-    await Promise.all([first, second].map((p) => p.waitForLog((l) => l.msg === 'alerts started', 30_000)))
+    await Promise.all([first, second].map((p) => p.waitForLog((l) => l.msg === 'alerts started', 60_000)))
 
     // No worker heartbeat and no scheduler: both fire (once, by the leader only).
     await until(() => hook.count('no-worker', 'firing') === 1 && hook.count('missed-tick', 'firing') === 1, 10_000)
@@ -156,5 +158,5 @@ describe.concurrent.each(['redis', 'rabbitmq'] as const)('conveyor alerts on %s'
     standby.signal('SIGTERM')
     expect(await standby.exited).toBe(0)
     await coordination.removeHeartbeat('w1')
-  }, 90_000)
+  }, 150_000)
 })

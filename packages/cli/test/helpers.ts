@@ -96,16 +96,20 @@ let bundle: Bundle | undefined
  * Build the bin and the fixture apps as plain JS (see bundle.ts) for this test file: `start` then runs them without
  * tsx, and the supervisor's children start from them too. Call in beforeAll; `killLeftovers` removes it.
  */
-export async function useBundle(): Promise<void> {
-  bundle ??= await bundleCli(ROOT, { redis: REDIS_APP, rabbitmq: RABBIT_APP })
+export async function useBundle(extraApps: Readonly<Record<string, string>> = {}): Promise<void> {
+  const apps = { redis: REDIS_APP, rabbitmq: RABBIT_APP, ...extraApps }
+  bundle ??= await bundleCli(ROOT, apps)
+  for (const [name, path] of Object.entries(apps)) bundledApps.set(path, name)
 }
+
+/** Source path of each bundled app module → its name in the bundle. */
+const bundledApps = new Map<string, string>()
 
 /** The app module a started process should load: the bundled one once `useBundle` ran. */
 export function appModule(path: string): string {
-  if (bundle === undefined) return path
-  if (path === REDIS_APP) return bundle.apps.redis!
-  if (path === RABBIT_APP) return bundle.apps.rabbitmq!
-  return path
+  const name = bundledApps.get(path)
+  if (bundle === undefined || name === undefined) return path
+  return bundle.apps[name] ?? path
 }
 
 /**

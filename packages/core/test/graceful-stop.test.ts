@@ -21,7 +21,7 @@ describe('graceful stop', () => {
     expect(finished.sort()).toEqual(started.sort())
     // Prefetched-but-not-started deliveries went back: everything not finished is ready again, nothing is lost.
     const stats = await app.broker.stats('default')
-    expect(stats).toEqual({ ready: 10 - finished.length, inFlight: 0, delayed: 0, dead: 0 })
+    expect(stats).toMatchObject({ ready: 10 - finished.length, inFlight: 0, delayed: 0, dead: 0 })
     await app.close()
   })
 
@@ -45,7 +45,7 @@ describe('graceful stop', () => {
     await worker.stop({ timeoutMs: 100 })
     expect(Date.now() - t0).toBeLessThan(1000)
     expect(aborted).toEqual([job.id])
-    expect(await app.broker.stats('default')).toEqual({ ready: 1, inFlight: 0, delayed: 0, dead: 0 })
+    expect(await app.broker.stats('default')).toMatchObject({ ready: 1, inFlight: 0, delayed: 0, dead: 0 })
     // The returned delivery was not counted as an attempt or a crash: a new worker gets attempt 1, delivery 1.
     const second = createApp({ broker: createMemoryBroker({ store }), logger: false })
     const seen: [number, number][] = []

@@ -62,7 +62,7 @@ describe('worker hooks', () => {
     await worker.stop({ timeoutMs: 0 })
     await graceful
     expect(Date.now() - t0).toBeLessThan(5000)
-    expect(await app.broker.stats('default')).toEqual({ ready: 1, inFlight: 0, delayed: 0, dead: 0 })
+    expect(await app.broker.stats('default')).toMatchObject({ ready: 1, inFlight: 0, delayed: 0, dead: 0 })
     await app.close()
   })
 })

@@ -71,6 +71,7 @@ export const brokerTestIdsByArea = {
     'lifecycle.purge',
     'lifecycle.stats',
     'lifecycle.stats-per-queue',
+    'lifecycle.stats-oldest-ready',
   ],
   badInput: [
     'bad-input.malformed-dead-lettered',

@@ -5,6 +5,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error'
 import type { Logger } from '../logging/logger'
 import type { CoordinationStore, Lease } from '../ops/coordination'
 import { sleep } from '../ops/rate-limit'
+import { IncidentLedger } from './incidents'
 import { type AlertInputs, appInputs } from './inputs'
 import { logNotifier } from './notifiers'
 import { type Probe, probeOf, validateRules } from './probes'
@@ -94,6 +95,7 @@ export function createAlerts(
   let controller: AbortController | undefined
   let loop: Promise<void> | undefined
   const unreadable = new Set<string>()
+  const incidents = new IncidentLedger(store, id, log)
 
   const watch = () => {
     for (const w of watched) w.probe.close()
@@ -144,6 +146,10 @@ export function createAlerts(
         const now = inputs.now()
         const change = w.tracker.observe({ holds: w.probe.fires(value), clear: w.probe.clears(value), value }, now)
         if (change === 'none') return
+        // Recorded in the store first: only the evaluator that opens (or closes) the incident notifies.
+        const mine =
+          change === 'fired' ? await incidents.open(w.rule.name, w.tracker.since) : await incidents.close(w.rule.name)
+        if (!mine) return
         const n: AlertNotification = {
           rule: w.rule.name,
           kind: w.rule.kind,
@@ -164,12 +170,22 @@ export function createAlerts(
     return sent
   }
 
+  /** Carry on the incidents a previous holder left open: firing, without a second notification. */
+  const adoptOpenIncidents = async () => {
+    for (const w of watched) {
+      const since = await incidents.openSince(w.rule.name)
+      if (since !== undefined) w.tracker.adopt(since)
+    }
+  }
+
   /** Hold the lease: take it when free, renew it when held. False when someone else leads. */
   const lead = async (): Promise<boolean> => {
     if (lease === undefined) {
       lease = await store.acquireLease(ALERTS_LEASE, id, leaseTtlMs)
-      if (lease !== undefined) log.info({ token: lease.token }, 'alert evaluator leading')
-      return lease !== undefined
+      if (lease === undefined) return false
+      log.info({ token: lease.token }, 'alert evaluator leading')
+      await adoptOpenIncidents()
+      return true
     }
     lease = await store.renewLease(lease, leaseTtlMs)
     if (lease === undefined) {

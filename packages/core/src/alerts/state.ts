@@ -52,6 +52,12 @@ export class AlertTracker {
     }
   }
 
+  /** Take over an incident another evaluator opened (it fired and notified): firing since `since`, no new word. */
+  adopt(since: number): void {
+    this.state = 'firing'
+    this.since = since
+  }
+
   private promote(now: number): Transition {
     if (now - this.since < this.forMs) return 'none'
     this.state = 'firing'

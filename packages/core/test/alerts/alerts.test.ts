@@ -168,6 +168,28 @@ describe('createAlerts on the memory broker', () => {
     expect((await alerts.evaluate()).map((n) => n.status)).toEqual(['resolved'])
   })
 
+  it('notifies an incident once when two evaluators see it (a paused leader): the store records who opened it', async () => {
+    const app = makeApp()
+    const coordination = createMemoryCoordination()
+    let value = 5
+    const heard: string[] = []
+    const make = (id: string) =>
+      createAlerts(app, {
+        id,
+        coordination,
+        rules: [{ name: 'split', kind: 'custom', above: 1, measure: () => value }],
+        notifiers: [(n) => void heard.push(`${n.evaluator}:${n.status}`)],
+      })
+    const [a, b] = [make('a'), make('b')]
+    await a.evaluate()
+    await b.evaluate()
+    expect(b.status()[0]).toMatchObject({ state: 'firing' })
+    value = 0
+    await b.evaluate()
+    await a.evaluate()
+    expect(heard).toEqual(['a:firing', 'b:resolved'])
+  })
+
   it('rejects a rule with a typed error naming it', () => {
     const app = makeApp()
     expect(() =>

@@ -23,7 +23,7 @@ import { announceLocally, announceToStream, createAppEvents, unannounce } from '
 import { checkEnqueueOptions, checkInput } from './check-enqueue'
 import { claimKeys, idempotencyOf, type Prepared, publishBatch } from './idempotency'
 import type { AppOptions, EnqueueManyOptions, EnqueueOptions, JobHandle, ResultOptions } from './options'
-import { resolveBroker, resolveResults } from './resolve'
+import { noResultsHint, resolveBroker, resolveResults } from './resolve'
 import { checkDefaults, checkPriority, checkQueueName, taskSettings } from './task-settings'
 
 /** A task the app can enqueue (and run, when implemented here). */
@@ -100,7 +100,7 @@ export function createApp(options: AppOptions): App {
   const defaults = options.defaults ?? {}
   checkDefaults(defaults)
   const broker = resolveBroker(options.broker, adapters)
-  const results = resolveResults(options.results, broker, adapters)
+  const results = resolveResults(options.results, options.broker, adapters)
   const logger = resolveLogger(options.logger)
   const coordination = options.coordination ?? createMemoryCoordination()
   const events = createAppEvents(options.events, broker, results, logger)
@@ -159,9 +159,7 @@ export function createApp(options: AppOptions): App {
     duplicate,
     async result(resultOptions: ResultOptions = {}) {
       if (!results) {
-        throw new NoResultBackendError(
-          'this app has no result backend: pass createApp({ results }) (e.g. createRedisResultBackend) to read results',
-        )
+        throw new NoResultBackendError(noResultsHint(broker.name))
       }
       await ready()
       const record = await results.wait(id, {
@@ -172,7 +170,7 @@ export function createApp(options: AppOptions): App {
       return record.result as Output
     },
     async record() {
-      if (!results) throw new NoResultBackendError('this app has no result backend: pass createApp({ results })')
+      if (!results) throw new NoResultBackendError(noResultsHint(broker.name))
       await ready()
       const stored = await results.get(id)
       if (stored !== undefined || enqueued === undefined) return stored

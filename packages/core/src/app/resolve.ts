@@ -35,17 +35,37 @@ export function resolveBroker(broker: Broker | string, adapters: readonly UrlAda
   return typeof broker === 'string' ? adapterFor(broker, adapters).createBroker(broker) : broker
 }
 
+/**
+ * The app's result backend. Omitted `results` means the broker's natural store: with a broker URL, the result backend
+ * the same adapter builds from that URL (memory: in-process; Redis: the same server and prefix; RabbitMQ: RPC results
+ * sent back to the producer), so `CONVEYOR_BROKER_URL` alone gives a working `job.result()` on every broker. A broker
+ * instance says nothing about where results should live, so none is assumed; `job.result()` then names what to pass.
+ */
 export function resolveResults(
   results: ResultBackend | string | false | undefined,
-  broker: Broker,
+  brokerInput: Broker | string,
   adapters: readonly UrlAdapter[],
 ): ResultBackend | undefined {
   if (results === false) return undefined
-  if (results === undefined) return broker.name === 'memory' ? createMemoryResultBackend() : undefined
+  if (results === undefined) {
+    if (typeof brokerInput === 'string') return adapterFor(brokerInput, adapters).createResultBackend?.(brokerInput)
+    return brokerInput.name === 'memory' ? createMemoryResultBackend() : undefined
+  }
   if (typeof results !== 'string') return results
   const adapter = adapterFor(results, adapters)
   if (!adapter.createResultBackend) {
     throw new InvalidOptionsError(`the adapter for "${protocolOf(results)}://" has no result backend; use another`)
   }
   return adapter.createResultBackend(results)
+}
+
+/** What `job.result()` says when the app has no result backend: what to pass for the broker it has. */
+export function noResultsHint(brokerName: string): string {
+  const pass =
+    brokerName === 'redis'
+      ? "createApp({ results: createRedisResultBackend({ url }) }) from '@conveyor/redis', or results: 'redis://…'"
+      : brokerName === 'rabbitmq'
+        ? "createApp({ results: createRabbitMQRpcResults({ url }) }) from '@conveyor/rabbitmq' (or results: 'amqp://…'), or a Redis result backend"
+        : 'createApp({ results }) with a result backend, or a URL its adapter resolves'
+  return `this app has no result backend (results: false, or a ${brokerName} broker instance without results): pass ${pass}`
 }

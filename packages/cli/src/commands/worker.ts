@@ -19,6 +19,9 @@ Options:
   -A, --app <module>              app module (.js, or .ts with tsx installed); or CONVEYOR_APP
   -Q, --queues <a,b>              queues to consume (default: the queues of the app's tasks)
   -c, --concurrency <n>           tasks at once per process (default 10)
+      --prefetch <n>              deliveries a process holds unsettled, running or waiting (default: its
+                                  concurrency); more keeps a fast queue busy between fetches, fewer leaves
+                                  work for other processes
   -P, --processes <n>             worker processes per pool (default 1)
       --pool <name=q1,q2[:n]>     a dedicated pool (repeatable): its own processes for its queues
       --max-tasks-per-child <n>   replace a process after n tasks
@@ -41,6 +44,7 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     app: { type: 'string', short: 'A' },
     queues: { type: 'string', short: 'Q', multiple: true },
     concurrency: { type: 'string', short: 'c' },
+    prefetch: { type: 'string' },
     processes: { type: 'string', short: 'P' },
     pool: { type: 'string', multiple: true },
     'max-tasks-per-child': { type: 'string' },
@@ -74,6 +78,7 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
       : [{ name: 'default', queues, concurrency, processes }]
   checkPools(pools)
   if (values.pool && queues.length > 0) throw new UsageError('worker: give -Q or --pool, not both')
+  const prefetch = optional('prefetch')
   const healthPort = optional('health-port', 0)
   const metricsPort = optional('metrics-port', 0)
   if (healthPort !== undefined && healthPort !== 0 && healthPort === metricsPort) {
@@ -89,6 +94,7 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     const worker = app.worker({
       ...(queues.length > 0 ? { queues } : {}),
       concurrency,
+      ...optionalField('prefetch', prefetch),
       shutdownTimeoutMs: drainTimeoutMs,
       handleSignals: true,
       hooks: composeHooks(
@@ -122,6 +128,7 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     logger: mod.app.logger,
     ...(mod.coordination ? { coordination: mod.coordination } : {}),
     drainTimeoutMs,
+    ...optionalField('prefetch', prefetch),
     ...optionalField('maxTasksPerChild', optional('max-tasks-per-child')),
     ...optionalField('maxMemoryMb', optional('max-memory-mb')),
     ...optionalField('hardTimeLimitMs', optional('hard-time-limit')),

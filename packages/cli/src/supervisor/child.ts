@@ -118,6 +118,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
     worker = app.worker({
       ...(config.queues.length > 0 ? { queues: config.queues } : {}),
       concurrency: config.concurrency,
+      ...(config.prefetch !== undefined ? { prefetch: config.prefetch } : {}),
       shutdownTimeoutMs: config.drainTimeoutMs,
       hooks,
     })

@@ -7,6 +7,8 @@ export interface ChildConfig {
   readonly pool: string
   readonly queues: readonly string[]
   readonly concurrency: number
+  /** Deliveries the worker holds unsettled; absent: its concurrency. */
+  readonly prefetch?: number
   /** Exit (to be replaced) after this many finished deliveries. */
   readonly maxTasksPerChild?: number
   /** Exit (to be replaced) once resident memory passes this many MiB. */

@@ -95,6 +95,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       pool: slot.pool.name,
       queues: slot.pool.queues,
       concurrency: slot.pool.concurrency,
+      ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
       drainTimeoutMs,
       statsIntervalMs,
       ...(metrics ? { metrics: true } : {}),

@@ -7,6 +7,8 @@ export interface SupervisorOptions {
   readonly app: string
   readonly pools: readonly PoolSpec[]
   readonly logger: Logger
+  /** Deliveries each worker process holds unsettled (running or waiting). Default: its pool's concurrency. */
+  readonly prefetch?: number
   readonly maxTasksPerChild?: number
   readonly maxMemoryMb?: number
   /**

@@ -66,7 +66,7 @@ describe('npm pack of each package installs into a fresh project', () => {
         'console.log(typeof createApp, redisAdapter.protocols.join(), rabbitmqAdapter.protocols.join(), typeof runCli)\n',
     )
     expect(await project.shell(`node ${cjs}`)).toContain('function redis,rediss amqp,amqps function')
-  })
+  }, 180_000)
 })
 
 describe('the docs run as written', () => {
@@ -171,6 +171,7 @@ async function cleanBrokers(): Promise<void> {
   redis.disconnect()
   const connection = await amqp.connect(AMQP)
   const channel = await connection.createChannel()
+  await channel.deleteQueue(`${prefix}/queues`) // the adapter's queue catalogue
   for (const queue of DOC_QUEUES) {
     const work = `${prefix}.${queue}`
     for (const name of [work, `${work}.dead`, ...DELAY_LEVELS.map((level) => `${work}.delay.${level}`)]) {

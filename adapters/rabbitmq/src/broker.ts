@@ -139,6 +139,11 @@ function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
       ensureOpen()
       await topology.declare(spec)
     },
+    /** Every logical queue declared under this prefix by any process (kept in the `<prefix>/queues` catalogue). */
+    async listQueues() {
+      ensureOpen()
+      return topology.catalog.list()
+    },
     publish(envelope: Envelope) {
       // Not async: the publish hot path saves a promise per message. Sync failures still become rejections.
       try {

@@ -23,6 +23,7 @@ export {
   type RabbitMQQueueType,
   type RabbitMQReconnectOptions,
 } from './options'
+export { catalogName } from './queue-catalog'
 export {
   createRabbitMQRpcResults,
   type RabbitMQRpcResults,

@@ -3,6 +3,7 @@ import type { Channel, ChannelModel } from 'amqplib'
 import type { Connection } from './connection'
 import { type QueueNames, queueNames } from './names'
 import type { RabbitMQQueueType, ResolvedOptions } from './options'
+import { catalogName, QueueCatalog } from './queue-catalog'
 
 interface Known {
   readonly type: RabbitMQQueueType
@@ -25,11 +26,15 @@ export class Topology {
   /** Queues whose declaration settled successfully: the publish fast path checks this without awaiting. */
   private readonly ready = new Set<string>()
   private channel: Promise<Channel> | undefined
+  /** Every logical queue declared under the prefix, by any process: what `listQueues` reads. */
+  readonly catalog: QueueCatalog
 
   constructor(
     private readonly connection: Connection,
     private readonly options: ResolvedOptions,
-  ) {}
+  ) {
+    this.catalog = new QueueCatalog(connection, catalogName(options.prefix), options.publishTimeoutMs)
+  }
 
   names(queue: string): QueueNames {
     return this.known.get(queue)?.names ?? queueNames(this.options.prefix, queue, this.options.delayLevels)
@@ -56,7 +61,7 @@ export class Topology {
     const entry: Known = { type, names: this.names(spec.name) }
     this.known.set(spec.name, entry)
     this.ready.delete(spec.name)
-    entry.declared = this.assertAll(entry)
+    entry.declared = this.assertAll(entry).then(() => this.catalog.add(spec.name))
     entry.declared.then(
       () => {
         if (this.known.get(spec.name) === entry && entry.declared !== undefined) this.ready.add(spec.name)

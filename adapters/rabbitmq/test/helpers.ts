@@ -4,6 +4,7 @@ import { promisify } from 'node:util'
 import type { BrokerInspector } from '@conveyor/conformance'
 import type { DeadLetter, Envelope } from '@conveyor/core'
 import {
+  catalogName,
   createRabbitMQBroker,
   decodeDeadLetterMessage,
   queueNames,
@@ -53,7 +54,7 @@ export async function rawChannel(): Promise<{ channel: Channel; close(): Promise
 export async function cleanup(prefix: string, extraQueues: string[] = []): Promise<void> {
   const brokers = created.get(prefix) ?? []
   created.delete(prefix)
-  const names = new Set(extraQueues)
+  const names = new Set([...extraQueues, catalogName(prefix)])
   for (const broker of brokers) {
     for (const queue of broker.knownQueues()) {
       const n = broker.queueNames(queue)

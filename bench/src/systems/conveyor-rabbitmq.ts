@@ -24,7 +24,7 @@ function conveyorRabbitMQSystem(id: string, description: string, options: { prio
     family: 'conveyor',
     description,
     async create(env, attachTo) {
-      const { createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS } = await import('@conveyor/rabbitmq').catch(
+      const { catalogName, createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS } = await import('@conveyor/rabbitmq').catch(
         (error: unknown) => {
           throw new UnavailableError(`@conveyor/rabbitmq does not load: ${(error as Error).message}`)
         },
@@ -39,7 +39,7 @@ function conveyorRabbitMQSystem(id: string, description: string, options: { prio
       })
       const names = queueNames(ns, 'q', DEFAULT_DELAY_LEVELS)
       return conveyorInstance(broker, ns, () =>
-        deleteQueues(env.amqpUrl, [names.work, names.dead, ...names.delays.map((d) => d.name)]),
+        deleteQueues(env.amqpUrl, [names.work, names.dead, ...names.delays.map((d) => d.name), catalogName(ns)]),
       )
     },
   }

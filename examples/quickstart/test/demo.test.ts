@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { createRabbitMQBroker } from '@conveyor/rabbitmq'
+import { catalogName, createRabbitMQBroker } from '@conveyor/rabbitmq'
 import amqp from 'amqplib'
 import { Redis } from 'ioredis'
 import { expect, it } from 'vitest'
@@ -92,7 +92,7 @@ it('runs the same demo on RabbitMQ with CONVEYOR_BROKER_URL=amqp://…', async (
     })
     const connection = await amqp.connect('amqp://guest:guest@127.0.0.1:5672')
     const channel = await connection.createChannel()
-    for (const name of names) await channel.deleteQueue(name)
+    for (const name of [...names, catalogName(prefix)]) await channel.deleteQueue(name)
     await connection.close()
     await broker.destroy()
   }

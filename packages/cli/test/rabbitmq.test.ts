@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { type App, createApp } from '@conveyor/core'
-import { createRabbitMQBroker, DEFAULT_DELAY_LEVELS, queueNames } from '@conveyor/rabbitmq'
+import { catalogName, createRabbitMQBroker, DEFAULT_DELAY_LEVELS, queueNames } from '@conveyor/rabbitmq'
 import { createRedisResultBackend } from '@conveyor/redis'
 import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
@@ -31,6 +31,7 @@ async function deleteQueues(prefix: string, queues: string[], levels: readonly n
   const model = await connect(AMQP_URL)
   try {
     const channel = await model.createChannel()
+    await channel.deleteQueue(catalogName(prefix))
     for (const queue of queues) {
       const n = queueNames(prefix, queue, levels)
       for (const name of [n.work, n.dead, ...n.delays.map((d) => d.name)]) await channel.deleteQueue(name)

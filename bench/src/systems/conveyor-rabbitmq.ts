@@ -24,11 +24,11 @@ function conveyorRabbitMQSystem(id: string, description: string, options: { prio
     family: 'conveyor',
     description,
     async create(env, attachTo) {
-      const { catalogName, createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS } = await import('@conveyor/rabbitmq').catch(
-        (error: unknown) => {
-          throw new UnavailableError(`@conveyor/rabbitmq does not load: ${(error as Error).message}`)
-        },
-      )
+      const { catalogName, createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS } = await import(
+        '@conveyor/rabbitmq'
+      ).catch((error: unknown) => {
+        throw new UnavailableError(`@conveyor/rabbitmq does not load: ${(error as Error).message}`)
+      })
       const ns = attachTo ?? namespace('conveyor')
       const broker = createRabbitMQBroker({
         url: env.amqpUrl,

@@ -45,6 +45,8 @@ export interface TaskEvents {
     readonly deliveryCount: number
     /** Epoch milliseconds when the run was first enqueued (`Envelope.createdAt`): gives the wait time. */
     readonly enqueuedAt: number
+    /** When this attempt was due (`Envelope.notBefore`: delay, ETA, retry backoff), if it was held back. */
+    readonly notBefore?: number
   }
   'task.succeeded': TaskEventBase & {
     readonly durationMs: number

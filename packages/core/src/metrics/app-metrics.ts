@@ -10,6 +10,11 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 ]
 
+/** Wait-time buckets in seconds: 5 ms to 1 hour (a backlog can hold tasks far longer than they run). */
+export const DEFAULT_WAIT_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600,
+]
+
 export interface MetricsOptions {
   /** Report these queues' depth (`ready`, `delayed`, `dead`), read from the broker on every `collect()`. */
   readonly queues?: readonly string[]
@@ -76,6 +81,18 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
     ['queue', 'state'],
     'latest',
   )
+  const oldestWaiting = registry.gauge(
+    'conveyor_queue_oldest_waiting_seconds',
+    'Age of the oldest ready message of a queue (since it was enqueued, or due when delayed); 0 when none is ready. Absent when the broker cannot tell.',
+    ['queue'],
+    'latest',
+  )
+  const wait = registry.histogram(
+    'conveyor_task_wait_seconds',
+    'Time from enqueue (or from when it was due: delay, retry backoff) to the start of an attempt.',
+    tq,
+    DEFAULT_WAIT_BUCKETS,
+  )
   const statsErrors = registry.counter(
     'conveyor_queue_stats_errors_total',
     'Collections where a queue’s stats could not be read in time (its depth is left out then).',
@@ -90,7 +107,11 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
 
   const offs = [
     app.events.on('task.enqueued', (e) => enqueued.inc([e.task, e.queue])),
-    app.events.on('task.started', (e) => started.inc([e.task, e.queue])),
+    app.events.on('task.started', (e) => {
+      started.inc([e.task, e.queue])
+      // Waiting counts from when the attempt could run: a delayed or retried one was not waiting before it was due.
+      wait.observe([e.task, e.queue], Math.max(0, e.at - (e.notBefore ?? e.enqueuedAt)) / 1000)
+    }),
     app.events.on('task.succeeded', (e) => ran(e, 'succeeded')),
     app.events.on('task.retried', (e) => ran(e, 'retried')),
     app.events.on('task.failed', (e) => ran(e, 'failed')),
@@ -116,6 +137,10 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
       queueDepth.set([queue, 'ready'], stats.ready)
       queueDepth.set([queue, 'delayed'], stats.delayed)
       queueDepth.set([queue, 'dead'], stats.dead)
+      if (stats.ready === 0) oldestWaiting.set([queue], 0)
+      else if (stats.oldestReadyAt !== undefined) {
+        oldestWaiting.set([queue], Math.max(0, Date.now() - stats.oldestReadyAt) / 1000)
+      }
     } catch {
       statsErrors.inc([queue])
     } finally {
@@ -126,6 +151,7 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
   async function collect(): Promise<MetricsSnapshot> {
     // Gauges are re-read from scratch: a queue that could not be read is absent rather than stale.
     queueDepth.reset()
+    oldestWaiting.reset()
     active.reset()
     processed.reset()
     await Promise.all((options.queues ?? []).map(readQueue))

@@ -1,4 +1,10 @@
-export { type AppMetrics, collectMetrics, DEFAULT_DURATION_BUCKETS, type MetricsOptions } from './app-metrics'
+export {
+  type AppMetrics,
+  collectMetrics,
+  DEFAULT_DURATION_BUCKETS,
+  DEFAULT_WAIT_BUCKETS,
+  type MetricsOptions,
+} from './app-metrics'
 export { mergeSnapshots, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus'
 export { Counter, Gauge, Histogram, MetricsRegistry, OVERFLOW_LABEL } from './registry'
 export { handleMetricsRequest, type MetricsServer, type ServeMetricsOptions, serveMetrics } from './serve'

@@ -215,6 +215,7 @@ class Run {
         ...this.eventBase(),
         deliveryCount: delivery.deliveryCount,
         enqueuedAt: envelope.createdAt,
+        ...(envelope.notBefore !== undefined ? { notBefore: envelope.notBefore } : {}),
       })
     }
 

@@ -12,7 +12,7 @@ import {
   createCeleryRpcResultBackend,
 } from '../src/index'
 import { AMQP_URL, CELERY_AMQP_URL, cleanAmqp, rawAmqp } from './amqp-helpers'
-import { type CeleryEnv, pythonCall, requireCelery } from './python'
+import { type CeleryEnv, ownChild, pythonCall, requireCelery } from './python'
 import { CELERY_REDIS_URL, cleanRedis, rawRedis, uniqueNamespace, uniqueQueue } from './redis-helpers'
 
 const LEASE_MS = 1500
@@ -23,6 +23,7 @@ function startHangingWorker(args: string[]): { child: ChildProcess; started: Pro
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=conveyor-source', fixture, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
+  ownChild(child)
   let out = ''
   const started = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -43,10 +44,15 @@ async function killedThenFinished(
   const seen: number[] = []
   const call = pythonCall(env, 'proj.tasks.add', [5, 6], {}, { queue: env.queue, timeout: 120 })
   const hanging = startHangingWorker(workerArgs)
-  const line = await hanging.started
-  expect(line).toMatch(/ 1$/)
-  hanging.child.kill('SIGKILL')
-  await new Promise((resolve) => hanging.child.once('exit', resolve))
+  try {
+    const line = await hanging.started
+    expect(line).toMatch(/ 1$/)
+  } finally {
+    hanging.child.kill('SIGKILL')
+  }
+  if (hanging.child.exitCode === null && hanging.child.signalCode === null) {
+    await new Promise((resolve) => hanging.child.once('exit', resolve))
+  }
 
   const app = createApp({ ...make(), logger: false })
   app.task(

@@ -2,6 +2,19 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
+/** Child processes a test started: killed when the test process exits, even after a timeout skipped their stop. */
+const children = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+})
+
+/** Track a child so that it never outlives the test process. */
+export function ownChild(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
 /** Debian's interpreter, where `python3-celery` is installed (not a pyenv `python3` on PATH). */
 export const PYTHON = '/usr/bin/python3'
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url))
@@ -88,6 +101,7 @@ export async function startCeleryWorker(env: CeleryEnv, extra: readonly string[]
     [...argv, '--without-gossip', '--without-mingle', '--without-heartbeat', '-n', `${env.queue}@%h`, ...extra],
     { cwd: FIXTURES, env: pythonEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
   )
+  ownChild(child)
   let output = ''
   const collect = (chunk: Buffer) => {
     output += chunk.toString()

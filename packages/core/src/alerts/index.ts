@@ -6,7 +6,14 @@ export {
   type AlertsOptions,
   createAlerts,
 } from './evaluator'
-export { type AlertInputs, appInputs, localOutcomes, type OutcomeFeed, type TaskOutcome } from './inputs'
+export {
+  type AlertInputs,
+  appInputs,
+  localOutcomes,
+  type OutcomeFeed,
+  streamOutcomes,
+  type TaskOutcome,
+} from './inputs'
 export { alertText, logNotifier, type WebhookNotifier, type WebhookNotifierOptions, webhookNotifier } from './notifiers'
 export { validateRules } from './probes'
 export type {

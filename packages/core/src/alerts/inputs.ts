@@ -1,6 +1,8 @@
 import type { App } from '../app/create-app'
 import type { QueueStats } from '../contracts/broker'
+import { UnsupportedError } from '../errors/unsupported-error'
 import type { CoordinationStore, WorkerHeartbeat } from '../ops/coordination'
+import { sleep } from '../ops/rate-limit'
 
 /** How one task run ended, as failure-rate rules count it. */
 export interface TaskOutcome {
@@ -53,11 +55,58 @@ export function localOutcomes(app: Pick<App, 'events'>): OutcomeFeed {
   }
 }
 
-/** The inputs of an app: its broker's stats, the coordination store's heartbeats and ticks, its local outcomes. */
+const ENDED = ['task.succeeded', 'task.failed', 'task.dead-lettered'] as const
+
+/**
+ * Outcomes of every process of the fleet, read from the app's event stream (`app.events.subscribe`) from the moment
+ * of subscribing. An app without a stream falls back to `localOutcomes`. A read that fails is retried every second
+ * (logged once per outage), so a broker blip costs the rule some samples, not the evaluator.
+ */
+export function streamOutcomes(app: Pick<App, 'events' | 'logger'>): OutcomeFeed {
+  return {
+    subscribe(listener) {
+      const stop = new AbortController()
+      let fallback: (() => void) | undefined
+      const follow = async () => {
+        let failing = false
+        while (!stop.signal.aborted) {
+          try {
+            for await (const { event } of app.events.subscribe({ types: [...ENDED], signal: stop.signal })) {
+              failing = false
+              if (
+                event.type === 'task.succeeded' ||
+                event.type === 'task.failed' ||
+                event.type === 'task.dead-lettered'
+              ) {
+                const outcome = event.type.slice('task.'.length) as TaskOutcome['outcome']
+                listener({ task: event.task, queue: event.queue, outcome, at: event.at })
+              }
+            }
+          } catch (error) {
+            if (error instanceof UnsupportedError) {
+              fallback = localOutcomes(app).subscribe(listener)
+              return
+            }
+            if (!failing) app.logger.warn({ err: error }, 'alerts: cannot read the event stream; retrying')
+            failing = true
+          }
+          await sleep(1000, stop.signal).catch(() => undefined)
+        }
+      }
+      void follow()
+      return () => {
+        stop.abort()
+        fallback?.()
+      }
+    },
+  }
+}
+
+/** The inputs of an app: its broker's stats, the coordination store's heartbeats and ticks, the fleet's outcomes. */
 export function appInputs(
-  app: Pick<App, 'broker' | 'events'>,
+  app: Pick<App, 'broker' | 'events' | 'logger'>,
   coordination: CoordinationStore,
-  outcomes: OutcomeFeed = localOutcomes(app),
+  outcomes: OutcomeFeed = streamOutcomes(app),
 ): AlertInputs {
   return {
     now: () => Date.now(),

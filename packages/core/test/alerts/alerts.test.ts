@@ -1,4 +1,11 @@
-import { AlertTracker, createAlerts, createMemoryCoordination, type TaskOutcome, webhookNotifier } from '@conveyor/core'
+import {
+  AlertTracker,
+  createAlerts,
+  createMemoryCoordination,
+  type TaskOutcome,
+  UnrecoverableError,
+  webhookNotifier,
+} from '@conveyor/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { captureLogger, sleep, useMemoryApps } from '../helpers'
 import { webhookReceiver } from './webhook-receiver'
@@ -188,6 +195,34 @@ describe('createAlerts on the memory broker', () => {
     await b.evaluate()
     await a.evaluate()
     expect(heard).toEqual(['a:firing', 'b:resolved'])
+  })
+
+  it('counts failure rates from the app event stream by default (every process that publishes)', async () => {
+    const app = makeApp()
+    const job = app.task(
+      'flaky',
+      (n: number) => {
+        if (n % 2 === 0) throw new UnrecoverableError('even')
+      },
+      { queue: 'fr' },
+    )
+    const alerts = createAlerts(app, {
+      rules: [{ name: 'fr-stream', kind: 'failure-rate', queue: 'fr', windowMs: 60_000, above: 0.3, minRuns: 4 }],
+      notifiers: [],
+    })
+    await alerts.evaluate() // subscribes from now on
+    await sleep(100)
+    const worker = app.worker({ queues: ['fr'] })
+    await worker.start()
+    for (let n = 0; n < 6; n++) await job.enqueue(n)
+    let fired: string[] = []
+    for (let i = 0; i < 50 && fired.length === 0; i++) {
+      await sleep(100)
+      fired = (await alerts.evaluate()).map((n) => `${n.status}:${n.value}`)
+    }
+    expect(fired).toEqual(['firing:0.5'])
+    await worker.stop()
+    await alerts.stop()
   })
 
   it('rejects a rule with a typed error naming it', () => {

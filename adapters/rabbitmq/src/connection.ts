@@ -1,4 +1,4 @@
-import { NotConnectedError } from '@conveyor/core'
+import { NotConnectedError, redactError, redactSecrets } from '@conveyor/core'
 import {
   type Channel,
   type ChannelModel,
@@ -49,6 +49,8 @@ export class Connection {
   private state: 'idle' | 'open' | 'closed' | 'destroyed' | 'failed' = 'idle'
   private failure: Error | undefined
   private blockedSince: number | undefined
+  /** When the connection was lost, while it is: loss and recovery are each reported once per outage. */
+  private lostAt: number | undefined
   private unblockWaiters: (() => void)[] = []
   /** Channels we opened, so `destroy()` on a connection we do not own can still drop them. */
   private readonly channels = new Set<{ close(): Promise<void>; once(event: 'close', fn: () => void): unknown }>()
@@ -82,7 +84,9 @@ export class Connection {
     this.assertUsable()
     this.opening ??= this.doOpen().catch((error: unknown) => {
       this.opening = undefined
-      throw new NotConnectedError(`[rabbitmq] cannot connect: ${(error as Error).message}`, { cause: error })
+      throw new NotConnectedError(`[rabbitmq] cannot connect: ${redactSecrets(String((error as Error)?.message))}`, {
+        cause: redactError(error),
+      })
     })
     return this.opening
   }
@@ -127,7 +131,14 @@ export class Connection {
   private watch(model: Model): void {
     const log = this.hooks.logger
     // Without an `error` listener an emitter's error would crash the process; errors also arrive as `close`.
-    model.on('error', (error: Error) => log.warn({ err: error }, '[conveyor] [rabbitmq] connection error'))
+    // During an outage every failed reconnect errors again: the outage was reported once already.
+    model.on('error', (error: Error) =>
+      (this.lostAt === undefined ? log.warn : log.debug).call(
+        log,
+        { err: error },
+        '[conveyor] [rabbitmq] connection error',
+      ),
+    )
     model.on('blocked', (reason: string) => {
       this.blockedSince = Date.now()
       log.warn({ reason }, '[conveyor] [rabbitmq] connection blocked by the server; publishes wait')
@@ -140,12 +151,23 @@ export class Connection {
       model.on('connect', (live: ChannelModel) => {
         this.live = live
         batchSocketWrites(live)
-        log.info({ name: this.hooks.name }, '[conveyor] [rabbitmq] connected')
+        if (this.lostAt === undefined) {
+          log.debug({ name: this.hooks.name }, '[conveyor] [rabbitmq] connected')
+          return
+        }
+        const outageMs = Date.now() - this.lostAt
+        this.lostAt = undefined
+        log.info(
+          { name: this.hooks.name, outageMs },
+          `[conveyor] [rabbitmq] connection back after ${(outageMs / 1000).toFixed(1)} s; resuming`,
+        )
       })
       model.on('disconnect', (error: Error) => {
         this.live = undefined
         this.blockedSince = undefined
         for (const wake of this.unblockWaiters.splice(0)) wake()
+        if (this.lostAt !== undefined) return
+        this.lostAt = Date.now()
         log.warn({ err: error }, '[conveyor] [rabbitmq] connection lost; reconnecting')
       })
       model.on('reconnect-failed', (error: Error) => {

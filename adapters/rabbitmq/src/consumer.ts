@@ -177,7 +177,7 @@ export class Consumer implements Subscription, DeliveryOwner {
       for (let attempt = 0; !this.cancelled && this.ctx.running() && this.slot === undefined; attempt++) {
         try {
           await this.open()
-          this.ctx.options.logger.info({ queue: this.queue }, '[conveyor] [rabbitmq] consumer resumed')
+          this.ctx.options.logger.debug({ queue: this.queue }, '[conveyor] [rabbitmq] consumer resumed')
         } catch (error) {
           if (!this.ctx.connection.usable) return
           this.ctx.options.logger.warn(

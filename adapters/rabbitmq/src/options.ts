@@ -68,7 +68,7 @@ export interface RabbitMQBrokerOptions {
   /** How long a publish may wait for a connection, `drain` or `unblocked` before it rejects. Defaults to 15 s. */
   readonly publishTimeoutMs?: number
   readonly reconnect?: RabbitMQReconnectOptions
-  /** Pino-compatible logger; silent when absent. */
+  /** Pino-compatible logger; `false` for silence. Defaults to one-line console reports of connection loss and recovery. */
   readonly logger?: RabbitMQLogger | false
 }
 
@@ -91,6 +91,21 @@ export const DEFAULT_DELAY_LEVELS: readonly number[] = Object.freeze([
 ])
 
 const silent: RabbitMQLogger = { debug() {}, info() {}, warn() {}, error() {} }
+
+/** One line per report, the cause's message without its stack: outages are operating conditions, not crashes. */
+function oneLine(obj: object, msg: string | undefined): string {
+  const err = (obj as { err?: unknown }).err
+  const why = err instanceof Error ? err.message : err === undefined ? '' : String(err)
+  return (why === '' ? (msg ?? '') : `${msg ?? '[conveyor] [rabbitmq]'}: ${why}`).replace(/\s*\n\s*/g, ' ')
+}
+
+/** The default: connection loss (warn), recovery (info) and failures on the console; nothing below info. */
+const consoleLogger: RabbitMQLogger = {
+  debug() {},
+  info: (obj, msg) => console.info(oneLine(obj, msg)),
+  warn: (obj, msg) => console.warn(oneLine(obj, msg)),
+  error: (obj, msg) => console.error(oneLine(obj, msg)),
+}
 
 /**
  * The AMQP priority of a Conveyor priority (0–9) on a classic queue with `levels` levels: equal-sized bands, so the
@@ -139,6 +154,6 @@ export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions 
     maxMessageBytes,
     publishTimeoutMs,
     connectionName: options.connectionName ?? `conveyor:${prefix}:${process.pid}`,
-    logger: options.logger ? options.logger : silent,
+    logger: options.logger === false ? silent : (options.logger ?? consoleLogger),
   }
 }

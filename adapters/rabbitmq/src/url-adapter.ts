@@ -1,4 +1,4 @@
-import { InvalidOptionsError, type UrlAdapter } from '@conveyor/core'
+import { InvalidOptionsError, redactUrl, type UrlAdapter, type UrlAdapterContext } from '@conveyor/core'
 import { createRabbitMQBroker } from './broker'
 import type { RabbitMQQueueType } from './options'
 import { createRabbitMQRpcResults } from './rpc-results'
@@ -8,7 +8,13 @@ function split<const K extends string>(
   url: string,
   keys: readonly K[],
 ): { url: string; params: Partial<Record<K, string>> } {
-  const parsed = new URL(url)
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    // Not Node's TypeError: it carries the whole URL, password included, in its `input` field.
+    throw new InvalidOptionsError(`[rabbitmq] not a URL: ${redactUrl(url)}`)
+  }
   const params: Partial<Record<K, string>> = {}
   for (const key of keys) {
     const value = parsed.searchParams.get(key)
@@ -37,10 +43,12 @@ function numeric(name: string, value: string | undefined): number | undefined {
  */
 export const rabbitmqAdapter: UrlAdapter = {
   protocols: ['amqp', 'amqps'],
-  createBroker(url: string) {
+  createBroker(url: string, context?: UrlAdapterContext) {
     const { url: rest, params } = split(url, ['prefix', 'queueType', 'priorityLevels'])
     return createRabbitMQBroker({
       url: rest,
+      // The app's logger: an app built from a URL reports outages where it logs everything else.
+      ...(context?.logger !== undefined ? { logger: context.logger } : {}),
       ...(params.prefix !== undefined ? { prefix: params.prefix } : {}),
       // Validated by the factory, which names the bad value.
       ...(params.queueType !== undefined ? { queueType: params.queueType as RabbitMQQueueType } : {}),
@@ -49,10 +57,11 @@ export const rabbitmqAdapter: UrlAdapter = {
         : {}),
     })
   },
-  createResultBackend(url: string) {
+  createResultBackend(url: string, context?: UrlAdapterContext) {
     const { url: rest, params } = split(url, ['prefix', 'maxRecords', 'maxTtlMs'])
     return createRabbitMQRpcResults({
       url: rest,
+      ...(context?.logger !== undefined ? { logger: context.logger } : {}),
       ...(params.prefix !== undefined ? { prefix: params.prefix } : {}),
       ...(params.maxRecords !== undefined ? { maxRecords: numeric('maxRecords', params.maxRecords) } : {}),
       ...(params.maxTtlMs !== undefined ? { maxTtlMs: numeric('maxTtlMs', params.maxTtlMs) } : {}),

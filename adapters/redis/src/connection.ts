@@ -1,4 +1,4 @@
-import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
+import { InvalidOptionsError, NotConnectedError, redactError, redactSecrets, redactUrl } from '@conveyor/core'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient, RedisConnectionOptions } from './options'
 
@@ -20,7 +20,7 @@ export function splitUrl(url: string): UrlSettings {
   try {
     parsed = new URL(url)
   } catch {
-    throw new InvalidOptionsError(`[redis] not a URL: ${url}`)
+    throw new InvalidOptionsError(`[redis] not a URL: ${redactUrl(url)}`)
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new InvalidOptionsError(`[redis] URL must start with redis:// or rediss://, got ${parsed.protocol}//`)
@@ -75,16 +75,35 @@ export function duplicateClient(client: RedisClient, connectionName: string): Re
   return client.duplicate({ lazyConnect: true, enableAutoPipelining: false, connectionName })
 }
 
-/** Connect a lazily created client once; later calls are no-ops. */
+const AUTH_FAILED = /WRONGPASS|NOAUTH|invalid password|invalid username-password|authentication required/i
+
+/**
+ * Connect a lazily created client once; later calls are no-ops. A refused password says so: ioredis reports it as an
+ * `error` event and then rejects the connect with a bare "Connection is closed".
+ */
 export async function ensureConnected(client: RedisClient): Promise<void> {
   if (client.status !== 'wait') return
+  let reported: unknown
+  const remember = (error: unknown) => {
+    reported ??= error
+  }
+  client.on('error', remember)
   try {
     await client.connect()
   } catch (error) {
+    const why = (reported as Error | undefined)?.message ?? ''
+    if (AUTH_FAILED.test(why) || AUTH_FAILED.test((error as Error)?.message ?? '')) {
+      throw new NotConnectedError(
+        `[conveyor] [redis] authentication failed (${redactSecrets(why.split('\n')[0] ?? '')}); check the user and password of the URL or options`,
+        { cause: redactError(reported ?? error) },
+      )
+    }
     throw new NotConnectedError(
-      `[conveyor] [redis] cannot reach Redis (${(error as Error).message}); is redis-server running and the URL right?`,
-      { cause: error },
+      `[conveyor] [redis] cannot reach Redis (${redactSecrets(String((error as Error)?.message))}); is redis-server running and the URL right?`,
+      { cause: redactError(error) },
     )
+  } finally {
+    client.off('error', remember)
   }
 }
 

@@ -7,7 +7,8 @@ import type { RedisLogger } from './options'
 const consoleLogger: RedisLogger = {
   error: (obj, msg) => console.error(oneLine(obj, msg)),
   warn: (obj, msg) => console.warn(oneLine(obj, msg)),
-  info: () => {},
+  // Only recovery is logged at info: an operator who saw the outage must see its end.
+  info: (obj, msg) => console.info(oneLine(obj, msg)),
 }
 
 function oneLine(obj: object, msg: string | undefined): string {
@@ -40,6 +41,7 @@ export function resolveLogger(logger: RedisLogger | false | undefined): RedisLog
 export class OutageReporter {
   private down = false
   private failures = 0
+  private since = 0
 
   constructor(
     private readonly logger: RedisLogger,
@@ -54,6 +56,7 @@ export class OutageReporter {
     this.failures++
     if (this.down) return
     this.down = true
+    this.since = Date.now()
     this.logger.error(
       { err: error },
       `[conveyor] [redis] ${this.what}: connection to Redis lost or failing; retrying until it is back`,
@@ -62,7 +65,11 @@ export class OutageReporter {
 
   recovered(): void {
     if (!this.down) return
-    this.logger.info({ failures: this.failures }, `[conveyor] [redis] ${this.what}: Redis is reachable again; resuming`)
+    const outageMs = Date.now() - this.since
+    this.logger.info(
+      { failures: this.failures, outageMs },
+      `[conveyor] [redis] ${this.what}: Redis is reachable again after ${(outageMs / 1000).toFixed(1)} s; resuming`,
+    )
     this.down = false
     this.failures = 0
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { NotConnectedError } from '@conveyor/core'
 import { Command } from 'ioredis'
 import type { RedisClient } from './options'
 
@@ -87,12 +88,37 @@ function send(
  * node) answers NOSCRIPT; the script is then sent once with EVAL, which also caches it there, and calls that failed
  * meanwhile retry by EVALSHA once it landed (10,000 concurrent publishes on a fresh server send the source once).
  */
-export async function runScript(
+export function runScript(
   client: RedisClient,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],
   mode: SendMode = 'pipelined',
+): Promise<unknown> {
+  return runScriptRaw(client, name, keys, args, mode).catch(rethrowTyped)
+}
+
+/**
+ * ioredis's own connection errors (`MaxRetriesPerRequestError` while Redis is down, "Connection is closed") become
+ * Conveyor's `NotConnectedError`, which callers can match on by `code`; Redis's replies pass through unchanged.
+ */
+function rethrowTyped(error: unknown): never {
+  const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown }
+  const text = typeof message === 'string' ? message : ''
+  if (name === 'MaxRetriesPerRequestError' || /Connection is closed|isn't writeable/.test(text)) {
+    throw new NotConnectedError(`[conveyor] [redis] Redis did not answer (${text}); is it up and reachable?`, {
+      cause: error,
+    })
+  }
+  throw error
+}
+
+async function runScriptRaw(
+  client: RedisClient,
+  name: ScriptName,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  mode: SendMode,
 ): Promise<unknown> {
   const script = scripts().get(name)!
   try {

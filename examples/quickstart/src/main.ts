@@ -1,4 +1,4 @@
-import { collectMetrics, TaskFailedError } from '@conveyor/core'
+import { collectMetrics, redactUrl, TaskFailedError } from '@conveyor/core'
 import { createDemoApp } from './app'
 import { buildReport, createThumbnail, sendEmail } from './tasks'
 
@@ -6,7 +6,7 @@ const t0 = Date.now()
 const say = (line: string) => console.log(`${String(Date.now() - t0).padStart(5)} ms  ${line}`)
 
 const { app, brokerUrl, world } = await createDemoApp()
-say(`broker: ${brokerUrl}  (set CONVEYOR_BROKER_URL=redis://127.0.0.1:6379 or amqp://127.0.0.1 to switch)`)
+say(`broker: ${redactUrl(brokerUrl)}  (set CONVEYOR_BROKER_URL=redis://127.0.0.1:6379 or amqp://127.0.0.1 to switch)`)
 
 app.events.on('task.started', (e) => say(`▶ ${e.task} ${e.id.slice(0, 8)} attempt ${e.attempt}`))
 app.events.on('task.succeeded', (e) => say(`✔ ${e.task} ${e.id.slice(0, 8)} in ${e.durationMs} ms`))

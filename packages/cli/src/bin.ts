@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { redactSecrets } from '@conveyor/core'
 import { runCli } from './cli'
 
 runCli(process.argv.slice(2)).then(
@@ -7,7 +8,7 @@ runCli(process.argv.slice(2)).then(
     process.exit(code)
   },
   (error: unknown) => {
-    process.stderr.write(`[conveyor] [cli] ${(error as Error)?.message ?? error}\n`)
+    process.stderr.write(`[conveyor] [cli] ${redactSecrets(String((error as Error)?.message ?? error))}\n`)
     process.exit(1)
   },
 )

@@ -1,4 +1,4 @@
-import { ConveyorError } from '@conveyor/core'
+import { ConveyorError, redactSecrets } from '@conveyor/core'
 import { alertsCommand } from './commands/alerts'
 import { dashboardCommand } from './commands/dashboard'
 import { dlqCommand } from './commands/dlq'
@@ -44,7 +44,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 /** One line for the user: the message without the stack, and without core's generic prefix twice. */
 function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
-  const first = message.split('\n')[0] ?? ''
+  // A URL from --broker or CONVEYOR_BROKER_URL may be quoted by whatever failed: never print its password.
+  const first = redactSecrets(message.split('\n')[0] ?? '')
   return first.startsWith('[conveyor]') ? first : `[conveyor] ${first}`
 }
 
@@ -71,7 +72,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       return EXIT.usage
     }
     io.stderr.write(`${oneLine(error)}\n`)
-    if (!(error instanceof ConveyorError) && io.env.CONVEYOR_DEBUG) io.stderr.write(`${(error as Error)?.stack}\n`)
+    if (!(error instanceof ConveyorError) && io.env.CONVEYOR_DEBUG) io.stderr.write(`${redactSecrets(String((error as Error)?.stack))}\n`)
     return EXIT.failure
   }
 }

@@ -56,6 +56,7 @@ export {
   type TaskOptions,
 } from './task/task'
 export { newTaskId } from './util/ids'
+export { REDACTED, redactError, redactSecrets, redactUrl } from './util/redact'
 export type { BeforeRunVerdict, ExecutionHooks, ExecutionOutcome, RegisteredTask } from './worker/runtime'
 export type { Worker, WorkerOptions, WorkerState } from './worker/worker'
 export { WORKFLOW_TASK, type WorkflowOptions } from './workflow/engine'

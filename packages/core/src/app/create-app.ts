@@ -99,9 +99,9 @@ export function createApp(options: AppOptions): App {
   const adapters = options.adapters ?? []
   const defaults = options.defaults ?? {}
   checkDefaults(defaults)
-  const broker = resolveBroker(options.broker, adapters)
-  const results = resolveResults(options.results, options.broker, adapters)
   const logger = resolveLogger(options.logger)
+  const broker = resolveBroker(options.broker, adapters, logger)
+  const results = resolveResults(options.results, options.broker, adapters, logger)
   const coordination = options.coordination ?? createMemoryCoordination()
   const events = createAppEvents(options.events, broker, results, logger)
   const route = createRouter(options.routes)
@@ -110,6 +110,7 @@ export function createApp(options: AppOptions): App {
   const declared = new Map<string, Promise<void>>()
   const defaultQueue = defaults.queue ?? 'default'
   let connecting: Promise<void> | undefined
+  let closing: Promise<void> | undefined
 
   const ready = () => {
     connecting ??= Promise.all([broker.connect(), results?.connect()]).then(() => undefined)
@@ -381,17 +382,34 @@ export function createApp(options: AppOptions): App {
     tasks: () => [...registry.values()],
     worker(workerOptions: WorkerOptions = {}) {
       const worker = createWorker(
-        { broker, results, logger, events, registry, defaultQueue, ready, declareQueue, queuesOf, workflows },
+        {
+          broker,
+          results,
+          logger,
+          events,
+          registry,
+          defaultQueue,
+          ready,
+          declareQueue,
+          queuesOf,
+          workflows,
+          closeApp: () => app.close(),
+        },
         workerOptions,
       )
       workers.add(worker)
       return worker
     },
-    async close(closeOptions = {}) {
-      await Promise.all([...workers].map((w) => w.stop(closeOptions)))
-      await events.close()
-      await broker.close(closeOptions)
-      await results?.close()
+    close(closeOptions = {}) {
+      // Every caller waits for the same close; a later `{ timeoutMs: 0 }` still cuts the workers' drain short.
+      const stopping = Promise.all([...workers].map((w) => w.stop(closeOptions)))
+      closing ??= (async () => {
+        await stopping
+        await events.close()
+        await broker.close(closeOptions)
+        await results?.close()
+      })()
+      return closing
     },
   }
   return app

@@ -1,9 +1,11 @@
 import { createMemoryBroker } from '../broker/memory-broker'
-import type { UrlAdapter } from '../contracts/adapter'
+import type { UrlAdapter, UrlAdapterContext } from '../contracts/adapter'
 import type { Broker } from '../contracts/broker'
 import type { ResultBackend } from '../contracts/result-backend'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
+import type { Logger } from '../logging/logger'
 import { createMemoryResultBackend } from '../results/memory-result-backend'
+import { redactUrl } from '../util/redact'
 
 const memoryAdapter: UrlAdapter = {
   protocols: ['memory'],
@@ -14,7 +16,9 @@ const memoryAdapter: UrlAdapter = {
 function protocolOf(url: string): string {
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(url)
   if (!m?.[1])
-    throw new InvalidOptionsError(`"${url}" is not a URL; expected e.g. memory://, redis://host:6379, amqp://host`)
+    throw new InvalidOptionsError(
+      `"${redactUrl(url)}" is not a URL; expected e.g. memory://, redis://host:6379, amqp://host`,
+    )
   return m[1].toLowerCase()
 }
 
@@ -31,9 +35,11 @@ function adapterFor(url: string, adapters: readonly UrlAdapter[]): UrlAdapter {
   throw new InvalidOptionsError(`no adapter for "${protocol}://" URLs: ${hint}`)
 }
 
-export function resolveBroker(broker: Broker | string, adapters: readonly UrlAdapter[]): Broker {
-  return typeof broker === 'string' ? adapterFor(broker, adapters).createBroker(broker) : broker
+export function resolveBroker(broker: Broker | string, adapters: readonly UrlAdapter[], logger?: Logger): Broker {
+  return typeof broker === 'string' ? adapterFor(broker, adapters).createBroker(broker, contextOf(logger)) : broker
 }
+
+const contextOf = (logger: Logger | undefined): UrlAdapterContext => (logger === undefined ? {} : { logger })
 
 /**
  * The app's result backend. Omitted `results` means the broker's natural store: with a broker URL, the result backend
@@ -45,10 +51,13 @@ export function resolveResults(
   results: ResultBackend | string | false | undefined,
   brokerInput: Broker | string,
   adapters: readonly UrlAdapter[],
+  logger?: Logger,
 ): ResultBackend | undefined {
   if (results === false) return undefined
   if (results === undefined) {
-    if (typeof brokerInput === 'string') return adapterFor(brokerInput, adapters).createResultBackend?.(brokerInput)
+    if (typeof brokerInput === 'string') {
+      return adapterFor(brokerInput, adapters).createResultBackend?.(brokerInput, contextOf(logger))
+    }
     return brokerInput.name === 'memory' ? createMemoryResultBackend() : undefined
   }
   if (typeof results !== 'string') return results
@@ -56,7 +65,7 @@ export function resolveResults(
   if (!adapter.createResultBackend) {
     throw new InvalidOptionsError(`the adapter for "${protocolOf(results)}://" has no result backend; use another`)
   }
-  return adapter.createResultBackend(results)
+  return adapter.createResultBackend(results, contextOf(logger))
 }
 
 /** What `job.result()` says when the app has no result backend: what to pass for the broker it has. */

@@ -66,6 +66,8 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   const startKeepAlive = () => {
     if (keepAlive !== undefined) return
     keepAlive = setInterval(() => store.extendLeases(owner, leaseMs), Math.max(10, Math.floor(leaseMs / 3)))
+    // Leases matter only while the process has other work: this timer alone must not keep it running.
+    keepAlive.unref()
   }
   const stopKeepAlive = () => {
     if (keepAlive !== undefined) clearInterval(keepAlive)

@@ -1,3 +1,4 @@
+import type { Logger } from '../logging/logger'
 import type { Broker } from './broker'
 import type { ResultBackend } from './result-backend'
 
@@ -14,6 +15,13 @@ export type ResultBackendFactory<Options = void> = (options: Options) => ResultB
 export interface UrlAdapter {
   /** URL schemes without the colon, e.g. `['redis', 'rediss']`. */
   readonly protocols: readonly string[]
-  createBroker(url: string): Broker
-  createResultBackend?(url: string): ResultBackend
+  /** `context` carries the app's logger, so connection trouble is reported wherever the app logs. */
+  createBroker(url: string, context?: UrlAdapterContext): Broker
+  createResultBackend?(url: string, context?: UrlAdapterContext): ResultBackend
+}
+
+/** What `createApp` hands an adapter resolving a URL for it. */
+export interface UrlAdapterContext {
+  /** The app's logger (pino). Adapters log connection loss and recovery through it. */
+  readonly logger?: Logger
 }

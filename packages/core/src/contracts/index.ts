@@ -1,4 +1,4 @@
-export type { BrokerFactory, ResultBackendFactory, UrlAdapter } from './adapter'
+export type { BrokerFactory, ResultBackendFactory, UrlAdapter, UrlAdapterContext } from './adapter'
 export type { Broker, CloseOptions, ConsumeOptions, QueueSpec, QueueStats, Subscription } from './broker'
 export type { BrokerCapabilities, DelayLateness } from './capabilities'
 export { DEFAULT_CAPABILITIES } from './capabilities'

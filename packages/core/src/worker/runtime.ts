@@ -27,6 +27,11 @@ export interface WorkerRuntime {
   readonly workerId?: string
   ready(): Promise<void>
   declareQueue(queue: string): Promise<void>
+  /**
+   * Close the app the worker belongs to (broker, results): what a signal-stopped worker does last, so that nothing is
+   * left keeping the process alive and it exits by itself.
+   */
+  closeApp?(): Promise<void>
   /** Moves workflows on when one of their members ends (absent: runs are never workflow members). */
   readonly workflows?: WorkflowEngine
 }

@@ -140,7 +140,11 @@ export function createWorker(app: WorkerRuntime & { queuesOf(): string[] }, opti
     signalCount++
     if (signalCount === 1) {
       log.info({ signal }, 'stopping: finishing running tasks (send again to stop now)')
-      void worker.stop()
+      // Then close the app: its connections would keep the process alive after the signal asked it to end.
+      void worker
+        .stop()
+        .then(() => app.closeApp?.())
+        .catch((error: unknown) => log.error({ err: error }, 'closing the app after the signal failed'))
     } else {
       log.warn({ signal }, 'stopping now: running tasks go back to the queue')
       hardStop = true

@@ -72,7 +72,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       return EXIT.usage
     }
     io.stderr.write(`${oneLine(error)}\n`)
-    if (!(error instanceof ConveyorError) && io.env.CONVEYOR_DEBUG) io.stderr.write(`${redactSecrets(String((error as Error)?.stack))}\n`)
+    if (!(error instanceof ConveyorError) && io.env.CONVEYOR_DEBUG)
+      io.stderr.write(`${redactSecrets(String((error as Error)?.stack))}\n`)
     return EXIT.failure
   }
 }

@@ -52,7 +52,7 @@ describe('rabbitmq: outages are reported once lost and once back, with their len
     const proxy = await outageProxy()
     const { logger, lines } = captureLogger()
     const url = `amqp://guest:guest@127.0.0.1:${proxy.port()}?prefix=${prefix}`
-    const app = createApp({ broker: url, adapters: [rabbitmqAdapter], logger })
+    const app = createApp({ broker: url, results: false, adapters: [rabbitmqAdapter], logger })
     const done: number[] = []
     app.task('t', (input: number) => {
       done.push(input)

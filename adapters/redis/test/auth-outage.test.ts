@@ -34,7 +34,7 @@ describe('redis: what an operator reads', { timeout: 60_000 }, () => {
     server = await startPrivateRedis()
     const { lines, logger } = captureLogger()
     const url = `redis://127.0.0.1:${server.port}?leaseMs=1000`
-    const app = createApp({ broker: url, adapters: [redisAdapter], logger })
+    const app = createApp({ broker: url, results: false, adapters: [redisAdapter], logger })
     const done: number[] = []
     app.task('t', (input: number) => {
       done.push(input)

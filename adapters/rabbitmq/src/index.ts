@@ -25,7 +25,10 @@ export {
 } from './options'
 export { catalogName } from './queue-catalog'
 export {
+  createRabbitMQResultBackend,
   createRabbitMQRpcResults,
+  type RabbitMQResultBackend,
+  type RabbitMQResultBackendOptions,
   type RabbitMQRpcResults,
   type RabbitMQRpcResultsOptions,
   REPLY_TO_HEADER,

@@ -18,7 +18,7 @@ import { RpcRecordStore } from './rpc-results-store'
 export const REPLY_TO_HEADER = 'conveyor-reply-to'
 
 /** Options of `createRabbitMQRpcResults`. Give one of `url` or `connection`; producer and worker both use it. */
-export interface RabbitMQRpcResultsOptions {
+export interface RabbitMQResultBackendOptions {
   /** `amqp://user:pass@host:5672/vhost` or `amqps://…`, or amqplib's connect object. */
   readonly url?: string | Options.Connect
   /** Socket and TLS options passed to amqplib with `url`. */
@@ -47,7 +47,7 @@ export interface RabbitMQRpcResultsOptions {
 }
 
 /** The RPC result backend: what `createRabbitMQRpcResults` returns. */
-export interface RabbitMQRpcResults extends ResultBackend {
+export interface RabbitMQResultBackend extends ResultBackend {
   /** This instance's reply queue: records of the runs it enqueued are sent here. */
   readonly replyQueue: string
   enqueueHeaders(): Readonly<Record<string, string>>
@@ -71,10 +71,10 @@ const LOG = '[conveyor] [rabbitmq] RPC results:'
  * (`conveyor-reply-to`); a worker's `set` publishes the record there through the default exchange. Records are held
  * in the producer's memory only: no other process sees them, and what is sent while the producer is away is lost.
  */
-export const createRabbitMQRpcResults = ((options: RabbitMQRpcResultsOptions): RabbitMQRpcResults =>
-  createRpcResults(options)) satisfies ResultBackendFactory<RabbitMQRpcResultsOptions>
+export const createRabbitMQResultBackend = ((options: RabbitMQResultBackendOptions): RabbitMQResultBackend =>
+  createRpcResults(options)) satisfies ResultBackendFactory<RabbitMQResultBackendOptions>
 
-function createRpcResults(input: RabbitMQRpcResultsOptions): RabbitMQRpcResults {
+function createRpcResults(input: RabbitMQResultBackendOptions): RabbitMQResultBackend {
   const options = resolveRpcOptions(input)
   const { logger } = options
   const instance = randomBytes(8).toString('hex')
@@ -224,7 +224,7 @@ function createRpcResults(input: RabbitMQRpcResultsOptions): RabbitMQRpcResults 
     }
   }
 
-  const backend: RabbitMQRpcResults = {
+  const backend: RabbitMQResultBackend = {
     name: 'rabbitmq-rpc',
     replyQueue,
     connect() {
@@ -319,7 +319,7 @@ function decodeReply(content: Buffer): ReplyMessage | undefined {
   return { v: 1, ttlMs, record }
 }
 
-function resolveRpcOptions(options: RabbitMQRpcResultsOptions) {
+function resolveRpcOptions(options: RabbitMQResultBackendOptions) {
   const bad = (message: string): never => {
     throw new InvalidOptionsError(`[rabbitmq] RPC results: ${message}`)
   }
@@ -343,3 +343,10 @@ function resolveRpcOptions(options: RabbitMQRpcResultsOptions) {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** @deprecated Use `createRabbitMQResultBackend` (every result backend is `create<Store>ResultBackend`); removed in the next minor release. */
+export const createRabbitMQRpcResults = createRabbitMQResultBackend
+/** @deprecated Use `RabbitMQResultBackendOptions`. */
+export type RabbitMQRpcResultsOptions = RabbitMQResultBackendOptions
+/** @deprecated Use `RabbitMQResultBackend`. */
+export type RabbitMQRpcResults = RabbitMQResultBackend

@@ -1,7 +1,7 @@
 import { InvalidOptionsError, redactUrl, type UrlAdapter, type UrlAdapterContext } from '@conveyor/core'
 import { createRabbitMQBroker } from './broker'
 import type { RabbitMQQueueType } from './options'
-import { createRabbitMQRpcResults } from './rpc-results'
+import { createRabbitMQResultBackend } from './rpc-results'
 
 /** Read and remove Conveyor's own query parameters; the rest of the URL goes to amqplib (`heartbeat`, `frameMax`, …). */
 function split<const K extends string>(
@@ -38,7 +38,7 @@ function numeric(name: string, value: string | undefined): number | undefined {
  * Resolves `amqp://` and `amqps://` URLs for `createApp({ broker: url, results: url })`.
  *
  * - As a broker: query parameters `prefix`, `queueType` and `priorityLevels`.
- * - As results: the RPC result backend (`createRabbitMQRpcResults`, Celery's `rpc://`), with `prefix`, `maxRecords`
+ * - As results: the RPC result backend (`createRabbitMQResultBackend`, Celery's `rpc://`), with `prefix`, `maxRecords`
  *   and `maxTtlMs`. It opens its own connection.
  */
 export const rabbitmqAdapter: UrlAdapter = {
@@ -59,7 +59,7 @@ export const rabbitmqAdapter: UrlAdapter = {
   },
   createResultBackend(url: string, context?: UrlAdapterContext) {
     const { url: rest, params } = split(url, ['prefix', 'maxRecords', 'maxTtlMs'])
-    return createRabbitMQRpcResults({
+    return createRabbitMQResultBackend({
       url: rest,
       ...(context?.logger !== undefined ? { logger: context.logger } : {}),
       ...(params.prefix !== undefined ? { prefix: params.prefix } : {}),

@@ -1,6 +1,12 @@
 import { createApp } from '@conveyor/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEFAULT_DELAY_LEVELS, queueNames, rabbitmqAdapter } from '../src/index'
+import {
+  createRabbitMQResultBackend,
+  createRabbitMQRpcResults,
+  DEFAULT_DELAY_LEVELS,
+  queueNames,
+  rabbitmqAdapter,
+} from '../src/index'
 import { AMQP_URL, cleanup, makeBroker, uniquePrefix } from './helpers'
 
 describe('an app on rabbitmq with no `results`', () => {
@@ -31,8 +37,14 @@ describe('an app on rabbitmq with no `results`', () => {
     const started = Date.now()
     const failure = job.result({ timeoutMs: 10_000 })
     await expect(failure).rejects.toMatchObject({ code: 'CONVEYOR_NO_RESULT_BACKEND' })
-    await expect(failure).rejects.toThrow(/createRabbitMQRpcResults\(\{ url \}\)/)
+    await expect(failure).rejects.toThrow(/createRabbitMQResultBackend\(\{ url \}\)/)
     expect(Date.now() - started).toBeLessThan(1_000)
     await app.close()
+  })
+})
+
+describe('the deprecated name createRabbitMQRpcResults', () => {
+  it('is createRabbitMQResultBackend (one name per concept: create<Store>ResultBackend)', () => {
+    expect(createRabbitMQRpcResults).toBe(createRabbitMQResultBackend)
   })
 })

@@ -95,7 +95,7 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
       ...(queues.length > 0 ? { queues } : {}),
       concurrency,
       ...optionalField('prefetch', prefetch),
-      shutdownTimeoutMs: drainTimeoutMs,
+      drainTimeoutMs,
       handleSignals: true,
       hooks: composeHooks(
         coordination ? revokeHooks(coordination) : undefined,

@@ -119,7 +119,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
       ...(config.queues.length > 0 ? { queues: config.queues } : {}),
       concurrency: config.concurrency,
       ...(config.prefetch !== undefined ? { prefetch: config.prefetch } : {}),
-      shutdownTimeoutMs: config.drainTimeoutMs,
+      drainTimeoutMs: config.drainTimeoutMs,
       hooks,
     })
     // Before start, so the first runs are counted. Every child reads its queues' depth; the supervisor keeps the

@@ -74,7 +74,7 @@ export function noResultsHint(brokerName: string): string {
     brokerName === 'redis'
       ? "createApp({ results: createRedisResultBackend({ url }) }) from '@conveyor/redis', or results: 'redis://…'"
       : brokerName === 'rabbitmq'
-        ? "createApp({ results: createRabbitMQRpcResults({ url }) }) from '@conveyor/rabbitmq' (or results: 'amqp://…'), or a Redis result backend"
+        ? "createApp({ results: createRabbitMQResultBackend({ url }) }) from '@conveyor/rabbitmq' (or results: 'amqp://…'), or a Redis result backend"
         : 'createApp({ results }) with a result backend, or a URL its adapter resolves'
   return `this app has no result backend (results: false, or a ${brokerName} broker instance without results): pass ${pass}`
 }

@@ -16,7 +16,12 @@ export interface WorkerOptions {
   readonly prefetch?: number
   /** Stop gracefully on SIGTERM/SIGINT (a second signal stops hard). Off by default; the CLI turns it on. */
   readonly handleSignals?: boolean
-  /** How long `stop()` waits for running handlers by default. Defaults to 25 s (under Kubernetes' 30 s grace). */
+  /**
+   * How long a graceful stop (`stop()`, SIGTERM) lets running handlers finish before their deliveries go back.
+   * Defaults to 25 s (under Kubernetes' 30 s grace). The same name as the CLI's `--drain-timeout` and the supervisor's.
+   */
+  readonly drainTimeoutMs?: number
+  /** @deprecated Use `drainTimeoutMs` (the same setting); this name goes in the next minor release. */
   readonly shutdownTimeoutMs?: number
   /** Extension points (revoke, rate limits, heartbeats); see `ExecutionHooks`. */
   readonly hooks?: ExecutionHooks
@@ -48,7 +53,7 @@ let workerSeq = 0
 export function createWorker(app: WorkerRuntime & { queuesOf(): string[] }, options: WorkerOptions): Worker {
   const concurrency = options.concurrency ?? 10
   const prefetch = options.prefetch ?? concurrency
-  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 25_000
+  const shutdownTimeoutMs = options.drainTimeoutMs ?? options.shutdownTimeoutMs ?? 25_000
   const hooks = options.hooks ?? {}
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new InvalidOptionsError(`worker concurrency must be an integer ≥ 1, got ${concurrency}`)

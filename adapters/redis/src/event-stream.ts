@@ -19,6 +19,11 @@ export interface RedisEventStreamOptions extends RedisConnectionOptions {
 }
 
 type Entry = [id: string, fields: string[]]
+/** A position inside the stream: an entry and the index of an event in its batch. */
+interface Offset {
+  readonly id: string
+  readonly index: number
+}
 
 const DEFAULT_MAX_LENGTH = 100_000
 const DEFAULT_MAX_AGE_MS = 86_400_000
@@ -30,9 +35,11 @@ export function eventStreamKey(prefix: string): string {
 }
 
 /**
- * The app's events in one capped Redis stream (`XADD … MAXLEN ~`), so any process can read them from any retained
- * offset: `XRANGE` for catching up, `XREAD BLOCK` on a connection of its own for waiting. Offsets are stream entry
- * ids (`<ms>-<seq>`), so `{ time }` positions need no index.
+ * The app's events in one capped Redis stream, so any process can read them from any retained offset: `XRANGE` for
+ * catching up, `XREAD BLOCK` on a connection of its own for waiting. One entry per published batch (one `XADD` per
+ * flush, not per event: a per-event entry cost the server and the client five times more), so an offset is the entry
+ * id and the event's index in it (`<ms>-<seq>:<i>`), and `{ time }` positions need no index. The length bound counts
+ * events through the publisher's mean batch size (an exact `MAXLEN` on entries), so it is approximate.
  */
 export function createRedisEventStream(options: RedisEventStreamOptions = {}): EventStream {
   const prefix = options.prefix ?? (options.url !== undefined ? splitUrl(options.url).prefix : undefined) ?? 'conveyor'
@@ -50,40 +57,44 @@ export function createRedisEventStream(options: RedisEventStreamOptions = {}): E
   const busy = new Set<RedisClient>()
   let closed = false
   let lastAgeTrim = 0
+  let meanBatch = 0
 
   const ready = async () => {
     if (closed) throw new NotConnectedError('[conveyor] [redis] event stream is closed; create a new one')
     await ensureConnected(client)
   }
 
-  const toStored = ([offset, fields]: Entry): StoredEvent | undefined => {
-    const json = fields[1]
-    const event = json === undefined ? undefined : (safeJsonParse(json) as ConveyorEvent | undefined)
-    return event === undefined ? undefined : { offset, event }
-  }
-
-  const pageOf = (entries: Entry[], emptyCursor: string): EventPage => {
+  /** Events of the entries, after event `skip` of the first entry, at most `limit`. */
+  const pageOf = (entries: Entry[], after: Offset | undefined, limit: number, emptyCursor: string): EventPage => {
     const events: StoredEvent[] = []
-    for (const entry of entries) {
-      const stored = toStored(entry)
-      if (stored !== undefined) events.push(stored)
+    let cursor = emptyCursor
+    for (const [id, fields] of entries) {
+      const batch = parseBatch(fields)
+      for (let i = after !== undefined && id === after.id ? after.index + 1 : 0; i < batch.length; i++) {
+        if (events.length >= limit) return { events, cursor }
+        cursor = `${id}:${i}`
+        const event = batch[i]
+        if (event !== undefined) events.push({ offset: cursor, event })
+      }
     }
-    return { events, cursor: entries.at(-1)?.[0] ?? emptyCursor }
+    return { events, cursor }
   }
 
-  const lastId = async (): Promise<string> => {
+  /** The offset of the newest event, or `0-0:0` (before everything) on an empty stream. */
+  const lastOffset = async (): Promise<string> => {
     const last = (await client.xrevrange(key, '+', '-', 'COUNT', 1)) as Entry[]
-    return last[0]?.[0] ?? '0-0'
+    const entry = last[0]
+    return entry === undefined ? '0-0:0' : `${entry[0]}:${Math.max(0, parseBatch(entry[1]).length - 1)}`
   }
 
-  const blockingRead = async (cursor: string, limit: number, blockMs: number, signal?: AbortSignal) => {
+  const blockingRead = async (cursor: string, blockMs: number, signal?: AbortSignal) => {
     const reader = idle.pop() ?? duplicateClient(client, `conveyor:${prefix}:events-read`)
     busy.add(reader)
     const read = (async () => {
       await ensureConnected(reader)
       const reply = (await reader.xread(
         'COUNT',
-        limit,
+        2,
         'BLOCK',
         Math.max(1, Math.ceil(blockMs)),
         'STREAMS',
@@ -131,8 +142,10 @@ export function createRedisEventStream(options: RedisEventStreamOptions = {}): E
       if (events.length === 0) return
       await ready()
       const now = Date.now()
+      meanBatch = meanBatch === 0 ? events.length : meanBatch * 0.9 + events.length * 0.1
+      const maxEntries = Math.max(1, Math.ceil(maxLength / meanBatch))
       const pipeline = client.pipeline()
-      for (const event of events) pipeline.xadd(key, 'MAXLEN', '~', maxLength, '*', 'e', JSON.stringify(event))
+      pipeline.xadd(key, 'MAXLEN', maxEntries, '*', 'e', JSON.stringify(events))
       if (now - lastAgeTrim >= AGE_TRIM_EVERY_MS) {
         lastAgeTrim = now
         pipeline.xtrim(key, 'MINID', '~', `${now - maxAgeMs}-0`)
@@ -146,31 +159,42 @@ export function createRedisEventStream(options: RedisEventStreamOptions = {}): E
       if (!(Number.isInteger(limit) && limit >= 1)) {
         throw new InvalidOptionsError(`[redis] event read limit must be an integer ≥ 1, got ${limit}`)
       }
+      const after = from !== 'start' && from !== 'end' && 'after' in from ? parseOffset(from.after) : undefined
       await ready()
       let cursor: string
       if (from === 'end') {
-        cursor = await lastId()
+        cursor = await lastOffset()
       } else {
         const start =
           from === 'start'
             ? '-'
-            : 'after' in from
-              ? `(${checkOffset(from.after)}`
-              : `${Math.max(0, Math.floor(from.time))}-0`
-        const entries = (await client.xrange(key, start, '+', 'COUNT', limit)) as Entry[]
-        if (entries.length > 0) return pageOf(entries, '')
-        cursor = from !== 'start' && 'after' in from ? from.after : await lastId()
+            : after !== undefined
+              ? after.id
+              : `${Math.max(0, Math.floor((from as { time: number }).time))}-0`
+        // Entries hold batches: a few entries make a page.
+        const entries = (await client.xrange(key, start, '+', 'COUNT', Math.max(2, Math.ceil(limit / 20)))) as Entry[]
+        const page = pageOf(entries, after, limit, after !== undefined ? (from as { after: string }).after : '')
+        if (page.events.length > 0) return page
+        cursor = after !== undefined ? (from as { after: string }).after : await lastOffset()
       }
       const blockMs = readOptions.blockMs ?? 0
       if (blockMs <= 0 || readOptions.signal?.aborted) return { events: [], cursor }
-      return pageOf(await blockingRead(cursor, limit, blockMs, readOptions.signal), cursor)
+      const at = parseOffset(cursor)
+      return pageOf(await blockingRead(at.id, blockMs, readOptions.signal), at, limit, cursor)
     },
   }
 }
 
-function checkOffset(offset: string): string {
-  if (!/^\d+-\d+$/.test(offset)) {
+function parseOffset(offset: string): Offset {
+  const match = /^(\d+-\d+):(\d+)$/.exec(offset)
+  if (match === null) {
     throw new InvalidOptionsError(`[redis] not an offset of this event stream: "${offset.slice(0, 80)}"`)
   }
-  return offset
+  return { id: match[1]!, index: Number(match[2]) }
+}
+
+function parseBatch(fields: string[]): (ConveyorEvent | undefined)[] {
+  const json = fields[1]
+  const parsed = json === undefined ? undefined : safeJsonParse(json)
+  return Array.isArray(parsed) ? (parsed as (ConveyorEvent | undefined)[]) : []
 }

@@ -6,6 +6,8 @@ export interface Target {
   readonly scenario: string
   /** Matches cases starting with this text (all cases of the scenario when empty). */
   readonly casePrefix: string
+  /** And, when given, ending with this text (e.g. `concurrency 50`). */
+  readonly caseSuffix?: string
   readonly metric: string
   readonly system: string
   /** `ratio`: system ÷ `versus` must be ≥ value. `max` / `min`: the system's own median ≤ / ≥ value. */
@@ -55,6 +57,29 @@ export const TARGETS: readonly Target[] = [
     versus: 'raw-redis',
     value: 0.7,
     label: '≥ 0.7× raw',
+  },
+  // Issue 13: cross-process events cost at most 15% of Redis processing at concurrency 50; RabbitMQ's ratio reported.
+  {
+    scenario: 'process',
+    casePrefix: '',
+    caseSuffix: 'concurrency 50',
+    metric: 'jobs/s',
+    system: 'conveyor-redis-events',
+    kind: 'ratio',
+    versus: 'conveyor-redis',
+    value: 0.85,
+    label: 'events on ≥ 0.85× off',
+  },
+  {
+    scenario: 'process',
+    casePrefix: '',
+    caseSuffix: 'concurrency 50',
+    metric: 'jobs/s',
+    system: 'conveyor-rabbitmq-events',
+    kind: 'ratio',
+    versus: 'conveyor-rabbitmq',
+    value: 0,
+    label: 'events on ÷ off (reported)',
   },
   // Issue 5: ≥ 0.9× raw amqplib, each Conveyor configuration against raw amqplib on the same kind of queue.
   ...(['enqueue', 'process'] as const).flatMap((scenario) => [
@@ -147,7 +172,7 @@ export function checkTargets(measurements: readonly Measurement[]): TargetCheck[
     const cases = new Set(
       measurements
         .filter((m) => m.scenario === target.scenario && m.system === target.system && m.metric === target.metric)
-        .filter((m) => m.case.startsWith(target.casePrefix))
+        .filter((m) => m.case.startsWith(target.casePrefix) && m.case.endsWith(target.caseSuffix ?? ''))
         .map((m) => m.case),
     )
     for (const caseName of cases) {

@@ -1,14 +1,20 @@
-import { type Broker, createApp } from '@conveyor/core'
+import { type AppOptions, type Broker, createApp } from '@conveyor/core'
 import type { BenchJob, ConsumeHooks, Consumer, SystemInstance } from './system'
 
 const QUEUE = 'q'
 
 /**
  * A Conveyor system through the public API only: `createApp`, `app.task`, `task.enqueue` / `enqueueMany`,
- * `app.worker`. No result backend and no logger, so the numbers are the broker path plus core's worker, nothing else.
+ * `app.worker`. No result backend, no logger and no cross-process events (`events: false`) unless `events` says
+ * otherwise, so the numbers are the broker path plus core's worker, nothing else.
  */
-export function conveyorInstance(broker: Broker, namespace: string, cleanup: () => Promise<void>): SystemInstance {
-  const app = createApp({ broker, results: false, logger: false, defaults: { queue: QUEUE } })
+export function conveyorInstance(
+  broker: Broker,
+  namespace: string,
+  cleanup: () => Promise<void>,
+  events: AppOptions['events'] = false,
+): SystemInstance {
+  const app = createApp({ broker, results: false, logger: false, defaults: { queue: QUEUE }, events })
   let hooks: ConsumeHooks | undefined
   const noop = app.task('bench.noop', async (job: BenchJob) => {
     hooks?.onStart?.(job)

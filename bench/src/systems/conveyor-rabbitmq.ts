@@ -17,14 +17,27 @@ export const conveyorRabbitMQFifo: BenchSystem = conveyorRabbitMQSystem(
   { priorityLevels: 1 },
 )
 
-function conveyorRabbitMQSystem(id: string, description: string, options: { priorityLevels?: number }): BenchSystem {
+/** The defaults with cross-process events on: every task event to the RabbitMQ stream queue (no history: no store). */
+export const conveyorRabbitMQEvents: BenchSystem = conveyorRabbitMQSystem(
+  'conveyor-rabbitmq-events',
+  'conveyor-rabbitmq with events on: every task event to a RabbitMQ stream queue (x-queue-type: stream)',
+  {},
+  true,
+)
+
+function conveyorRabbitMQSystem(
+  id: string,
+  description: string,
+  options: { priorityLevels?: number },
+  events = false,
+): BenchSystem {
   return {
     id,
     broker: 'rabbitmq',
     family: 'conveyor',
     description,
     async create(env, attachTo) {
-      const { catalogName, createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS } = await import(
+      const { catalogName, createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS, eventStreamQueue } = await import(
         '@conveyor/rabbitmq'
       ).catch((error: unknown) => {
         throw new UnavailableError(`@conveyor/rabbitmq does not load: ${(error as Error).message}`)
@@ -38,9 +51,9 @@ function conveyorRabbitMQSystem(id: string, description: string, options: { prio
         ...options,
       })
       const names = queueNames(ns, 'q', DEFAULT_DELAY_LEVELS)
-      return conveyorInstance(broker, ns, () =>
-        deleteQueues(env.amqpUrl, [names.work, names.dead, ...names.delays.map((d) => d.name), catalogName(ns)]),
-      )
+      const queues = [names.work, names.dead, ...names.delays.map((d) => d.name), catalogName(ns)]
+      if (events) queues.push(eventStreamQueue(ns))
+      return conveyorInstance(broker, ns, () => deleteQueues(env.amqpUrl, queues), events)
     },
   }
 }

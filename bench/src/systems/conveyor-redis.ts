@@ -3,26 +3,48 @@ import { deleteKeys, redisClient } from '../util/redis'
 import { conveyorInstance } from './conveyor-app'
 import { type BenchSystem, UnavailableError } from './system'
 
-/** Conveyor on `@conveyor/redis` with the adapter's defaults (lease 10 s, fetch batch 256). */
-export const conveyorRedis: BenchSystem = {
-  id: 'conveyor-redis',
-  broker: 'redis',
-  family: 'conveyor',
-  description: 'Conveyor app (createApp + task.enqueue + app.worker) on createRedisBroker, adapter defaults',
-  async create(env, attachTo) {
-    // Loaded here, not at the top, so a broken adapter shows as n/a in its rows instead of stopping the whole bench.
-    const { createRedisBroker } = await import('@conveyor/redis').catch((error: unknown) => {
-      throw new UnavailableError(`@conveyor/redis does not load: ${(error as Error).message}`)
-    })
-    const ns = attachTo ?? namespace('conveyor')
-    const broker = createRedisBroker({ url: env.redisUrl, prefix: ns, logger: false })
-    return conveyorInstance(broker, ns, async () => {
-      const redis = redisClient(env.redisUrl, `${ns}:cleanup`)
-      try {
-        await deleteKeys(redis, ns)
-      } finally {
-        await redis.quit()
-      }
-    })
-  },
+/** Conveyor on `@conveyor/redis` with the adapter's defaults (lease 10 s, fetch batch 256), events off. */
+export const conveyorRedis: BenchSystem = conveyorRedisSystem(
+  'conveyor-redis',
+  'Conveyor app (createApp + task.enqueue + app.worker) on createRedisBroker, adapter defaults, events: false',
+  false,
+)
+
+/**
+ * The same with cross-process events on (`events: true`): every task event to the app's capped Redis stream. Like
+ * `conveyor-redis` it has no result backend, so there is no task history to write (its cost comes with results).
+ */
+export const conveyorRedisEvents: BenchSystem = conveyorRedisSystem(
+  'conveyor-redis-events',
+  'conveyor-redis with events on: every task event to the Redis stream (no result backend, so no history)',
+  true,
+)
+
+function conveyorRedisSystem(id: string, description: string, events: boolean): BenchSystem {
+  return {
+    id,
+    broker: 'redis',
+    family: 'conveyor',
+    description,
+    async create(env, attachTo) {
+      // Loaded here, not at the top, so a broken adapter shows as n/a in its rows instead of stopping the whole bench.
+      const { createRedisBroker } = await import('@conveyor/redis').catch((error: unknown) => {
+        throw new UnavailableError(`@conveyor/redis does not load: ${(error as Error).message}`)
+      })
+      const ns = attachTo ?? namespace('conveyor')
+      const broker = createRedisBroker({ url: env.redisUrl, prefix: ns, logger: false })
+      return conveyorInstance(broker, ns, cleanupOf(env.redisUrl, ns), events)
+    },
+  }
+}
+
+function cleanupOf(url: string, ns: string) {
+  return async () => {
+    const redis = redisClient(url, `${ns}:cleanup`)
+    try {
+      await deleteKeys(redis, ns)
+    } finally {
+      await redis.quit()
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { bullmq } from './bullmq'
 import { conveyorMemory } from './conveyor-memory'
-import { conveyorRabbitMQ, conveyorRabbitMQFifo } from './conveyor-rabbitmq'
-import { conveyorRedis } from './conveyor-redis'
+import { conveyorRabbitMQ, conveyorRabbitMQEvents, conveyorRabbitMQFifo } from './conveyor-rabbitmq'
+import { conveyorRedis, conveyorRedisEvents } from './conveyor-redis'
 import { rawAmqp, rawAmqpSame } from './raw-amqp'
 import { rawRedis } from './raw-redis'
 import type { BenchSystem } from './system'
@@ -9,12 +9,14 @@ import type { BenchSystem } from './system'
 /** Every system, in table order: per broker, Conveyor first, then what it is compared against. */
 export const SYSTEMS: readonly BenchSystem[] = [
   conveyorRedis,
+  conveyorRedisEvents,
   bullmq,
   rawRedis,
   conveyorRabbitMQ,
   rawAmqpSame,
   conveyorRabbitMQFifo,
   rawAmqp,
+  conveyorRabbitMQEvents,
   conveyorMemory,
 ]
 

@@ -3,6 +3,7 @@ import { alertsCommand } from './commands/alerts'
 import { dashboardCommand } from './commands/dashboard'
 import { dlqCommand } from './commands/dlq'
 import { enqueueCommand } from './commands/enqueue'
+import { eventsCommand } from './commands/events'
 import { inspectCommand } from './commands/inspect'
 import { purgeCommand } from './commands/purge'
 import { revokeCommand } from './commands/revoke'
@@ -20,6 +21,7 @@ Commands:
   purge       remove the waiting messages of a queue
   dlq         list, replay or purge dead letters
   revoke      skip task runs that have not started
+  events      follow task and worker events from every process (--json, filters, --from)
   scheduler   run periodic tasks (scheduler), or show their next runs (scheduler list)
   dashboard   serve the web dashboard (queues, workers, tasks, dead letters, schedules)
   alerts      evaluate the app's alert rules (one evaluator per fleet) and notify
@@ -36,6 +38,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   purge: purgeCommand,
   dlq: dlqCommand,
   revoke: revokeCommand,
+  events: eventsCommand,
   scheduler: schedulerCommand,
   dashboard: dashboardCommand,
   alerts: alertsCommand,

@@ -51,7 +51,8 @@ export class TaskEventEmitter {
     return this.sink !== undefined
   }
 
-  emit<E extends EventType>(event: E, payload: EventPayload<E>): void {
+  /** `payload` may carry its `type` already (hot paths build it so): the stream publisher then takes it as is. */
+  emit<E extends EventType>(event: E, payload: EventPayload<E> & { readonly type?: E }): void {
     this.toSink(event, payload)
     this.emitLocal(event, payload)
   }
@@ -67,10 +68,10 @@ export class TaskEventEmitter {
   }
 
   /** Only to the stream publisher, when there is one. */
-  toSink<E extends EventType>(event: E, payload: EventPayload<E>): void {
+  toSink<E extends EventType>(event: E, payload: EventPayload<E> & { readonly type?: E }): void {
     if (this.sink === undefined) return
     try {
-      this.sink({ type: event, ...payload } as ConveyorEvent)
+      this.sink((payload.type === event ? payload : { type: event, ...payload }) as ConveyorEvent)
     } catch {
       /* the publisher counts its own failures */
     }

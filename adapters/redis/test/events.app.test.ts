@@ -77,15 +77,17 @@ describe('redis: events across processes and history', () => {
     }
   }, 120_000)
 
-  it('a stream write that fails never fails a task; the stream is capped by MAXLEN ~', async () => {
+  it('a stream write that fails never fails a task; the stream stays within its length bound', async () => {
     const prefix = uniquePrefix('events-cap')
     const app = redisApp(prefix, { retention: { maxLength: 200 } })
     const echo = app.task('events.echo', async (n: number) => n, { queue: 'events' })
     await app.worker({ queues: ['events'], concurrency: 20 }).start()
     // Something else sits on the stream's key: every XADD fails with WRONGTYPE.
     await raw.set(eventStreamKey(prefix), 'not a stream')
-    const results = await Promise.all(Array.from({ length: 20 }, async (_, n) => (await echo.enqueue(n)).result()))
-    expect(results).toHaveLength(20)
+    let succeeded = 0
+    app.events.on('task.succeeded', () => succeeded++)
+    for (let n = 0; n < 20; n++) await echo.enqueue(n)
+    await until(() => succeeded === 20, 10_000, 'all 20 tasks to succeed while the stream fails')
     await app.events.flush()
     expect(app.events.stats().failed).toBeGreaterThan(0)
     await raw.del(eventStreamKey(prefix))
@@ -93,10 +95,10 @@ describe('redis: events across processes and history', () => {
     await until(async () => (await raw.xlen(eventStreamKey(prefix))) > 0, 5000, 'events written again')
     await until(async () => (await app.history!.list({ state: 'pending' })).runs.length === 0, 20_000, 'all run')
     await app.events.flush()
-    const length = await raw.xlen(eventStreamKey(prefix))
-    expect(length).toBeLessThanOrEqual(400)
-    const stored: StoredEvent[] = (await app.events.stream!.read('start', { limit: 1000 })).events as StoredEvent[]
-    expect(stored.length).toBe(length)
+    // ~3,000 events were published into a bound of 200 (entries hold batches: the bound is approximate).
+    const stored: StoredEvent[] = (await app.events.stream!.read('start', { limit: 5000 })).events as StoredEvent[]
+    expect(stored.length).toBeGreaterThan(0)
+    expect(stored.length).toBeLessThanOrEqual(600)
     await app.close()
   }, 60_000)
 })

@@ -1,4 +1,4 @@
-import type { DeadLetter, DeadLetterReason, ErrorInfo } from '@conveyor/core'
+import type { DeadLetter } from '@conveyor/core'
 import type { MessagePropertyHeaders } from 'amqplib'
 
 /**
@@ -21,17 +21,8 @@ export const numberHeader = (headers: MessagePropertyHeaders | undefined, name: 
   return Number.isFinite(n) && n > 0 ? n : 0
 }
 
-/** What the dead-letter header holds. */
-export interface DeadRecord {
-  readonly id: string
-  readonly queue: string
-  readonly reason: DeadLetterReason
-  readonly error?: ErrorInfo
-  readonly attempts: number
-  readonly deliveryCount: number
-  readonly createdAt: number
-  readonly deadAt: number
-}
+/** What the dead-letter header holds: the dead letter without its body (the message body is the envelope or raw bytes). */
+export type DeadRecord = Omit<DeadLetter, 'envelope' | 'raw'>
 
 export function encodeDeadRecord(record: DeadRecord): string {
   const { error } = record

@@ -110,6 +110,13 @@ export const resultBackendTestIds = [
   'results.many-waiters-one-connection',
   'results.closing-one-waiter',
   'results.expiry-after-replace',
+  'results.workflow-capability',
+  'results.workflow-plan',
+  'results.workflow-count-once',
+  'results.workflow-failure-policy',
+  'results.workflow-last-two-race',
+  'results.workflow-many-members',
+  'results.workflow-admit',
 ] as const
 
 export type BrokerArea = keyof typeof brokerTestIdsByArea

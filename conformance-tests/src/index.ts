@@ -75,3 +75,4 @@ export {
   type SourceMutant,
   type SourcePatch,
 } from './source-mutants'
+export { runWorkflowScenarios, type WorkflowScenarioOptions } from './workflow-scenarios'

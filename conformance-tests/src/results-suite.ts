@@ -1,6 +1,7 @@
 import type { TaskRecord } from '@conveyor/core'
 import { describe, expect, it } from 'vitest'
 import { resultsRaceTests } from './areas/results-races'
+import { countingSkipReason, workflowStoreTests } from './areas/workflow-store'
 import { ConformanceFailure } from './harness/failure'
 import { ResultsHarness, type ResultsTest, TTL } from './harness/results-harness'
 import { eventually, rejection, sleep, within } from './harness/wait'
@@ -16,7 +17,10 @@ async function timed<T>(promise: Promise<T>, from: () => number) {
   return { value, ms: Date.now() - from() }
 }
 
-const tests: { readonly [K in ResultBackendTestId]: { title: string; run: ResultsTest } } = {
+const tests: {
+  readonly [K in ResultBackendTestId]: { title: string; run: ResultsTest; needsCounting?: boolean }
+} = {
+  ...workflowStoreTests,
   'results.set-get': {
     title: 'get returns the record that was set, field for field',
     run: async (h) => {
@@ -216,7 +220,8 @@ const tests: { readonly [K in ResultBackendTestId]: { title: string; run: Result
 
 /**
  * The result backend suite: state transitions, get/delete, wait without polling (already terminal, timeout, abort,
- * many waiters, across instances), expiry.
+ * many waiters, across instances), expiry; and workflow counting (`results.workflow-*`: plans, members counted once,
+ * one settler under races and 10,000 members, admission of duplicate publishes) where the backend claims it.
  */
 export function runResultBackendConformance(options: ResultBackendSuiteOptions): void {
   describe(`${options.name} conformance: result backend`, () => {
@@ -229,6 +234,8 @@ export function runResultBackendConformance(options: ResultBackendSuiteOptions):
           if (reason !== undefined) ctx.skip(`skipped by ${options.name}: ${reason}`)
           const h = new ResultsHarness(options)
           try {
+            const why = test.needsCounting ? countingSkipReason(await h.backend()) : undefined
+            if (why !== undefined) ctx.skip(`${options.name} ${why}`)
             await test.run(h)
           } finally {
             await h.dispose()

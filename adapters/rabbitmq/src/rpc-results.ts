@@ -226,6 +226,8 @@ function createRpcResults(input: RabbitMQResultBackendOptions): RabbitMQResultBa
 
   const backend: RabbitMQResultBackend = {
     name: 'rabbitmq-rpc',
+    // Records live in one producer's memory: no store every worker shares, so nothing to count members in.
+    capabilities: { workflowCounting: 'none' },
     replyQueue,
     connect() {
       if (state === 'closed') return Promise.reject(new NotConnectedError('[rabbitmq] RPC result backend is closed'))

@@ -13,6 +13,7 @@ import { OutageReporter, resolveLogger } from './logger'
 import type { RedisClient, RedisResultBackendOptions } from './options'
 import { runScript } from './scripts'
 import { createRedisTaskHistory } from './task-history'
+import { createRedisWorkflowStore } from './workflow-store'
 
 interface Waiter {
   readonly id: string
@@ -86,6 +87,8 @@ export const createRedisResultBackend: ResultBackendFactory<RedisResultBackendOp
 
   const backend: ResultBackend = {
     name: 'redis',
+    capabilities: { workflowCounting: 'atomic' },
+    workflows: createRedisWorkflowStore(client, prefix),
 
     taskHistory: (historyOptions) =>
       createRedisTaskHistory({

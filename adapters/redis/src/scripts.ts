@@ -22,6 +22,8 @@ export const SCRIPT_NAMES = [
   'result-set',
   'history-record',
   'history-list',
+  'wf-admit',
+  'wf-count',
 ] as const
 export type ScriptName = (typeof SCRIPT_NAMES)[number]
 

@@ -313,6 +313,13 @@ export function createApp(options: AppOptions): App {
   const workflows = new WorkflowEngine({
     results,
     logger,
+    place: ({ task, declaration }) => {
+      const known = registry.get(task) ?? (declaration && register(task, declaration.options, undefined))
+      const settings = known?.settings ?? taskSettings(task, {}, defaults)
+      const routed = route(task, undefined)
+      const priority = settings.priority ?? routed?.priority
+      return { queue: settings.queue ?? routed?.queue ?? defaultQueue, ...(priority !== undefined ? { priority } : {}) }
+    },
     build: (task, input, o) => prepare(task, input, o, undefined).then((prepared) => prepared.envelope),
     async publish(envelopes) {
       await Promise.all([...new Set(envelopes.map((e) => e.queue))].map(declareQueue))

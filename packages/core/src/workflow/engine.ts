@@ -12,7 +12,7 @@ import { WorkflowsUnsupportedError } from '../errors/workflows-unsupported-error
 import type { Logger } from '../logging/logger'
 import { newTaskId } from '../util/ids'
 import type { Flow, Settled } from './flow'
-import { compilePlan, type Link, PlanIndex, type PlanNode } from './plan'
+import { compilePlan, type Link, type Placement, PlanIndex, type PlanNode } from './plan'
 
 /** Envelope header naming the workflow a run belongs to. */
 export const WORKFLOW_HEADER = 'conveyor-workflow'
@@ -29,6 +29,8 @@ export interface WorkflowPorts {
   readonly logger: Logger
   /** Validate, route and build one member's envelope; nothing is published. */
   build(task: string, input: JsonValue, options: BuildOptions): Promise<Envelope>
+  /** Where a step goes by default: its task's queue and priority, or the app's routes (by name). */
+  place: Placement
   /** Publish envelopes (declaring their queues), resolving once the broker has them all. */
   publish(envelopes: readonly Envelope[]): Promise<void>
 }
@@ -82,7 +84,7 @@ export class WorkflowEngine {
     const id = options.id ?? newTaskId()
     const ttlMs = options.ttlMs ?? DEFAULT_WORKFLOW_TTL_MS
     const now = Date.now()
-    const index = new PlanIndex(id, compilePlan(flow.node, now, ttlMs))
+    const index = new PlanIndex(id, compilePlan(flow.node, now, ttlMs, this.ports.place))
     const envelopes: Envelope[] = []
     // Built (validated, routed) before anything is stored: bad input fails the enqueue, not a worker.
     await this.enter(index, index.plan.root, NO_INPUT, envelopes, undefined)
@@ -250,8 +252,8 @@ export class WorkflowEngine {
     out.push(
       await this.ports.build(node.task, node.b === 1 ? (node.input ?? null) : input, {
         id: index.runId(node.n),
-        ...(node.o?.queue !== undefined ? { queue: node.o.queue } : {}),
-        ...(node.o?.priority !== undefined ? { priority: node.o.priority } : {}),
+        ...(node.o.queue !== undefined ? { queue: node.o.queue } : {}),
+        ...(node.o.priority !== undefined ? { priority: node.o.priority } : {}),
         rootId: index.id,
         parentId: link === undefined ? index.id : `${index.id}/${link.parent.n}`,
         headers,

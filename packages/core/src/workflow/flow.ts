@@ -19,6 +19,8 @@ export type FlowNode =
       readonly bound: boolean
       readonly input?: unknown
       readonly options?: StepOptions
+      /** The declaration it came from (not stored): lets the producer learn the task's queue and priority. */
+      readonly declaration?: TaskDeclaration<unknown, unknown>
     }
   | { readonly kind: 'chain'; readonly steps: readonly FlowNode[] }
   | { readonly kind: 'group'; readonly members: readonly FlowNode[]; readonly failFast: boolean }
@@ -83,7 +85,7 @@ type SettledAll<T> = T extends readonly unknown[] ? { -readonly [K in keyof T]: 
 export function nodeOf(step: AnyStep): FlowNode {
   if (typeof step === 'object' && step !== null && 'node' in step) return step.node
   if (typeof step === 'object' && step !== null && typeof step.name === 'string') {
-    return { kind: 'task', task: step.name, bound: false }
+    return { kind: 'task', task: step.name, bound: false, declaration: step as TaskDeclaration<unknown, unknown> }
   }
   throw new InvalidOptionsError('a workflow step must be a task, task.with(input), chain(…), group([…]) or chord(…)')
 }
@@ -94,7 +96,8 @@ export function bound<Input, Output>(
   input: Input,
   options?: StepOptions,
 ): Flow<unknown, Output> {
-  return { node: { kind: 'task', task: task.name, bound: true, input, ...(options ? { options } : {}) } }
+  const declaration = task as TaskDeclaration<unknown, unknown>
+  return { node: { kind: 'task', task: task.name, bound: true, input, declaration, ...(options ? { options } : {}) } }
 }
 
 /**

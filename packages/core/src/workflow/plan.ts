@@ -16,7 +16,8 @@ export type PlanNode =
       /** Present (possibly null) when the step is bound. */
       readonly input?: JsonValue
       readonly b?: 1
-      readonly o?: StepOptions
+      /** Where it is published: the step's options, else the task's own queue and priority or the app's routes. */
+      readonly o: StepOptions
     }
   | { readonly t: 'chain'; readonly n: number; readonly steps: readonly PlanNode[] }
   | { readonly t: 'group'; readonly n: number; readonly members: readonly PlanNode[]; readonly ff: boolean }
@@ -30,15 +31,20 @@ export interface Plan {
   readonly ttlMs: number
 }
 
-export function compilePlan(root: FlowNode, at: number, ttlMs: number): Plan {
+/** Where a task step goes when its step options do not say (resolved by the producer, which knows the task). */
+export type Placement = (node: Extract<FlowNode, { kind: 'task' }>) => StepOptions
+
+export function compilePlan(root: FlowNode, at: number, ttlMs: number, place: Placement): Plan {
   let next = 0
   const walk = (node: FlowNode): PlanNode => {
     const n = next++
     switch (node.kind) {
       case 'task': {
-        if (!node.bound) return { t: 'task', n, task: node.task, ...(node.options ? { o: node.options } : {}) }
+        // Stored resolved: a worker publishing this step later may not know the task (another team's queue).
+        const o = { ...place(node), ...node.options }
+        if (!node.bound) return { t: 'task', n, task: node.task, o }
         const input = node.input === undefined ? null : (node.input as JsonValue)
-        return { t: 'task', n, task: node.task, input, b: 1, ...(node.options ? { o: node.options } : {}) }
+        return { t: 'task', n, task: node.task, input, b: 1, o }
       }
       case 'chain':
         return { t: 'chain', n, steps: node.steps.map(walk) }

@@ -1,7 +1,7 @@
 import { type App, chain, chord, group, type Settled, type TaskFailedError, UnrecoverableError } from '@conveyor/core'
 import { describe, expect, it } from 'vitest'
 import { newNamespace } from './harness/harness'
-import { sleep } from './harness/wait'
+import { eventually, sleep } from './harness/wait'
 
 /** Options of `runWorkflowScenarios`. */
 export interface WorkflowScenarioOptions {
@@ -26,10 +26,10 @@ function tasksOf(app: App) {
   const ran = (name: string) => calls.set(name, (calls.get(name) ?? 0) + 1)
   return {
     calls,
-    add: app.task('wf.add', (n: number) => (ran('add'), n + 1), { retry: { maxAttempts: 1 } }),
-    double: app.task('wf.double', (n: number) => (ran('double'), n * 2), { retry: { maxAttempts: 1 } }),
-    sum: app.task('wf.sum', (ns: number[]) => (ran('sum'), ns.reduce((a, b) => a + b, 0))),
-    show: app.task('wf.show', (n: number) => (ran('show'), `n=${n}`)),
+    add: app.task('wf.add', (n: number) => ran('add') && n + 1, { retry: { maxAttempts: 1 } }),
+    double: app.task('wf.double', (n: number) => ran('double') && n * 2, { retry: { maxAttempts: 1 } }),
+    sum: app.task('wf.sum', (ns: number[]) => ran('sum') && ns.reduce((a, b) => a + b, 0)),
+    show: app.task('wf.show', (n: number) => ran('show') && `n=${n}`),
     boom: app.task(
       'wf.boom',
       (message: string): number => {
@@ -78,11 +78,15 @@ const scenarios: Record<string, Scenario> = {
     const error = (await job.result({ timeoutMs: ms(10_000) }).catch((e: unknown) => e)) as TaskFailedError
     expect(error.code).toBe('CONVEYOR_TASK_FAILED')
     expect(error.record.error?.message).toMatch(/no luck/)
-    await sleep(ms(300))
+    // The workflow fails before the member's own record is written (the member is counted before it is settled).
+    const states = await eventually(
+      async () => (await job.record()).members.map((m) => [m.task, m.state]),
+      (now) => now.some(([task, state]) => task === 'wf.boom' && state === 'dead-lettered'),
+      ms(5000),
+      'the failed member recorded dead-lettered',
+    )
     expect(t.calls.get('sum')).toBeUndefined()
     expect(t.calls.get('show')).toBeUndefined()
-    const states = (await job.record()).members.map((m) => [m.task, m.state])
-    expect(states).toContainEqual(['wf.boom', 'dead-lettered'])
     expect(states).toContainEqual(['wf.show', 'pending'])
   },
   'collect: the callback still runs, with each member outcome': async (app, t, ms) => {
@@ -91,6 +95,70 @@ const scenarios: Record<string, Scenario> = {
     const out = await job.result({ timeoutMs: ms(10_000) })
     expect(out).toEqual([2, expect.stringMatching(/bad/), 6])
     expect(t.calls.get('summarize')).toBe(1)
+  },
+  'progress: ctx.progress is in the record while it runs and after, and emitted as task.progress': async (
+    app,
+    _,
+    ms,
+  ) => {
+    let finish: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    const long = app.task('wf.long', async (_: null, ctx) => {
+      await ctx.progress({ done: 1, total: 2 })
+      await gate
+      await ctx.progress({ done: 2, total: 2 })
+      return 'done'
+    })
+    const heard: unknown[] = []
+    app.events.on('task.progress', (e) => heard.push(e.progress))
+    const job = await long.enqueue(null)
+    const running = await eventually(
+      () => job.record(),
+      (r) => r?.progress !== undefined,
+      ms(5000),
+      'progress',
+    )
+    expect(running).toMatchObject({ state: 'started', progress: { done: 1, total: 2 } })
+    finish()
+    expect(await job.result({ timeoutMs: ms(5000) })).toBe('done')
+    expect(await job.record()).toMatchObject({ state: 'succeeded', progress: { done: 2, total: 2 } })
+    expect(heard).toEqual([
+      { done: 1, total: 2 },
+      { done: 2, total: 2 },
+    ])
+  },
+  'terminate: revoke with terminate aborts the running handler; the run ends revoked, never retried': async (
+    app,
+    _,
+    ms,
+  ) => {
+    let runs = 0
+    let reason: unknown
+    const stuck = app.task(
+      'wf.stuck',
+      async (_: null, ctx) => {
+        runs++
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }))
+        reason = ctx.signal.reason
+        throw reason
+      },
+      { retry: { maxAttempts: 3, backoff: 10 } },
+    )
+    const job = await stuck.enqueue(null)
+    await eventually(
+      () => job.record(),
+      (r) => r?.state === 'started',
+      ms(5000),
+      'the run to start',
+    )
+    await app.revoke(job.id, { terminate: true })
+    const error = (await job.result({ timeoutMs: ms(5000) }).catch((e: unknown) => e)) as TaskFailedError
+    expect(error.record.state).toBe('revoked')
+    expect(reason).toMatchObject({ code: 'CONVEYOR_TASK_REVOKED' })
+    await sleep(ms(300))
+    expect(runs).toBe(1)
   },
 }
 
@@ -122,12 +190,13 @@ export function runWorkflowScenarios(options: WorkflowScenarioOptions): void {
             const n = 10_000
             const members = group(Array.from({ length: n }, (_, i) => t.double.with(i)))
             const job = await app.enqueueWorkflow(chord(members, t.sum))
-            expect(await job.result({ timeoutMs: ms(60_000) })).toBe(n * (n - 1))
+            expect(await job.result({ timeoutMs: ms(120_000) })).toBe(n * (n - 1))
             await sleep(ms(200))
             expect(t.calls.get('sum')).toBe(1)
-            expect(t.calls.get('double')).toBe(n)
+            // At least once: a member whose lease lapsed on a loaded machine may run twice; it still counts once.
+            expect(t.calls.get('double')).toBeGreaterThanOrEqual(n)
           }, 100),
-        ms(90_000),
+        ms(150_000),
       )
     }
   })

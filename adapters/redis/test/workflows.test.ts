@@ -15,7 +15,7 @@ runWorkflowScenarios({
   name: 'redis broker + redis results',
   large: true,
   createApp: ({ namespace }) => {
-    const url = `${REDIS_URL}?prefix=${namespace}&leaseMs=1000`
+    const url = `${REDIS_URL}?prefix=${namespace}&leaseMs=5000`
     return createApp({
       broker: url,
       results: url,

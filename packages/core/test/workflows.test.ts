@@ -1,3 +1,4 @@
+import { runWorkflowScenarios } from '@conveyor/conformance'
 import {
   chain,
   chord,
@@ -177,4 +178,10 @@ describe('workflow types', () => {
     void (() => app.enqueueWorkflow(chain(toText, toNumber)))
     expect(true).toBe(true)
   })
+})
+
+runWorkflowScenarios({
+  name: 'memory broker + memory results',
+  createApp: ({ namespace }) =>
+    createApp({ broker: 'memory://', logger: false, defaults: { queue: `${namespace}-q` } }),
 })

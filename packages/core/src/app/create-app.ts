@@ -10,6 +10,7 @@ import type { AppEvents } from '../events/app-events'
 import { type Logger, resolveLogger } from '../logging/logger'
 import type { CoordinationStore } from '../ops/coordination'
 import { createMemoryCoordination } from '../ops/memory-coordination'
+import { type RevokeOptions, revokeTask } from '../ops/revoke'
 import { createRouter } from '../routing/router'
 import type { TaskDeclaration, TaskHandler, TaskOptions } from '../task/task'
 import { validateInput } from '../task/validate-input'
@@ -84,6 +85,12 @@ export interface App {
   enqueueWorkflow<Output>(flow: Flow<unknown, Output>, options?: WorkflowOptions): Promise<WorkflowHandle<Output>>
   /** A handle on a workflow by id (from another process); undefined when its plan expired or never existed. */
   workflow<Output = unknown>(id: string): Promise<WorkflowHandle<Output> | undefined>
+  /**
+   * Revoke a run by id in the app's `coordination` store (workers with `revokeHooks` skip it). With
+   * `terminate: true` a run already running stops: at once in this process's workers, and under `conveyor worker`
+   * wherever it runs (the supervisor reads the store).
+   */
+  revoke(id: string, options?: RevokeOptions): Promise<void>
   /** A handle on a task run by id (from another process, a log line). */
   job<Output = unknown>(id: string, task?: string, queue?: string): JobHandle<Output>
   /** Tasks known to this app. */
@@ -384,6 +391,10 @@ export function createApp(options: AppOptions): App {
       await ready()
       const index = await workflows.plan(id)
       return index && workflowHandle<Output>(index, workflows, results!, ready)
+    },
+    async revoke(id: string, revokeOptions: RevokeOptions = {}) {
+      await revokeTask(coordination, id, revokeOptions)
+      if (revokeOptions.terminate) for (const worker of workers) worker.terminate(id)
     },
     job: <Output>(id: string, task = '', queue = '') => handle<Output>(id, task, queue),
     tasks: () => [...registry.values()],

@@ -69,10 +69,7 @@ export interface TaskEvents {
   'task.revoked': TaskEventBase
   /** Put back on its queue from the dead-letter store (`conveyor dlq replay`); it runs again from attempt 1. */
   'task.replayed': TaskEventBase
-  /**
-   * Reserved for progress reports from inside a handler (`ctx.progress(...)`), e.g. `{ done: 3, total: 10 }`.
-   * Readers must accept it; core does not emit it yet.
-   */
+  /** A progress report from inside a handler (`ctx.progress(...)`), e.g. `{ done: 3, total: 10 }`. */
   'task.progress': TaskEventBase & { readonly progress: JsonValue }
 }
 

@@ -1,4 +1,5 @@
 import type { Envelope } from '../contracts/envelope'
+import type { JsonValue } from '../contracts/json'
 import type { Logger } from '../logging/logger'
 import type { RetryOptions } from '../retry/policy'
 import { bound, type Flow, type StepOptions } from '../workflow/flow'
@@ -46,6 +47,12 @@ export interface TaskContext {
   /** A child logger carrying the task id, name, queue and attempt. */
   readonly logger: Logger
   readonly envelope: Envelope
+  /**
+   * Report progress, e.g. `{ done: 3, total: 10 }`: stored in the run's record (`job.record().progress`, kept in the
+   * later states) and published as a `task.progress` event. Each call writes the record: report at a human pace
+   * (a few a second at most), not per item. Throws `SerializationError` when the value is not JSON.
+   */
+  progress(value: JsonValue): Promise<void>
 }
 
 export type TaskHandler<Input, Output> = (input: Input, ctx: TaskContext) => Output | Promise<Output>

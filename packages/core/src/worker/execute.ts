@@ -5,6 +5,7 @@ import type { JsonValue } from '../contracts/json'
 import type { TaskRecord, TaskState } from '../contracts/result-backend'
 import { toErrorInfo } from '../envelope/error-info'
 import { ConveyorError } from '../errors/conveyor-error'
+import { SerializationError } from '../errors/serialization-error'
 import { TaskTimeoutError } from '../errors/task-timeout-error'
 import { UnknownTaskError } from '../errors/unknown-task-error'
 import type { Logger } from '../logging/logger'
@@ -34,6 +35,8 @@ export class Execution {
   released = false
   /** Set once the outcome was handed to the broker (ack, retry, dead letter): nothing to give back any more. */
   settled = false
+  /** Set when the run was revoked while running (`terminate`): it ends `revoked`, never retried. */
+  terminated = false
   private controller: AbortController | undefined
   private abortReason: unknown
   private aborted = false
@@ -93,6 +96,10 @@ class Context implements TaskContext {
   get logger(): Logger {
     return this.run.log()
   }
+
+  progress(value: unknown): Promise<void> {
+    return this.run.progress(value)
+  }
 }
 
 /** Process one delivery to the end: run the handler, record the state, settle the delivery. Never throws. */
@@ -110,6 +117,8 @@ class Run {
   readonly started = Date.now()
   /** This run is a member of a workflow: the workflow store is asked before it runs and told when it ends. */
   readonly member: boolean
+  /** The last `ctx.progress` value, carried into every later record of the run. */
+  private lastProgress: JsonValue | undefined
   /** Attempts allowed: the task's settings here, unless the producer set a limit for this run. */
   readonly maxAttempts: number
   private child: Logger | undefined
@@ -196,14 +205,7 @@ class Run {
     if (this.hooks.beforeRun) {
       const verdict = await this.beforeRun()
       if (execution.released) return 'released'
-      if (verdict === 'revoked') {
-        if (this.member && !(await this.continueWorkflow(revokedOutcome(envelope)))) return this.unsettled()
-        if (!(await this.settle('ack'))) return this.unsettled()
-        this.log().info('task revoked; not run')
-        await this.record('revoked', { finishedAt: Date.now() })
-        runtime.events.emit('task.revoked', this.eventBase())
-        return 'revoked'
-      }
+      if (verdict === 'revoked') return this.revoked('task revoked; not run')
       // The attempt already failed elsewhere (e.g. its process was killed at the hard time limit): the retry
       // policy decides, exactly as if the handler had thrown this error.
       if (verdict !== 'run') return this.onFailure(verdict.fail)
@@ -231,6 +233,7 @@ class Run {
       result = await this.runHandler(task, input)
     } catch (error) {
       if (execution.released) return 'released'
+      if (execution.terminated) return this.revoked('task revoked while running (terminate); not retried')
       return this.onFailure(error)
     }
     if (execution.released) return 'released'
@@ -309,6 +312,16 @@ class Run {
     this.execution.released = true
     await this.execution.delivery.release().catch(() => undefined)
     return 'released'
+  }
+
+  /** Ack, record and announce a revoked run (skipped, or stopped while running); its workflow moves on. */
+  private async revoked(message: string): Promise<ExecutionOutcome> {
+    if (this.member && !(await this.continueWorkflow(revokedOutcome(this.envelope)))) return this.unsettled()
+    if (!(await this.settle('ack'))) return this.unsettled()
+    this.log().info(message)
+    await this.record('revoked', { finishedAt: Date.now() })
+    this.runtime.events.emit('task.revoked', this.eventBase())
+    return 'revoked'
   }
 
   private async beforeRun(): Promise<BeforeRunVerdict> {
@@ -435,6 +448,23 @@ class Run {
     return this.execution.released ? 'released' : 'unsettled'
   }
 
+  /** `ctx.progress`: kept in the run's record (this and later writes) and announced as `task.progress`. */
+  async progress(value: unknown): Promise<void> {
+    let progress: JsonValue
+    try {
+      progress = JSON.parse(JSON.stringify(value ?? null)) as JsonValue
+    } catch (error) {
+      throw new SerializationError(`ctx.progress of "${this.envelope.task}": the value is not JSON (${error})`)
+    }
+    // A late report from a handler that already returned must not turn a finished record back into `started`.
+    if (this.execution.settled || this.execution.released) return
+    this.lastProgress = progress
+    await this.record('started')
+    if (this.runtime.events.wants('task.progress')) {
+      this.runtime.events.emit('task.progress', { ...this.eventBase(), progress })
+    }
+  }
+
   private async record(state: TaskState, extra: Partial<TaskRecord> = {}): Promise<void> {
     const results = this.runtime.results
     if (!results) return
@@ -448,6 +478,7 @@ class Run {
       enqueuedAt: envelope.createdAt,
       startedAt: this.started,
       updatedAt: Date.now(),
+      ...(this.lastProgress !== undefined ? { progress: this.lastProgress } : {}),
       ...extra,
     }
     try {

@@ -3,6 +3,7 @@ import type { Subscription } from '../contracts/broker'
 import type { Delivery } from '../contracts/delivery'
 import { ConveyorError } from '../errors/conveyor-error'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
+import { TaskRevokedError } from '../errors/task-revoked-error'
 import { Deque } from '../util/deque'
 import { Execution, execute } from './execute'
 import type { ExecutionHooks, WorkerRuntime } from './runtime'
@@ -38,6 +39,13 @@ export interface Worker {
   readonly active: number
   /** Deliveries finished since start. */
   readonly processed: number
+  /** Ids of the runs whose handlers are running now. */
+  runningIds(): string[]
+  /**
+   * Stop a running run now (`revoke(id, { terminate: true })`): its handler's signal aborts with `TaskRevokedError`
+   * and the run ends `revoked`, never retried. False when this worker is not running it.
+   */
+  terminate(id: string): boolean
   /** Declare the queues and start consuming. Resolves once every subscription is live. */
   start(): Promise<void>
   /**
@@ -168,6 +176,20 @@ export function createWorker(app: WorkerRuntime & { queuesOf(): string[] }, opti
     },
     get processed() {
       return processed
+    },
+    runningIds() {
+      return [...running].filter((e) => !e.settled).map((e) => e.delivery.envelope.id)
+    },
+    terminate(taskId) {
+      let found = false
+      for (const execution of running) {
+        if (execution.delivery.envelope.id !== taskId || execution.settled) continue
+        found = true
+        execution.terminated = true
+        execution.abort(new TaskRevokedError(taskId))
+      }
+      if (found) log.warn({ taskId }, 'task revoked while running (terminate): handler signal aborted')
+      return found
     },
     async start() {
       if (state !== 'idle') throw new ConveyorError('CONVEYOR_WORKER_STATE', `worker ${id} is ${state}; make a new one`)

@@ -54,7 +54,7 @@ async function startWorker(prefix: string, mode: 'normal' | 'die-after-settle', 
     out += chunk.toString()
   })
   const exited = new Promise((resolve) => child.once('exit', resolve))
-  await until(() => out.includes('ready'), 30_000, 'a workflow worker process to start')
+  await until(() => out.includes('ready'), 60_000, 'a workflow worker process to start')
   return { child, exited, output: () => out } satisfies Worker
 }
 
@@ -95,7 +95,7 @@ describe('redis: chords under worker crashes', () => {
     expect(runs[0]!.values).toEqual(Array.from({ length: n }, (_, i) => i * 2))
     expect(await counted(prefix, job.id)).toBe(n)
     await app.close()
-  }, 60_000)
+  }, 120_000)
 
   it('worker processes SIGKILLed at random while members finish, two chords in a row: each callback once', async () => {
     const prefix = uniquePrefix('wf-sigkill')
@@ -153,5 +153,5 @@ describe('redis: chords under worker crashes', () => {
     await sleep(500)
     expect(await callbacks(prefix)).toHaveLength(rounds)
     await app.close()
-  }, 90_000)
+  }, 150_000)
 })

@@ -17,7 +17,10 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
   beforeAll(async () => {
     ctx = await setup('limits')
     // Beats every 500 ms (TTL 1.5 s): a killed process's heartbeat is gone soon after, for the last test.
-    worker = start(['worker', '--app', REDIS_APP, '-P', '2', '-c', '10', '--stats-interval', '500'], ctx.env)
+    worker = start(
+      ['worker', '--app', REDIS_APP, '-P', '2', '-c', '10', '--stats-interval', '500', '--terminate-grace', '500'],
+      ctx.env,
+    )
     await until(() => worker.logs().filter(msg('worker ready')).length === 2, 60_000, 'two workers ready')
   }, 90_000)
 
@@ -77,6 +80,31 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
     const kills = () => worker.logs().filter(msg('exceeded its hard time limit')).length
     expect(kills()).toBe(4)
     await until(() => worker.logs().filter(msg('worker ready')).length === 2 + kills(), 60_000, 'replacements')
+  })
+
+  it('revoke --terminate: a handler that honours its signal stops at once; the run ends revoked, not retried', async () => {
+    const job = await ctx.app.enqueue('work.cooperative', null)
+    await until(() => byTask('work.cooperative').length === 1, 30_000, 'the run to start')
+    const revoked = await conveyor(['revoke', job.id, '--terminate', '--app', REDIS_APP], ctx.env)
+    expect(revoked.code).toBe(0)
+    await expect(job.result({ timeoutMs: 30_000 })).rejects.toThrow()
+    expect((await job.record())?.state).toBe('revoked')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(byTask('work.cooperative').map((e) => e.attempt)).toEqual([1])
+    expect(worker.logs().filter(msg('did not stop within the grace period'))).toHaveLength(0)
+  })
+
+  it('revoke with terminate: a handler that ignores its signal has its process killed and replaced after the grace period; revoked, never run again', async () => {
+    const readyBefore = worker.logs().filter(msg('worker ready')).length
+    const job = await ctx.app.enqueue('work.stubborn', null)
+    await until(() => byTask('work.stubborn').length === 1, 30_000, 'the run to start')
+    await ctx.app.revoke(job.id, { terminate: true })
+    const killed = await worker.waitForLog((l) => msg('did not stop within the grace period')(l) && l.taskId === job.id)
+    expect(killed).toMatchObject({ graceMs: 500 })
+    await expect(job.result({ timeoutMs: 30_000 })).rejects.toThrow()
+    expect((await job.record())?.state).toBe('revoked')
+    expect(byTask('work.stubborn')).toHaveLength(1)
+    await until(() => worker.logs().filter(msg('worker ready')).length === readyBefore + 1, 60_000, 'a replacement')
   })
 
   it('stops on SIGTERM with exit 0; heartbeats leave with the processes (a killed one after its TTL)', async () => {

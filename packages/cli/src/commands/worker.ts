@@ -30,6 +30,9 @@ Options:
                                   runs longer is killed and replaced, and that attempt fails with
                                   TaskTimeoutError (the retry policy decides). The soft limit is the task's
                                   timeoutMs: its AbortSignal fires
+      --terminate-grace <ms>      how long a run revoked with --terminate may take to stop once its
+                                  signal aborted before its process is killed and replaced (default 5000;
+                                  needs the app module's coordination export)
       --drain-timeout <ms>        graceful stop deadline (default 25000; keep it under Kubernetes'
                                   terminationGracePeriodSeconds)
       --health-port <port>        serve /healthz and /readyz
@@ -50,6 +53,7 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     'max-tasks-per-child': { type: 'string' },
     'max-memory-mb': { type: 'string' },
     'hard-time-limit': { type: 'string' },
+    'terminate-grace': { type: 'string' },
     'drain-timeout': { type: 'string' },
     'health-port': { type: 'string' },
     'metrics-port': { type: 'string' },
@@ -132,6 +136,7 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     ...optionalField('maxTasksPerChild', optional('max-tasks-per-child')),
     ...optionalField('maxMemoryMb', optional('max-memory-mb')),
     ...optionalField('hardTimeLimitMs', optional('hard-time-limit')),
+    ...optionalField('terminateGraceMs', optional('terminate-grace')),
     ...optionalField('healthPort', healthPort),
     ...optionalField('metricsPort', metricsPort),
     ...optionalField('statsIntervalMs', optional('stats-interval')),

@@ -63,6 +63,8 @@ export async function runChild(config: ChildConfig): Promise<void> {
   process.on('message', (message: SupervisorMessage) => {
     if (message?.type === 'stop') act('graceful')
     else if (message?.type === 'stop-now') act('hard')
+    // Before start-up finished there is nothing running to stop.
+    else if (message?.type === 'terminate') (worker as Worker | undefined)?.terminate(message.id)
     else if (message?.type === 'hard-limit-killed') {
       const { type: _, ...kill } = message
       kills?.push(kill)

@@ -58,6 +58,8 @@ export type SupervisorMessage =
   | { readonly type: 'stop' }
   | { readonly type: 'stop-now' }
   | ({ readonly type: 'hard-limit-killed' } & HardLimitKill)
+  /** The run was revoked with `terminate`: abort its handler now (`worker.terminate`). */
+  | { readonly type: 'terminate'; readonly id: string }
 
 export const CHILD_CONFIG_ENV = 'CONVEYOR_CHILD_CONFIG'
 

@@ -8,6 +8,7 @@ import { startHealthServer } from './health'
 import { CHILD_CONFIG_ENV, type ChildConfig, type ChildMessage, isChildMessage } from './messages'
 import { SupervisorMetrics } from './metrics'
 import type { PoolSpec } from './pools'
+import { DEFAULT_TERMINATE_GRACE_MS, TerminateWatch } from './terminate'
 import type { ChildStatus, Supervisor, SupervisorOptions } from './types'
 
 export type { ChildStatus, Supervisor, SupervisorOptions } from './types'
@@ -292,7 +293,15 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         log.info({ port: options.metricsPort }, 'Prometheus metrics at /metrics')
       }
       for (const slot of slots) spawn(slot)
-      watchdog = setInterval(checkLimits, 100)
+      const terminations = options.coordination
+        ? new TerminateWatch(options.coordination, options.terminateGraceMs ?? DEFAULT_TERMINATE_GRACE_MS, log)
+        : undefined
+      let ticks = 0
+      watchdog = setInterval(() => {
+        checkLimits()
+        // Every 300 ms: one store read per running task, only with a coordination store.
+        if (terminations && ++ticks % 3 === 0) void terminations.poll(slots)
+      }, 100)
       watchdog.unref()
     },
     async stop() {

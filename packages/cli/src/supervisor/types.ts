@@ -21,6 +21,11 @@ export interface SupervisorOptions {
    * also fails the killed attempt. This supervisor's own children hear of kills over IPC either way.
    */
   readonly coordination?: CoordinationStore
+  /**
+   * How long a run revoked with `terminate` may take to stop after its handler's signal aborted before its process
+   * is killed and replaced. Default 5 s. Needs `coordination` (where revokes are read).
+   */
+  readonly terminateGraceMs?: number
   /** How long a graceful stop lets running tasks finish. Default 25 s, under Kubernetes' 30 s grace period. */
   readonly drainTimeoutMs?: number
   /** How often children report counters and write heartbeats. Default 2 s. */

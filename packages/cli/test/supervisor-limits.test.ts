@@ -94,6 +94,20 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
     expect(worker.logs().filter(msg('did not stop within the grace period'))).toHaveLength(0)
   })
 
+  it('revoke with terminate: a handler that ignores its signal has its process killed and replaced after the grace period; revoked, never run again', async () => {
+    const readyBefore = worker.logs().filter(msg('worker ready')).length
+    const job = await ctx.app.enqueue('work.stubborn', null)
+    await until(() => byTask('work.stubborn').length === 1, 30_000, 'the run to start')
+    // Through the CLI: the app module's coordination store is the one the supervisor reads.
+    expect((await conveyor(['revoke', job.id, '--terminate', '--app', REDIS_APP], ctx.env)).code).toBe(0)
+    const killed = await worker.waitForLog((l) => msg('did not stop within the grace period')(l) && l.taskId === job.id)
+    expect(killed).toMatchObject({ graceMs: 500 })
+    await expect(job.result({ timeoutMs: 30_000 })).rejects.toThrow()
+    expect((await job.record())?.state).toBe('revoked')
+    expect(byTask('work.stubborn')).toHaveLength(1)
+    await until(() => worker.logs().filter(msg('worker ready')).length === readyBefore + 1, 60_000, 'a replacement')
+  })
+
   it('stops on SIGTERM with exit 0; heartbeats leave with the processes (a killed one after its TTL)', async () => {
     worker.signal('SIGTERM')
     expect(await worker.exited).toBe(0)

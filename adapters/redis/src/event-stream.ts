@@ -104,14 +104,19 @@ export function createRedisEventStream(options: RedisEventStreamOptions = {}): E
       return reply?.[0]?.[1] ?? []
     })()
     // An aborted reader stops waiting at once; the connection rejoins the pool when its XREAD ends.
+    // The listener is removed when the read settles: a long-lived reader (the dashboard) reuses one signal for
+    // thousands of reads, and leaving one listener per read behind grows without bound.
+    let onAbort: (() => void) | undefined
     const aborted = new Promise<Entry[]>((resolve) => {
       if (signal === undefined) return
       if (signal.aborted) resolve([])
-      signal.addEventListener('abort', () => resolve([]), { once: true })
+      onAbort = () => resolve([])
+      signal.addEventListener('abort', onAbort, { once: true })
     })
     void read
       .catch(() => [])
       .finally(() => {
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
         busy.delete(reader)
         if (closed) void closeClient(reader)
         else idle.push(reader)

@@ -57,7 +57,7 @@ describe('URL passwords never reach an error or a log line', { timeout: 60_000 }
 
   it('createApp errors, their causes and util.inspect of them carry no password; nor do log lines', async () => {
     const { logger, lines } = captureLogger()
-    const urls = [...badUrls, `amqp://guest:${PASSWORD}@127.0.0.1:1`, 'memory-not-a-url:' + PASSWORD]
+    const urls = [...badUrls, `amqp://guest:${PASSWORD}@127.0.0.1:1`, `memory-not-a-url:${PASSWORD}`]
     for (const url of urls) {
       let caught: unknown
       try {

@@ -101,9 +101,8 @@ describe('rabbitmq: events in a stream queue, history from the stream', () => {
       })
       for (let i = 0; i < 3000; i += 500) await stream.publish(Array.from({ length: 500 }, (_, n) => event(i + n)))
       let kept = 0
-      let first: ConveyorEvent | undefined
       let page = await stream.read('start', { limit: 1000 })
-      first = page.events[0]?.event
+      const first: ConveyorEvent | undefined = page.events[0]?.event
       while (page.events.length > 0) {
         kept += page.events.length
         page = await stream.read({ after: page.cursor }, { limit: 1000 })

@@ -24,7 +24,8 @@ describe('conveyor commands against Redis', { timeout: 120_000 }, () => {
     expect(enqueued).toMatchObject({ task: 'work.echo', queue: 'cli-q' })
     expect(await app.broker.stats('cli-q')).toMatchObject({ ready: 1 })
     expect(await cli('inspect', 'queues', 'cli-q', '--json')).toEqual([
-      { queue: 'cli-q', ready: 1, inFlight: 0, delayed: 0, dead: 0 },
+      // oldestReadyAt: when the waiting message was enqueued (the oldest-waiting-age gauge and alert read it).
+      { queue: 'cli-q', ready: 1, inFlight: 0, delayed: 0, dead: 0, oldestReadyAt: expect.any(Number) },
     ])
     expect(await cli('inspect', 'queues', '-Q', 'cli-q')).toMatch(/^QUEUE\s+READY.*\ncli-q\s+1\s+0\s+0\s+0\n$/)
     // No names: every queue the broker knows when it can list them (cli-q is no task's queue), else the tasks' ones.

@@ -100,12 +100,17 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
     await until(() => byTask('work.stubborn').length === 1, 30_000, 'the run to start')
     // Through the CLI: the app module's coordination store is the one the supervisor reads.
     expect((await conveyor(['revoke', job.id, '--terminate', '--app', REDIS_APP], ctx.env)).code).toBe(0)
+    const revokedAt = Date.now()
     const killed = await worker.waitForLog((l) => msg('did not stop within the grace period')(l) && l.taskId === job.id)
     expect(killed).toMatchObject({ graceMs: 500 })
     await expect(job.result({ timeoutMs: 30_000 })).rejects.toThrow()
     expect((await job.record())?.state).toBe('revoked')
-    expect(byTask('work.stubborn')).toHaveLength(1)
-    await until(() => worker.logs().filter(msg('worker ready')).length === readyBefore + 1, 60_000, 'a replacement')
+    // A handler that blocks its event loop cannot extend its lease either (1 s here), so before the revoke was stored
+    // the run may already have been redelivered to the other process (and is terminated there too). Once the revoke
+    // is stored, no delivery runs it again.
+    expect(byTask('work.stubborn').length).toBeGreaterThanOrEqual(1)
+    expect(byTask('work.stubborn').filter((e) => Number(e.at) > revokedAt)).toEqual([])
+    await until(() => worker.logs().filter(msg('worker ready')).length > readyBefore, 60_000, 'a replacement')
   })
 
   it('stops on SIGTERM with exit 0; heartbeats leave with the processes (a killed one after its TTL)', async () => {

@@ -57,6 +57,20 @@ export function decodeDeadLetterMessage(
   }
 }
 
+interface Taken {
+  readonly message: GetMessage
+  readonly entry: DeadLetter
+}
+
+/**
+ * What makes two dead letters copies of one run's death: the same id, attempt and enqueue time (two enqueues that
+ * reuse an id stay apart). A malformed message has no run and is never collapsed (it cannot be replayed anyway).
+ */
+const runKey = (entry: DeadLetter): string | undefined =>
+  entry.envelope === undefined
+    ? undefined
+    : `${entry.id}\u0000${entry.envelope.attempt}\u0000${entry.envelope.createdAt}`
+
 /**
  * `<queue>.dead` managed through AMQP: list, replay and purge take messages with `basic.get` on a private channel
  * (unacked, so nobody else sees them meanwhile), ack what they consume, and close the channel, which puts every
@@ -83,13 +97,28 @@ export function createDeadLetterStore(deps: {
     }
   }
 
-  /** Take up to `max` messages, oldest first. */
-  const take = async (channel: Channel, dead: string, max: number): Promise<GetMessage[]> => {
-    const taken: GetMessage[] = []
+  /**
+   * Take messages oldest first until `max` distinct runs are held, collapsing copies of one run: a worker that dies
+   * after its dead letter was confirmed and before the original's ack was processed gets the original back and
+   * dead-letters it again (the two steps cannot be one). The first copy is kept and the later ones are acked (removed)
+   * as they are met, so a list shows the run once and a replay or purge moves it once.
+   */
+  const take = async (channel: Channel, queue: string, dead: string, max: number): Promise<Taken[]> => {
+    const taken: Taken[] = []
+    const seen = new Set<string>()
     while (taken.length < max) {
       const message = await channel.get(dead, { noAck: false })
       if (message === false) break
-      taken.push(message)
+      const entry = decodeDeadLetterMessage(queue, message)
+      const run = runKey(entry)
+      if (run !== undefined) {
+        if (seen.has(run)) {
+          channel.ack(message)
+          continue
+        }
+        seen.add(run)
+      }
+      taken.push({ message, entry })
     }
     return taken
   }
@@ -99,8 +128,8 @@ export function createDeadLetterStore(deps: {
       const offset = page.offset ?? 0
       const limit = page.limit ?? 100
       return withDeadQueue(queue, async (channel, dead) => {
-        const taken = await take(channel, dead, offset + limit)
-        return taken.slice(offset).map((message) => decodeDeadLetterMessage(queue, message))
+        const taken = await take(channel, queue, dead, offset + limit)
+        return taken.slice(offset).map(({ entry }) => entry)
       })
     },
 
@@ -108,11 +137,10 @@ export function createDeadLetterStore(deps: {
       const wanted = selection.ids ? new Set(selection.ids) : undefined
       const limit = selection.limit ?? Number.POSITIVE_INFINITY
       return withDeadQueue(queue, async (channel, dead) => {
-        const taken = await take(channel, dead, Number.POSITIVE_INFINITY)
+        const taken = await take(channel, queue, dead, Number.POSITIVE_INFINITY)
         let replayed = 0
-        for (const message of taken) {
+        for (const { message, entry } of taken) {
           if (replayed >= limit) break
-          const entry = decodeDeadLetterMessage(queue, message)
           if (entry.envelope === undefined || (wanted && !wanted.has(entry.id))) continue
           const { notBefore: _drop, ...rest } = entry.envelope
           const fresh: Envelope = { ...rest, queue, attempt: 1 }
@@ -134,10 +162,10 @@ export function createDeadLetterStore(deps: {
       }
       const drop = new Set(ids)
       return withDeadQueue(queue, async (channel, dead) => {
-        const taken = await take(channel, dead, Number.POSITIVE_INFINITY)
+        const taken = await take(channel, queue, dead, Number.POSITIVE_INFINITY)
         let removed = 0
-        for (const message of taken) {
-          if (!drop.has(decodeDeadLetterMessage(queue, message).id)) continue
+        for (const { message, entry } of taken) {
+          if (!drop.has(entry.id)) continue
           channel.ack(message)
           removed++
         }
@@ -145,6 +173,7 @@ export function createDeadLetterStore(deps: {
       })
     },
 
+    /** The queue's length: a copy left by a crash between dead letter and ack counts until a read collapses it. */
     async count(queue: string): Promise<number> {
       return withDeadQueue(queue, async (channel, dead) => (await channel.checkQueue(dead)).messageCount)
     },

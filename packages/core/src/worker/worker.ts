@@ -5,7 +5,8 @@ import { ConveyorError } from '../errors/conveyor-error'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { TaskRevokedError } from '../errors/task-revoked-error'
 import { Deque } from '../util/deque'
-import { Execution, execute } from './execute'
+import { execute } from './execute'
+import { Execution } from './execution'
 import type { ExecutionHooks, WorkerRuntime } from './runtime'
 
 export interface WorkerOptions {

@@ -1,0 +1,80 @@
+import { InvalidOptionsError } from '../errors/invalid-options-error'
+import type { TaskDeclaration } from '../task/task'
+import type { AppCore } from './app-core'
+import { announceLocally, announceToStream, unannounce } from './app-events-setup'
+import { claimKeys, publishBatch } from './idempotency'
+import { jobHandle } from './job-handle'
+import type { EnqueueManyOptions, EnqueueOptions, JobHandle } from './options'
+import { prepareEnqueue } from './prepare-enqueue'
+
+/** `app.enqueue`: prepare, claim the idempotency key (if any), announce, publish. */
+export async function enqueue(
+  core: AppCore,
+  taskOrName: TaskDeclaration<unknown, unknown> | string,
+  input: unknown,
+  enqueueOptions: EnqueueOptions = {},
+): Promise<JobHandle<unknown>> {
+  const { broker, events } = core
+  const item = await prepareEnqueue(core, taskOrName, input, enqueueOptions, enqueueOptions.idempotencyKey)
+  const { envelope } = item
+  await core.declareQueue(envelope.queue)
+  if (item.idempotency === undefined) {
+    await announceToStream(events, [envelope])
+    await broker.publish(envelope).catch((error: unknown) => {
+      unannounce(events, [envelope], error)
+      throw error
+    })
+  } else {
+    const claims = await claimKeys(core.coordination, core.logger, [item])
+    const held = claims.held[0]
+    if (held !== undefined) return jobHandle(core, held.id, envelope.task, held.queue, { duplicate: true })
+    try {
+      await announceToStream(events, [envelope])
+      await broker.publish(envelope)
+    } catch (error) {
+      unannounce(events, [envelope], error)
+      await claims.release()
+      throw error
+    }
+  }
+  announceLocally(events, envelope)
+  return jobHandle(core, envelope.id, envelope.task, envelope.queue, { enqueued: envelope })
+}
+
+/** `app.enqueueMany`: prepare every input, claim their keys, publish the rest in as few round trips as possible. */
+export async function enqueueMany(
+  core: AppCore,
+  taskOrName: TaskDeclaration<unknown, unknown> | string,
+  inputs: readonly unknown[],
+  enqueueOptions: EnqueueManyOptions = {},
+): Promise<JobHandle<unknown>[]> {
+  if (!Array.isArray(inputs)) throw new InvalidOptionsError('enqueueMany takes an array of inputs')
+  const keyOf = enqueueOptions.idempotencyKey
+  if (keyOf !== undefined && typeof keyOf !== 'function') {
+    throw new InvalidOptionsError(
+      'enqueueMany: idempotencyKey must be a function (input, index) => key giving each input its own key; ' +
+        'one key for the whole batch would make every input after the first a duplicate',
+    )
+  }
+  const { events } = core
+  const items = await Promise.all(
+    inputs.map((input, index) => prepareEnqueue(core, taskOrName, input, enqueueOptions, keyOf?.(input, index))),
+  )
+  await Promise.all([...new Set(items.map((item) => item.envelope.queue))].map(core.declareQueue))
+  const claims = await claimKeys(core.coordination, core.logger, items)
+  const envelopes = items.filter((_, index) => claims.held[index] === undefined).map((item) => item.envelope)
+  if (envelopes.length > 0) {
+    await announceToStream(events, envelopes)
+    await publishBatch(core.broker, envelopes, claims).catch((error: unknown) => {
+      unannounce(events, envelopes, error)
+      throw error
+    })
+  }
+  for (const envelope of envelopes) announceLocally(events, envelope)
+  return items.map(({ envelope }, index) => {
+    const held = claims.held[index]
+    return held === undefined
+      ? jobHandle(core, envelope.id, envelope.task, envelope.queue, { enqueued: envelope })
+      : jobHandle(core, held.id, envelope.task, held.queue, { duplicate: true })
+  })
+}

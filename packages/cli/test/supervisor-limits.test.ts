@@ -113,6 +113,27 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
     await until(() => worker.logs().filter(msg('worker ready')).length > readyBefore, 60_000, 'a replacement')
   })
 
+  it('revoke --terminate: a handler that ignores its signal but keeps its event loop free is killed after the grace period too; revoked, never run again', async () => {
+    const readyBefore = worker.logs().filter(msg('worker ready')).length
+    const job = await ctx.app.enqueue('work.oblivious', null)
+    const runs = () => byTask('work.oblivious').filter((e) => e.event === undefined)
+    await until(() => runs().length === 1, 30_000, 'the run to start')
+    expect((await conveyor(['revoke', job.id, '--terminate', '--app', REDIS_APP], ctx.env)).code).toBe(0)
+    // The run ends revoked at once (its signal aborted); the handler goes on ticking until its process is killed.
+    await expect(job.result({ timeoutMs: 30_000 })).rejects.toThrow()
+    expect((await job.record())?.state).toBe('revoked')
+    await worker.waitForLog((l) => msg('ignores its signal and is still running')(l) && l.taskId === job.id)
+    const killed = await worker.waitForLog((l) => msg('did not stop within the grace period')(l) && l.taskId === job.id)
+    expect(killed).toMatchObject({ graceMs: 500 })
+    await until(() => worker.logs().filter(msg('worker ready')).length > readyBefore, 60_000, 'a replacement')
+    // Stopped with its process: no tick well after the kill (the signal travels after the log line), and no
+    // second run (the message was acked as revoked before the kill, so nothing is redelivered).
+    const ticks = byTask('work.oblivious').filter((e) => e.event === 'tick')
+    expect(ticks.length).toBeGreaterThan(0)
+    expect(ticks.filter((e) => Number(e.at) > Number(killed.time) + 300)).toEqual([])
+    expect(runs()).toHaveLength(1)
+  })
+
   it('stops on SIGTERM with exit 0; heartbeats leave with the processes (a killed one after its TTL)', async () => {
     worker.signal('SIGTERM')
     expect(await worker.exited).toBe(0)

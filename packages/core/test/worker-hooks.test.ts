@@ -65,4 +65,34 @@ describe('worker hooks', () => {
     expect(await app.broker.stats('default')).toMatchObject({ ready: 1, inFlight: 0, delayed: 0, dead: 0 })
     await app.close()
   })
+
+  it('afterRun hears of a terminated handler that ignores its signal (lingering) and of when it finally returns', async () => {
+    const app = createApp({ broker: 'memory://', logger: false })
+    let release: () => void = () => undefined
+    const task = app.task('oblivious', () => new Promise<void>((resolve) => (release = resolve)))
+    const seen: { outcome: ExecutionOutcome; lingering: Promise<void> | undefined }[] = []
+    const worker = app.worker({
+      hooks: { afterRun: (_, outcome, _ms, lingering) => seen.push({ outcome, lingering }) },
+    })
+    await worker.start()
+    const job = await task.enqueue(null)
+    await vi.waitFor(() => expect(worker.active).toBe(1))
+    expect(worker.terminate(job.id)).toBe(true)
+    await expect(job.result({ timeoutMs: 2000 })).rejects.toMatchObject({ record: { state: 'revoked' } })
+    await vi.waitFor(() => expect(seen).toHaveLength(1))
+    expect(seen[0]!.outcome).toBe('revoked')
+    let ended = false
+    void seen[0]!.lingering?.then(() => (ended = true))
+    expect(seen[0]!.lingering).toBeInstanceOf(Promise)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(ended).toBe(false)
+    release()
+    await vi.waitFor(() => expect(ended).toBe(true))
+    // A run that simply ends has nothing lingering.
+    const quick = app.task('quick', () => 1)
+    await (await quick.enqueue(null)).result({ timeoutMs: 2000 })
+    await vi.waitFor(() => expect(seen).toHaveLength(2))
+    expect(seen[1]).toEqual({ outcome: 'succeeded', lingering: undefined })
+    await app.close()
+  })
 })

@@ -105,8 +105,18 @@ export async function runChild(config: ChildConfig): Promise<void> {
         })
         return 'run'
       },
-      afterRun(envelope, outcome) {
-        if (running.delete(envelope.id)) send({ type: 'task-end', id: envelope.id, outcome })
+      afterRun(envelope, outcome, _durationMs, lingering) {
+        if (lingering !== undefined && running.has(envelope.id)) {
+          // Terminated, but the handler ignores its signal and goes on: still reported running, so the supervisor
+          // kills this process after the grace period unless the handler returns first.
+          app.logger.warn(
+            { taskId: envelope.id, task: envelope.task },
+            'terminated task ignores its signal and is still running; its process is killed after the grace period',
+          )
+          void lingering.then(() => {
+            if (running.delete(envelope.id)) send({ type: 'task-end', id: envelope.id, outcome })
+          })
+        } else if (running.delete(envelope.id)) send({ type: 'task-end', id: envelope.id, outcome })
         checkRecycle()
       },
     }

@@ -25,10 +25,10 @@ export function composeHooks(...all: readonly (ExecutionHooks | undefined)[]): E
       : {}),
     ...(after.length > 0
       ? {
-          afterRun(envelope: Envelope, outcome: ExecutionOutcome, durationMs: number) {
+          afterRun(envelope: Envelope, outcome: ExecutionOutcome, durationMs: number, lingering?: Promise<void>) {
             for (const h of after) {
               try {
-                h.afterRun!(envelope, outcome, durationMs)
+                h.afterRun!(envelope, outcome, durationMs, lingering)
               } catch {
                 // afterRun must not throw; one broken hook must not starve the others.
               }

@@ -125,10 +125,12 @@ function runHandler(run: Run, task: RegisteredTask, input: unknown): Promise<unk
     const done = (settle: (value: unknown) => void) => (value: unknown) => {
       if (timer !== undefined) clearTimeout(timer)
       execution.interrupt = undefined
+      execution.handlerDone = true
       settle(value)
     }
     try {
-      Promise.resolve(task.handler!(input, ctx)).then(done(resolve), done(reject))
+      execution.handler = Promise.resolve(task.handler!(input, ctx))
+      execution.handler.then(done(resolve), done(reject))
     } catch (error) {
       done(reject)(error)
     }

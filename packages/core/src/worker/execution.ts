@@ -11,6 +11,9 @@ export class Execution {
   settled = false
   /** Set when the run was revoked while running (`terminate`): it ends `revoked`, never retried. */
   terminated = false
+  /** The handler's own promise once called, and whether it settled: a terminated one may outlive its run. */
+  handler: Promise<unknown> | undefined
+  handlerDone = false
   private controller: AbortController | undefined
   private abortReason: unknown
   private aborted = false

@@ -63,6 +63,11 @@ export interface ExecutionHooks {
    * `signal` aborts when the worker stops. Resolve `{ fail: error }` to fail the attempt without running it.
    */
   beforeRun?(envelope: Envelope, signal: AbortSignal): Promise<BeforeRunVerdict>
-  /** Called once per delivery when the worker is done with it. Must not throw. */
-  afterRun?(envelope: Envelope, outcome: ExecutionOutcome, durationMs: number): void
+  /**
+   * Called once per delivery when the worker is done with it. Must not throw. `lingering` is set when the run was
+   * stopped by `terminate` but its handler ignores its signal and is still running: JavaScript cannot stop it, so it
+   * settles when the handler finally returns or throws (never, for one that loops); `conveyor worker` keeps
+   * reporting such a run as running, and its supervisor kills the process after the grace period.
+   */
+  afterRun?(envelope: Envelope, outcome: ExecutionOutcome, durationMs: number, lingering?: Promise<void>): void
 }

@@ -9,6 +9,8 @@ import { execute } from './execute'
 import { Execution } from './execution'
 import type { ExecutionHooks, WorkerRuntime } from './runtime'
 
+const noop = () => undefined
+
 export interface WorkerOptions {
   /** Queues to consume. Defaults to the queues of the tasks this app implements (and the default queue). */
   readonly queues?: readonly string[]
@@ -119,7 +121,12 @@ export function createWorker(app: WorkerRuntime & { queuesOf(): string[] }, opti
     void finished.then((outcome) => {
       processed++
       try {
-        hooks.afterRun?.(execution.delivery.envelope, outcome, Date.now() - started)
+        // A terminated handler that ignores its signal still runs: the hooks learn when (if ever) it stops.
+        const lingering =
+          execution.terminated && execution.handler !== undefined && !execution.handlerDone
+            ? execution.handler.then(noop, noop)
+            : undefined
+        hooks.afterRun?.(execution.delivery.envelope, outcome, Date.now() - started, lingering)
       } catch (error) {
         log.error({ err: error }, 'afterRun hook threw')
       }

@@ -11,6 +11,7 @@ const sources: Record<string, string> = {
   '@conveyor/conformance': here('./conformance-tests/src/index.ts'),
   '@conveyor/cli': here('./packages/cli/src/index.ts'),
   '@conveyor/celery': here('./packages/celery/src/index.ts'),
+  '@conveyor/otel': here('./packages/otel/src/index.ts'),
   '@conveyor/dashboard': here('./packages/dashboard/src/index.ts'),
 }
 

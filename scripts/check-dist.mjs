@@ -15,6 +15,7 @@ const packages = [
   'packages/dashboard',
   'packages/cli',
   'packages/celery',
+  'packages/otel',
 ]
 const require = createRequire(import.meta.url)
 let failed = false

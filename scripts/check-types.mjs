@@ -18,6 +18,7 @@ const packages = [
   { dir: 'conformance-tests', profile: 'esm-only' },
   { dir: 'packages/cli', profile: 'node16' },
   { dir: 'packages/celery', profile: 'node16' },
+  { dir: 'packages/otel', profile: 'node16' },
   { dir: 'packages/dashboard', profile: 'node16' },
 ]
 

@@ -53,6 +53,7 @@ export type {
   TaskRunPage,
   TaskRunQuery,
 } from './task-history'
+export type { ProcessInfo, ProcessResult, ProcessSpan, SendSpan, Tracing, TracingInfo } from './tracing'
 export type {
   CountOptions,
   GroupCount,

@@ -5,6 +5,7 @@ export {
   DEFAULT_WAIT_BUCKETS,
   type MetricsOptions,
 } from './app-metrics'
+export { type MetricsSource, type PromClientRegistry, registerPromClientMetrics } from './prom-client'
 export { mergeSnapshots, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus'
 export { Counter, Gauge, Histogram, MetricsRegistry, OVERFLOW_LABEL } from './registry'
 export { handleMetricsRequest, type MetricsServer, type ServeMetricsOptions, serveMetrics } from './serve'

@@ -18,6 +18,7 @@ import { enqueueScenario } from './scenarios/enqueue'
 import { latencyScenario } from './scenarios/latency'
 import { memoryScenario } from './scenarios/memory'
 import { processScenario } from './scenarios/process'
+import { processesScenario } from './scenarios/processes'
 import { rssScenario } from './scenarios/rss'
 import { pickSystems } from './systems/index'
 import type { BenchEnv } from './systems/system'
@@ -32,6 +33,7 @@ const DOCS = fileURLToPath(new URL('../../docs/performance.md', import.meta.url)
 const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<Measurement[]>> = {
   enqueue: enqueueScenario,
   process: processScenario,
+  processes: processesScenario,
   latency: latencyScenario,
   memory: memoryScenario,
   crash: crashScenario,

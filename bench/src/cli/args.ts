@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-export const SCENARIOS = ['enqueue', 'process', 'latency', 'memory', 'crash', 'rss'] as const
+export const SCENARIOS = ['enqueue', 'process', 'processes', 'latency', 'memory', 'crash', 'rss'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export interface BenchArgs {
@@ -21,7 +21,8 @@ export const USAGE = `npm run bench -- [options]
   --only <list>        systems: conveyor-redis, bullmq, raw-redis, conveyor-rabbitmq, raw-amqp-same,
                        conveyor-rabbitmq-fifo, raw-amqp, conveyor-memory,
                        or a group: redis, rabbitmq, memory, conveyor, raw (comma-separated)
-  --scenario <list>    enqueue, process, latency, memory, crash, rss (rss is opt-in, long);
+  --scenario <list>    enqueue, process, processes (conveyor worker -P 1 vs -P 2, Redis), latency, memory,
+                       crash, rss (rss is opt-in, long);
                        default: all but rss (and but crash with --quick)
   --runs <n>           samples per system for the fast scenarios (default 5; slow ones use min(n, 3))
   --jobs <n>           N for enqueue and for the concurrency-50 backlog (c=1 uses N/4); rss: total jobs

@@ -27,6 +27,11 @@ const GROUPS: readonly Group[] = [
     conveyor: 'conveyor-rabbitmq-fifo',
     others: [{ id: 'raw-amqp', ratio: 'Conveyor/raw' }],
   },
+  {
+    title: 'Redis, worker processes (`conveyor worker -P`)',
+    conveyor: 'conveyor-redis-P2',
+    others: [{ id: 'conveyor-redis-P1', ratio: '-P 2 / -P 1' }],
+  },
   { title: 'Reference: core alone (memory broker, no I/O)', conveyor: 'conveyor-memory', others: [] },
 ]
 
@@ -84,9 +89,34 @@ export function renderTables(measurements: readonly Measurement[], checks: reado
     }
     out.push('')
   }
+  out.push(...targetTable(checks))
   const notes = [
     ...new Set(measurements.filter((m) => m.note !== undefined).map((m) => `- ${m.system}, ${m.scenario}: ${m.note}`)),
   ]
   if (notes.length > 0) out.push('Notes:', '', ...notes, '')
   return out.join('\n')
+}
+
+/** Every target of this run in one list (including those of systems without a table of their own, like events). */
+function targetTable(checks: readonly TargetCheck[]): string[] {
+  if (checks.length === 0) return []
+  const rows = checks.map((c) => {
+    const t = c.target
+    const what = t.kind === 'ratio' ? `${t.system} ÷ ${t.versus}` : t.system
+    const measured = Number.isFinite(c.actual)
+      ? t.kind === 'ratio'
+        ? `${c.actual.toFixed(2)}×`
+        : formatNumber(c.actual)
+      : '–'
+    const verdict = c.met === undefined ? 'n/a' : c.met ? '✅ met' : `❌ ${c.verdict}`
+    return `| ${t.scenario} | ${c.case} | ${t.metric} | ${what} | ${t.label} | ${measured} | ${verdict} |`
+  })
+  return [
+    '### Targets',
+    '',
+    '| scenario | case | metric | compared | target | measured | verdict |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ]
 }

@@ -16,6 +16,8 @@ export interface Sizes {
   readonly latencyConcurrency: number
   readonly memoryJobs: number
   readonly rssJobs: number
+  /** Backlog of the multi-process scenario (CPU-bound jobs). */
+  readonly processesJobs: number
 }
 
 export const QUICK: Sizes = {
@@ -28,6 +30,7 @@ export const QUICK: Sizes = {
   latencyConcurrency: 50,
   memoryJobs: 10_000,
   rssJobs: 200_000,
+  processesJobs: 3_000,
 }
 
 export const FULL: Sizes = {
@@ -40,6 +43,7 @@ export const FULL: Sizes = {
   latencyConcurrency: 50,
   memoryJobs: 100_000,
   rssJobs: 1_000_000,
+  processesJobs: 12_000,
 }
 
 /** One measured quantity of one system in one case, with every sample and their median. */

@@ -1,0 +1,27 @@
+/**
+ * The app module `conveyor worker` loads in the multi-process scenario (`--app bench/src/children/cli-app.ts`): one
+ * task on the Redis queue the parent bench fills, under the prefix it passes in `BENCH_PREFIX`. The handler does a
+ * fixed amount of CPU work (`BENCH_WORK_ITERATIONS` loop iterations, about 0.2 ms by default), because what
+ * `-P` buys is cores for handlers: with a no-op handler every process mostly waits on the one Redis server.
+ */
+import { createApp } from '@conveyor/core'
+import { createRedisBroker } from '@conveyor/redis'
+
+const prefix = process.env.BENCH_PREFIX
+if (!prefix) throw new Error('[bench] cli-app: BENCH_PREFIX is not set')
+const iterations = Number(process.env.BENCH_WORK_ITERATIONS ?? 200_000)
+
+export const app = createApp({
+  broker: createRedisBroker({ url: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', prefix, logger: false }),
+  results: false,
+  logger: false,
+  events: false,
+  defaults: { queue: 'q' },
+})
+
+app.task('bench.cpu', async (job: { i: number }) => {
+  let x = job.i
+  for (let i = 0; i < iterations; i++) x = (x * 31 + i) | 0
+  // Returned (and dropped, there is no result backend) so the loop is not optimised away.
+  return x
+})

@@ -16,7 +16,7 @@ import {
   utf8Length,
 } from '@conveyor/core'
 import { encodeStored, storedReadyAt, storeRaw } from './codec'
-import { closeClient, connectionOf, ensureConnected, openClient, splitUrl } from './connection'
+import { closeClient, connectionOf, ensureConnected, openClient, serverName, splitUrl } from './connection'
 import { Consumer } from './consumer'
 import { createDeadLetterStore } from './dead-letters'
 import { createRedisEventStream } from './event-stream'
@@ -52,7 +52,7 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
   }
   const logger = resolveLogger(options.logger)
   const { client, owned } = openClient(options, `conveyor:${prefix}`)
-  const outage = new OutageReporter(logger, 'broker')
+  const outage = new OutageReporter(logger, 'broker', serverName(options))
   // Without a listener ioredis prints every connection error; the outage reporter logs one per outage instead.
   const onError = (error: unknown) => outage.failed(error)
   client.on('error', onError)
@@ -99,10 +99,18 @@ export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = 
   const extendQueue = async (rt: QueueRuntime) => {
     const tokens = [...rt.held.keys()]
     for (let i = 0; i < tokens.length; i += CHUNK) {
-      const lost = (await shared.run('extend', [rt.keys.leases], [leaseMs, ...tokens.slice(i, i + CHUNK)])) as string[]
+      const chunk = tokens.slice(i, i + CHUNK)
+      const sentAt = performance.now()
+      const lost = (await shared.run('extend', [rt.keys.leases], [leaseMs, ...chunk])) as string[]
       for (const token of lost) {
         const held = rt.held.get(token)
-        if (held !== undefined && rt.held.delete(token)) held.holder.slotFreed()
+        if (held === undefined) continue
+        held.lost = 'lease lost'
+        if (rt.held.delete(token)) held.holder.slotFreed()
+      }
+      for (const token of chunk) {
+        const held = rt.held.get(token)
+        if (held !== undefined && held.lost === undefined) held.leaseUntil = sentAt + leaseMs
       }
     }
   }

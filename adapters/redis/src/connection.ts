@@ -63,6 +63,32 @@ export function openClient(options: RedisConnectionOptions, connectionName: stri
   return { client: new Redis({ ...common, ...options.redis }), owned: true }
 }
 
+/**
+ * The server(s) the options reach, as host:port only (never credentials), naming them in outage reports: the parts
+ * of an app built on the same server report one outage together.
+ */
+export function serverName(options: RedisConnectionOptions): string {
+  const hostPort = (host: string | undefined, port: number | string | undefined) =>
+    `${host ?? '127.0.0.1'}:${port ?? 6379}`
+  if (options.url !== undefined) {
+    try {
+      const url = new URL(options.url)
+      return hostPort(url.hostname || undefined, url.port || undefined)
+    } catch {
+      return 'Redis'
+    }
+  }
+  if (options.redis !== undefined) return options.redis.path ?? hostPort(options.redis.host, options.redis.port)
+  if (options.cluster !== undefined) {
+    return options.cluster.nodes
+      .map((node) => (typeof node === 'object' ? hostPort(node.host, node.port) : hostPort(undefined, node)))
+      .join(',')
+  }
+  if (options.client instanceof Redis) return hostPort(options.client.options.host, options.client.options.port)
+  if (options.client !== undefined) return 'Redis cluster'
+  return hostPort(undefined, undefined)
+}
+
 /** A second connection to the same server(s), for blocking reads or pub/sub, always owned by the adapter. */
 export function duplicateClient(client: RedisClient, connectionName: string): RedisClient {
   if (client instanceof Cluster) {

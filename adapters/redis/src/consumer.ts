@@ -177,16 +177,16 @@ export class Consumer implements Holder {
 
   /** One fetch script call: settles the acks it carries, hands out what it got, records whether the queue drained. */
   private async fetch(want: number): Promise<void> {
-    let reply: FetchReply | undefined
+    let answer: { reply: FetchReply; sentAt: number } | undefined
     try {
-      reply = await this.request(want)
+      answer = await this.request(want)
     } finally {
       // Before any handler runs: from here the slots are counted as held (or free), no longer as requested.
       this.fetching--
       this.requested -= want
     }
-    if (reply === undefined) return
-    const [now, nextDue, nextLease, items] = reply
+    if (answer === undefined) return
+    const [now, nextDue, nextLease, items] = answer.reply
     const got = items.length / 3
     if (!this.running) {
       // Fetched while being cancelled: hand back at once, uncounted (a destroyed broker hands back nothing).
@@ -197,7 +197,7 @@ export class Consumer implements Holder {
       return
     }
     for (let i = 0; i < got; i++) {
-      this.deliver(String(items[3 * i]), Number(items[3 * i + 1]), String(items[3 * i + 2]))
+      this.deliver(String(items[3 * i]), Number(items[3 * i + 1]), String(items[3 * i + 2]), answer.sentAt)
     }
     if (got < want) {
       // Replies come in the order the fetches ran, so the latest says whether the queue is drained now.
@@ -212,9 +212,10 @@ export class Consumer implements Holder {
   }
 
   /** The script call itself, with the acks queued on this queue riding along. undefined when it failed or stalled. */
-  private async request(want: number): Promise<FetchReply | undefined> {
+  private async request(want: number): Promise<{ reply: FetchReply; sentAt: number } | undefined> {
     const acks = this.runtime.takeAcks(CHUNK)
     try {
+      const sentAt = performance.now()
       const args: (string | number)[] = [want, this.shared.leaseMs, MOVE_LIMIT]
       for (const ack of acks) args.push(ack.token)
       const fetched = this.shared.run('fetch', this.fetchKeys, args, 'direct') as Promise<FetchReply>
@@ -230,7 +231,7 @@ export class Consumer implements Holder {
       this.runtime.settleAcks(acks, answer[4])
       this.shared.outage.recovered()
       this.backoff = 0
-      return answer
+      return { reply: answer, sentAt }
     } catch (error) {
       this.runtime.settleAcks(acks, undefined, error)
       if (this.running) {
@@ -243,7 +244,8 @@ export class Consumer implements Holder {
     }
   }
 
-  private deliver(token: string, deliveryCount: number, body: string): void {
+  /** `fetchSentAt`: when the fetch that leased it was sent (its lease runs at least that long from then). */
+  private deliver(token: string, deliveryCount: number, body: string, fetchSentAt: number): void {
     const runtime = this.runtime
     let envelope: ReturnType<typeof decodeStored>
     try {
@@ -271,7 +273,7 @@ export class Consumer implements Holder {
       return
     }
     this.held++
-    const delivery = runtime.hold(token, envelope, deliveryCount, this, body)
+    const delivery = runtime.hold(token, envelope, deliveryCount, this, body, fetchSentAt)
     try {
       this.handler(delivery)
     } catch {

@@ -7,6 +7,14 @@ import type { Holder, QueueRuntime } from './runtime'
  */
 export class RedisDelivery implements Delivery {
   settled = false
+  /** Why Redis may no longer hold it although nobody settled it here: given back at close, or its lease was lost. */
+  lost: 'released at close' | 'lease lost' | undefined = undefined
+  /**
+   * Until when (`performance.now()`) Redis surely holds its lease: the send time of the last fetch or extension that
+   * set it, plus the lease. Redis computes the deadline from its own clock when the command runs, which is after the
+   * send, so no clock needs to agree with Redis's for this bound to hold.
+   */
+  leaseUntil = 0
 
   constructor(
     readonly token: string,

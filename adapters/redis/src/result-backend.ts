@@ -7,7 +7,7 @@ import {
   type TaskRecord,
   TERMINAL_STATES,
 } from '@conveyor/core'
-import { closeClient, connectionOf, duplicateClient, ensureConnected, openClient, splitUrl } from './connection'
+import { closeClient, connectionOf, duplicateClient, ensureConnected, openClient, serverName, splitUrl } from './connection'
 import { resultChannel, resultKey } from './keys'
 import { OutageReporter, resolveLogger } from './logger'
 import type { RedisClient, RedisResultBackendOptions } from './options'
@@ -38,7 +38,7 @@ export const createRedisResultBackend: ResultBackendFactory<RedisResultBackendOp
   const prefix = options.prefix ?? (options.url !== undefined ? splitUrl(options.url).prefix : undefined) ?? 'conveyor'
   const logger = resolveLogger(options.logger)
   const { client, owned } = openClient(options, `conveyor:${prefix}:results`)
-  const outage = new OutageReporter(logger, 'result backend')
+  const outage = new OutageReporter(logger, 'result backend', serverName(options))
   const onError = (error: unknown) => outage.failed(error)
   client.on('error', onError)
   let subscriber: RedisClient | undefined

@@ -39,12 +39,29 @@ export interface Holder {
 /** An ack waiting to be sent: by the next fetch of a consumer of the queue, or by the end-of-tick flush. */
 export interface PendingAck {
   readonly token: string
+  readonly delivery: RedisDelivery
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
 }
 
-const settledError = () =>
-  new DeliverySettledError('[conveyor] [redis] delivery was already settled, released, or its lease expired')
+const settledError = () => new DeliverySettledError('[conveyor] [redis] the delivery was already settled')
+
+/**
+ * Why a delivery Redis no longer holds is gone, or undefined when it is gone because this very settlement landed.
+ * Redis answers "not held" for a token it removed; when that answer comes while the lease was surely still running,
+ * nobody can have taken the message back, so the settlement itself removed it: an earlier send of the same command
+ * that ran although its reply was lost (ioredis sends unanswered commands again after reconnecting).
+ */
+function whyGone(delivery: RedisDelivery, op: string, leaseMs: number): DeliverySettledError | undefined {
+  if (delivery.lost === undefined && performance.now() < delivery.leaseUntil) return undefined
+  return new DeliverySettledError(
+    delivery.lost === 'released at close'
+      ? '[conveyor] [redis] the delivery was given back to the queue when the broker closed; it is delivered again'
+      : `[conveyor] [redis] the lease (${leaseMs} ms) ran out before the ${op} reached Redis (it could not be ` +
+          'extended: a blocked event loop or Redis out of reach); Redis took the message back and delivers it ' +
+          'again, so this run may be repeated',
+  )
+}
 
 /**
  * One queue as seen by one broker instance: its keys, the deliveries held on it (whose leases the broker extends),
@@ -66,8 +83,16 @@ export class QueueRuntime {
   }
 
   /** Record a fetched delivery as held by `holder` and build the `Delivery` handed to its handler. */
-  hold(token: string, envelope: Envelope, deliveryCount: number, holder: Holder, body: string): RedisDelivery {
+  hold(
+    token: string,
+    envelope: Envelope,
+    deliveryCount: number,
+    holder: Holder,
+    body: string,
+    fetchSentAt: number,
+  ): RedisDelivery {
     const delivery = new RedisDelivery(token, envelope, deliveryCount, holder, this, body)
+    delivery.leaseUntil = fetchSentAt + this.shared.leaseMs
     this.held.set(token, delivery)
     return delivery
   }
@@ -79,7 +104,7 @@ export class QueueRuntime {
       return Promise.reject(error)
     }
     return new Promise<void>((resolve, reject) => {
-      this.pendingAcks.push({ token: delivery.token, resolve, reject })
+      this.pendingAcks.push({ token: delivery.token, delivery, resolve, reject })
       this.scheduleFlush()
     })
   }
@@ -95,7 +120,7 @@ export class QueueRuntime {
       [k.inflight, k.leases, k.ready[next.priority]!, k.delayed, k.wake, k.seq],
       [delivery.token, encodeStored(next), next.priority, delayMs > 0 ? notBefore : 0],
     )
-    if (ok !== 1) throw settledError()
+    if (ok !== 1) this.throwIfGone(delivery, 'retry')
   }
 
   async deadLetter(delivery: RedisDelivery, reason: DeadLetterReason, error?: ErrorInfo): Promise<void> {
@@ -112,13 +137,15 @@ export class QueueRuntime {
       createdAt: envelope.createdAt,
       deadAt: Date.now(),
     }
-    if ((await this.deadLetterToken(delivery.token, record, delivery.body)) !== 1) throw settledError()
+    if ((await this.deadLetterToken(delivery.token, record, delivery.body)) !== 1) {
+      this.throwIfGone(delivery, 'dead-letter')
+    }
   }
 
   async releaseOne(delivery: RedisDelivery): Promise<void> {
     this.take(delivery)
     const [ok] = await this.release([delivery.token])
-    if (ok !== 1) throw settledError()
+    if (ok !== 1) this.throwIfGone(delivery, 'release')
   }
 
   /**
@@ -151,6 +178,7 @@ export class QueueRuntime {
     const tokens: string[] = []
     for (const held of this.held.values()) {
       held.settled = true
+      held.lost = 'released at close'
       tokens.push(held.token)
     }
     this.held.clear()
@@ -172,9 +200,20 @@ export class QueueRuntime {
   settleAcks(acks: readonly PendingAck[], results: readonly number[] | undefined, error?: unknown): void {
     for (const [i, ack] of acks.entries()) {
       if (results === undefined) ack.reject(error)
-      else if (results[i] === 1) ack.resolve()
-      else ack.reject(settledError())
+      else this.settleAck(ack, results[i] === 1)
     }
+  }
+
+  /** An ack Redis answered: removed now, or already gone (`whyGone` tells whether that is a failure). */
+  private settleAck(ack: PendingAck, removed: boolean): void {
+    const failure = removed ? undefined : whyGone(ack.delivery, 'ack', this.shared.leaseMs)
+    if (failure === undefined) ack.resolve()
+    else ack.reject(failure)
+  }
+
+  private throwIfGone(delivery: RedisDelivery, op: string): void {
+    const failure = whyGone(delivery, op, this.shared.leaseMs)
+    if (failure !== undefined) throw failure
   }
 
   /** Wait for acks already queued to land. */
@@ -196,7 +235,7 @@ export class QueueRuntime {
     if (state === 'destroyed') {
       throw new NotConnectedError('[conveyor] [redis] broker was destroyed; the delivery is lost to it')
     }
-    if (held.settled) throw settledError()
+    if (held.settled) throw held.lost === undefined ? settledError() : whyGone(held, 'settle', this.shared.leaseMs)!
     held.settled = true
     if (this.held.delete(held.token)) held.holder.slotFreed()
   }
@@ -230,10 +269,7 @@ export class QueueRuntime {
           [k.inflight, k.leases],
           chunk.map((a) => a.token),
         )) as number[]
-        for (const [j, ack] of chunk.entries()) {
-          if (res[j] === 1) ack.resolve()
-          else ack.reject(settledError())
-        }
+        for (const [j, ack] of chunk.entries()) this.settleAck(ack, res[j] === 1)
       } catch (error) {
         for (const ack of chunk) ack.reject(error)
       }

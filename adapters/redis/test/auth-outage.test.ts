@@ -58,6 +58,43 @@ describe('redis: what an operator reads', { timeout: 60_000 }, () => {
     }
   })
 
+  it('an outage of the one server behind broker and results is one line lost and one back, naming both', async () => {
+    // A password-protected user, so the test can also check that no line shows the password.
+    server = await startPrivateRedis(undefined, ['--user', 'harden', 'on', '>outage-secret', '~*', '&*', '+@all'])
+    const { lines, logger } = captureLogger()
+    const url = `redis://harden:outage-secret@127.0.0.1:${server.port}?leaseMs=1000`
+    const app = createApp({ broker: url, results: url, adapters: [redisAdapter], logger })
+    let open: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const job = app.task('t', async (input: number) => {
+      await gate
+      return input * 2
+    })
+    try {
+      await app.worker({ queues: ['default'] }).start()
+      const handle = await job.enqueue(21)
+      // A waiter keeps the result backend's subscriber connection open through the outage.
+      const result = handle.result({ timeoutMs: 30_000 })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await server.restart(1_500)
+      open()
+      expect(await result).toBe(42)
+      await until(() => lines.some((l) => /reachable again/.test(String(l.msg))), 5000, 'the recovery line')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const lost = lines.filter((l) => /connection to Redis lost/.test(String(l.msg)))
+      const back = lines.filter((l) => /reachable again/.test(String(l.msg)))
+      expect(lost).toHaveLength(1)
+      expect(back).toHaveLength(1)
+      expect(String(lost[0]!.msg)).toContain(`at 127.0.0.1:${server.port}`)
+      expect(String(back[0]!.msg)).toMatch(/broker, result backend|result backend, broker/)
+      expect(JSON.stringify(lines)).not.toContain('outage-secret')
+    } finally {
+      await app.close()
+    }
+  })
+
   it('a producer sees NotConnectedError, not ioredis MaxRetriesPerRequestError, while Redis is down', async () => {
     server = await startPrivateRedis()
     const broker = createRedisBroker({

@@ -22,8 +22,8 @@ export const redisMutants: readonly SourceMutant[] = [
     patches: [
       {
         file: 'src/runtime.ts',
-        find: 'this.pendingAcks.push({ token: delivery.token, resolve, reject })',
-        replace: 'resolve()\n      this.pendingAcks.push({ token: delivery.token, resolve, reject })',
+        find: 'this.pendingAcks.push({ token: delivery.token, delivery, resolve, reject })',
+        replace: 'resolve()\n      this.pendingAcks.push({ token: delivery.token, delivery, resolve, reject })',
       },
     ],
     mustFail: ['settle.settlements-held'],

@@ -2,6 +2,7 @@ import type { DeadLetterReason, ErrorInfo } from '../contracts/dead-letter'
 import { type Envelope, MAX_ATTEMPTS_HEADER } from '../contracts/envelope'
 import type { JsonValue } from '../contracts/json'
 import type { TaskRecord, TaskState } from '../contracts/result-backend'
+import { DeliverySettledError } from '../errors/delivery-settled-error'
 import { SerializationError } from '../errors/serialization-error'
 import type { Logger } from '../logging/logger'
 import { WorkflowEngine } from '../workflow/engine'
@@ -91,7 +92,10 @@ export class Run {
           : delivery.deadLetter(reason ?? 'unrecoverable', error))
       return true
     } catch (failure) {
-      this.log().warn({ err: failure }, `could not ${op} the delivery; the broker will deliver it again`)
+      // The adapter's error says what became of the message (requeued, taken back after a lost lease, released at
+      // close); a settlement whose outcome is unknown (the connection dropped) is delivered again only if it did not land.
+      const why = failure instanceof DeliverySettledError ? '' : '; unless it landed, the broker delivers it again'
+      this.log().warn({ err: failure }, `could not ${op} the delivery: ${(failure as Error)?.message ?? failure}${why}`)
       return false
     }
   }

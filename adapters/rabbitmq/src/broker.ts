@@ -59,6 +59,7 @@ function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
   let topology: Topology | undefined
   const connection = new Connection(source, {
     name: options.connectionName,
+    part: 'broker',
     logger: options.logger,
     setup: async (model) => topology?.redeclare(model),
   })

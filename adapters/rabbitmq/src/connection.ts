@@ -9,6 +9,7 @@ import {
   type SocketOptions,
 } from 'amqplib'
 import type { RabbitMQLogger, RabbitMQReconnectOptions } from './options'
+import { outageReport, serverName } from './outage-report'
 import { batchSocketWrites } from './write-batching'
 
 /** Where the connection comes from: a URL we own, or a connection the user holds (never closed by us). */
@@ -22,6 +23,8 @@ export type ConnectionSource =
 
 interface ConnectionHooks {
   readonly name: string
+  /** What the connection is for (`broker`, `result backend`, `event stream`), named in outage reports. */
+  readonly part: string
   readonly logger: RabbitMQLogger
   /** Runs on every (re)connection before channels are handed out: re-declares the known topology. */
   readonly setup: (model: ChannelModel) => Promise<void>
@@ -128,6 +131,12 @@ export class Connection {
     if (this.state === 'idle') this.state = 'open'
   }
 
+  /** Loss and recovery are reported once per outage of the server, shared with the app's other connections to it. */
+  private outage(): ReturnType<typeof outageReport> {
+    const server = 'url' in this.source ? serverName(this.source.url) : 'RabbitMQ'
+    return outageReport(this.hooks.logger, server)
+  }
+
   private watch(model: Model): void {
     const log = this.hooks.logger
     // Without an `error` listener an emitter's error would crash the process; errors also arrive as `close`.
@@ -155,12 +164,8 @@ export class Connection {
           log.debug({ name: this.hooks.name }, '[conveyor] [rabbitmq] connected')
           return
         }
-        const outageMs = Date.now() - this.lostAt
         this.lostAt = undefined
-        log.info(
-          { name: this.hooks.name, outageMs },
-          `[conveyor] [rabbitmq] connection back after ${(outageMs / 1000).toFixed(1)} s; resuming`,
-        )
+        this.outage().back(this.hooks.name)
       })
       model.on('disconnect', (error: Error) => {
         this.live = undefined
@@ -168,7 +173,7 @@ export class Connection {
         for (const wake of this.unblockWaiters.splice(0)) wake()
         if (this.lostAt !== undefined) return
         this.lostAt = Date.now()
-        log.warn({ err: error }, '[conveyor] [rabbitmq] connection lost; reconnecting')
+        this.outage().lost(this.hooks.part, this.hooks.name, error)
       })
       model.on('reconnect-failed', (error: Error) => {
         this.state = 'failed'

@@ -54,7 +54,7 @@ export function createRabbitMQEventStream(options: RabbitMQEventStreamOptions): 
     options.connection
       ? { connection: options.connection }
       : { url: options.url!, ...(options.socketOptions ? { socketOptions: options.socketOptions } : {}) },
-    { name: `conveyor:${prefix}:events:${process.pid}`, logger, setup: async () => undefined },
+    { name: `conveyor:${prefix}:events:${process.pid}`, part: 'event stream', logger, setup: async () => undefined },
   )
   return rabbitMQEventStream({ connection, owned: true, prefix, retention: options.retention ?? {}, logger })
 }

@@ -88,7 +88,12 @@ function createRpcResults(input: RabbitMQResultBackendOptions): RabbitMQResultBa
         ...(input.socketOptions ? { socketOptions: input.socketOptions } : {}),
         ...(input.reconnect ? { reconnect: input.reconnect } : {}),
       }
-  const connection = new Connection(source, { name: options.connectionName, logger, setup: async () => {} })
+  const connection = new Connection(source, {
+    name: options.connectionName,
+    part: 'result backend',
+    logger,
+    setup: async () => {},
+  })
   let state: 'idle' | 'connecting' | 'open' | 'closed' = 'idle'
   let connecting: Promise<void> | undefined
   let replies: Channel | undefined

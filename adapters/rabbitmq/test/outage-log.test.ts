@@ -78,4 +78,36 @@ describe('rabbitmq: outages are reported once lost and once back, with their len
       await proxy.stop()
     }
   })
+
+  it('is one line lost and one back for broker and results on the same server, naming both', {
+    timeout: 60_000,
+  }, async () => {
+    prefix = uniquePrefix('harden-outage-log')
+    const proxy = await outageProxy()
+    const { logger, lines } = captureLogger()
+    const url = `amqp://guest:guest@127.0.0.1:${proxy.port()}?prefix=${prefix}`
+    const app = createApp({ broker: url, results: url, adapters: [rabbitmqAdapter], logger })
+    const double = app.task('double', (input: number) => input * 2)
+    try {
+      await app.worker({ queues: ['default'] }).start()
+      // Both connections are open before the outage: the broker's and the RPC result backend's.
+      expect(await (await double.enqueue(1)).result({ timeoutMs: 10_000 })).toBe(2)
+      await proxy.down()
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      await proxy.up()
+      await eventually(() => lines.some((l) => /connection back after/.test(String(l.msg))), 20_000, 'recovery')
+      expect(await (await double.enqueue(2)).result({ timeoutMs: 20_000 })).toBe(4)
+      const text = (l: Record<string, unknown>) => String(l.msg)
+      const lost = lines.filter((l) => /connection lost/.test(text(l)))
+      const back = lines.filter((l) => /connection back after/.test(text(l)))
+      expect(lost).toHaveLength(1)
+      expect(back).toHaveLength(1)
+      expect(text(back[0]!)).toMatch(/broker, result backend|result backend, broker/)
+      expect(text(back[0]!)).toContain(`at 127.0.0.1:${proxy.port()}`)
+      expect(JSON.stringify(lines)).not.toContain('guest:guest')
+    } finally {
+      await app.close()
+      await proxy.stop()
+    }
+  })
 })

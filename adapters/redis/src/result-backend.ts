@@ -7,7 +7,15 @@ import {
   type TaskRecord,
   TERMINAL_STATES,
 } from '@conveyor/core'
-import { closeClient, connectionOf, duplicateClient, ensureConnected, openClient, serverName, splitUrl } from './connection'
+import {
+  closeClient,
+  connectionOf,
+  duplicateClient,
+  ensureConnected,
+  openClient,
+  serverName,
+  splitUrl,
+} from './connection'
 import { resultChannel, resultKey } from './keys'
 import { OutageReporter, resolveLogger } from './logger'
 import type { RedisClient, RedisResultBackendOptions } from './options'

@@ -39,7 +39,9 @@ describe('redis default logger', () => {
       const line = printed[0]![0] as string
       expect(typeof line).toBe('string')
       expect(line).not.toContain('\n')
-      expect(line).toMatch(/^\[conveyor\] \[redis\] broker at 127\.0\.0\.1:\d+: connection to Redis lost or failing.*: .*ECONNREFUSED/)
+      expect(line).toMatch(
+        /^\[conveyor\] \[redis\] broker at 127\.0\.0\.1:\d+: connection to Redis lost or failing.*: .*ECONNREFUSED/,
+      )
     } finally {
       await broker.destroy()
     }

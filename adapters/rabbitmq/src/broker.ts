@@ -1,7 +1,6 @@
 import {
   type Broker,
   type BrokerCapabilities,
-  type BrokerFactory,
   type CloseOptions,
   type ConsumeOptions,
   type DeliveryHandler,
@@ -41,10 +40,7 @@ export interface RabbitMQBroker extends Broker {
  * queues, delays and retry backoff through per-queue TTL delay queues, dead letters in `<queue>.dead`, delivery
  * counts that survive crashes, and recovery from lost connections and channels.
  */
-export const createRabbitMQBroker = ((options: RabbitMQBrokerOptions): RabbitMQBroker =>
-  createBroker(options)) satisfies BrokerFactory<RabbitMQBrokerOptions>
-
-function createBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
+export function createRabbitMQBroker(input: RabbitMQBrokerOptions): RabbitMQBroker {
   const options = resolveOptions(input)
   let state: 'open' | 'closing' | 'closed' | 'destroyed' = 'open'
   const consumers = new Set<Consumer>()

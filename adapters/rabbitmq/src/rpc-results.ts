@@ -3,7 +3,6 @@ import {
   InvalidOptionsError,
   NotConnectedError,
   type ResultBackend,
-  type ResultBackendFactory,
   type ResultSetOptions,
   type ResultWaitOptions,
   safeJsonParse,
@@ -17,7 +16,7 @@ import { RpcRecordStore } from './rpc-results-store'
 /** The envelope header naming the reply queue a run's records go to. */
 export const REPLY_TO_HEADER = 'conveyor-reply-to'
 
-/** Options of `createRabbitMQRpcResults`. Give one of `url` or `connection`; producer and worker both use it. */
+/** Options of `createRabbitMQResultBackend`. Give one of `url` or `connection`; producer and worker both use it. */
 export interface RabbitMQResultBackendOptions {
   /** `amqp://user:pass@host:5672/vhost` or `amqps://…`, or amqplib's connect object. */
   readonly url?: string | Options.Connect
@@ -46,7 +45,7 @@ export interface RabbitMQResultBackendOptions {
   readonly logger?: RabbitMQLogger | false
 }
 
-/** The RPC result backend: what `createRabbitMQRpcResults` returns. */
+/** The RPC result backend: what `createRabbitMQResultBackend` returns. */
 export interface RabbitMQResultBackend extends ResultBackend {
   /** This instance's reply queue: records of the runs it enqueued are sent here. */
   readonly replyQueue: string
@@ -71,10 +70,7 @@ const LOG = '[conveyor] [rabbitmq] RPC results:'
  * (`conveyor-reply-to`); a worker's `set` publishes the record there through the default exchange. Records are held
  * in the producer's memory only: no other process sees them, and what is sent while the producer is away is lost.
  */
-export const createRabbitMQResultBackend = ((options: RabbitMQResultBackendOptions): RabbitMQResultBackend =>
-  createRpcResults(options)) satisfies ResultBackendFactory<RabbitMQResultBackendOptions>
-
-function createRpcResults(input: RabbitMQResultBackendOptions): RabbitMQResultBackend {
+export function createRabbitMQResultBackend(input: RabbitMQResultBackendOptions): RabbitMQResultBackend {
   const options = resolveRpcOptions(input)
   const { logger } = options
   const instance = randomBytes(8).toString('hex')

@@ -41,7 +41,7 @@ function numeric(name: string, value: string | undefined): number | undefined {
  * - As results: the RPC result backend (`createRabbitMQResultBackend`, Celery's `rpc://`), with `prefix`, `maxRecords`
  *   and `maxTtlMs`. It opens its own connection.
  */
-export const rabbitmqAdapter: UrlAdapter = {
+export const rabbitmqAdapter: UrlAdapter = Object.freeze({
   protocols: ['amqp', 'amqps'],
   createBroker(url: string, context?: UrlAdapterContext) {
     const { url: rest, params } = split(url, ['prefix', 'queueType', 'priorityLevels'])
@@ -67,4 +67,4 @@ export const rabbitmqAdapter: UrlAdapter = {
       ...(params.maxTtlMs !== undefined ? { maxTtlMs: numeric('maxTtlMs', params.maxTtlMs) } : {}),
     })
   },
-}
+})

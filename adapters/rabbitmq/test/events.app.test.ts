@@ -6,7 +6,7 @@ import {
   followIntoHistory,
   type StoredEvent,
 } from '@conveyor/core'
-import { createRabbitMQEventStream, createRabbitMQRpcResults, eventStreamQueue } from '@conveyor/rabbitmq'
+import { createRabbitMQEventStream, createRabbitMQResultBackend, eventStreamQueue } from '@conveyor/rabbitmq'
 import { afterAll, describe, expect, it } from 'vitest'
 import { AMQP_URL, cleanup, makeBroker, uniquePrefix } from './helpers'
 
@@ -30,7 +30,7 @@ describe('rabbitmq: events in a stream queue, history from the stream', () => {
     prefixes.push(prefix)
     const app = createApp({
       broker: makeBroker(prefix),
-      results: createRabbitMQRpcResults({ url: AMQP_URL, prefix, logger: false }),
+      results: createRabbitMQResultBackend({ url: AMQP_URL, prefix, logger: false }),
       logger: false,
     })
     const reader = createApp({ broker: makeBroker(prefix), results: false, logger: false, events: false })

@@ -8,10 +8,10 @@ import {
   UnrecoverableError,
 } from '@conveyor/core'
 import {
-  createRabbitMQRpcResults,
+  createRabbitMQResultBackend,
   type RabbitMQLogger,
-  type RabbitMQRpcResults,
-  type RabbitMQRpcResultsOptions,
+  type RabbitMQResultBackend,
+  type RabbitMQResultBackendOptions,
   REPLY_TO_HEADER,
   rabbitmqAdapter,
 } from '@conveyor/rabbitmq'
@@ -53,25 +53,25 @@ const flaky = declareTask<null, string>('rpc.flaky', { queue: 'jobs', retry: { m
 describe('RPC results on rabbitmq: producer and worker apps on separate connections', () => {
   let prefix = ''
   const apps: App[] = []
-  const backends: RabbitMQRpcResults[] = []
+  const backends: RabbitMQResultBackend[] = []
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((app) => app.close({ timeoutMs: 1_000 }).catch(() => {})))
     await Promise.all(backends.splice(0).map((backend) => backend.close().catch(() => {})))
     await cleanup(prefix)
   })
 
-  const rpc = (options: Partial<RabbitMQRpcResultsOptions> = {}) => {
-    const backend = createRabbitMQRpcResults({ url: AMQP_URL, prefix, logger: false, ...options })
+  const rpc = (options: Partial<RabbitMQResultBackendOptions> = {}) => {
+    const backend = createRabbitMQResultBackend({ url: AMQP_URL, prefix, logger: false, ...options })
     backends.push(backend)
     return backend
   }
-  const producer = (results: RabbitMQRpcResults | false = rpc()) => {
+  const producer = (results: RabbitMQResultBackend | false = rpc()) => {
     const app = createApp({ broker: makeBroker(prefix), results, logger: false })
     apps.push(app)
     return app
   }
   /** A worker app implementing the tasks, with its own broker connection and RPC backend. */
-  const worker = async (results: RabbitMQRpcResults = rpc(), calls = { flaky: 0, add: 0 }) => {
+  const worker = async (results: RabbitMQResultBackend = rpc(), calls = { flaky: 0, add: 0 }) => {
     const app = createApp({ broker: makeBroker(prefix), results, logger: false })
     apps.push(app)
     app.implement(add, async ({ a, b }) => {
@@ -130,7 +130,7 @@ describe('RPC results on rabbitmq: producer and worker apps on separate connecti
       expect(await job.result({ timeoutMs: 10_000 })).toBe(i + 1)
       jobs.push(job)
     }
-    const replyQueue = (front.results as RabbitMQRpcResults).replyQueue
+    const replyQueue = (front.results as RabbitMQResultBackend).replyQueue
     expect(replyQueue.startsWith(`${prefix}.replies.`)).toBe(true)
     // maxRecords=5 reached the backend: of 8 runs' records the 3 stalest are gone.
     const kept = await Promise.all(jobs.map((job) => job.record()))
@@ -216,7 +216,7 @@ describe('RPC results on rabbitmq: producer and worker apps on separate connecti
     const { logger, lines } = captureLogger()
     const front = producer()
     const job = await front.enqueue(add, { a: 20, b: 22 })
-    const replyQueue = (front.results as RabbitMQRpcResults).replyQueue
+    const replyQueue = (front.results as RabbitMQResultBackend).replyQueue
     await front.close()
     expect(await queueExists(replyQueue)).toBe(false)
 
@@ -254,12 +254,12 @@ describe('RPC results on rabbitmq: producer and worker apps on separate connecti
 })
 
 describe('RPC result backend on its own', () => {
-  const backends: RabbitMQRpcResults[] = []
+  const backends: RabbitMQResultBackend[] = []
   afterEach(async () => {
     await Promise.all(backends.splice(0).map((backend) => backend.close().catch(() => {})))
   })
-  const open = async (options: Partial<RabbitMQRpcResultsOptions> = {}) => {
-    const backend = createRabbitMQRpcResults({ url: AMQP_URL, prefix: uniquePrefix('rpc-unit'), ...options })
+  const open = async (options: Partial<RabbitMQResultBackendOptions> = {}) => {
+    const backend = createRabbitMQResultBackend({ url: AMQP_URL, prefix: uniquePrefix('rpc-unit'), ...options })
     backends.push(backend)
     await backend.connect()
     return backend

@@ -1,15 +1,15 @@
 import { runResultBackendConformance } from '@conveyor/conformance'
-import { createRabbitMQRpcResults, type RabbitMQRpcResults } from '@conveyor/rabbitmq'
+import { createRabbitMQResultBackend, type RabbitMQResultBackend } from '@conveyor/rabbitmq'
 import { AMQP_URL, rawChannel } from './helpers'
 
-const made = new Map<string, RabbitMQRpcResults[]>()
+const made = new Map<string, RabbitMQResultBackend[]>()
 
 // A set without an envelope addresses the instance itself and travels through RabbitMQ (out on the default exchange,
 // back on the instance's reply queue) before it resolves, so these tests exercise the wire, not just the memory map.
 runResultBackendConformance({
   name: 'rabbitmq rpc',
   createBackend: ({ namespace }) => {
-    const backend = createRabbitMQRpcResults({ url: AMQP_URL, prefix: namespace, logger: false })
+    const backend = createRabbitMQResultBackend({ url: AMQP_URL, prefix: namespace, logger: false })
     made.set(namespace, [...(made.get(namespace) ?? []), backend])
     return backend
   },

@@ -2,7 +2,6 @@ import {
   assertEnvelope,
   type Broker,
   type BrokerCapabilities,
-  type BrokerFactory,
   type CloseOptions,
   type ConsumeOptions,
   type DeliveryHandler,
@@ -34,7 +33,7 @@ import { runScript } from './scripts'
 // A dead worker's deliveries are back within about this long plus one fetch: under the 10 s the docs promise.
 const DEFAULT_LEASE_MS = 8_000
 
-export const createRedisBroker: BrokerFactory<RedisBrokerOptions | undefined> = (options = {}) => {
+export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
   const fromUrl = options.url !== undefined ? splitUrl(options.url) : undefined
   const prefix = options.prefix ?? fromUrl?.prefix ?? 'conveyor'
   const leaseMs = options.leaseMs ?? fromUrl?.leaseMs ?? DEFAULT_LEASE_MS

@@ -1,7 +1,6 @@
 import {
   NotConnectedError,
   type ResultBackend,
-  type ResultBackendFactory,
   ResultTimeoutError,
   safeJsonParse,
   type TaskRecord,
@@ -42,7 +41,7 @@ const parseRecord = (json: string | null): TaskRecord | undefined =>
  * the same script; `wait` subscribes on one shared subscriber connection and then reads the record, so a result
  * written between the two is never missed. Many waiters on one id share one subscription.
  */
-export const createRedisResultBackend: ResultBackendFactory<RedisResultBackendOptions | undefined> = (options = {}) => {
+export function createRedisResultBackend(options: RedisResultBackendOptions = {}): ResultBackend {
   const prefix = options.prefix ?? (options.url !== undefined ? splitUrl(options.url).prefix : undefined) ?? 'conveyor'
   const logger = resolveLogger(options.logger)
   const { client, owned } = openClient(options, `conveyor:${prefix}:results`)

@@ -8,7 +8,7 @@ const NAMESPACE_PARAM = 'conveyor_namespace'
  * Lets `createApp({ broker: 'postgres://…', adapters: [postgresAdapter] })` resolve the plugin from a URL, so
  * `CONVEYOR_BROKER_URL=postgres://user@host/db?conveyor_namespace=jobs` switches an app to it without code changes.
  */
-export const postgresAdapter: UrlAdapter = {
+export const postgresAdapter: UrlAdapter = Object.freeze({
   protocols: ['postgres', 'postgresql'],
   createBroker(url: string) {
     const parsed = new URL(url)
@@ -19,4 +19,4 @@ export const postgresAdapter: UrlAdapter = {
       ...(namespace !== undefined ? { namespace } : {}),
     })
   },
-}
+})

@@ -22,8 +22,12 @@ export interface AppModule {
   readonly schedules?: readonly ScheduleSpec<unknown>[]
   /** Rate limits by task name, enforced by `conveyor worker` through `coordination`. */
   readonly rateLimits?: RateLimits
-  /** Hard time limits by task name (ms): a worker process running a task longer is killed and replaced. */
-  readonly hardTimeLimits?: Readonly<Record<string, number>>
+  /**
+   * Hard timeouts by task name (ms), overriding the tasks' own `hardTimeoutMs`: a worker process running a task
+   * longer is killed and replaced. Read from the module's `hardTimeouts` export (or its deprecated name
+   * `hardTimeLimits`).
+   */
+  readonly hardTimeouts?: Readonly<Record<string, number>>
   /** Alert rules, notifiers and timing for `conveyor alerts` (an array is taken as the rules). */
   readonly alerts?: AlertsConfig
   /** Absolute path of the module, to hand to child processes. */
@@ -59,7 +63,7 @@ function isApp(value: unknown): value is App {
 
 /**
  * Import the user's app module: its default export or `app` must be a Conveyor app (it chooses the adapter, e.g.
- * from `CONVEYOR_BROKER_URL`); `coordination`, `schedules`, `rateLimits` and `hardTimeLimits` are optional.
+ * from `CONVEYOR_BROKER_URL`); `coordination`, `schedules`, `rateLimits` and `hardTimeouts` are optional.
  */
 export async function loadAppModule(specifier: string, cwd = process.cwd()): Promise<AppModule> {
   const path = isAbsolute(specifier) ? specifier : resolve(cwd, specifier)
@@ -89,7 +93,9 @@ export async function loadAppModule(specifier: string, cwd = process.cwd()): Pro
   const coordination = pick<CoordinationStore>('coordination')
   const schedules = pick<readonly ScheduleSpec<unknown>[]>('schedules')
   const rateLimits = pick<RateLimits>('rateLimits')
-  const hardTimeLimits = pick<Readonly<Record<string, number>>>('hardTimeLimits')
+  // `hardTimeLimits` is the deprecated name of `hardTimeouts` (one release).
+  const hardTimeouts =
+    pick<Readonly<Record<string, number>>>('hardTimeouts') ?? pick<Readonly<Record<string, number>>>('hardTimeLimits')
   const alerts = pick<AlertsConfig | readonly AlertRule[]>('alerts')
   return {
     app,
@@ -97,7 +103,7 @@ export async function loadAppModule(specifier: string, cwd = process.cwd()): Pro
     ...(coordination ? { coordination } : {}),
     ...(schedules ? { schedules } : {}),
     ...(rateLimits ? { rateLimits } : {}),
-    ...(hardTimeLimits ? { hardTimeLimits } : {}),
+    ...(hardTimeouts ? { hardTimeouts } : {}),
     ...(alerts ? { alerts: Array.isArray(alerts) ? { rules: alerts } : (alerts as AlertsConfig) } : {}),
   }
 }
@@ -152,6 +158,7 @@ export async function appFor(
   const specifier = values.app ?? io.env.CONVEYOR_APP
   if (specifier) return loadAppModule(specifier, io.cwd)
   const url = values.broker ?? io.env.CONVEYOR_BROKER_URL
+  const results = values.results ?? io.env.CONVEYOR_RESULTS_URL
   if (!url) {
     throw new UsageError(`${command}: say which broker: --app <module>, --broker <url>, or CONVEYOR_BROKER_URL`)
   }
@@ -159,7 +166,7 @@ export async function appFor(
     const coordination = values.sharedCoordination ? await redisCoordinationFor(url) : undefined
     const app = createApp({
       broker: url,
-      ...(values.results ? { results: values.results } : {}),
+      ...(results ? { results } : {}),
       adapters: await installedAdapters(),
       logger: false,
       ...(coordination ? { coordination } : {}),

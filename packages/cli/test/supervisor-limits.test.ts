@@ -56,7 +56,7 @@ describe('conveyor worker limits (one supervisor, two processes, on Redis)', { t
   it('hard time limit: the stuck process is replaced and the killed attempt fails with TaskTimeoutError; the retry policy decides', async () => {
     const once = await ctx.app.enqueue('work.hang-once', null)
     const killed = await worker.waitForLog((l) => msg('exceeded its hard time limit')(l) && l.taskId === once.id)
-    // The limit of work.hang-once comes from the module's hardTimeLimits, work.hang's from its hardTimeoutMs.
+    // The limit of work.hang-once comes from the module's hardTimeouts, work.hang's from its hardTimeoutMs.
     expect(killed).toMatchObject({ task: 'work.hang-once', attempt: 1, hardLimitMs: 400 })
     // The redelivery of attempt 1 fails without running (not a crash counting towards maxDeliveries); attempt 2 runs.
     expect(await once.result({ timeoutMs: 45_000 })).toBe('recovered')

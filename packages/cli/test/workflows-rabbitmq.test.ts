@@ -1,6 +1,6 @@
 import { runWorkflowScenarios } from '@conveyor/conformance'
 import { chain, createApp, declareTask, WorkflowsUnsupportedError } from '@conveyor/core'
-import { createRabbitMQBroker, createRabbitMQRpcResults, queueNames } from '@conveyor/rabbitmq'
+import { createRabbitMQBroker, createRabbitMQResultBackend, queueNames } from '@conveyor/rabbitmq'
 import { createRedisResultBackend } from '@conveyor/redis'
 import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
@@ -53,7 +53,7 @@ describe('rabbitmq broker + RPC results: workflows', () => {
     const prefix = `cvt.wf-rpc.${Date.now()}`
     const app = createApp({
       broker: createRabbitMQBroker({ url: AMQP_URL, prefix, delayLevels: LEVELS }),
-      results: createRabbitMQRpcResults({ url: AMQP_URL, prefix }),
+      results: createRabbitMQResultBackend({ url: AMQP_URL, prefix }),
       logger: false,
     })
     const step = declareTask<number, number>('wf.step', { queue: 'wf' })

@@ -23,7 +23,7 @@ backoff without holding up evaluation.
 
 Options:
   -A, --app <module>     app module exporting the app, \`alerts\` and \`coordination\`; or CONVEYOR_APP
-  -w, --webhook <url>    POST notifications here (repeatable); or CONVEYOR_ALERT_WEBHOOK
+  -w, --webhook <url>    POST notifications here (repeatable); or CONVEYOR_ALERTS_WEBHOOK
   -i, --interval <ms>    evaluation interval (overrides the module's; default 15000)
       --lease <ms>       evaluator lease TTL, the failover time (overrides the module's; default 30000)
   -h, --help             this help`
@@ -68,6 +68,14 @@ export async function startModuleAlerts(
   return Object.assign(alerts, { flush: () => Promise.all(hooks.map((h) => h.flush())).then(() => undefined) })
 }
 
+/**
+ * The webhooks to notify: `--webhook`, else `CONVEYOR_ALERTS_WEBHOOK` (comma-separated), else its deprecated name
+ * `CONVEYOR_ALERT_WEBHOOK` (read for one release).
+ */
+export function alertWebhooks(flag: readonly string[] | undefined, env: CliIo['env']): string[] {
+  return listOption(flag ?? env.CONVEYOR_ALERTS_WEBHOOK ?? env.CONVEYOR_ALERT_WEBHOOK)
+}
+
 export async function alertsCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse('alerts', argv, {
     app: { type: 'string', short: 'A' },
@@ -84,7 +92,7 @@ export async function alertsCommand(argv: readonly string[], io: CliIo): Promise
   if (!specifier) throw new UsageError('alerts: --app <module> is required (or CONVEYOR_APP)')
   const intervalMs = values.interval === undefined ? undefined : intOption('alerts', 'interval', values.interval, 0, 10)
   const leaseTtlMs = values.lease === undefined ? undefined : intOption('alerts', 'lease', values.lease, 0, 300)
-  const webhooks = listOption(values.webhook ?? io.env.CONVEYOR_ALERT_WEBHOOK)
+  const webhooks = alertWebhooks(values.webhook, io.env)
   const mod = await loadAppModule(specifier, io.cwd)
   if (!mod.alerts || mod.alerts.rules.length === 0) {
     throw new CliError(`${specifier} exports no \`alerts\`: export { rules: [{ name, kind, … }] } or an array of rules`)

@@ -44,7 +44,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
   let signals = 0
   let warnedBaseline = false
   // Made before the module loads so kills broadcast meanwhile are not lost; the limits are known once it has.
-  let limitOf: (task: string) => number | undefined = () => config.hardTimeLimitMs
+  let limitOf: (task: string) => number | undefined = () => config.hardTimeoutMs
   let hardLimits = hardLimitHooks({ limitOf: (task) => limitOf(task) })
   // Kills heard of before the hooks are final, replayed into them then (and no longer kept after).
   let kills: HardLimitKill[] | undefined = [...(config.kills ?? [])]
@@ -82,10 +82,10 @@ export async function runChild(config: ChildConfig): Promise<void> {
   try {
     mod = await loadAppModule(config.app)
     const { app, coordination } = mod
-    // Per task: the module's `hardTimeLimits` override the task's own `hardTimeoutMs`; --hard-time-limit covers
-    // tasks that declare none.
+    // Per task: the module's `hardTimeouts` override the task's own `hardTimeoutMs`; --hard-timeout covers tasks
+    // that declare none.
     const declared = new Map(app.tasks().map((t) => [t.name, t.settings.hardTimeoutMs]))
-    limitOf = (task) => mod.hardTimeLimits?.[task] ?? declared.get(task) ?? config.hardTimeLimitMs
+    limitOf = (task) => mod.hardTimeouts?.[task] ?? declared.get(task) ?? config.hardTimeoutMs
     if (coordination) {
       hardLimits = hardLimitHooks({ store: coordination, limitOf })
     }

@@ -13,8 +13,8 @@ export interface ChildConfig {
   readonly maxTasksPerChild?: number
   /** Exit (to be replaced) once resident memory passes this many MiB. */
   readonly maxMemoryMb?: number
-  /** Hard time limit for every task, ms; the app module's `hardTimeLimits` override it per task. */
-  readonly hardTimeLimitMs?: number
+  /** Hard timeout for tasks that declare none, ms (`--hard-timeout`); tasks' and the module's take precedence. */
+  readonly hardTimeoutMs?: number
   /** How long a graceful stop lets running tasks finish. */
   readonly drainTimeoutMs: number
   /** How often the child reports its counters (and writes its heartbeat). */

@@ -62,6 +62,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const log = options.logger.child({ supervisor: process.pid })
   const restart: RestartPolicy = { ...DEFAULT_RESTART, ...options.restart }
   const drainTimeoutMs = options.drainTimeoutMs ?? 25_000
+  const hardTimeoutMs = options.hardTimeoutMs ?? options.hardTimeLimitMs
   const statsIntervalMs = options.statsIntervalMs ?? 2000
   const entry = childEntry()
   const slots: Slot[] = options.pools.flatMap((pool) =>
@@ -102,7 +103,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       ...(metrics ? { metrics: true } : {}),
       ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
       ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
-      ...(options.hardTimeLimitMs !== undefined ? { hardTimeLimitMs: options.hardTimeLimitMs } : {}),
+      ...(hardTimeoutMs !== undefined ? { hardTimeoutMs } : {}),
       ...(kills.length > 0 ? { kills: kills.map(({ at: _, ...kill }) => kill) } : {}),
     }
     // Detached: a terminal's Ctrl+C reaches the supervisor only, which forwards one orderly stop.

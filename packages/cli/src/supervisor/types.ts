@@ -12,9 +12,11 @@ export interface SupervisorOptions {
   readonly maxTasksPerChild?: number
   readonly maxMemoryMb?: number
   /**
-   * Hard time limit, ms, for tasks that declare none (`hardTimeoutMs` on the task, or the app module's
-   * `hardTimeLimits`, take precedence).
+   * Hard timeout, ms, for tasks that declare none (`hardTimeoutMs` on the task, or the app module's `hardTimeouts`,
+   * take precedence): a worker process running a task longer is killed and replaced, and the attempt fails.
    */
+  readonly hardTimeoutMs?: number
+  /** @deprecated Use `hardTimeoutMs` (the same setting); this name goes in the next minor release. */
   readonly hardTimeLimitMs?: number
   /**
    * Where to record hard-limit kills (with a TTL), so that a worker of another supervisor that gets the redelivery

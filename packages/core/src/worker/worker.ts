@@ -64,7 +64,7 @@ let workerSeq = 0
 export function createWorker(app: WorkerRuntime & { queuesOf(): string[] }, options: WorkerOptions): Worker {
   const concurrency = options.concurrency ?? 10
   const prefetch = options.prefetch ?? concurrency
-  const shutdownTimeoutMs = options.drainTimeoutMs ?? options.shutdownTimeoutMs ?? 25_000
+  const drainTimeoutMs = options.drainTimeoutMs ?? options.shutdownTimeoutMs ?? 25_000
   const hooks = options.hooks ?? {}
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new InvalidOptionsError(`worker concurrency must be an integer ≥ 1, got ${concurrency}`)
@@ -240,7 +240,7 @@ export function createWorker(app: WorkerRuntime & { queuesOf(): string[] }, opti
       }
       stopping ??= (async () => {
         state = 'stopping'
-        const timeoutMs = stopOptions.timeoutMs ?? shutdownTimeoutMs
+        const timeoutMs = stopOptions.timeoutMs ?? drainTimeoutMs
         await Promise.allSettled(subscriptions.map((s) => s.cancel()))
         const queued: Promise<void>[] = []
         for (let e = waiting.shift(); e !== undefined; e = waiting.shift()) queued.push(giveBack(e))

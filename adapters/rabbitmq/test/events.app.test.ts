@@ -32,6 +32,7 @@ describe('rabbitmq: events in a stream queue, history from the stream', () => {
       broker: makeBroker(prefix),
       results: createRabbitMQResultBackend({ url: AMQP_URL, prefix, logger: false }),
       logger: false,
+      events: true,
     })
     const reader = createApp({ broker: makeBroker(prefix), results: false, logger: false, events: false })
     try {

@@ -6,6 +6,7 @@ import {
   type EventRetention,
   type EventStream,
   InvalidOptionsError,
+  joinEncoded,
   NotConnectedError,
   type StoredEvent,
   safeJsonParse,
@@ -62,6 +63,24 @@ export function createRedisEventStream(options: RedisEventStreamOptions = {}): E
   const ready = async () => {
     if (closed) throw new NotConnectedError('[conveyor] [redis] event stream is closed; create a new one')
     await ensureConnected(client)
+  }
+
+  /** One entry holding a batch of `count` events (`json`: the batch as one JSON array). */
+  const append = async (count: number, json: () => string): Promise<void> => {
+    if (count === 0) return
+    await ready()
+    const now = Date.now()
+    meanBatch = meanBatch === 0 ? count : meanBatch * 0.9 + count * 0.1
+    const maxEntries = Math.max(1, Math.ceil(maxLength / meanBatch))
+    const pipeline = client.pipeline()
+    pipeline.xadd(key, 'MAXLEN', maxEntries, '*', 'e', json())
+    if (now - lastAgeTrim >= AGE_TRIM_EVERY_MS) {
+      lastAgeTrim = now
+      pipeline.xtrim(key, 'MINID', '~', `${now - maxAgeMs}-0`)
+    }
+    const results = (await pipeline.exec()) ?? []
+    const failed = results.find(([error]) => error !== null)
+    if (failed) throw failed[0]
   }
 
   /** Events of the entries, after event `skip` of the first entry, at most `limit`. */
@@ -143,21 +162,11 @@ export function createRedisEventStream(options: RedisEventStreamOptions = {}): E
       if (owned) await closeClient(client)
       client.off('error', onError)
     },
-    async publish(events) {
-      if (events.length === 0) return
-      await ready()
-      const now = Date.now()
-      meanBatch = meanBatch === 0 ? events.length : meanBatch * 0.9 + events.length * 0.1
-      const maxEntries = Math.max(1, Math.ceil(maxLength / meanBatch))
-      const pipeline = client.pipeline()
-      pipeline.xadd(key, 'MAXLEN', maxEntries, '*', 'e', JSON.stringify(events))
-      if (now - lastAgeTrim >= AGE_TRIM_EVERY_MS) {
-        lastAgeTrim = now
-        pipeline.xtrim(key, 'MINID', '~', `${now - maxAgeMs}-0`)
-      }
-      const results = (await pipeline.exec()) ?? []
-      const failed = results.find(([error]) => error !== null)
-      if (failed) throw failed[0]
+    publish(events) {
+      return append(events.length, () => JSON.stringify(events))
+    },
+    publishEncoded(texts) {
+      return append(texts.length, () => joinEncoded(texts))
     },
     async read(from: EventPosition, readOptions: EventReadOptions = {}) {
       const limit = readOptions.limit ?? 500

@@ -2,6 +2,7 @@ import {
   type ConveyorEvent,
   checkHistoryLimit,
   DEFAULT_HISTORY_MAX_AGE_MS,
+  encodeEvent,
   foldRun,
   type HistoryRetention,
   InvalidOptionsError,
@@ -74,9 +75,12 @@ export function createRedisTaskHistory(options: RedisTaskHistoryOptions = {}): T
       if (owned) await closeClient(client)
       client.off('error', onError)
     },
-    async record(events: readonly ConveyorEvent[]) {
+    async record(events: readonly ConveyorEvent[], encoded?: readonly string[]) {
       const args: (string | number)[] = [tag, Date.now(), maxRuns, maxAgeMs, MAX_RUN_LINES]
-      for (const event of events) if (event.type.startsWith('task.')) args.push(...eventArgs(event as TaskEvent))
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i]!
+        if (event.type.startsWith('task.')) args.push(...eventArgs(event as TaskEvent, encoded?.[i]))
+      }
       if (args.length === 5) return
       await ready()
       await runScript(client, 'history-record', [`${tag}:all`], args)
@@ -137,8 +141,8 @@ export function createRedisTaskHistory(options: RedisTaskHistoryOptions = {}): T
   }
 }
 
-/** The 16 script arguments of one event (see lua/history-record.lua). */
-function eventArgs(event: TaskEvent): (string | number)[] {
+/** The 16 script arguments of one event (see lua/history-record.lua); `json`: the event already encoded. */
+function eventArgs(event: TaskEvent, json: string | undefined): (string | number)[] {
   const error = 'error' in event ? event.error : undefined
   const phase = phaseOf(event.type)
   const hint = event.type === 'task.started' ? event.enqueuedAt : event.at
@@ -157,7 +161,7 @@ function eventArgs(event: TaskEvent): (string | number)[] {
     error?.name ?? '',
     error?.message ?? '',
     event.type === 'task.enqueued' ? event.priority : '',
-    JSON.stringify(event),
+    json ?? encodeEvent(event),
     event.type === 'task.enqueued' ? (event.input ?? '') : '',
   ]
 }

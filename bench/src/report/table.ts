@@ -6,6 +6,8 @@ interface Group {
   readonly conveyor: string
   /** Columns compared against, with the ratio header. */
   readonly others: readonly { readonly id: string; readonly ratio: string }[]
+  /** Only the rows the first column has a number for (a system measured in some scenarios only). */
+  readonly onlyItsRows?: boolean
 }
 
 const GROUPS: readonly Group[] = [
@@ -32,6 +34,19 @@ const GROUPS: readonly Group[] = [
     conveyor: 'conveyor-redis-P2',
     others: [{ id: 'conveyor-redis-P1', ratio: '-P 2 / -P 1' }],
   },
+  // Issue 13: what publishing task events costs, on ÷ off in the same run (alternating samples).
+  {
+    title: 'Events on vs off, Redis (conveyor-redis-events ÷ conveyor-redis)',
+    conveyor: 'conveyor-redis-events',
+    others: [{ id: 'conveyor-redis', ratio: 'on ÷ off' }],
+    onlyItsRows: true,
+  },
+  {
+    title: 'Events on vs off, RabbitMQ (conveyor-rabbitmq-events ÷ conveyor-rabbitmq)',
+    conveyor: 'conveyor-rabbitmq-events',
+    others: [{ id: 'conveyor-rabbitmq', ratio: 'on ÷ off' }],
+    onlyItsRows: true,
+  },
   { title: 'Reference: core alone (memory broker, no I/O)', conveyor: 'conveyor-memory', others: [] },
 ]
 
@@ -55,7 +70,9 @@ export function renderTables(measurements: readonly Measurement[], checks: reado
     const ids = [group.conveyor, ...group.others.map((o) => o.id)]
     const mine = measurements.filter((m) => ids.includes(m.system))
     if (mine.every((m) => m.samples.length === 0 && m.note === undefined)) continue
-    const rows = [...new Set(mine.map(rowKey))]
+    const rows = [
+      ...new Set(mine.filter((m) => !group.onlyItsRows || m.system === group.conveyor).map(rowKey)),
+    ]
     if (rows.length === 0) continue
     const header = ['scenario', 'case', 'metric', ...ids, ...group.others.map((o) => o.ratio)]
     if (group.others.length > 0) header.push('target')

@@ -91,8 +91,8 @@ export const TARGETS: readonly Target[] = [
     system: 'conveyor-rabbitmq-events',
     kind: 'ratio',
     versus: 'conveyor-rabbitmq',
-    value: 0,
-    label: 'events on ÷ off (reported)',
+    value: 0.85,
+    label: 'events on ≥ 0.85× off (reported: the target is Redis’s)',
   },
   // Issues 5 and 18: ≥ 0.9× raw amqplib in every case, each Conveyor configuration against raw amqplib on the same
   // kind of queue.

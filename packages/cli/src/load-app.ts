@@ -169,6 +169,8 @@ export async function appFor(
       ...(results ? { results } : {}),
       adapters: await installedAdapters(),
       logger: false,
+      // What this process does (an enqueue, a dead-letter replay) shows in the stream and the history.
+      events: true,
       ...(coordination ? { coordination } : {}),
     })
     return { app, path: '', ...(coordination ? { coordination } : {}) }

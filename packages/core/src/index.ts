@@ -17,6 +17,7 @@ export { MAX_INPUT_DEPTH, MAX_JSON_DEPTH } from './envelope/json-depth'
 export { safeJsonParse } from './envelope/safe-json'
 export * from './errors/index'
 export { AppEvents, type AppEventsOptions, EVENT_TYPES, type SubscribeOptions } from './events/app-events'
+export { encodeEvent, joinEncoded } from './events/encode-event'
 export { EventPublisher, type EventPublisherOptions, type EventPublishStats } from './events/event-publisher'
 export { type EventSink, TaskEventEmitter, type TaskEventName } from './events/events'
 export {

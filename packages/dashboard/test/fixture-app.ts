@@ -26,6 +26,7 @@ export async function fixtureApp(options: {
     broker: options.broker,
     ...(options.results ? { results: options.results } : {}),
     logger: false,
+    events: true, // the workers' events feed the task pages (off by default)
   })
   const queue = options.queue
   const state = { fixed: false }

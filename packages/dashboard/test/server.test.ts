@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildClient } from '../client-build'
 import { CSRF_HEADER, createDashboard, type Dashboard, DashboardAuthRequiredError, serveDashboard } from '../src/index'
 
-const app = createApp({ broker: createMemoryBroker(), logger: false })
+const app = createApp({ broker: createMemoryBroker(), logger: false, events: true })
 const local = { remoteAddress: '127.0.0.1' }
 const dashboards: Dashboard[] = []
 const make = (options: Omit<Parameters<typeof createDashboard>[0], 'app'> = {}) => {
@@ -163,7 +163,7 @@ describe('mounting', () => {
 
 describe('task runs', () => {
   it('are listed from the app’s history by state and time window, and looked up one by one', async () => {
-    const local2 = createApp({ broker: createMemoryBroker(), logger: false })
+    const local2 = createApp({ broker: createMemoryBroker(), logger: false, events: true })
     local2.task('sum', async (input: { a: number; b: number }) => input.a + input.b, { queue: 'math' })
     const worker = local2.worker({ queues: ['math'] })
     await worker.start()

@@ -13,7 +13,8 @@ export function createAppEvents(
   logger: Logger,
 ): AppEvents {
   const options: AppEventsOptions = typeof given === 'object' ? given : {}
-  const publish = given === false ? false : (options.publish ?? true)
+  // Off unless asked for (see AppEventsOptions.publish): `events: true`, or an options object.
+  const publish = given === undefined || given === false ? false : given === true || (options.publish ?? true)
   const stream =
     options.stream === false
       ? undefined

@@ -193,6 +193,12 @@ export interface EventStream {
   close(): Promise<void>
   /** Append the events, in order. Resolves once the store has them (the app batches and never awaits this in a task). */
   publish(events: readonly ConveyorEvent[]): Promise<void>
+  /**
+   * Optional: append events the app's publisher already encoded, `texts[i]` being one event as JSON text (core's
+   * `encodeEvent`), in order. A stream that stores JSON implements it so each event is encoded once; the publisher
+   * then keeps no event objects around for it. Same rules as `publish`.
+   */
+  publishEncoded?(texts: readonly string[]): Promise<void>
   /** Read up to `limit` events from `from`. */
   read(from: EventPosition, options?: EventReadOptions): Promise<EventPage>
 }

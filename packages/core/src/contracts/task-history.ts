@@ -129,8 +129,12 @@ export interface TaskHistory {
   readonly searchesInput: boolean
   connect(): Promise<void>
   close(): Promise<void>
-  /** Fold a batch of events into the runs (worker events are ignored). Applies retention as it goes. */
-  record(events: readonly ConveyorEvent[]): Promise<void>
+  /**
+   * Fold a batch of events into the runs (worker events are ignored). Applies retention as it goes. `encoded`, when
+   * given, holds each event as JSON text (`encoded[i]` is `events[i]`, from core's `encodeEvent`): a history that
+   * stores JSON uses it instead of encoding again.
+   */
+  record(events: readonly ConveyorEvent[], encoded?: readonly string[]): Promise<void>
   /** Runs matching the query, newest enqueued first. */
   list(query?: TaskRunQuery): Promise<TaskRunPage>
   /** One run in full, or undefined when unknown or dropped by retention. */

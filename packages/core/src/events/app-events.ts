@@ -16,8 +16,10 @@ import { TaskEventEmitter } from './events'
 export interface AppEventsOptions {
   /**
    * Publish this process's task and worker events to the stream (and fold them into the task history), batched in
-   * the background. Defaults to true: the measured cost is small (see docs/events-and-history.md). Reading
-   * (`subscribe`) works either way.
+   * the background. `createApp({ events: true })` or any `events` options object turns it on (this defaults to true
+   * inside one); without `events` an app publishes nothing: at concurrency 50 on Redis publishing costs more than the
+   * 15% of throughput the project allows a default (docs/events-and-history.md). Workers must publish for the
+   * dashboard's task pages and history. Reading (`subscribe`) works either way.
    */
   readonly publish?: boolean
   /** The stream to publish to and read from. Defaults to the broker's (`Broker.eventStream`); `false` for none. */

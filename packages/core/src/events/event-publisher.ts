@@ -1,6 +1,7 @@
 import type { ConveyorEvent, EventStream } from '../contracts/event-stream'
 import type { TaskHistory } from '../contracts/task-history'
 import type { Logger } from '../logging/logger'
+import { encodeEvent } from './encode-event'
 
 export interface EventPublisherOptions {
   /** Where events go; either may be absent. */
@@ -31,13 +32,28 @@ export interface EventPublishStats {
   readonly buffered: number
 }
 
+/** What one write takes: the events, as objects and/or as JSON text, whichever the stream and history need. */
+interface Batch {
+  readonly events: ConveyorEvent[]
+  readonly texts: string[]
+  readonly size: number
+}
+
 /**
  * Buffers an app's events and writes them in batches, one write at a time (so one process's events stay in order).
  * Never throws into the caller and never makes a task wait, except `barrier()` (bounded, skipped while the store is
  * failing), which the app uses where order across processes matters: before a message is handed to the broker.
+ *
+ * Each event is encoded to JSON once, when it is pushed (`encodeEvent`), and only the text waits in the buffer when
+ * nothing needs the object (a stream with `publishEncoded` and no history): the object dies young, which the garbage
+ * collector handles for almost nothing, instead of living until the flush.
  */
 export class EventPublisher {
-  private buffer: ConveyorEvent[] = []
+  private events: ConveyorEvent[] = []
+  private texts: string[] = []
+  private size = 0
+  private readonly keepObjects: boolean
+  private readonly keepTexts: boolean
   private writing: Promise<void> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   private failing = false
@@ -54,16 +70,22 @@ export class EventPublisher {
     this.maxBatch = options.maxBatch ?? 500
     this.maxBuffered = options.maxBuffered ?? 20_000
     this.barrierTimeoutMs = options.barrierTimeoutMs ?? 1000
+    const encodedStream = options.stream?.publishEncoded !== undefined
+    this.keepObjects = options.history !== undefined || (options.stream !== undefined && !encodedStream)
+    this.keepTexts = encodedStream || options.history !== undefined
   }
 
   /** Take one event (the emitter's sink). */
   readonly push = (event: ConveyorEvent): void => {
-    if (this.closed || this.buffer.length >= this.maxBuffered) {
+    if (this.closed || this.size >= this.maxBuffered) {
       this.counts.dropped++
       return
     }
-    this.buffer.push(event)
-    if (this.buffer.length >= this.maxBatch) this.flush()
+    // Encoded first: an event that does not serialize (the emitter's caller catches the throw) leaves no half entry.
+    if (this.keepTexts) this.texts.push(encodeEvent(event))
+    if (this.keepObjects) this.events.push(event)
+    this.size++
+    if (this.size >= this.maxBatch) this.flush()
     else if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), this.flushIntervalMs)
       this.timer.unref()
@@ -71,16 +93,18 @@ export class EventPublisher {
   }
 
   stats(): EventPublishStats {
-    return { ...this.counts, buffered: this.buffer.length }
+    return { ...this.counts, buffered: this.size }
   }
 
   /** Start writing what is buffered now; resolves when it was written (or failed). */
   flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
-    if (this.buffer.length === 0) return this.writing
-    const batch = this.buffer
-    this.buffer = []
+    if (this.size === 0) return this.writing
+    const batch: Batch = { events: this.events, texts: this.texts, size: this.size }
+    this.events = []
+    this.texts = []
+    this.size = 0
     this.writing = this.writing.then(() => this.write(batch))
     return this.writing
   }
@@ -108,23 +132,31 @@ export class EventPublisher {
     this.closed = true
   }
 
-  private async write(all: ConveyorEvent[]): Promise<void> {
-    for (let i = 0; i < all.length; i += this.maxBatch) {
-      const batch = i === 0 && all.length <= this.maxBatch ? all : all.slice(i, i + this.maxBatch)
+  private async write(all: Batch): Promise<void> {
+    for (let i = 0; i < all.size; i += this.maxBatch) {
+      const whole = i === 0 && all.size <= this.maxBatch
+      const batch: Batch = whole
+        ? all
+        : {
+            events: all.events.slice(i, i + this.maxBatch),
+            texts: all.texts.slice(i, i + this.maxBatch),
+            size: Math.min(this.maxBatch, all.size - i),
+          }
       await Promise.all([this.toStream(batch), this.toHistory(batch)])
     }
   }
 
-  private async toStream(batch: ConveyorEvent[]): Promise<void> {
+  private async toStream(batch: Batch): Promise<void> {
     const stream = this.options.stream
     if (stream === undefined) return
     try {
-      await stream.publish(batch)
-      this.counts.published += batch.length
+      if (stream.publishEncoded !== undefined) await stream.publishEncoded(batch.texts)
+      else await stream.publish(batch.events)
+      this.counts.published += batch.size
       if (this.failing) this.options.logger.info({ stream: stream.name }, 'events are written to the stream again')
       this.failing = false
     } catch (error) {
-      this.counts.failed += batch.length
+      this.counts.failed += batch.size
       if (!this.failing) {
         this.options.logger.warn(
           { err: error, stream: stream.name },
@@ -135,15 +167,15 @@ export class EventPublisher {
     }
   }
 
-  private async toHistory(batch: ConveyorEvent[]): Promise<void> {
+  private async toHistory(batch: Batch): Promise<void> {
     const history = this.options.history
     if (history === undefined) return
     try {
-      await history.record(batch)
+      await history.record(batch.events, batch.texts)
       if (this.historyFailing) this.options.logger.info({ history: history.name }, 'task history is written again')
       this.historyFailing = false
     } catch (error) {
-      this.counts.historyFailed += batch.length
+      this.counts.historyFailed += batch.size
       if (!this.historyFailing) {
         this.options.logger.warn(
           { err: error, history: history.name },

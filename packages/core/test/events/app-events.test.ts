@@ -37,8 +37,8 @@ async function collectStored(iterable: AsyncIterable<StoredEvent>, count: number
 describe('app.events: the cross-process stream', () => {
   it('another app on the same store reads every event of each run, in order, with worker id and error', async () => {
     const store = createMemoryStore()
-    const producer = newApp({ broker: createMemoryBroker({ store }) })
-    const worker = newApp({ broker: createMemoryBroker({ store }) })
+    const producer = newApp({ broker: createMemoryBroker({ store }), events: true })
+    const worker = newApp({ broker: createMemoryBroker({ store }), events: true })
     const reader = newApp({ broker: createMemoryBroker({ store }), events: false })
     const handler = async (input: { fail: boolean }, ctx: { attempt: number }) => {
       if (input.fail && ctx.attempt < 2) throw new Error('first attempt fails')
@@ -71,7 +71,7 @@ describe('app.events: the cross-process stream', () => {
   })
 
   it('a reader resumes after its last offset and misses nothing published meanwhile', async () => {
-    const app = newApp()
+    const app = newApp({ events: true })
     const echo = app.task('events.echo', async (n: number) => n)
     const first = await echo.enqueue(1)
     const [stored] = await collectStored(app.events.subscribe({ from: 'start' }), 1)
@@ -89,7 +89,7 @@ describe('app.events: the cross-process stream', () => {
   })
 
   it('history lists a pending run from the enqueue event, then its outcome, newest first with a cursor', async () => {
-    const app = newApp()
+    const app = newApp({ events: true })
     const work = app.task(
       'history.work',
       async (input: { n: number }) => {
@@ -157,8 +157,11 @@ describe('app.events: the cross-process stream', () => {
     }
   })
 
-  it('events: false publishes nothing and keeps the zero-cost local emitter', async () => {
-    const app = newApp({ events: false })
+  it.each([
+    ['without events (the default)', {}],
+    ['with events: false', { events: false as const }],
+  ])('%s an app publishes nothing and keeps the zero-cost local emitter', async (_label, options) => {
+    const app = newApp(options)
     expect(app.events.publishing).toBe(false)
     expect(app.events.wants('task.started')).toBe(false)
     const seen: string[] = []
@@ -174,7 +177,7 @@ describe('app.events: the cross-process stream', () => {
   })
 
   it('emits worker.online and worker.offline', async () => {
-    const app = newApp()
+    const app = newApp({ events: true })
     const worker = app.worker({ queues: ['default'], concurrency: 3 })
     await worker.start()
     await worker.stop()

@@ -198,7 +198,7 @@ describe('createAlerts on the memory broker', () => {
   })
 
   it('counts failure rates from the app event stream by default (every process that publishes)', async () => {
-    const app = makeApp()
+    const app = makeApp({ events: true })
     const job = app.task(
       'flaky',
       (n: number) => {

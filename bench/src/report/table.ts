@@ -70,9 +70,7 @@ export function renderTables(measurements: readonly Measurement[], checks: reado
     const ids = [group.conveyor, ...group.others.map((o) => o.id)]
     const mine = measurements.filter((m) => ids.includes(m.system))
     if (mine.every((m) => m.samples.length === 0 && m.note === undefined)) continue
-    const rows = [
-      ...new Set(mine.filter((m) => !group.onlyItsRows || m.system === group.conveyor).map(rowKey)),
-    ]
+    const rows = [...new Set(mine.filter((m) => !group.onlyItsRows || m.system === group.conveyor).map(rowKey))]
     if (rows.length === 0) continue
     const header = ['scenario', 'case', 'metric', ...ids, ...group.others.map((o) => o.ratio)]
     if (group.others.length > 0) header.push('target')

@@ -15,6 +15,7 @@ import { Connection, type ConnectionSource } from './connection'
 import { Consumer, type ConsumerContext } from './consumer'
 import { createDeadLetterStore } from './dead-letters'
 import { rabbitMQEventStream } from './event-stream'
+import { ManagementClient } from './management'
 import { type RabbitMQBrokerOptions, resolveOptions } from './options'
 import { Publisher } from './publisher'
 import { Sender } from './sender'
@@ -99,9 +100,37 @@ export function createRabbitMQBroker(input: RabbitMQBrokerOptions): RabbitMQBrok
     ...(options.maxDeliveries === undefined ? {} : { deliveryLimit: options.maxDeliveries }),
   })
 
+  const management =
+    options.managementUrl === undefined
+      ? undefined
+      : new ManagementClient(options.managementUrl, input.url, options.publishTimeoutMs)
+  let managementFailing = false
+  /** The head's age from the management API; a failure leaves it out (the counts still stand) and is logged once. */
+  const headReadyAt = async (name: string): Promise<number | undefined> => {
+    if (management === undefined) return undefined
+    try {
+      const at = await management.headReadyAt(name)
+      managementFailing = false
+      return at
+    } catch (error) {
+      if (!managementFailing) {
+        options.logger.warn({ err: error }, '[conveyor] [rabbitmq] could not read the oldest message age')
+      }
+      managementFailing = true
+      return undefined
+    }
+  }
+
   const stats = async (queue: string): Promise<QueueStats> => {
     await topology.ensure(queue)
     const names = topology.names(queue)
+    const head = headReadyAt(names.work)
+    const counts = await countsOf(queue, names)
+    const oldestReadyAt = counts.ready > 0 ? await head : undefined
+    return oldestReadyAt === undefined ? counts : { ...counts, oldestReadyAt }
+  }
+
+  const countsOf = (queue: string, names: ReturnType<Topology['names']>): Promise<QueueStats> => {
     return topology.withChannel(async (channel) => {
       const count = async (name: string) => (await channel.checkQueue(name)).messageCount
       const [ready, dead, ...delays] = await Promise.all([

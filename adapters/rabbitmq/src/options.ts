@@ -68,6 +68,14 @@ export interface RabbitMQBrokerOptions {
   /** How long a publish may wait for a connection, `drain` or `unblocked` before it rejects. Defaults to 15 s. */
   readonly publishTimeoutMs?: number
   readonly reconnect?: RabbitMQReconnectOptions
+  /**
+   * The management plugin's HTTP API, e.g. `http://guest:guest@127.0.0.1:15672` (credentials in the URL; never
+   * logged). With it `stats()` also reports `oldestReadyAt` (the oldest-waiting gauge and alert), read from the
+   * queue's `head_message_timestamp`: exact on classic FIFO queues (`priorityLevels: 1`), the highest non-empty
+   * priority's head on priority queues, absent on quorum queues. See docs/adapters/rabbitmq.md. Absent by default:
+   * the adapter needs no plugin. URL form: `?managementPort=15672` (same host and credentials as the AMQP URL).
+   */
+  readonly managementUrl?: string
   /** Pino-compatible logger; `false` for silence. Defaults to one-line console reports of connection loss and recovery. */
   readonly logger?: RabbitMQLogger | false
 }
@@ -84,6 +92,7 @@ export interface ResolvedOptions {
   readonly publishTimeoutMs: number
   readonly connectionName: string
   readonly logger: RabbitMQLogger
+  readonly managementUrl: string | undefined
 }
 
 export const DEFAULT_DELAY_LEVELS: readonly number[] = Object.freeze([
@@ -154,6 +163,7 @@ export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions 
     maxMessageBytes,
     publishTimeoutMs,
     connectionName: options.connectionName ?? `conveyor:${prefix}:${process.pid}`,
+    managementUrl: options.managementUrl,
     logger: options.logger === false ? silent : (options.logger ?? consoleLogger),
   }
 }

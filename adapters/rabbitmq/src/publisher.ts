@@ -12,6 +12,8 @@ export interface MessageProperties {
   /** Absent for bytes without an envelope id: the publisher then makes one up to match returns. */
   readonly messageId: string | undefined
   readonly headers: Readonly<Record<string, string | number>> | undefined
+  /** AMQP `timestamp` (seconds): when the message is ready to run, read back as the management API's head age. */
+  readonly timestamp?: number | undefined
 }
 
 /** The channel died before the confirm came: the message may or may not be on the queue. */
@@ -110,6 +112,7 @@ export class Publisher {
       priority: properties.priority,
       messageId,
       headers: properties.headers,
+      timestamp: properties.timestamp,
       persistent: true,
       mandatory: true,
     }

@@ -5,6 +5,26 @@ import { amqpPriority, type ResolvedOptions } from './options'
 import type { MessageProperties, Publisher } from './publisher'
 import type { Topology } from './topology'
 
+/** What a message is sent with beside its body. */
+export interface SendMeta {
+  /** The envelope's 0–9 priority. */
+  readonly priority: number
+  readonly id?: string
+  /** Deliveries of the current attempt carried over from the copy this one replaces (`DELIVERIES_HEADER`). */
+  readonly carried: number
+  /** The envelope's trace context (`traceparent`, `tracestate`), copied to AMQP headers for AMQP-level tools. */
+  readonly trace?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * The AMQP headers: the carried delivery count, and the trace context so that tools reading AMQP headers (RabbitMQ's
+ * tracing, other OpenTelemetry-instrumented consumers) see it; Conveyor's own consumers read it from the envelope.
+ */
+function headersOf(meta: SendMeta): Readonly<Record<string, string | number>> | undefined {
+  if (meta.trace === undefined) return meta.carried > 0 ? { [DELIVERIES_HEADER]: meta.carried } : undefined
+  return meta.carried > 0 ? { ...meta.trace, [DELIVERIES_HEADER]: meta.carried } : meta.trace
+}
+
 /** Where a message goes and how: the routing decisions shared by publish, retry, release and dead-lettering. */
 export class Sender {
   constructor(
@@ -19,7 +39,7 @@ export class Sender {
     return this.body(
       envelope.queue,
       body,
-      { priority: envelope.priority, id: envelope.id, carried },
+      { priority: envelope.priority, id: envelope.id, carried, trace: envelope.trace },
       envelope.notBefore,
     )
   }
@@ -30,12 +50,7 @@ export class Sender {
    * consumer holds it until due). `meta.priority` is the envelope's 0–9; it is mapped to the queue's AMQP priority
    * here, and only here.
    */
-  body(
-    queue: string,
-    body: Buffer,
-    meta: { readonly priority: number; readonly id?: string; readonly carried: number },
-    notBefore?: number,
-  ): Promise<void> {
+  body(queue: string, body: Buffer, meta: SendMeta, notBefore?: number): Promise<void> {
     if (body.length > this.options.maxMessageBytes) return Promise.reject(this.tooLarge(queue, body))
     // Skip the await on the (settled) declaration when the queue is known to exist: this is the publish hot path.
     if (!this.topology.isReady(queue)) {
@@ -44,14 +59,10 @@ export class Sender {
     return this.bodyNow(queue, body, meta, notBefore)
   }
 
-  private bodyNow(
-    queue: string,
-    body: Buffer,
-    meta: { readonly priority: number; readonly id?: string; readonly carried: number },
-    notBefore?: number,
-  ): Promise<void> {
+  private bodyNow(queue: string, body: Buffer, meta: SendMeta, notBefore?: number): Promise<void> {
     const names = this.topology.names(queue)
-    const level = notBefore === undefined ? undefined : pickLevel(names.delays, notBefore - Date.now())
+    const now = Date.now()
+    const level = notBefore === undefined ? undefined : pickLevel(names.delays, notBefore - now)
     const properties: MessageProperties = {
       // Bands are a classic-queue matter; quorum queues get the envelope's priority as it is.
       priority:
@@ -59,7 +70,9 @@ export class Sender {
           ? meta.priority
           : amqpPriority(meta.priority, this.options.priorityLevels),
       messageId: meta.id || undefined,
-      headers: meta.carried > 0 ? { [DELIVERIES_HEADER]: meta.carried } : undefined,
+      headers: headersOf(meta),
+      // When it is ready to run (now, or when its delay ends): the management API's head age is read from it.
+      timestamp: Math.floor(Math.max(now, notBefore ?? 0) / 1000),
     }
     return this.sendOrRedeclare(queue, level?.name ?? names.work, body, properties)
   }

@@ -34,19 +34,33 @@ function numeric(name: string, value: string | undefined): number | undefined {
   return n
 }
 
+/** `http(s)://user:pass@host:port` from the AMQP URL: the management API beside the AMQP listener. */
+function managementUrlOf(amqpUrl: string, port: number): string {
+  const parsed = new URL(amqpUrl)
+  if (!(Number.isInteger(port) && port > 0 && port < 65_536)) {
+    throw new InvalidOptionsError(`[rabbitmq] URL parameter managementPort must be a port number, got ${port}`)
+  }
+  const credentials = parsed.username === '' ? '' : `${parsed.username}:${parsed.password}@`
+  const scheme = parsed.protocol === 'amqps:' ? 'https' : 'http'
+  return `${scheme}://${credentials}${parsed.hostname}:${port}`
+}
+
 /**
  * Resolves `amqp://` and `amqps://` URLs for `createApp({ broker: url, results: url })`.
  *
- * - As a broker: query parameters `prefix`, `queueType` and `priorityLevels`.
+ * - As a broker: query parameters `prefix`, `queueType`, `priorityLevels`, and `managementPort` (the management API
+ *   on the same host with the same credentials: `managementUrl`).
  * - As results: the RPC result backend (`createRabbitMQResultBackend`, Celery's `rpc://`), with `prefix`, `maxRecords`
  *   and `maxTtlMs`. It opens its own connection.
  */
 export const rabbitmqAdapter: UrlAdapter = Object.freeze({
   protocols: ['amqp', 'amqps'],
   createBroker(url: string, context?: UrlAdapterContext) {
-    const { url: rest, params } = split(url, ['prefix', 'queueType', 'priorityLevels'])
+    const { url: rest, params } = split(url, ['prefix', 'queueType', 'priorityLevels', 'managementPort'])
+    const managementPort = numeric('managementPort', params.managementPort)
     return createRabbitMQBroker({
       url: rest,
+      ...(managementPort !== undefined ? { managementUrl: managementUrlOf(rest, managementPort) } : {}),
       // The app's logger: an app built from a URL reports outages where it logs everything else.
       ...(context?.logger !== undefined ? { logger: context.logger } : {}),
       ...(params.prefix !== undefined ? { prefix: params.prefix } : {}),

@@ -1,7 +1,9 @@
 import type { Broker } from '../contracts/broker'
 import type { ResultBackend } from '../contracts/result-backend'
+import type { Tracing } from '../contracts/tracing'
 import type { AppEvents } from '../events/app-events'
 import { type Logger, resolveLogger } from '../logging/logger'
+import { TaskMetricsRegistry } from '../metrics/task-metrics'
 import type { CoordinationStore } from '../ops/coordination'
 import { createMemoryCoordination } from '../ops/memory-coordination'
 import { createRouter } from '../routing/router'
@@ -24,6 +26,10 @@ export interface AppCore {
   readonly defaults: AppDefaults
   readonly defaultQueue: string
   readonly maxPayloadBytes: number | undefined
+  /** `AppOptions.tracing`: undefined when the app does not trace (checked once per publish and per run). */
+  readonly tracing: Tracing | undefined
+  /** What `ctx.metrics` records into (`AppOptions.taskMetrics`). */
+  readonly taskMetrics: TaskMetricsRegistry
   /** Connect the broker and the result backend, once (every caller waits for the same connect). */
   ready(): Promise<void>
   /** Declare a queue on the broker once per app (a failed declare is tried again next time). */
@@ -57,6 +63,8 @@ export function createAppCore(options: AppOptions): AppCore {
     defaults,
     defaultQueue: defaults.queue ?? 'default',
     maxPayloadBytes: options.maxPayloadBytes,
+    tracing: options.tracing,
+    taskMetrics: new TaskMetricsRegistry(options.taskMetrics),
     ready,
     declareQueue(queue: string): Promise<void> {
       let done = declared.get(queue)

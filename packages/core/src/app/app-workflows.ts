@@ -2,6 +2,7 @@ import { WorkflowEngine } from '../workflow/engine'
 import type { AppCore } from './app-core'
 import { prepareEnqueue } from './prepare-enqueue'
 import { knownTask, settingsOf } from './task-registry'
+import { traceSend } from './trace-send'
 
 /** The app's workflow engine: it places, builds and publishes members the way `enqueue` does. */
 export function createAppWorkflows(core: AppCore): WorkflowEngine {
@@ -19,10 +20,18 @@ export function createAppWorkflows(core: AppCore): WorkflowEngine {
       }
     },
     build: (task, input, o) => prepareEnqueue(core, task, input, o, undefined).then((prepared) => prepared.envelope),
-    async publish(envelopes) {
-      await Promise.all([...new Set(envelopes.map((e) => e.queue))].map(core.declareQueue))
-      if (broker.publishMany) await broker.publishMany(envelopes)
-      else await Promise.all(envelopes.map((e) => broker.publish(e)))
+    async publish(given) {
+      await Promise.all([...new Set(given.map((e) => e.queue))].map(core.declareQueue))
+      const sending = traceSend(core, given)
+      const envelopes = sending?.envelopes ?? given
+      try {
+        if (broker.publishMany) await broker.publishMany(envelopes)
+        else await Promise.all(envelopes.map((e) => broker.publish(e)))
+        sending?.end()
+      } catch (error) {
+        sending?.end(error)
+        throw error
+      }
     },
   })
 }

@@ -3,6 +3,7 @@ import type { ResultBackend } from '../contracts/result-backend'
 import type { TaskHistory } from '../contracts/task-history'
 import type { AppEvents } from '../events/app-events'
 import type { Logger } from '../logging/logger'
+import type { TaskMetricsRegistry } from '../metrics/task-metrics'
 import type { CoordinationStore } from '../ops/coordination'
 import type { RevokeOptions } from '../ops/revoke'
 import type { TaskDeclaration, TaskHandler, TaskOptions } from '../task/task'
@@ -35,6 +36,8 @@ export interface App {
   readonly history: TaskHistory | undefined
   /** Where idempotency keys are claimed: `createApp({ coordination })`, or this process's memory store. */
   readonly coordination: CoordinationStore
+  /** The metrics tasks record through `ctx.metrics` (`createApp({ taskMetrics })`), exported by `collectMetrics`. */
+  readonly taskMetrics: TaskMetricsRegistry
   /** Declare and implement a task in one go. */
   task<Input, Output>(
     name: string,

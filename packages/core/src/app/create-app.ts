@@ -30,6 +30,7 @@ export function createApp(options: AppOptions): App {
     events,
     history: events.history,
     coordination,
+    taskMetrics: core.taskMetrics,
     task<Input, Output>(name: string, handler: TaskHandler<Input, Output>, taskOptions: TaskOptions<Input> = {}) {
       const entry = registerTask(
         core,
@@ -109,7 +110,20 @@ function appWorker(
   closeApp: () => Promise<void>,
   workerOptions: WorkerOptions,
 ): Worker {
-  const { broker, results, logger, events, registry, defaultQueue, ready, declareQueue } = core
-  const runtime = { broker, results, logger, events, registry, defaultQueue, ready, declareQueue, workflows, closeApp }
+  const { broker, results, logger, events, registry, defaultQueue, ready, declareQueue, tracing, taskMetrics } = core
+  const runtime = {
+    broker,
+    results,
+    logger,
+    events,
+    registry,
+    defaultQueue,
+    ready,
+    declareQueue,
+    workflows,
+    closeApp,
+    tracing,
+    taskMetrics,
+  }
   return createWorker({ ...runtime, queuesOf: () => implementedQueues(core) }, workerOptions)
 }

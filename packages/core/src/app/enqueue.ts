@@ -1,3 +1,4 @@
+import type { Envelope } from '../contracts/envelope'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import type { TaskDeclaration } from '../task/task'
 import type { AppCore } from './app-core'
@@ -6,6 +7,7 @@ import { claimKeys, publishBatch } from './idempotency'
 import { jobHandle } from './job-handle'
 import type { EnqueueManyOptions, EnqueueOptions, JobHandle } from './options'
 import { prepareEnqueue } from './prepare-enqueue'
+import { traceSend } from './trace-send'
 
 /** `app.enqueue`: prepare, claim the idempotency key (if any), announce, publish. */
 export async function enqueue(
@@ -16,22 +18,32 @@ export async function enqueue(
 ): Promise<JobHandle<unknown>> {
   const { broker, events } = core
   const item = await prepareEnqueue(core, taskOrName, input, enqueueOptions, enqueueOptions.idempotencyKey)
-  const { envelope } = item
+  let { envelope } = item
   await core.declareQueue(envelope.queue)
   if (item.idempotency === undefined) {
+    const sending = traceSend(core, [envelope])
+    if (sending !== undefined) envelope = sending.envelopes[0]!
     await announceToStream(events, [envelope])
-    await broker.publish(envelope).catch((error: unknown) => {
-      unannounce(events, [envelope], error)
-      throw error
-    })
+    await broker.publish(envelope).then(
+      () => sending?.end(),
+      (error: unknown) => {
+        sending?.end(error)
+        unannounce(events, [envelope], error)
+        throw error
+      },
+    )
   } else {
     const claims = await claimKeys(core.coordination, core.logger, [item])
     const held = claims.held[0]
     if (held !== undefined) return jobHandle(core, held.id, envelope.task, held.queue, { duplicate: true })
+    const sending = traceSend(core, [envelope])
+    if (sending !== undefined) envelope = sending.envelopes[0]!
     try {
       await announceToStream(events, [envelope])
       await broker.publish(envelope)
+      sending?.end()
     } catch (error) {
+      sending?.end(error)
       unannounce(events, [envelope], error)
       await claims.release()
       throw error
@@ -62,13 +74,21 @@ export async function enqueueMany(
   )
   await Promise.all([...new Set(items.map((item) => item.envelope.queue))].map(core.declareQueue))
   const claims = await claimKeys(core.coordination, core.logger, items)
-  const envelopes = items.filter((_, index) => claims.held[index] === undefined).map((item) => item.envelope)
+  let envelopes: readonly Envelope[] = items
+    .filter((_, index) => claims.held[index] === undefined)
+    .map((item) => item.envelope)
   if (envelopes.length > 0) {
+    const sending = traceSend(core, envelopes)
+    if (sending !== undefined) envelopes = sending.envelopes
     await announceToStream(events, envelopes)
-    await publishBatch(core.broker, envelopes, claims).catch((error: unknown) => {
-      unannounce(events, envelopes, error)
-      throw error
-    })
+    await publishBatch(core.broker, envelopes, claims).then(
+      () => sending?.end(),
+      (error: unknown) => {
+        sending?.end(error)
+        unannounce(events, envelopes, error)
+        throw error
+      },
+    )
   }
   for (const envelope of envelopes) announceLocally(events, envelope)
   return items.map(({ envelope }, index) => {

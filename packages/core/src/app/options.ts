@@ -1,8 +1,10 @@
 import type { UrlAdapter } from '../contracts/adapter'
 import type { Broker } from '../contracts/broker'
 import type { ResultBackend, TaskRecord } from '../contracts/result-backend'
+import type { Tracing } from '../contracts/tracing'
 import type { AppEventsOptions } from '../events/app-events'
 import type { Logger } from '../logging/logger'
+import type { TaskMetricsOptions } from '../metrics/task-metrics'
 import type { CoordinationStore } from '../ops/coordination'
 import type { RetryOptions } from '../retry/policy'
 import type { Route } from '../routing/router'
@@ -54,6 +56,16 @@ export interface AppOptions {
    * a task). `false` publishes nothing (`app.events.subscribe` still reads the stream). See `AppEventsOptions`.
    */
   readonly events?: boolean | AppEventsOptions
+  /**
+   * Distributed tracing: a span per publish and per run, the trace context carried in the message. Pass
+   * `openTelemetryTracing()` from `@conveyor/otel`. Off by default (and then free).
+   */
+  readonly tracing?: Tracing
+  /**
+   * Metrics tasks record through `ctx.metrics` (counters, gauges, histograms, declared here by name), exported by
+   * `collectMetrics` beside Conveyor's own. See docs/observability.md.
+   */
+  readonly taskMetrics?: TaskMetricsOptions
 }
 
 /** Per-call options of `enqueue`. They override the task's options and the routes. */

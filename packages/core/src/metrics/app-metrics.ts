@@ -43,6 +43,7 @@ export interface AppMetrics {
 /**
  * Count an app's task events in Prometheus metrics (`conveyor_*`): enqueued, started and finished runs by task, queue
  * and outcome, durations, dead letters by reason; with `queues` and `workers`, their depth and load when collected.
+ * The app's task metrics (`createApp({ taskMetrics })`, recorded through `ctx.metrics`) are exported with them.
  * Metrics cover what this process saw: producers count their enqueues, workers their runs. `serveMetrics` puts them
  * on HTTP; the CLI's supervisor adds up its worker processes' (docs/operations.md).
  */
@@ -159,12 +160,19 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
       active.set([worker.id], worker.active)
       processed.set([worker.id], worker.processed)
     }
-    return registry.snapshot()
+    return snapshot()
+  }
+
+  /** Conveyor's families, then the app's task metrics (`ctx.metrics`). */
+  function snapshot(): MetricsSnapshot {
+    const own = registry.snapshot()
+    const custom = app.taskMetrics?.families() ?? []
+    return custom.length === 0 ? own : { at: own.at, families: [...own.families, ...custom] }
   }
 
   return {
     collect,
-    snapshot: () => registry.snapshot(),
+    snapshot,
     render: async () => renderPrometheus(await collect()),
     close() {
       for (const off of offs.splice(0)) off()

@@ -1,6 +1,7 @@
 import type { Envelope } from '../contracts/envelope'
 import type { JsonValue } from '../contracts/json'
 import type { Logger } from '../logging/logger'
+import type { TaskMetrics } from '../metrics/task-metrics'
 import type { RetryOptions } from '../retry/policy'
 import { bound, type Flow, type StepOptions } from '../workflow/flow'
 import type { StandardSchemaV1 } from './standard-schema'
@@ -53,6 +54,12 @@ export interface TaskContext {
    * (a few a second at most), not per item. Throws `SerializationError` when the value is not JSON.
    */
   progress(value: JsonValue): Promise<void>
+  /**
+   * Record the app's declared metrics (`createApp({ taskMetrics })`) with this task as their `task` label:
+   * `ctx.metrics.counter('emails_sent_total').inc({ provider: 'ses' })`, `ctx.metrics.histogram('render_seconds')
+   * .startTimer()`. Exported by `collectMetrics` beside Conveyor's metrics.
+   */
+  readonly metrics: TaskMetrics
 }
 
 export type TaskHandler<Input, Output> = (input: Input, ctx: TaskContext) => Output | Promise<Output>

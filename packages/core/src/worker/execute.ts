@@ -1,5 +1,6 @@
 import type { DeadLetterReason, ErrorInfo } from '../contracts/dead-letter'
 import type { Envelope } from '../contracts/envelope'
+import type { ProcessSpan, Tracing } from '../contracts/tracing'
 import { toErrorInfo } from '../envelope/error-info'
 import { ConveyorError } from '../errors/conveyor-error'
 import { TaskTimeoutError } from '../errors/task-timeout-error'
@@ -18,7 +19,37 @@ export function execute(
   execution: Execution,
   hooks: ExecutionHooks = {},
 ): Promise<ExecutionOutcome> {
-  return runToEnd(new Run(runtime, execution, hooks))
+  const run = new Run(runtime, execution, hooks)
+  return runtime.tracing === undefined ? runToEnd(run) : traced(run, runtime.tracing)
+}
+
+/**
+ * The run inside its span: active while the handler runs (its enqueues and calls are the span's children), ended
+ * with the outcome. A tracer that throws costs the run its span, never the run.
+ */
+function traced(run: Run, tracing: Tracing): Promise<ExecutionOutcome> {
+  const { runtime, execution } = run
+  let span: ProcessSpan
+  try {
+    span = tracing.process(run.envelope, {
+      system: runtime.broker.name,
+      deliveryCount: execution.delivery.deliveryCount,
+      workerId: runtime.workerId,
+    })
+  } catch (error) {
+    runtime.logger.warn({ err: error }, 'tracing.process threw; running the task without a span')
+    return runToEnd(run)
+  }
+  run.span = span
+  const end = (outcome: ExecutionOutcome) => {
+    try {
+      span.end({ outcome, ...run.failure })
+    } catch (error) {
+      runtime.logger.warn({ err: error }, 'a span failed to end')
+    }
+    return outcome
+  }
+  return span.activate(() => runToEnd(run)).then(end)
 }
 
 async function runToEnd(run: Run): Promise<ExecutionOutcome> {

@@ -65,6 +65,7 @@ export async function revoke(run: Run, message: string): Promise<ExecutionOutcom
 
 /** The attempt failed (the handler threw, or a hook failed it): the task's retry policy decides what follows. */
 export async function fail(run: Run, error: unknown): Promise<ExecutionOutcome> {
+  run.failure = { error }
   const info = toErrorInfo(error)
   let decision: ReturnType<typeof decideRetry>
   try {
@@ -86,6 +87,7 @@ export async function fail(run: Run, error: unknown): Promise<ExecutionOutcome> 
 
 async function retry(run: Run, error: unknown, info: ErrorInfo, delayMs: number): Promise<ExecutionOutcome> {
   const events = run.runtime.events
+  run.failure = { error, retryDelayMs: delayMs }
   // Told before the message goes back: the next attempt's `task.started` (maybe from another process) must
   // not come before this in the stream. The barrier is bounded and skipped while the stream is down.
   if (events.wants('task.retried')) {
@@ -99,6 +101,7 @@ async function retry(run: Run, error: unknown, info: ErrorInfo, delayMs: number)
 }
 
 async function failForGood(run: Run, error: unknown, info: ErrorInfo): Promise<ExecutionOutcome> {
+  run.failure = { error }
   if (run.member && !(await continueWorkflow(run, { ok: false, state: 'failed', error: info }))) return run.unsettled()
   if (!(await run.settle('ack'))) return run.unsettled()
   run.log().error({ err: error }, 'task failed')
@@ -114,6 +117,9 @@ export async function deadLetter(
   error: ErrorInfo | undefined,
 ): Promise<ExecutionOutcome> {
   const failure = error ?? { name: 'Error', message: `dead-lettered (${reason})` }
+  // The thrown error itself (when a failed attempt led here) tells the span more than its ErrorInfo.
+  const cause = run.failure?.error ?? error
+  run.failure = { ...(cause !== undefined ? { error: cause } : {}), deadLetterReason: reason }
   if (run.member && !(await continueWorkflow(run, { ok: false, state: 'dead-lettered', error: failure })))
     return run.unsettled()
   if (!(await run.settle('dead-letter', 0, reason, error))) return run.unsettled()

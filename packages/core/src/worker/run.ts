@@ -2,6 +2,7 @@ import type { DeadLetterReason, ErrorInfo } from '../contracts/dead-letter'
 import { type Envelope, MAX_ATTEMPTS_HEADER } from '../contracts/envelope'
 import type { JsonValue } from '../contracts/json'
 import type { TaskRecord, TaskState } from '../contracts/result-backend'
+import type { ProcessResult, ProcessSpan } from '../contracts/tracing'
 import { DeliverySettledError } from '../errors/delivery-settled-error'
 import { SerializationError } from '../errors/serialization-error'
 import type { Logger } from '../logging/logger'
@@ -27,6 +28,10 @@ export class Run {
   /** The last `ctx.progress` value, carried into every later record of the run. */
   private lastProgress: JsonValue | undefined
   private child: Logger | undefined
+  /** The run's span when the app traces; its ids go into the task's log lines. */
+  span: ProcessSpan | undefined
+  /** Why the attempt failed, for the span: set by the outcomes that end in failure. */
+  failure: Omit<ProcessResult, 'outcome'> | undefined
 
   constructor(
     readonly runtime: WorkerRuntime,
@@ -55,14 +60,21 @@ export class Run {
     return worker === undefined ? base : { ...base, worker }
   }
 
-  /** A child logger with the task's fields, made only when a line is written (most runs write none). */
+  /**
+   * A child logger with the task's fields, its worker, and its `trace_id` and `span_id` when traced; made only when a
+   * line is written (most runs write none).
+   */
   log(): Logger {
+    if (this.child !== undefined) return this.child
     const envelope = this.envelope
-    this.child ??= this.runtime.logger.child({
+    const worker = this.runtime.workerId
+    this.child = this.runtime.logger.child({
       taskId: envelope.id,
       task: envelope.task,
       queue: envelope.queue,
       attempt: envelope.attempt,
+      ...(worker !== undefined ? { worker } : {}),
+      ...this.span?.logFields(),
     })
     return this.child
   }

@@ -2,8 +2,10 @@ import type { TaskSettings } from '../app/task-settings'
 import type { Broker } from '../contracts/broker'
 import type { Envelope } from '../contracts/envelope'
 import type { ResultBackend } from '../contracts/result-backend'
+import type { Tracing } from '../contracts/tracing'
 import type { AppEvents } from '../events/app-events'
 import type { Logger } from '../logging/logger'
+import type { TaskMetricsRegistry } from '../metrics/task-metrics'
 import type { TaskHandler, TaskOptions } from '../task/task'
 import type { WorkflowEngine } from '../workflow/engine'
 
@@ -34,6 +36,10 @@ export interface WorkerRuntime {
   closeApp?(): Promise<void>
   /** Moves workflows on when one of their members ends (absent: runs are never workflow members). */
   readonly workflows?: WorkflowEngine
+  /** Makes a span of each run (absent: no tracing, no cost). */
+  readonly tracing?: Tracing | undefined
+  /** What `ctx.metrics` records into (absent: a task asking for a metric finds none declared). */
+  readonly taskMetrics?: TaskMetricsRegistry
 }
 
 /** How one delivery ended, as `ExecutionHooks.afterRun` sees it. */

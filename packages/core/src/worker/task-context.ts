@@ -1,7 +1,11 @@
 import type { Envelope } from '../contracts/envelope'
 import type { Logger } from '../logging/logger'
+import { type TaskMetrics, TaskMetricsRegistry } from '../metrics/task-metrics'
 import type { TaskContext } from '../task/task'
 import type { Run } from './run'
+
+/** A runtime without task metrics (not made by an app): every metric asked for is undeclared. */
+const NONE_DECLARED = new TaskMetricsRegistry()
 
 /** What a handler's `ctx` is: fields copied once, the logger and signal made lazily. */
 export class Context implements TaskContext {
@@ -34,5 +38,9 @@ export class Context implements TaskContext {
 
   progress(value: unknown): Promise<void> {
     return this.run.progress(value)
+  }
+
+  get metrics(): TaskMetrics {
+    return (this.run.runtime.taskMetrics ?? NONE_DECLARED).forTask(this.task)
   }
 }

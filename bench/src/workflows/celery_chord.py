@@ -51,9 +51,11 @@ def run(members):
     probe.forget()
     before = int(counter.get(CALLBACKS) or 0)
     started = time.perf_counter()
+    cpu = time.process_time()
     result = chord(group(member.s(i) for i in range(members)))(total.s())
     value = result.get(timeout=900)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     time.sleep(0.5)
     callbacks = int(counter.get(CALLBACKS) or 0) - before
     try:
@@ -62,7 +64,7 @@ def run(members):
         result.forget()
     except Exception:  # cleanup only; the keys expire anyway
         pass
-    print(json.dumps({"seconds": seconds, "value": value, "callbacks": callbacks}), flush=True)
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "value": value, "callbacks": callbacks}), flush=True)
 
 
 if __name__ == "__main__":

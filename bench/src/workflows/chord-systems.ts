@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis'
 import type { BenchEnv } from '../systems/system'
 import { namespace, RUN_TOKEN } from '../util/names'
 import { CHORD_DELAY_LEVELS, CHORD_QUEUE, type ChordBroker, chordApp, member, total } from './chord-tasks'
+import { treeCpuSeconds } from './proc-cpu'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const PYTHON = '/usr/bin/python3'
@@ -21,6 +22,8 @@ export interface ChordRun {
   readonly callbacks: number
   /** The callback's result was the expected sum. */
   readonly correct: boolean
+  /** CPU seconds the producer and the worker processes used for it (not the servers'): load-independent. */
+  readonly cpuSeconds: number
 }
 
 export interface ChordSystem {
@@ -108,16 +111,20 @@ export function conveyorChord(env: BenchEnv, broker: ChordBroker, redis: Redis, 
     },
     async run(members) {
       const before = Number((await redis.get(`${ns}:callbacks`)) ?? 0)
+      const workerCpu = treeCpuSeconds(worker!.pid!)
+      const producerCpu = process.cpuUsage()
       const started = performance.now()
       const job = await app.enqueueWorkflow(
         chord(group(Array.from({ length: members }, (_, i) => member.with(i))), total),
       )
       const value = await job.result({ timeoutMs: 900_000 })
       const seconds = (performance.now() - started) / 1000
+      const producer = process.cpuUsage(producerCpu)
+      const cpuSeconds = treeCpuSeconds(worker!.pid!) - workerCpu + (producer.user + producer.system) / 1e6
       // A second callback run would come after the first result: give it time to show.
       await sleep(500)
       const callbacks = Number((await redis.get(`${ns}:callbacks`)) ?? 0) - before
-      return { seconds, callbacks, correct: value === expected(members) }
+      return { seconds, callbacks, correct: value === expected(members), cpuSeconds }
     },
     async stop() {
       await stopChild(worker)
@@ -160,6 +167,7 @@ export function celeryChord(env: BenchEnv, sizes: ChordSizes): ChordSystem | str
       await this.run(2)
     },
     async run(members) {
+      const workerCpu = treeCpuSeconds(worker!.pid!)
       const child = python(['celery_chord.py', String(members)], 'pipe')
       let errors = ''
       child.stderr!.on('data', (chunk: Buffer) => {
@@ -172,6 +180,8 @@ export function celeryChord(env: BenchEnv, sizes: ChordSizes): ChordSystem | str
         seconds: Number(line.seconds),
         callbacks: Number(line.callbacks),
         correct: line.value === expected(members),
+        // The worker's CPU over the whole script (its warm-up probe is one tiny task) plus the producer's own.
+        cpuSeconds: treeCpuSeconds(worker!.pid!) - workerCpu + Number(line.cpu),
       }
     },
     async stop() {

@@ -5,6 +5,9 @@
  *
  *   npm run bench:chord -w bench -- [--quick] [--members 10000] [--runs 3] [--concurrency 4] [--only <ids>]
  *
+ * CPU ms per member: user + system time of the producer and the worker processes (and their children), not the
+ * servers', from /proc and process.cpuUsage(): it does not stretch with the load of a shared machine as wall time does.
+ *
  * Both sides get the same concurrency and the same prefetch (Celery's default 4 × concurrency). The Celery column is
  * skipped, with a message, when Debian's python3-celery is not installed. Results: bench/results/chord.json.
  */
@@ -93,6 +96,7 @@ const rows = systems.map((system) => {
     seconds,
     membersPerSecond: members / seconds,
     spread: spread(taken.map((s) => s.seconds)),
+    cpuMsPerMember: (1000 * median(taken.map((s) => s.cpuSeconds))) / members,
     callbacks: taken.map((s) => s.callbacks),
     correct: taken.every((s) => s.correct),
     samples: taken.map((s) => s.seconds),
@@ -105,16 +109,19 @@ console.log(
 console.log(
   `${machine.cpus} × ${machine.cpuModel}, load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start (a shared machine: timings are noisy)\n`,
 )
-console.log('| system | median s | members/s | spread | callback runs | Celery s ÷ this |')
-console.log('| --- | ---: | ---: | ---: | --- | ---: |')
+console.log('| system | median s | members/s | spread | CPU ms / member | callback runs | Celery ÷ this: time, CPU |')
+console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: |')
 for (const row of rows) {
-  const ratio = celery && row !== celery ? `${(celery.seconds / row.seconds).toFixed(2)}×` : '–'
+  const ratio =
+    celery && row !== celery
+      ? `${(celery.seconds / row.seconds).toFixed(2)}×, ${(celery.cpuMsPerMember / row.cpuMsPerMember).toFixed(2)}×`
+      : '–'
   const runsText = `${row.callbacks.join(', ')}${row.correct ? '' : ' (WRONG RESULT)'}`
   console.log(
-    `| ${row.description} | ${row.seconds.toFixed(2)} | ${row.membersPerSecond.toFixed(0)} | ${(row.spread * 100).toFixed(0)}% | ${runsText} | ${ratio} |`,
+    `| ${row.description} | ${row.seconds.toFixed(2)} | ${row.membersPerSecond.toFixed(0)} | ${(row.spread * 100).toFixed(0)}% | ${row.cpuMsPerMember.toFixed(2)} | ${runsText} | ${ratio} |`,
   )
 }
-for (const [id, why] of Object.entries(skipped)) console.log(`| ${id} | ${why} | | | | |`)
+for (const [id, why] of Object.entries(skipped)) console.log(`| ${id} | ${why} | | | | | |`)
 const result = { date, args: process.argv.slice(2), members, runs, sizes, machine, loadAtStart, rows, skipped }
 const out = values.out ?? RESULTS
 mkdirSync(dirname(out), { recursive: true })

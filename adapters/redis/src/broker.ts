@@ -18,6 +18,7 @@ import { encodeStored, storedReadyAt, storeRaw } from './codec'
 import { closeClient, connectionOf, ensureConnected, openClient, serverName, splitUrl } from './connection'
 import { Consumer } from './consumer'
 import { createDeadLetterStore } from './dead-letters'
+import { CONFIRMED_SCRIPTS, checkDurability, runConfirmed } from './durability'
 import { createRedisEventStream } from './event-stream'
 import { type QueueKeys, queueKeys, queuesKey } from './keys'
 import { OutageReporter, resolveLogger } from './logger'
@@ -49,6 +50,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
   if (prefix === '' || prefix.includes('{') || prefix.includes('}')) {
     throw new InvalidOptionsError(`[redis] prefix must be non-empty without braces, got "${prefix}"`)
   }
+  const durability = checkDurability(options.durability)
   const logger = resolveLogger(options.logger)
   const { client, owned } = openClient(options, `conveyor:${prefix}`)
   const outage = new OutageReporter(logger, 'broker', serverName(options))
@@ -68,7 +70,11 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
     leaseMs,
     outage,
     state: () => state,
-    run: (name, keys, args, mode) => runScript(client, name, keys, args, mode),
+    durable: durability !== undefined,
+    run: (name, keys, args, mode) =>
+      durability !== undefined && CONFIRMED_SCRIPTS.has(name)
+        ? runConfirmed(client, name, keys, args, durability)
+        : runScript(client, name, keys, args, mode),
     stalled: () => {
       outage.failed(new Error('[conveyor] [redis] a fetch got no answer; the connection looks dead'))
       if (owned) client.disconnect(true)

@@ -1,6 +1,7 @@
 import { InvalidOptionsError, NotConnectedError, redactError, redactSecrets, redactUrl } from '@conveyor/core'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient, RedisConnectionOptions } from './options'
+import { parseSentinelUrl, SENTINEL_PROTOCOL } from './sentinel-url'
 
 /** A client plus whether the adapter created it (and so must close it). */
 export interface OwnedClient {
@@ -10,12 +11,35 @@ export interface OwnedClient {
 
 /** Adapter settings carried in a URL's query string, removed before ioredis sees the URL. */
 export interface UrlSettings {
-  readonly url: string
+  /** The URL without the adapter's parameters, for ioredis (`redis://`, `rediss://`). */
+  readonly url?: string
+  /** ioredis options naming Sentinels and a master (`redis+sentinel://`). */
+  readonly sentinel?: RedisOptions
   readonly prefix?: string
   readonly leaseMs?: number
 }
 
+/** The adapter's own query parameters, taken out of `query`. */
+function adapterParams(query: URLSearchParams): { prefix?: string; leaseMs?: number } {
+  const prefix = query.get('prefix') ?? undefined
+  const lease = query.get('leaseMs')
+  query.delete('prefix')
+  query.delete('leaseMs')
+  return { ...(prefix !== undefined ? { prefix } : {}), ...(lease !== null ? { leaseMs: Number(lease) } : {}) }
+}
+
 export function splitUrl(url: string): UrlSettings {
+  if (url.toLowerCase().startsWith(SENTINEL_PROTOCOL)) {
+    const { redis, query } = parseSentinelUrl(url)
+    const params = adapterParams(query)
+    const unknown = [...query.keys()]
+    if (unknown.length > 0) {
+      throw new InvalidOptionsError(
+        `[redis] a redis+sentinel:// URL takes only prefix and leaseMs, got ${unknown.join(', ')}; pass other ioredis settings as redis options`,
+      )
+    }
+    return { sentinel: redis, ...params }
+  }
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -23,18 +47,12 @@ export function splitUrl(url: string): UrlSettings {
     throw new InvalidOptionsError(`[redis] not a URL: ${redactUrl(url)}`)
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new InvalidOptionsError(`[redis] URL must start with redis:// or rediss://, got ${parsed.protocol}//`)
+    throw new InvalidOptionsError(
+      `[redis] URL must start with redis://, rediss:// or redis+sentinel://, got ${parsed.protocol}//`,
+    )
   }
-  const prefix = parsed.searchParams.get('prefix') ?? undefined
-  const lease = parsed.searchParams.get('leaseMs')
-  parsed.searchParams.delete('prefix')
-  parsed.searchParams.delete('leaseMs')
-  const leaseMs = lease === null ? undefined : Number(lease)
-  return {
-    url: parsed.toString(),
-    ...(prefix !== undefined ? { prefix } : {}),
-    ...(leaseMs !== undefined ? { leaseMs } : {}),
-  }
+  const params = adapterParams(parsed.searchParams)
+  return { url: parsed.toString(), ...params }
 }
 
 /**
@@ -58,7 +76,8 @@ export function openClient(options: RedisConnectionOptions, connectionName: stri
     return { client, owned: true }
   }
   if (options.url !== undefined) {
-    return { client: new Redis(splitUrl(options.url).url, common), owned: true }
+    const { url, sentinel } = splitUrl(options.url)
+    return { client: sentinel ? new Redis({ ...common, ...sentinel }) : new Redis(url!, common), owned: true }
   }
   return { client: new Redis({ ...common, ...options.redis }), owned: true }
 }
@@ -101,6 +120,8 @@ export function duplicateClient(client: RedisClient, connectionName: string): Re
   return client.duplicate({ lazyConnect: true, enableAutoPipelining: false, connectionName })
 }
 
+const SENTINELS_DOWN = /All sentinels are unreachable/
+
 const AUTH_FAILED = /WRONGPASS|NOAUTH|invalid password|invalid username-password|authentication required/i
 
 /**
@@ -113,9 +134,20 @@ export async function ensureConnected(client: RedisClient): Promise<void> {
   const remember = (error: unknown) => {
     reported ??= error
   }
+  // ioredis retries unreachable Sentinels forever inside connect(), only emitting errors: fail like a refused server.
+  let sentinelsDown: ((error: Error) => void) | undefined
+  const onSentinelError = (error: Error) => {
+    if (SENTINELS_DOWN.test(error?.message ?? '')) sentinelsDown?.(error)
+  }
   client.on('error', remember)
+  client.on('error', onSentinelError)
   try {
-    await client.connect()
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_, reject) => {
+        sentinelsDown = reject
+      }),
+    ])
   } catch (error) {
     const why = (reported as Error | undefined)?.message ?? ''
     if (AUTH_FAILED.test(why) || AUTH_FAILED.test((error as Error)?.message ?? '')) {
@@ -130,6 +162,7 @@ export async function ensureConnected(client: RedisClient): Promise<void> {
     )
   } finally {
     client.off('error', remember)
+    client.off('error', onSentinelError)
   }
 }
 

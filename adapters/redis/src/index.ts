@@ -6,12 +6,14 @@
  */
 export { createRedisBroker } from './broker'
 export { createRedisCoordination, type RedisCoordinationOptions } from './coordination'
+export { ReplicationTimeoutError } from './errors/replication-timeout-error'
 export { createRedisEventStream, eventStreamKey, type RedisEventStreamOptions } from './event-stream'
 export { prefixPattern, type QueueKeys, queueKeys } from './keys'
 export type {
   RedisBrokerOptions,
   RedisClient,
   RedisConnectionOptions,
+  RedisDurability,
   RedisLogger,
   RedisResultBackendOptions,
 } from './options'

@@ -32,7 +32,27 @@ export interface RedisConnectionOptions {
   readonly logger?: RedisLogger | false
 }
 
+/**
+ * Wait for replicas before a write counts as done (Redis `WAIT` after the write, on the same connection). Redis
+ * replicates asynchronously: without this, a master that dies right after acknowledging a publish can take it along
+ * when its replica is promoted.
+ */
+export interface RedisDurability {
+  /** Replicas that must hold a publish, ack, retry or dead letter before its promise resolves. At least 1. */
+  readonly replicas: number
+  /**
+   * Longest to wait for them, in ms (default 1000). When fewer confirm in time the call rejects with
+   * `ReplicationTimeoutError`; the write itself is on the master.
+   */
+  readonly timeoutMs?: number
+}
+
 export interface RedisBrokerOptions extends RedisConnectionOptions {
+  /**
+   * Confirm publishes and settlements only once `replicas` replicas have them (`WAIT`). Off by default: measured in
+   * docs/clusters.md, a master killed under load loses the few writes its replica had not copied yet.
+   */
+  readonly durability?: RedisDurability
   /**
    * How long a delivery stays held without its lease being extended; a dead worker's deliveries come back after
    * about this long. Extended every `leaseMs / 3` while held. Default 8 000.

@@ -24,6 +24,8 @@ export interface BrokerShared {
   readonly prefix: string
   readonly leaseMs: number
   readonly outage: OutageReporter
+  /** Writes are confirmed by replicas (`durability`): acks go through the confirmed ack script, never with a fetch. */
+  readonly durable: boolean
   /** `open` until `close`/`destroy` finish; `closing` while a graceful close drains. */
   state(): 'open' | 'closing' | 'closed' | 'destroyed'
   run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[], mode?: SendMode): Promise<unknown>
@@ -190,7 +192,7 @@ export class QueueRuntime {
    * and one round trip per cycle); any beyond `max` are sent at once.
    */
   takeAcks(max: number): PendingAck[] {
-    if (this.pendingAcks.length === 0) return []
+    if (this.pendingAcks.length === 0 || this.shared.durable) return []
     const taken = this.pendingAcks.splice(0, max)
     if (this.pendingAcks.length > 0) void this.flush()
     return taken

@@ -38,7 +38,7 @@ const luaDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'lua')
 let loaded: ReadonlyMap<ScriptName, Script> | undefined
 
 /** Read the scripts from disk once per process. */
-function scripts(): ReadonlyMap<ScriptName, Script> {
+export function scripts(): ReadonlyMap<ScriptName, Script> {
   if (loaded === undefined) {
     const map = new Map<ScriptName, Script>()
     for (const name of SCRIPT_NAMES) {
@@ -104,7 +104,7 @@ export function runScript(
  * ioredis's own connection errors (`MaxRetriesPerRequestError` while Redis is down, "Connection is closed") become
  * Conveyor's `NotConnectedError`, which callers can match on by `code`; Redis's replies pass through unchanged.
  */
-function rethrowTyped(error: unknown): never {
+export function rethrowTyped(error: unknown): never {
   const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown }
   const text = typeof message === 'string' ? message : ''
   if (name === 'MaxRetriesPerRequestError' || /Connection is closed|isn't writeable/.test(text)) {

@@ -3,9 +3,9 @@ import { createRedisBroker } from './broker'
 import type { RedisLogger } from './options'
 import { createRedisResultBackend } from './result-backend'
 
-/** Resolves `redis://` and `rediss://` URLs (e.g. `CONVEYOR_BROKER_URL`) to this adapter. */
+/** Resolves `redis://`, `rediss://` and `redis+sentinel://` URLs (e.g. `CONVEYOR_BROKER_URL`) to this adapter. */
 export const redisAdapter: UrlAdapter = Object.freeze({
-  protocols: Object.freeze(['redis', 'rediss']),
+  protocols: Object.freeze(['redis', 'rediss', 'redis+sentinel']),
   createBroker: (url: string, context?: UrlAdapterContext) => createRedisBroker({ url, ...loggerOf(context) }),
   createResultBackend: (url: string, context?: UrlAdapterContext) =>
     createRedisResultBackend({ url, ...loggerOf(context) }),

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { InvalidOptionsError } from '@conveyor/core'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -25,7 +26,59 @@ describe('redis options', () => {
     // Landed in database 3 under the prefix, not in database 0.
     expect(await db3.llen(`{${prefix}:q}:r0`)).toBe(1)
     await broker.close()
-    expect(redisAdapter.protocols).toEqual(['redis', 'rediss'])
+    expect(redisAdapter.protocols).toEqual(['redis', 'rediss', 'redis+sentinel'])
+  })
+
+  it('reads Sentinels, master name, credentials and database from a redis+sentinel:// URL', () => {
+    expect(
+      splitUrl('redis+sentinel://app:p%40ss@s1:26380,s2,[::1]:26381/orders/2?prefix=billing&leaseMs=9000'),
+    ).toEqual({
+      sentinel: {
+        sentinels: [
+          { host: 's1', port: 26380 },
+          { host: 's2', port: 26379 },
+          { host: '::1', port: 26381 },
+        ],
+        name: 'orders',
+        db: 2,
+        username: 'app',
+        password: 'p@ss',
+      },
+      prefix: 'billing',
+      leaseMs: 9000,
+    })
+    // A lone user-info part is the password, as in redis://.
+    expect(splitUrl('redis+sentinel://s3cret@s1/m').sentinel).toMatchObject({ password: 's3cret', name: 'm' })
+    for (const bad of [
+      'redis+sentinel://:s3cret@s1:26379',
+      'redis+sentinel://:s3cret@s1:x/m',
+      'redis+sentinel://s1/m?family=6',
+    ]) {
+      let thrown: unknown
+      try {
+        splitUrl(bad)
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(InvalidOptionsError)
+      expect(String((thrown as Error).message)).not.toContain('s3cret')
+    }
+  })
+
+  it('a Sentinel URL whose Sentinels cannot be reached fails to connect without showing its password', async () => {
+    const broker = createRedisBroker({ url: 'redis+sentinel://:s3cret@127.0.0.1:1/mymaster', logger: false })
+    const error = await broker.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    await broker.destroy()
+    expect(error).toMatchObject({ code: 'CONVEYOR_NOT_CONNECTED' })
+    expect(inspect(error, { depth: 5 })).not.toContain('s3cret')
+  })
+
+  it('rejects durability settings WAIT cannot honour', () => {
+    expect(() => createRedisBroker({ durability: { replicas: 0 } })).toThrow(InvalidOptionsError)
+    expect(() => createRedisBroker({ durability: { replicas: 1, timeoutMs: 0 } })).toThrow(InvalidOptionsError)
   })
 
   it('rejects options that cannot work, with InvalidOptionsError', () => {

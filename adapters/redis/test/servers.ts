@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Redis } from 'ioredis'
 
 /** A private redis-server for tests that restart or reconfigure a server (never the shared one on 6379). */
@@ -85,7 +85,7 @@ export function spawnRedisServer(args: readonly string[], cwd: string): ChildPro
   return child
 }
 
-const exited = (child: ChildProcess) =>
+export const exited = (child: ChildProcess) =>
   child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve()
     : new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -96,8 +96,14 @@ async function servingDir(port: number): Promise<string | undefined> {
   probe.on('error', () => {})
   try {
     await probe.connect()
-    const [, dir] = (await probe.config('GET', 'dir')) as [string, string]
-    return dir
+    try {
+      const [, dir] = (await probe.config('GET', 'dir')) as [string, string]
+      return dir
+    } catch {
+      // A Sentinel has no CONFIG command; its INFO names the config file it was started with, in its directory.
+      const file = /config_file:(.*)\r?\n/.exec(await probe.info('server'))?.[1]
+      return file === undefined ? undefined : dirname(file)
+    }
   } catch {
     return undefined
   } finally {
@@ -110,7 +116,7 @@ async function servingDir(port: number): Promise<string | undefined> {
  * still be taken before redis-server binds it — by another test's server, restarting on it — and a PING alone would
  * then hand this test someone else's server, which goes away under it.
  */
-async function spawnOwned(args: readonly string[], port: number, dir: string): Promise<ChildProcess> {
+export async function spawnOwned(args: readonly string[], port: number, dir: string): Promise<ChildProcess> {
   const child = spawnRedisServer(args, dir)
   const deadline = Date.now() + 10_000
   for (;;) {

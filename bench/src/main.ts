@@ -3,12 +3,13 @@
  * `npm run bench -- --help` for the options; `docs/performance.md` for how to read the output.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect } from 'amqplib'
 import { parseBenchArgs, type ScenarioName, USAGE } from './cli/args'
 import { benchEnv } from './cli/env'
+import { DOCS, summaryOf, writeDocsTable } from './report/docs'
 import { machineInfo, packageVersions } from './report/machine'
 import { renderTables } from './report/table'
 import { checkTargets, ratios } from './report/targets'
@@ -28,7 +29,6 @@ import { enableProfiling } from './util/profiler'
 import { deleteKeys, redisClient } from './util/redis'
 
 const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url))
-const DOCS = fileURLToPath(new URL('../../docs/performance.md', import.meta.url))
 
 const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<Measurement[]>> = {
   enqueue: enqueueScenario,
@@ -111,20 +111,11 @@ function sizesFor(quick: boolean, runs: number | undefined, jobs: number | undef
     ...base,
     runs: runs ?? base.runs,
     slowRuns: runs !== undefined ? Math.min(runs, 3) : base.slowRuns,
+    fixedRuns: runs !== undefined ? Math.min(runs, 3) : base.fixedRuns,
     enqueueJobs: jobs ?? base.enqueueJobs,
     processJobs: jobs !== undefined ? { 1: Math.max(1, Math.floor(jobs / 4)), 50: jobs } : base.processJobs,
     rssJobs: jobs ?? base.rssJobs,
   }
-}
-
-function writeDocsTable(table: string, summary: string) {
-  const docs = readFileSync(DOCS, 'utf8')
-  const start = '<!-- bench:table:start -->'
-  const end = '<!-- bench:table:end -->'
-  const from = docs.indexOf(start)
-  const to = docs.indexOf(end)
-  if (from < 0 || to < from) throw new Error(`[bench] ${DOCS} has no ${start} … ${end} markers`)
-  writeFileSync(DOCS, `${docs.slice(0, from + start.length)}\n${summary}\n\n${table}\n${docs.slice(to)}`)
 }
 
 async function main() {
@@ -140,7 +131,7 @@ async function main() {
   const log = (line: string) => process.stderr.write(`${line}\n`)
   const brokers = new Set<string>(systems.map((s) => s.broker))
   const servers = await serverVersions(env, brokers)
-  const ctx: ScenarioContext = { env, sizes, systems, unavailable: new Map(), log }
+  const ctx: ScenarioContext = { env, sizes, systems, named: args.only, unavailable: new Map(), log }
   const date = new Date().toISOString()
   const loadAtStart = machineInfo().loadAverage
   const started = performance.now()
@@ -161,11 +152,15 @@ async function main() {
   const table = renderTables(measurements, checks)
   const machine = machineInfo()
   const versions = packageVersions()
-  const summary = [
-    `Measured ${date.slice(0, 16).replace('T', ' ')} UTC${args.quick ? ' (--quick)' : ''} in ${seconds} s on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node};`,
-    `Redis ${servers.redis ?? '–'}, RabbitMQ ${servers.rabbitmq ?? '–'}; BullMQ ${versions.bullmq}, ioredis ${versions.ioredis}, amqplib ${versions.amqplib}.`,
-    `Medians of ${sizes.runs} alternating runs (latency, memory, crash: ${sizes.slowRuns}). ↑ higher is better, ↓ lower is better.`,
-  ].join('\n')
+  const summary = summaryOf({
+    date,
+    quick: args.quick,
+    durationSeconds: seconds,
+    machine: { ...machine, loadAverageAtStart: loadAtStart },
+    servers,
+    versions,
+    sizes,
+  })
   console.log(`\n${summary}\n\n${table}`)
   const result = {
     date,

@@ -18,7 +18,9 @@ interface Waiter {
  *
  * Confirmed: an ack has no reply in AMQP, so each flush is followed by a cheap synchronous method (re-setting the
  * same per-consumer prefetch) whose reply proves the server processed every frame before it. At most one such round
- * trip is under way; acks flushed meanwhile share the next one.
+ * trip is under way; acks flushed meanwhile share the next one. With `confirmAcks: false` the ack of a handler's
+ * success (`ackOutcome`) resolves once its frame is handed to amqplib instead, as raw amqplib's does; the acks that
+ * end a move (retry, dead-letter, release: publish, then ack) and `confirmed()` (graceful close) stay confirmed.
  */
 export class ChannelAcks {
   /** Delivery tags handed to us and not yet acked or rejected on the wire, ascending (tags grow per channel). */
@@ -27,6 +29,8 @@ export class ChannelAcks {
   private readonly pending = new Set<number>()
   /** Confirmations asked for before the next flush. */
   private queued: Waiter[] = []
+  /** Unconfirmed acks (`confirmAcks: false`) waiting for the next flush to write them. */
+  private unwritten: Waiter[] = []
   /** Confirmations whose acks are written, waiting for the next barrier. */
   private written: Waiter[] = []
   private barrierInFlight = false
@@ -38,6 +42,8 @@ export class ChannelAcks {
     private readonly channel: Channel,
     private readonly prefetch: number,
     private readonly isClosed: () => boolean,
+    /** false: `ack()` resolves once written, without the barrier round trip (the `confirmAcks` option). */
+    private readonly confirmAcks = true,
   ) {}
 
   /** A delivery arrived: it stays outstanding until acked or rejected. */
@@ -49,6 +55,17 @@ export class ChannelAcks {
   ack(message: ConsumeMessage): Promise<void> {
     this.pending.add(message.fields.deliveryTag)
     return this.confirmed()
+  }
+
+  /** The ack of a handler's success: as `ack`, or with `confirmAcks: false` resolved once written. */
+  ackOutcome(message: ConsumeMessage): Promise<void> {
+    if (this.confirmAcks) return this.ack(message)
+    this.pending.add(message.fields.deliveryTag)
+    const promise = new Promise<void>((resolve, reject) => {
+      this.unwritten.push({ resolve, reject })
+    })
+    this.schedule()
+    return promise
   }
 
   /** Resolve once the server has processed every ack asked for so far (closing a channel after it loses none). */
@@ -87,6 +104,11 @@ export class ChannelAcks {
         this.failAll(new DeliverySettledError(`[rabbitmq] ack failed: ${(error as Error).message}`, { cause: error }))
         return
       }
+    }
+    if (this.unwritten.length > 0) {
+      const written = this.unwritten
+      this.unwritten = []
+      for (const waiter of written) waiter.resolve()
     }
     if (this.queued.length > 0) {
       for (const waiter of this.queued) this.written.push(waiter)
@@ -154,9 +176,10 @@ export class ChannelAcks {
   }
 
   private failAll(error: Error): void {
-    const waiting = [...this.written, ...this.queued]
+    const waiting = [...this.written, ...this.queued, ...this.unwritten]
     this.written = []
     this.queued = []
+    this.unwritten = []
     this.pending.clear()
     for (const waiter of waiting) waiter.reject(error)
   }

@@ -139,7 +139,7 @@ export class Consumer implements Subscription, DeliveryOwner {
     const channel = await this.ctx.connection.channel(deadline)
     const slot: ChannelSlot = {
       channel,
-      acks: new ChannelAcks(channel, this.prefetch, () => slot.closed),
+      acks: new ChannelAcks(channel, this.prefetch, () => slot.closed, this.ctx.options.confirmAcks),
       closed: false,
     }
     channel.on('error', (error: Error) =>

@@ -55,7 +55,7 @@ export class AmqpDelivery implements Delivery {
 
   async ack(): Promise<void> {
     this.take()
-    await this.ackNow()
+    await this.ackNow('outcome')
   }
 
   async retry(delayMs: number): Promise<void> {
@@ -106,7 +106,7 @@ export class AmqpDelivery implements Delivery {
       this.giveBackLater()
       throw error
     }
-    await this.ackNow()
+    await this.ackNow('move')
   }
 
   private giveBackLater(): void {
@@ -131,7 +131,7 @@ export class AmqpDelivery implements Delivery {
       this.settled = false
       throw error
     }
-    await this.ackNow()
+    await this.ackNow('move')
   }
 
   private take(): void {
@@ -143,8 +143,12 @@ export class AmqpDelivery implements Delivery {
     this.settled = true
   }
 
-  /** Ack (written with the channel's next flush) and resolve once the server processed it. */
-  private ackNow(): Promise<void> {
+  /**
+   * Ack (written with the channel's next flush) and resolve once the server processed it. A handler's `outcome` ack
+   * resolves once written instead under `confirmAcks: false`; the ack ending a `move` is always confirmed, so a
+   * crash right after a retry or dead-letter resolved cannot leave both the copy and the original.
+   */
+  private ackNow(kind: 'outcome' | 'move'): Promise<void> {
     try {
       if (this.slot.closed) {
         return Promise.reject(
@@ -153,7 +157,7 @@ export class AmqpDelivery implements Delivery {
           ),
         )
       }
-      return this.slot.acks.ack(this.message)
+      return kind === 'outcome' ? this.slot.acks.ackOutcome(this.message) : this.slot.acks.ack(this.message)
     } finally {
       // After the ack is queued: forgetting may close an idle cancelled consumer's channel, which flushes it first.
       this.owner.forget(this)

@@ -65,6 +65,16 @@ export interface RabbitMQBrokerOptions {
   readonly maxDeliveries?: number
   /** Largest encoded message accepted (RabbitMQ's `max_message_size`). Defaults to 16 MiB. */
   readonly maxMessageBytes?: number
+  /**
+   * Whether `ack()` resolves only once RabbitMQ has processed the ack. Defaults to `true`: after each burst of acks
+   * the consumer channel makes one cheap synchronous call (`basic.qos` with the same prefetch) whose reply proves
+   * the server read every ack before it, so a task reported succeeded is never delivered again. `false` resolves
+   * once the ack is written to the socket, as raw amqplib does (AMQP acks have no reply): one round trip and its
+   * client and server work less per burst, most visible at concurrency 1. The trade: a connection lost right after
+   * the write can still redeliver a message whose run already succeeded (at-least-once holds either way; graceful
+   * close still waits for every ack's confirmation). docs/adapters/rabbitmq.md, *Ack confirmation*.
+   */
+  readonly confirmAcks?: boolean
   /** How long a publish may wait for a connection, `drain` or `unblocked` before it rejects. Defaults to 15 s. */
   readonly publishTimeoutMs?: number
   readonly reconnect?: RabbitMQReconnectOptions
@@ -89,6 +99,7 @@ export interface ResolvedOptions {
   readonly delayLevels: readonly number[]
   readonly maxDeliveries: number | undefined
   readonly maxMessageBytes: number
+  readonly confirmAcks: boolean
   readonly publishTimeoutMs: number
   readonly connectionName: string
   readonly logger: RabbitMQLogger
@@ -152,6 +163,8 @@ export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions 
   }
   const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024
   if (!(Number.isInteger(maxMessageBytes) && maxMessageBytes > 0)) bad('maxMessageBytes must be a positive integer')
+  const confirmAcks = options.confirmAcks ?? true
+  if (typeof confirmAcks !== 'boolean') bad(`confirmAcks must be true or false, got ${String(confirmAcks)}`)
   const publishTimeoutMs = options.publishTimeoutMs ?? 15_000
   if (!(publishTimeoutMs > 0)) bad('publishTimeoutMs must be > 0')
   return {
@@ -161,6 +174,7 @@ export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions 
     delayLevels: [...delayLevels],
     maxDeliveries,
     maxMessageBytes,
+    confirmAcks,
     publishTimeoutMs,
     connectionName: options.connectionName ?? `conveyor:${prefix}:${process.pid}`,
     managementUrl: options.managementUrl,

@@ -45,18 +45,24 @@ function managementUrlOf(amqpUrl: string, port: number): string {
   return `${scheme}://${credentials}${parsed.hostname}:${port}`
 }
 
+/** A `true` / `false` URL parameter, or a clear error naming it. */
+function flag(name: string, value: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true'
+  throw new InvalidOptionsError(`[rabbitmq] URL parameter ${name} must be true or false, got "${value}"`)
+}
+
 /**
  * Resolves `amqp://` and `amqps://` URLs for `createApp({ broker: url, results: url })`.
  *
- * - As a broker: query parameters `prefix`, `queueType`, `priorityLevels`, and `managementPort` (the management API
- *   on the same host with the same credentials: `managementUrl`).
+ * - As a broker: query parameters `prefix`, `queueType`, `priorityLevels`, `confirmAcks` (`true` / `false`) and
+ *   `managementPort` (the management API on the same host with the same credentials: `managementUrl`).
  * - As results: the RPC result backend (`createRabbitMQResultBackend`, Celery's `rpc://`), with `prefix`, `maxRecords`
  *   and `maxTtlMs`. It opens its own connection.
  */
 export const rabbitmqAdapter: UrlAdapter = Object.freeze({
   protocols: ['amqp', 'amqps'],
   createBroker(url: string, context?: UrlAdapterContext) {
-    const { url: rest, params } = split(url, ['prefix', 'queueType', 'priorityLevels', 'managementPort'])
+    const { url: rest, params } = split(url, ['prefix', 'queueType', 'priorityLevels', 'managementPort', 'confirmAcks'])
     const managementPort = numeric('managementPort', params.managementPort)
     return createRabbitMQBroker({
       url: rest,
@@ -69,6 +75,7 @@ export const rabbitmqAdapter: UrlAdapter = Object.freeze({
       ...(params.priorityLevels !== undefined
         ? { priorityLevels: numeric('priorityLevels', params.priorityLevels) }
         : {}),
+      ...(params.confirmAcks !== undefined ? { confirmAcks: flag('confirmAcks', params.confirmAcks) } : {}),
     })
   },
   createResultBackend(url: string, context?: UrlAdapterContext) {

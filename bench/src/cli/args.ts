@@ -19,12 +19,15 @@ export const USAGE = `npm run bench -- [options]
 
   --quick              small sizes, one run each, no crash scenario: under a minute
   --only <list>        systems: conveyor-redis, bullmq, raw-redis, conveyor-rabbitmq, raw-amqp-same,
-                       conveyor-rabbitmq-fifo, raw-amqp, conveyor-memory,
+                       conveyor-rabbitmq-fifo, raw-amqp, conveyor-memory; process-only variants:
+                       conveyor-redis-events, conveyor-rabbitmq-events, conveyor-rabbitmq-unconfirmed,
+                       conveyor-rabbitmq-fifo-unconfirmed;
                        or a group: redis, rabbitmq, memory, conveyor, raw (comma-separated)
   --scenario <list>    enqueue, process, processes (conveyor worker -P 1 vs -P 2, Redis), latency, memory,
                        crash, rss (rss is opt-in, long);
                        default: all but rss (and but crash with --quick)
-  --runs <n>           samples per system for the fast scenarios (default 5; slow ones use min(n, 3))
+  --runs <n>           samples per system for the fast scenarios (default 3; latency and processes 3, memory and
+                       crash 1; with --runs n: min(n, 3) each)
   --jobs <n>           N for enqueue and for the concurrency-50 backlog (c=1 uses N/4); rss: total jobs
   --out <file>         results JSON (default bench/results/latest.json)
   --write-docs         put the table into docs/performance.md between its bench markers

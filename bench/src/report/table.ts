@@ -30,6 +30,18 @@ const GROUPS: readonly Group[] = [
     others: [{ id: 'raw-amqp', ratio: 'Conveyor/raw' }],
   },
   {
+    title: 'RabbitMQ, `confirmAcks: false` (acks resolve once written), default queue',
+    conveyor: 'conveyor-rabbitmq-unconfirmed',
+    others: [{ id: 'raw-amqp-same', ratio: 'Conveyor/raw (same queue and message)' }],
+    onlyItsRows: true,
+  },
+  {
+    title: 'RabbitMQ, `confirmAcks: false`, plain queue (priorityLevels: 1)',
+    conveyor: 'conveyor-rabbitmq-fifo-unconfirmed',
+    others: [{ id: 'raw-amqp', ratio: 'Conveyor/raw' }],
+    onlyItsRows: true,
+  },
+  {
     title: 'Redis, worker processes (`conveyor worker -P`)',
     conveyor: 'conveyor-redis-P2',
     others: [{ id: 'conveyor-redis-P1', ratio: '-P 2 / -P 1' }],

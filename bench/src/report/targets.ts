@@ -118,6 +118,22 @@ export const TARGETS: readonly Target[] = [
       label: '≥ 0.9× raw',
     },
   ]),
+  // Issue 18: the faster mode offered where a guarantee costs (ack confirmation), measured against the same baselines.
+  ...(
+    [
+      ['conveyor-rabbitmq-unconfirmed', 'raw-amqp-same'],
+      ['conveyor-rabbitmq-fifo-unconfirmed', 'raw-amqp'],
+    ] as const
+  ).map(([system, versus]) => ({
+    scenario: 'process',
+    casePrefix: '',
+    metric: 'jobs/s',
+    system,
+    kind: 'ratio' as const,
+    versus,
+    value: 0.9,
+    label: '≥ 0.9× raw',
+  })),
   {
     scenario: 'latency',
     casePrefix: '',
@@ -222,6 +238,8 @@ export function ratios(measurements: readonly Measurement[]) {
     ['conveyor-redis', 'raw-redis'],
     ['conveyor-rabbitmq', 'raw-amqp-same'],
     ['conveyor-rabbitmq-fifo', 'raw-amqp'],
+    ['conveyor-rabbitmq-unconfirmed', 'raw-amqp-same'],
+    ['conveyor-rabbitmq-fifo-unconfirmed', 'raw-amqp'],
     ['conveyor-redis-P2', 'conveyor-redis-P1'],
   ] as const
   const out = []

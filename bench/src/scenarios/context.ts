@@ -7,8 +7,13 @@ import { within } from '../util/time'
 export interface Sizes {
   /** Samples per system per case (alternating runs); the median is reported. */
   readonly runs: number
-  /** Fewer samples for the slow scenarios (latency, memory, crash). */
+  /** Fewer samples for the slow scenarios (latency, memory, processes). */
   readonly slowRuns: number
+  /**
+   * Samples of what barely moves with load: memory (bytes per job) and crash recovery (set by leases and lock
+   * timeouts).
+   */
+  readonly fixedRuns: number
   readonly enqueueJobs: number
   readonly processJobs: { readonly 1: number; readonly 50: number }
   readonly latencySeconds: number
@@ -23,6 +28,7 @@ export interface Sizes {
 export const QUICK: Sizes = {
   runs: 1,
   slowRuns: 1,
+  fixedRuns: 1,
   enqueueJobs: 5_000,
   processJobs: { 1: 1_500, 50: 5_000 },
   latencySeconds: 2,
@@ -34,11 +40,12 @@ export const QUICK: Sizes = {
 }
 
 export const FULL: Sizes = {
-  runs: 5,
+  runs: 3,
   slowRuns: 3,
+  fixedRuns: 1,
   enqueueJobs: 20_000,
   processJobs: { 1: 5_000, 50: 20_000 },
-  latencySeconds: 10,
+  latencySeconds: 4,
   latencyRate: 1_000,
   latencyConcurrency: 50,
   memoryJobs: 100_000,
@@ -67,6 +74,8 @@ export interface ScenarioContext {
   readonly env: BenchEnv
   readonly sizes: Sizes
   readonly systems: readonly BenchSystem[]
+  /** What `--only` named (ids and groups); empty without `--only`. */
+  readonly named: readonly string[]
   /** System id → why it cannot run; filled as systems turn out to be unavailable. */
   readonly unavailable: Map<string, string>
   log(line: string): void
@@ -87,12 +96,14 @@ export async function alternate(
   ctx: ScenarioContext,
   scenario: string,
   caseName: string,
-  systems: readonly BenchSystem[],
+  systemsAsked: readonly BenchSystem[],
   runs: number,
   metrics: readonly MetricSpec[],
   sample: (instance: SystemInstance, system: BenchSystem) => Promise<Record<string, number>>,
 ): Promise<Measurement[]> {
   const out = new Map<string, Measurement>()
+  // Systems that exist for one scenario's target (events on, confirmAcks off) sit out the others.
+  const systems = systemsAsked.filter((s) => s.scenarios === undefined || s.scenarios.includes(scenario))
   for (const system of systems) {
     for (const spec of metrics) {
       out.set(`${system.id}/${spec.metric}`, {

@@ -16,7 +16,7 @@ export async function memoryScenario(ctx: ScenarioContext): Promise<Measurement[
       'memory',
       `${n.toLocaleString('en-US')} waiting jobs`,
       systems,
-      ctx.sizes.slowRuns,
+      ctx.sizes.fixedRuns,
       [
         { metric: 'bytes/job (keys)', unit: 'B', higherIsBetter: false },
         { metric: 'bytes/job (INFO)', unit: 'B', higherIsBetter: false },

@@ -22,20 +22,37 @@ export const conveyorRabbitMQEvents: BenchSystem = conveyorRabbitMQSystem(
   'conveyor-rabbitmq-events',
   'conveyor-rabbitmq with events on: every task event to a RabbitMQ stream queue (x-queue-type: stream)',
   {},
-  true,
+  { events: true, scenarios: ['process'] },
+)
+
+/** The defaults with `confirmAcks: false`: acks resolve once written (no barrier round trip), like raw amqplib's. */
+export const conveyorRabbitMQUnconfirmed: BenchSystem = conveyorRabbitMQSystem(
+  'conveyor-rabbitmq-unconfirmed',
+  'conveyor-rabbitmq with confirmAcks: false (an ack resolves once written, as in raw amqplib)',
+  { confirmAcks: false },
+  { scenarios: ['process'] },
+)
+
+/** Plain queues and `confirmAcks: false`: the fastest configuration, against raw amqplib on a plain queue. */
+export const conveyorRabbitMQFifoUnconfirmed: BenchSystem = conveyorRabbitMQSystem(
+  'conveyor-rabbitmq-fifo-unconfirmed',
+  'conveyor-rabbitmq-fifo with confirmAcks: false',
+  { priorityLevels: 1, confirmAcks: false },
+  { scenarios: ['process'] },
 )
 
 function conveyorRabbitMQSystem(
   id: string,
   description: string,
-  options: { priorityLevels?: number },
-  events = false,
+  options: { priorityLevels?: number; confirmAcks?: boolean },
+  { events = false, scenarios }: { events?: boolean; scenarios?: readonly string[] } = {},
 ): BenchSystem {
   return {
     id,
     broker: 'rabbitmq',
     family: 'conveyor',
     description,
+    ...(scenarios ? { scenarios } : {}),
     async create(env, attachTo) {
       const { catalogName, createRabbitMQBroker, queueNames, DEFAULT_DELAY_LEVELS, eventStreamQueue } = await import(
         '@conveyor/rabbitmq'

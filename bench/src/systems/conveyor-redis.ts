@@ -26,6 +26,8 @@ function conveyorRedisSystem(id: string, description: string, events: boolean): 
     broker: 'redis',
     family: 'conveyor',
     description,
+    // The events variant exists for the events on ÷ off target (processing at concurrency 50).
+    ...(events ? { scenarios: ['process'] } : {}),
     async create(env, attachTo) {
       // Loaded here, not at the top, so a broken adapter shows as n/a in its rows instead of stopping the whole bench.
       const { createRedisBroker } = await import('@conveyor/redis').catch((error: unknown) => {

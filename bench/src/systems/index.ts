@@ -1,6 +1,12 @@
 import { bullmq } from './bullmq'
 import { conveyorMemory } from './conveyor-memory'
-import { conveyorRabbitMQ, conveyorRabbitMQEvents, conveyorRabbitMQFifo } from './conveyor-rabbitmq'
+import {
+  conveyorRabbitMQ,
+  conveyorRabbitMQEvents,
+  conveyorRabbitMQFifo,
+  conveyorRabbitMQFifoUnconfirmed,
+  conveyorRabbitMQUnconfirmed,
+} from './conveyor-rabbitmq'
 import { conveyorRedis, conveyorRedisEvents } from './conveyor-redis'
 import { rawAmqp, rawAmqpSame } from './raw-amqp'
 import { rawRedis } from './raw-redis'
@@ -16,6 +22,8 @@ export const SYSTEMS: readonly BenchSystem[] = [
   rawAmqpSame,
   conveyorRabbitMQFifo,
   rawAmqp,
+  conveyorRabbitMQUnconfirmed,
+  conveyorRabbitMQFifoUnconfirmed,
   conveyorRabbitMQEvents,
   conveyorMemory,
 ]

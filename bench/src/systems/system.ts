@@ -49,6 +49,8 @@ export interface BenchSystem {
   readonly family: Family
   /** What the row stands for, for the report. */
   readonly description: string
+  /** The only scenarios this system runs in (all when absent): variants that exist for one target. */
+  readonly scenarios?: readonly string[]
   /**
    * A fresh instance under a new namespace, or attached to `attachTo` (a worker process joining the parent's queue).
    * Throws `UnavailableError` when the system cannot run here (adapter not written yet).

@@ -1,7 +1,9 @@
 -- Put several messages on one queue in one call: each at the back of its priority list, or in the delayed set
 -- until its due time. Order within a priority list is the order given.
 -- KEYS: 1..10 ready lists for priorities 0..9, 11 delayed zset, 12 wake list, 13 sequence counter
--- ARGV: triplets of priority digit, due (epoch ms; 0 = ready now), element (stored form)
+-- ARGV: triplets of priority digit, delay (ms from now; 0 = ready now), element (stored form)
+-- Due times are this server's clock (TIME) plus the delay: producers' and workers' clocks may disagree with each
+-- other and with Redis, and a due time taken from one of them would run the job early or late by the difference.
 local lists = {}
 local later = {}
 for i = 1, #ARGV, 3 do
@@ -23,10 +25,12 @@ end
 if #later > 0 then
   -- The sequence keeps identical bodies distinct members; the digit in front says which list to promote into.
   local last = redis.call('INCRBY', KEYS[13], #later)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local z = {}
   for j = 1, #later do
     local i = later[j]
-    z[2 * j - 1] = ARGV[i + 1]
+    z[2 * j - 1] = now + tonumber(ARGV[i + 1])
     z[2 * j] = ARGV[i] .. (last - #later + j) .. '|' .. ARGV[i + 2]
   end
   redis.call('ZADD', KEYS[11], unpack(z))

@@ -171,8 +171,9 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
     }
     return element
   }
-  const dueOf = (envelope: Envelope, now: number) =>
-    envelope.notBefore !== undefined && envelope.notBefore > now ? envelope.notBefore : 0
+  /** What is left of a delay on this process's clock; Redis adds it to its own (publish-batch.lua). */
+  const delayOf = (envelope: Envelope, now: number) =>
+    envelope.notBefore !== undefined && envelope.notBefore > now ? envelope.notBefore - now : 0
 
   const broker: Broker = {
     // Same server and prefix; the broker's connection when the user gave one, a connection of its own otherwise.
@@ -208,7 +209,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
       ensureOpen()
       assertEnvelope(envelope)
       const element = checkSize(encodeStored(envelope))
-      await runtime(envelope.queue).publisher.add(element, envelope.priority, dueOf(envelope, Date.now()))
+      await runtime(envelope.queue).publisher.add(element, envelope.priority, delayOf(envelope, Date.now()))
     },
 
     async publishMany(envelopes: readonly Envelope[]) {
@@ -225,7 +226,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
           args = []
           byQueue.set(envelope.queue, args)
         }
-        args.push(envelope.priority, dueOf(envelope, now), element)
+        args.push(envelope.priority, delayOf(envelope, now), element)
       }
       await Promise.all([...byQueue].map(([queue, args]) => runtime(queue).publisher.addMany(args)))
     },

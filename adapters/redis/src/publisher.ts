@@ -16,7 +16,7 @@ interface Waiter {
  * messages, and messages keep the order in which they were handed over.
  */
 export class QueuePublisher {
-  /** Flat triplets (priority, due, element), the publish script's arguments. */
+  /** Flat triplets (priority, delay ms, element), the publish script's arguments. */
   private args: (string | number)[] = []
   private waiters: Waiter[] = []
   private scheduled = false
@@ -30,8 +30,8 @@ export class QueuePublisher {
   }
 
   /** Queue one message; resolves once Redis holds it. */
-  add(element: string, priority: number, due: number): Promise<void> {
-    this.args.push(priority, due, element)
+  add(element: string, priority: number, delayMs: number): Promise<void> {
+    this.args.push(priority, delayMs, element)
     return this.wait()
   }
 

@@ -120,7 +120,7 @@ export class QueueRuntime {
     const ok = await this.shared.run(
       'retry',
       [k.inflight, k.leases, k.ready[next.priority]!, k.delayed, k.wake, k.seq],
-      [delivery.token, encodeStored(next), next.priority, delayMs > 0 ? delayMs : 0],
+      [delivery.token, encodeStored(next), next.priority, Math.max(0, delayMs)],
     )
     if (ok !== 1) this.throwIfGone(delivery, 'retry')
   }

@@ -88,7 +88,11 @@ export const redisMutants: readonly SourceMutant[] = [
     name: 'redis/short-retry-not-delayed',
     bug: 'retry treats a delay under a second as none: the next attempt is ready at once',
     patches: [
-      { file: 'src/runtime.ts', find: 'delayMs > 0 ? delayMs : 0', replace: 'delayMs >= 1000 ? delayMs : 0' },
+      {
+        file: 'src/runtime.ts',
+        find: 'next.priority, Math.max(0, delayMs)]',
+        replace: 'next.priority, delayMs >= 1000 ? delayMs : 0]',
+      },
     ],
     mustFail: ['timing.retries-on-time'],
   },

@@ -99,7 +99,7 @@ const rows = systems.map((system) => {
     cpuMsPerMember: (1000 * median(taken.map((s) => s.cpuSeconds))) / members,
     callbacks: taken.map((s) => s.callbacks),
     correct: taken.every((s) => s.correct),
-    samples: taken.map((s) => s.seconds),
+    samples: taken.map((s) => ({ seconds: s.seconds, cpuSeconds: s.cpuSeconds })),
   }
 })
 const celery = rows.find((r) => r.id === 'celery-redis')

@@ -1,7 +1,7 @@
-import type { Delivery } from '@conveyor/core'
+import { createApp, type Delivery } from '@conveyor/core'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRedisBroker, queueKeys, ReplicationTimeoutError } from '../src/index'
+import { createRedisBroker, queueKeys, ReplicationTimeoutError, redisAdapter } from '../src/index'
 import { formatReport, runFailoverLoad } from './failover'
 import { envelope, sleep, uniquePrefix, until } from './helpers'
 import { type LocalSentinel, startLocalSentinel } from './sentinel'
@@ -35,6 +35,18 @@ describe('redis sentinel', () => {
     expect(got[0]!.envelope.payload).toBe('via sentinel')
     await got[0]!.ack()
     await broker.close()
+  })
+
+  it('an app built from the redis+sentinel:// URL alone runs a task and returns its result', async () => {
+    const prefix = uniquePrefix('sentinel-app')
+    const app = createApp({ broker: `${url}?prefix=${prefix}`, adapters: [redisAdapter], logger: false })
+    const double = app.task('double', async (n: number) => n * 2, { queue: 'sentinel-app' })
+    const worker = app.worker({ handleSignals: false })
+    await worker.start()
+    const job = await double.enqueue(21)
+    expect(await job.result({ timeoutMs: 10_000 })).toBe(42)
+    await worker.stop()
+    await app.close()
   })
 
   it('with durability on, a publish resolves only once the replica has it', async () => {

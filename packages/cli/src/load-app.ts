@@ -128,7 +128,7 @@ async function installedAdapters(): Promise<UrlAdapter[]> {
 
 /** A coordination store on the broker's own Redis (same prefix), when the broker URL is Redis and the adapter installed. */
 async function redisCoordinationFor(url: string): Promise<CoordinationStore | undefined> {
-  if (!/^rediss?:/i.test(url)) return undefined
+  if (!/^(rediss?|redis\+sentinel):/i.test(url)) return undefined
   try {
     const mod = (await import('@conveyor/redis')) as {
       createRedisCoordination?: (options: { url: string }) => CoordinationStore

@@ -27,7 +27,7 @@ function adapterFor(url: string, adapters: readonly UrlAdapter[]): UrlAdapter {
   const found = [...adapters, memoryAdapter].find((a) => a.protocols.includes(protocol))
   if (found) return found
   const hint =
-    protocol === 'redis' || protocol === 'rediss'
+    protocol === 'redis' || protocol === 'rediss' || protocol === 'redis+sentinel'
       ? "import { redisAdapter } from '@conveyor/redis' and pass adapters: [redisAdapter]"
       : protocol === 'amqp' || protocol === 'amqps'
         ? "import { rabbitmqAdapter } from '@conveyor/rabbitmq' and pass adapters: [rabbitmqAdapter]"

@@ -10,6 +10,7 @@ import {
 import type { Channel, GetMessage } from 'amqplib'
 import type { Connection } from './connection'
 import { MAX_RAW_KEPT } from './consumer'
+import { DeadLetterLock } from './dead-letter-lock'
 import { decodeDeadRecord, numberHeader, serverDeathReason } from './headers'
 import type { ResolvedOptions } from './options'
 import type { Sender } from './sender'
@@ -71,11 +72,15 @@ const runKey = (entry: DeadLetter): string | undefined =>
     ? undefined
     : `${entry.id}\u0000${entry.envelope.attempt}\u0000${entry.envelope.createdAt}`
 
+/** Longest an operation waits for another process's list, replay or purge of the same dead letters. */
+const LOCK_WAIT_MS = 60_000
+
 /**
  * `<queue>.dead` managed through AMQP: list, replay and purge take messages with `basic.get` on a private channel
  * (unacked, so nobody else sees them meanwhile), ack what they consume, and close the channel, which puts every
  * other message back in its place. A replayed message is acked only after its new copy on the work queue is
- * confirmed: never lost, at worst duplicated.
+ * confirmed: never lost, at worst duplicated. Every operation (count too: a held message is not counted) holds the
+ * queue's `DeadLetterLock`, so operations from several processes never see each other's held messages as gone.
  */
 export function createDeadLetterStore(deps: {
   readonly connection: Connection
@@ -85,16 +90,21 @@ export function createDeadLetterStore(deps: {
 }): DeadLetterStore {
   const { connection, topology, sender, options } = deps
 
+  const lock = new DeadLetterLock(connection, LOCK_WAIT_MS)
   const withDeadQueue = async <T>(queue: string, fn: (channel: Channel, dead: string) => Promise<T>): Promise<T> => {
     connection.assertUsable()
     await topology.ensure(queue)
-    const channel = await connection.channel(Date.now() + options.publishTimeoutMs)
-    channel.on('error', () => {})
-    try {
-      return await fn(channel, topology.names(queue).dead)
-    } finally {
-      await channel.close().catch(() => {})
-    }
+    const dead = topology.names(queue).dead
+    return lock.run(dead, async () => {
+      const channel = await connection.channel(Date.now() + options.publishTimeoutMs)
+      channel.on('error', () => {})
+      try {
+        return await fn(channel, dead)
+      } finally {
+        // Closing puts back what `fn` took and did not ack, before the lock lets the next operation look.
+        await channel.close().catch(() => {})
+      }
+    })
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 export { createRabbitMQBroker, type RabbitMQBroker } from './broker'
 export { decodeDeadLetterMessage } from './dead-letters'
+export { DeadLettersBusyError } from './errors/dead-letters-busy-error'
 export { PublishNackedError } from './errors/publish-nacked-error'
 export { UnroutableError } from './errors/unroutable-error'
 export {

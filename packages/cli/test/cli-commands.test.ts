@@ -1,4 +1,5 @@
 import { runCli } from '@conveyor/cli'
+import type { ConveyorEvent, EventPosition } from '@conveyor/core'
 import { createRedisCoordination } from '@conveyor/redis'
 import { describe, expect, it } from 'vitest'
 import { conveyorInProcess, REDIS_APP, REDIS_URL, redisSandboxes, start, until } from './helpers'
@@ -102,6 +103,25 @@ describe('conveyor commands against Redis', { timeout: 120_000 }, () => {
     expect(await app.broker.deadLetters.count('dl')).toBe(3)
     expect(await cli('dlq', 'replay', 'dl', '-f', 'task=nobody.*')).toEqual({ action: 'replay', queue: 'dl', count: 2 })
     expect(await app.broker.stats('dl')).toMatchObject({ ready: 2, dead: 1 })
+    // Each replay is in the stream (task.replayed, written before the message went back) and in the run's history.
+    const stream: ConveyorEvent[] = []
+    for (let from: EventPosition = 'start'; ; ) {
+      const page = await app.events.stream!.read(from, { limit: 100 })
+      if (page.events.length === 0) break
+      stream.push(...page.events.map((s) => s.event))
+      from = { after: page.cursor }
+    }
+    const replayed = stream.filter((e) => e.type === 'task.replayed')
+    expect(replayed.map((e) => ('id' in e ? e.id : '')).sort()).toEqual([...dry.ids].sort())
+    expect(replayed[0]).toMatchObject({ queue: 'dl', attempt: 1 })
+    for (const id of dry.ids) {
+      await until(
+        async () => (await app.history!.get(id))?.timeline.some((h) => h.type === 'task.replayed') === true,
+        10_000,
+        `the replay in ${id}'s history`,
+      )
+      expect(await app.history!.get(id)).toMatchObject({ state: 'pending', attempt: 1 })
+    }
     expect(await cli('dlq', 'purge', 'dl', '--yes')).toEqual({ action: 'purge', queue: 'dl', count: 1 })
     expect(await app.broker.deadLetters.count('dl')).toBe(0)
   })

@@ -233,6 +233,7 @@ export async function producer(prefix: string) {
     broker: createRedisBroker({ url: REDIS_URL, prefix, leaseMs: 1000, logger: false }),
     results: createRedisResultBackend({ url: REDIS_URL, prefix, logger: false }),
     logger: false,
+    events: true, // its workers' runs show in the stream and the history the commands read
   })
 }
 

@@ -1,4 +1,4 @@
-import type { DeadLetter } from '@conveyor/core'
+import { type DeadLetter, replayDeadLetters } from '@conveyor/core'
 import { intOption, parse } from '../args'
 import { UsageError } from '../errors'
 import { isoOrDash, json, table } from '../format'
@@ -119,7 +119,10 @@ export async function dlqCommand(argv: readonly string[], io: CliIo): Promise<nu
         return 1
       }
     }
-    const count = action === 'replay' ? await store.replay(queue, { ids }) : await store.purge(queue, ids)
+    const count =
+      action === 'replay'
+        ? await replayDeadLetters({ app, queue, deadLetters: selected })
+        : await store.purge(queue, ids)
     io.stdout.write(
       values.json
         ? json({ action, queue, count })

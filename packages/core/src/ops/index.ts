@@ -14,6 +14,7 @@ export {
 export { type Heartbeat, type HeartbeatOptions, startHeartbeat } from './heartbeat'
 export { createMemoryCoordination, type MemoryCoordinationOptions } from './memory-coordination'
 export { type RateLimit, type RateLimitHooksOptions, type RateLimits, rateLimitHooks } from './rate-limit'
+export { type ReplayDeadLettersOptions, replayDeadLetters } from './replay-dead-letters'
 export { DEFAULT_REVOKE_TTL_MS, type RevokeOptions, revokeHooks, revokeTask, terminateKey } from './revoke'
 export {
   type MisfirePolicy,

@@ -1,4 +1,9 @@
-import { DEFAULT_REVOKE_TTL_MS, type DeadLetter, revokeTask } from '@conveyor/core'
+import {
+  DEFAULT_REVOKE_TTL_MS,
+  type DeadLetter,
+  replayDeadLetters as replayAndAnnounce,
+  revokeTask,
+} from '@conveyor/core'
 import { scanDeadLetters } from './api-read'
 import type { ApiContext, RouteHandler } from './context'
 import { deadLetterFilter } from './dead-letter-filter'
@@ -25,19 +30,6 @@ async function selectDeadLetters(ctx: ApiContext, queue: string, body: Record<st
   return (await scanDeadLetters(ctx, queue, ACTION_SCAN_LIMIT)).filter(matches)
 }
 
-/**
- * Say in the event stream that these runs go back on their queue (`task.replayed`), before they do: the history
- * then shows each as pending again and its next attempt as a new start, not as noise after a terminal state.
- */
-async function announceReplays(ctx: ApiContext, dead: readonly DeadLetter[]): Promise<void> {
-  if (!ctx.app.events.wants('task.replayed')) return
-  const at = Date.now()
-  for (const { id, queue, envelope } of dead) {
-    if (envelope) ctx.app.events.emit('task.replayed', { id, task: envelope.task, queue, attempt: 1, at })
-  }
-  await ctx.app.events.barrier()
-}
-
 export const purgeQueue: RouteHandler = async (ctx, { params, request }) => {
   const queue = params[0]!
   const body = await readBody(request)
@@ -57,15 +49,8 @@ async function replay(ctx: ApiContext, queue: string, body: Record<string, unkno
   // Malformed entries are never replayed: they are not counted either.
   const selected = (await selectDeadLetters(ctx, queue, body)).filter((dead) => dead.envelope !== undefined)
   if (body.dryRun === true) return json({ queue, dryRun: true, count: selected.length })
-  if (selected.length === 0) return json({ queue, replayed: 0 })
-  await announceReplays(ctx, selected)
-  const ids = selected.map((dead) => dead.id)
-  let replayed = await ctx.app.broker.deadLetters.replay(queue, { ids })
-  if (replayed < ids.length) {
-    // Another reader (a second dashboard, the CLI) may have held some of them for a moment (RabbitMQ): once more.
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    replayed += await ctx.app.broker.deadLetters.replay(queue, { ids })
-  }
+  // Announced as task.replayed first; fewer than asked when another process replayed or purged some meanwhile.
+  const replayed = await replayAndAnnounce({ app: ctx.app, queue, deadLetters: selected })
   return json({ queue, replayed })
 }
 

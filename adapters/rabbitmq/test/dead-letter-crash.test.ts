@@ -26,6 +26,14 @@ const killed = (child: ChildProcess): Promise<unknown> => {
   return exited
 }
 
+/** Stops a `normal` child gracefully: it acks what it finished before exiting (a SIGKILL here would requeue it). */
+const stopped = (child: ChildProcess): Promise<unknown> => {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  return exited
+}
+
 describe('rabbitmq dead letter of a worker killed between the dead letter and the ack', () => {
   let prefix = ''
   const children: ChildProcess[] = []
@@ -51,7 +59,7 @@ describe('rabbitmq dead letter of a worker killed between the dead letter and th
     await eventually(() => second.out().includes('ran 1'), 20_000, 'the redelivery to run')
     // Both deliveries wrote a dead letter (the queue holds two copies); the store shows the run once.
     await eventually(async () => (await broker.deadLetters.count('reports')) === 2, 20_000, 'the second copy')
-    await killed(second.child)
+    await stopped(second.child)
     const dead = await broker.deadLetters.list('reports')
     expect(dead.map((entry) => entry.id)).toEqual([job.id])
     expect(dead[0]).toMatchObject({ reason: 'unrecoverable', deliveryCount: 1 })

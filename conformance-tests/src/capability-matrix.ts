@@ -65,6 +65,7 @@ export function capabilityMatrix(capabilities: BrokerCapabilities): CapabilityRo
         'dead-letter.replay',
         'dead-letter.replay-selection',
         'dead-letter.purge',
+        'dead-letter.one-per-run',
         'bad-input.malformed-not-replayed',
       ],
       meaning: 'dead letters can be listed, replayed and purged through the adapter (or read through inspect)',

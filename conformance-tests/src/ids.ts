@@ -28,6 +28,7 @@ export const brokerTestIdsByArea = {
     'dead-letter.replay',
     'dead-letter.replay-selection',
     'dead-letter.purge',
+    'dead-letter.one-per-run',
     'dead-letter.exhausted-retries',
     'dead-letter.unrecoverable',
   ],

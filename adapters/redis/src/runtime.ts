@@ -159,7 +159,13 @@ export class QueueRuntime {
     return this.shared.run(
       'dead-letter',
       [k.inflight, k.leases, k.dead, k.deadRecords, k.seq],
-      [token, record.id, deadLetterJson(record, body)],
+      [
+        token,
+        record.id,
+        deadLetterJson(record, body),
+        record.envelope?.attempt ?? '',
+        record.envelope?.createdAt ?? '',
+      ],
     )
   }
 

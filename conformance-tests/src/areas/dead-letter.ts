@@ -103,6 +103,30 @@ export const deadLetterTests: BrokerTestTable<DeadLetterTestId> = {
       )
     },
   },
+  'dead-letter.one-per-run': {
+    title:
+      'a run dead-lettered twice (its worker died between the dead letter and the ack, and the redelivery was ' +
+      'dead-lettered again) is listed once and replayed once',
+    requires: needsManagement,
+    run: async (h) => {
+      const queue = h.queue()
+      const broker = await h.broker()
+      const sent = h.envelope(queue, { payload: { once: true } })
+      // The same run twice: what a redelivery after the crash looks like to the store.
+      await deadLetterAll(h, broker, queue, [sent])
+      await deadLetterAll(h, broker, queue, [sent])
+      const other = h.envelope(queue, { payload: { other: true } })
+      await deadLetterAll(h, broker, queue, [other])
+      expect((await broker.deadLetters.list(queue)).map((d) => d.id)).toEqual([sent.id, other.id])
+      expect(await broker.deadLetters.replay(queue, { ids: [sent.id] })).toBe(1)
+      const consumer = await h.consume(broker, queue, { prefetch: 5 })
+      const { delivery } = await consumer.next(h.ms(TIMING.prompt), 'the replayed run')
+      expect(delivery.envelope.id).toBe(sent.id)
+      await delivery.ack()
+      await consumer.none(h.ms(TIMING.quiet), 'a second copy of the replayed run')
+      expect((await broker.deadLetters.list(queue)).map((d) => d.id)).toEqual([other.id])
+    },
+  },
   'dead-letter.survives-restart': {
     title: 'dead letters are held by the store: a new broker instance sees them after a crash',
     requires: (caps, h) => needsDeadLetterView(caps, h) ?? needsManagement(caps),

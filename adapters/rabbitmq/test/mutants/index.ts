@@ -66,8 +66,8 @@ export const rabbitmqMutants: readonly SourceMutant[] = [
     patches: [
       {
         file: 'src/delivery.ts',
-        find: '    try {\n      await publish()\n    } catch (error) {\n      this.giveBackLater()\n      throw error\n    }\n    await this.ackNow()',
-        replace: '    await this.ackNow()\n    await publish()',
+        find: "    try {\n      await publish()\n    } catch (error) {\n      this.giveBackLater()\n      throw error\n    }\n    await this.ackNow('move')",
+        replace: "    await this.ackNow('move')\n    await publish()",
       },
     ],
     mustFail: ['paths.interrupted-moves'],
@@ -79,7 +79,7 @@ export const rabbitmqMutants: readonly SourceMutant[] = [
       {
         file: 'src/delivery.ts',
         find: '      this.giveBackLater()\n      throw error',
-        replace: '      await this.ackNow()\n      throw error',
+        replace: "      await this.ackNow('move')\n      throw error",
       },
     ],
     mustFail: ['paths.refused-move-keeps-message'],
@@ -108,5 +108,17 @@ export const rabbitmqMutants: readonly SourceMutant[] = [
       },
     ],
     mustFail: ['concurrency.prefetch-respected'],
+  },
+  {
+    name: 'rabbitmq/dead-letter-copies-kept',
+    bug: 'dead letters of one run written twice (a worker killed between the dead letter and the ack) are listed and replayed twice',
+    patches: [
+      {
+        file: 'src/dead-letters.ts',
+        find: 'const run = runKey(entry)',
+        replace: 'const run: string | undefined = undefined',
+      },
+    ],
+    mustFail: ['dead-letter.one-per-run'],
   },
 ]

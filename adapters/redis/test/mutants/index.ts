@@ -102,4 +102,16 @@ export const redisMutants: readonly SourceMutant[] = [
     patches: [{ file: 'lua/stats.lua', find: 'for p = 1, 10 do', replace: 'for p = 2, 10 do' }],
     mustFail: ['lifecycle.stats', 'lifecycle.stats-per-queue'],
   },
+  {
+    name: 'redis/dead-letter-copies-kept',
+    bug: 'a second dead letter of the same run (a message published or delivered twice) is stored as another entry',
+    patches: [
+      {
+        file: 'lua/dead-letter.lua',
+        find: "if ARGV[4] ~= '' then",
+        replace: 'if false then',
+      },
+    ],
+    mustFail: ['dead-letter.one-per-run'],
+  },
 ]

@@ -181,8 +181,21 @@ export class MemoryStore {
     }
   }
 
+  /**
+   * Store a dead letter, once per run: a copy of a run already held (same id, attempt and enqueue time — a worker died
+   * between its dead letter and its ack, and the redelivery was dead-lettered again) is not added twice.
+   */
   deadLetter(queue: string, entry: DeadLetter): void {
-    this.queue(queue).dead.push(entry)
+    const dead = this.queue(queue).dead
+    const run = entry.envelope
+    if (run !== undefined) {
+      const copy = dead.some(
+        (held) =>
+          held.id === entry.id && held.envelope?.attempt === run.attempt && held.envelope.createdAt === run.createdAt,
+      )
+      if (copy) return
+    }
+    dead.push(entry)
   }
 
   deadLetters(queue: string): DeadLetter[] {

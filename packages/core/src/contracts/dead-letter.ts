@@ -62,7 +62,11 @@ export interface DeadLetterSelection {
   readonly limit?: number
 }
 
-/** A queue's dead-letter store, managed through the broker. */
+/**
+ * A queue's dead-letter store, managed through the broker. One entry per run: a run dead-lettered again (its worker
+ * died between the dead letter and the ack, and the redelivery was dead-lettered too) is listed, replayed and purged
+ * once — whether the store refuses the copy or collapses copies when it reads them.
+ */
 export interface DeadLetterStore {
   /** Dead letters of `queue`, oldest first. */
   list(queue: string, page?: DeadLetterPage): Promise<DeadLetter[]>

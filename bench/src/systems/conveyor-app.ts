@@ -13,8 +13,9 @@ export function conveyorInstance(
   namespace: string,
   cleanup: () => Promise<void>,
   events: AppOptions['events'] = false,
+  more: Pick<AppOptions, 'tracing'> = {},
 ): SystemInstance {
-  const app = createApp({ broker, results: false, logger: false, defaults: { queue: QUEUE }, events })
+  const app = createApp({ broker, results: false, logger: false, defaults: { queue: QUEUE }, events, ...more })
   let hooks: ConsumeHooks | undefined
   const noop = app.task('bench.noop', async (job: BenchJob) => {
     hooks?.onStart?.(job)

@@ -25,6 +25,14 @@ export const conveyorRabbitMQEvents: BenchSystem = conveyorRabbitMQSystem(
   { events: true, scenarios: ['process'] },
 )
 
+/** The defaults with OpenTelemetry tracing on (see `conveyor-redis-traced`), for the tracing on ÷ off ratio. */
+export const conveyorRabbitMQTraced: BenchSystem = conveyorRabbitMQSystem(
+  'conveyor-rabbitmq-traced',
+  'conveyor-rabbitmq with tracing: openTelemetryTracing() on the OpenTelemetry SDK (every span recorded, no-op exporter)',
+  {},
+  { traced: true, scenarios: ['process'] },
+)
+
 /** The defaults with `confirmAcks: false`: acks resolve once written (no barrier round trip), like raw amqplib's. */
 export const conveyorRabbitMQUnconfirmed: BenchSystem = conveyorRabbitMQSystem(
   'conveyor-rabbitmq-unconfirmed',
@@ -45,7 +53,11 @@ function conveyorRabbitMQSystem(
   id: string,
   description: string,
   options: { priorityLevels?: number; confirmAcks?: boolean },
-  { events = false, scenarios }: { events?: boolean; scenarios?: readonly string[] } = {},
+  {
+    events = false,
+    traced = false,
+    scenarios,
+  }: { events?: boolean; traced?: boolean; scenarios?: readonly string[] } = {},
 ): BenchSystem {
   return {
     id,
@@ -70,7 +82,11 @@ function conveyorRabbitMQSystem(
       const names = queueNames(ns, 'q', DEFAULT_DELAY_LEVELS)
       const queues = [names.work, names.dead, ...names.delays.map((d) => d.name), catalogName(ns)]
       if (events) queues.push(eventStreamQueue(ns))
-      return conveyorInstance(broker, ns, () => deleteQueues(env.amqpUrl, queues), events)
+      if (!traced) return conveyorInstance(broker, ns, () => deleteQueues(env.amqpUrl, queues), events)
+      const { benchTracing } = await import('./tracing')
+      const tracing = benchTracing()
+      const cleanup = () => tracing.stop().then(() => deleteQueues(env.amqpUrl, queues))
+      return conveyorInstance(broker, ns, cleanup, events, { tracing: tracing.tracing })
     },
   }
 }

@@ -20,14 +20,25 @@ export const conveyorRedisEvents: BenchSystem = conveyorRedisSystem(
   true,
 )
 
-function conveyorRedisSystem(id: string, description: string, events: boolean): BenchSystem {
+/**
+ * The same with OpenTelemetry tracing on (`@conveyor/otel` with the SDK recording every span, exported in batches
+ * to nowhere): a send span per enqueue batch, a process span per run. For the tracing on ÷ off ratio.
+ */
+export const conveyorRedisTraced: BenchSystem = conveyorRedisSystem(
+  'conveyor-redis-traced',
+  'conveyor-redis with tracing: openTelemetryTracing() on the OpenTelemetry SDK (every span recorded, no-op exporter)',
+  false,
+  true,
+)
+
+function conveyorRedisSystem(id: string, description: string, events: boolean, traced = false): BenchSystem {
   return {
     id,
     broker: 'redis',
     family: 'conveyor',
     description,
-    // The events variant exists for the events on ÷ off target (processing at concurrency 50).
-    ...(events ? { scenarios: ['process'] } : {}),
+    // The events and tracing variants exist for their on ÷ off ratios (processing).
+    ...(events || traced ? { scenarios: ['process'] } : {}),
     async create(env, attachTo) {
       // Loaded here, not at the top, so a broken adapter shows as n/a in its rows instead of stopping the whole bench.
       const { createRedisBroker } = await import('@conveyor/redis').catch((error: unknown) => {
@@ -35,7 +46,11 @@ function conveyorRedisSystem(id: string, description: string, events: boolean): 
       })
       const ns = attachTo ?? namespace('conveyor')
       const broker = createRedisBroker({ url: env.redisUrl, prefix: ns, logger: false })
-      return conveyorInstance(broker, ns, cleanupOf(env.redisUrl, ns), events)
+      if (!traced) return conveyorInstance(broker, ns, cleanupOf(env.redisUrl, ns), events)
+      const { benchTracing } = await import('./tracing')
+      const tracing = benchTracing()
+      const cleanup = cleanupOf(env.redisUrl, ns)
+      return conveyorInstance(broker, ns, () => tracing.stop().then(cleanup), events, { tracing: tracing.tracing })
     },
   }
 }

@@ -5,9 +5,10 @@ import {
   conveyorRabbitMQEvents,
   conveyorRabbitMQFifo,
   conveyorRabbitMQFifoUnconfirmed,
+  conveyorRabbitMQTraced,
   conveyorRabbitMQUnconfirmed,
 } from './conveyor-rabbitmq'
-import { conveyorRedis, conveyorRedisEvents } from './conveyor-redis'
+import { conveyorRedis, conveyorRedisEvents, conveyorRedisTraced } from './conveyor-redis'
 import { rawAmqp, rawAmqpSame } from './raw-amqp'
 import { rawRedis } from './raw-redis'
 import type { BenchSystem } from './system'
@@ -16,6 +17,7 @@ import type { BenchSystem } from './system'
 export const SYSTEMS: readonly BenchSystem[] = [
   conveyorRedis,
   conveyorRedisEvents,
+  conveyorRedisTraced,
   bullmq,
   rawRedis,
   conveyorRabbitMQ,
@@ -25,6 +27,7 @@ export const SYSTEMS: readonly BenchSystem[] = [
   conveyorRabbitMQUnconfirmed,
   conveyorRabbitMQFifoUnconfirmed,
   conveyorRabbitMQEvents,
+  conveyorRabbitMQTraced,
   conveyorMemory,
 ]
 

@@ -89,14 +89,19 @@ export function openClient(options: RedisConnectionOptions, connectionName: stri
 export function serverName(options: RedisConnectionOptions): string {
   const hostPort = (host: string | undefined, port: number | string | undefined) =>
     `${host ?? '127.0.0.1'}:${port ?? 6379}`
+  const viaSentinels = (redis: RedisOptions) =>
+    `${redis.name ?? 'master'} via Sentinels ${(redis.sentinels ?? []).map((s) => hostPort(s.host, s.port)).join(',')}`
   if (options.url !== undefined) {
     try {
+      const { sentinel } = splitUrl(options.url)
+      if (sentinel !== undefined) return viaSentinels(sentinel)
       const url = new URL(options.url)
       return hostPort(url.hostname || undefined, url.port || undefined)
     } catch {
       return 'Redis'
     }
   }
+  if (options.redis?.sentinels !== undefined) return viaSentinels(options.redis)
   if (options.redis !== undefined) return options.redis.path ?? hostPort(options.redis.host, options.redis.port)
   if (options.cluster !== undefined) {
     return options.cluster.nodes

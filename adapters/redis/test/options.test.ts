@@ -2,7 +2,7 @@ import { inspect } from 'node:util'
 import { InvalidOptionsError } from '@conveyor/core'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { splitUrl } from '../src/connection'
+import { serverName, splitUrl } from '../src/connection'
 import { createRedisBroker, createRedisResultBackend, redisAdapter } from '../src/index'
 import { deletePrefix, envelope, REDIS_URL, uniquePrefix } from './helpers'
 
@@ -47,6 +47,10 @@ describe('redis options', () => {
       prefix: 'billing',
       leaseMs: 9000,
     })
+    // Outage reports name the master and the Sentinels, never the password.
+    expect(serverName({ url: 'redis+sentinel://:s3cret@s1:26380,s2/orders' })).toBe(
+      'orders via Sentinels s1:26380,s2:26379',
+    )
     // A lone user-info part is the password, as in redis://.
     expect(splitUrl('redis+sentinel://s3cret@s1/m').sentinel).toMatchObject({ password: 's3cret', name: 'm' })
     for (const bad of [

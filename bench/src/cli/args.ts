@@ -17,7 +17,7 @@ export interface BenchArgs {
 
 export const USAGE = `npm run bench -- [options]
 
-  --quick              small sizes, one run each, no crash scenario: under a minute
+  --quick              small sizes, one run each, no crash scenario: about 2 minutes
   --only <list>        systems: conveyor-redis, bullmq, raw-redis, conveyor-rabbitmq, raw-amqp-same,
                        conveyor-rabbitmq-fifo, raw-amqp, conveyor-memory; process-only variants:
                        conveyor-redis-events, conveyor-rabbitmq-events, conveyor-rabbitmq-unconfirmed,

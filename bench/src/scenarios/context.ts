@@ -3,7 +3,7 @@ import { NotApplicableError, UnavailableError } from '../systems/system'
 import { median } from '../util/stats'
 import { within } from '../util/time'
 
-/** Sizes of one bench run; `--quick` shrinks them so the whole run stays under a minute. */
+/** Sizes of one bench run; `--quick` shrinks them to about 2 minutes in all (the CLI processes start slowest). */
 export interface Sizes {
   /** Samples per system per case (alternating runs); the median is reported. */
   readonly runs: number

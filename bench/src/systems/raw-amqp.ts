@@ -52,7 +52,8 @@ let seq = 0
 /**
  * Raw amqplib moving what the adapter moves: a queue declared like the adapter's default classic queue
  * (`x-max-priority: 10`) and, per job, a message of the same size and properties as a Conveyor one (an envelope
- * around the job: id, task, queue, priority, attempt, maxAttempts, createdAt; `messageId`, `priority`, `mandatory`).
+ * around the job: id, task, queue, priority, attempt, maxAttempts, createdAt; `messageId`, `priority`, `mandatory`,
+ * `timestamp`).
  * The like-for-like baseline for `conveyor-rabbitmq`: the ratio is what Conveyor's client adds. Both the priority
  * queue and the bigger message cost RabbitMQ itself throughput (docs/performance.md).
  */
@@ -75,7 +76,14 @@ export const rawAmqpSame: BenchSystem = rawAmqpSystem(
       }
       return {
         body: Buffer.from(JSON.stringify(envelope)),
-        properties: { ...BARE_PROPERTIES, priority: 0, messageId: id, mandatory: true },
+        // Conveyor also stamps the AMQP timestamp (seconds; the management API's head-message age).
+        properties: {
+          ...BARE_PROPERTIES,
+          priority: 0,
+          messageId: id,
+          mandatory: true,
+          timestamp: Math.floor(Date.now() / 1000),
+        },
       }
     },
     job: (body) => (JSON.parse(body.toString('utf8')) as { payload: BenchJob }).payload,

@@ -4,10 +4,10 @@ import {
   type ChannelModel,
   type ConfirmChannel,
   connect,
-  type Options,
   type RecoveringChannelModel,
   type SocketOptions,
 } from 'amqplib'
+import { describeNode, NodeRotation, nodeAddresses, type RabbitMQUrl, toConnectObject } from './nodes'
 import type { RabbitMQLogger, RabbitMQReconnectOptions } from './options'
 import { outageReport, serverName } from './outage-report'
 import { batchSocketWrites } from './write-batching'
@@ -15,7 +15,7 @@ import { batchSocketWrites } from './write-batching'
 /** Where the connection comes from: a URL we own, or a connection the user holds (never closed by us). */
 export type ConnectionSource =
   | {
-      readonly url: string | Options.Connect
+      readonly url: RabbitMQUrl
       readonly socketOptions?: SocketOptions
       readonly reconnect?: RabbitMQReconnectOptions
     }
@@ -31,6 +31,9 @@ interface ConnectionHooks {
 }
 
 type Model = ChannelModel | RecoveringChannelModel
+
+/** How long one connection attempt may stay silent (TCP connect and AMQP handshake) before it counts as failed. */
+const CONNECT_TIMEOUT_MS = 10_000
 
 const isRecovering = (model: Model): model is RecoveringChannelModel =>
   typeof (model as RecoveringChannelModel).waitForConnect === 'function'
@@ -55,6 +58,8 @@ export class Connection {
   /** When the connection was lost, while it is: loss and recovery are each reported once per outage. */
   private lostAt: number | undefined
   private unblockWaiters: (() => void)[] = []
+  /** The nodes of `url`, the one being tried or used first; undefined for a connection the user passed. */
+  private nodes: NodeRotation | undefined
   /** Channels we opened, so `destroy()` on a connection we do not own can still drop them. */
   private readonly channels = new Set<{ close(): Promise<void>; once(event: 'close', fn: () => void): unknown }>()
 
@@ -107,19 +112,30 @@ export class Connection {
       return
     }
     const { url, socketOptions, reconnect = {} } = this.source
-    const recovering = await connect(url, {
+    const log = this.hooks.logger
+    const nodes = new NodeRotation(nodeAddresses(url).map(toConnectObject))
+    this.nodes = nodes
+    const recovering = await connect(nodes.target, {
       // Nagle's algorithm holds small frames (acks, confirms) up to 40 ms; a job queue wants them out at once.
       noDelay: true,
+      // A frozen node's kernel still accepts the TCP connection, and the AMQP handshake then waits forever: give up
+      // on an attempt that is silent this long, so recovery moves on to the next node.
+      timeout: CONNECT_TIMEOUT_MS,
       ...socketOptions,
       clientProperties: { ...socketOptions?.clientProperties, connection_name: this.hooks.name },
       recovery: {
         initialDelay: reconnect.initialDelayMs ?? 100,
         maxDelay: reconnect.maxDelayMs ?? 10_000,
         maxRetries: reconnect.maxRetries ?? Number.POSITIVE_INFINITY,
-        initialMaxRetries: reconnect.initialMaxRetries ?? 2,
+        // Three attempts per node before the first connection gives up (2 retries with one node).
+        initialMaxRetries: reconnect.initialMaxRetries ?? 3 * nodes.size - 1,
         // Listeners go on before the first attempt so its `connect` event is not missed.
         waitForConnect: false,
         setup: async (model: ChannelModel) => {
+          // amqplib binds its own `error` listener only after setup: a heartbeat timeout during setup must not crash.
+          model.on('error', (error: Error) =>
+            log.debug({ err: error }, '[conveyor] [rabbitmq] connection error while setting up'),
+          )
           batchSocketWrites(model)
           await this.hooks.setup(model)
         },
@@ -160,14 +176,19 @@ export class Connection {
       model.on('connect', (live: ChannelModel) => {
         this.live = live
         batchSocketWrites(live)
+        const node = this.nodes === undefined ? undefined : describeNode(this.nodes.current)
         if (this.lostAt === undefined) {
-          log.debug({ name: this.hooks.name }, '[conveyor] [rabbitmq] connected')
+          log.debug({ name: this.hooks.name, node }, '[conveyor] [rabbitmq] connected')
           return
         }
         this.lostAt = undefined
         this.outage().back(this.hooks.name)
       })
+      // A failed attempt or a lost connection sends the next attempt to the next node of a cluster: these events
+      // come before amqplib schedules that attempt.
+      model.on('connect-failed', () => this.nodes?.advance())
       model.on('disconnect', (error: Error) => {
+        this.nodes?.advance()
         this.live = undefined
         this.blockedSince = undefined
         for (const wake of this.unblockWaiters.splice(0)) wake()

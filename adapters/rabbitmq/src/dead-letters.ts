@@ -101,7 +101,14 @@ export function createDeadLetterStore(deps: {
       try {
         return await fn(channel, dead)
       } finally {
-        // Closing puts back what `fn` took and did not ack, before the lock lets the next operation look.
+        // What `fn` took and did not ack goes back in one ordered nack, before the lock lets the next operation
+        // look: a quorum `.dead` queue would take the returns of a closing channel in no particular order, and
+        // listing pages must stay oldest first.
+        try {
+          channel.nackAll(true)
+        } catch {
+          // The channel is already closed: the server returns what it held.
+        }
         await channel.close().catch(() => {})
       }
     })
@@ -137,9 +144,12 @@ export function createDeadLetterStore(deps: {
     async list(queue: string, page: DeadLetterPage = {}): Promise<DeadLetter[]> {
       const offset = page.offset ?? 0
       const limit = page.limit ?? 100
+      // A quorum queue puts returned messages behind those still returned earlier, not back in their place: taking
+      // part of it would reorder it for the next page, so a quorum `.dead` is read whole and given back whole.
+      const max = topology.deadIsQuorum(queue) ? Number.POSITIVE_INFINITY : offset + limit
       return withDeadQueue(queue, async (channel, dead) => {
-        const taken = await take(channel, queue, dead, offset + limit)
-        return taken.slice(offset).map(({ entry }) => entry)
+        const taken = await take(channel, queue, dead, max)
+        return taken.slice(offset, offset + limit).map(({ entry }) => entry)
       })
     },
 

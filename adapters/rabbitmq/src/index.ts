@@ -16,6 +16,7 @@ export {
 } from './event-stream'
 export { DEAD_HEADER, DELIVERIES_HEADER } from './headers'
 export { formatLevel, type QueueNames, queueNames } from './names'
+export { DEFAULT_HEARTBEAT_SECONDS, type RabbitMQUrl } from './nodes'
 export {
   amqpPriority,
   DEFAULT_DELAY_LEVELS,

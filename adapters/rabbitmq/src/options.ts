@@ -1,5 +1,6 @@
 import { InvalidOptionsError } from '@conveyor/core'
-import type { ChannelModel, Options, RecoveringChannelModel, SocketOptions } from 'amqplib'
+import type { ChannelModel, RecoveringChannelModel, SocketOptions } from 'amqplib'
+import type { RabbitMQUrl } from './nodes'
 
 /** The subset of a pino logger the adapter uses; pass `pino()` or any object with these methods. */
 export interface RabbitMQLogger {
@@ -26,8 +27,13 @@ export interface RabbitMQReconnectOptions {
 
 /** Options of `createRabbitMQBroker`. Give one of `url` or `connection`. */
 export interface RabbitMQBrokerOptions {
-  /** `amqp://user:pass@host:5672/vhost` or `amqps://…`, or amqplib's connect object. */
-  readonly url?: string | Options.Connect
+  /**
+   * `amqp://user:pass@host:5672/vhost` or `amqps://…`, or amqplib's connect object; for a cluster, a list of the
+   * nodes' URLs or one URL with comma-separated hosts (`amqp://user:pass@node1:5672,node2:5672/vhost`): the connection
+   * goes to the first node and, each time it is lost or an attempt fails, to the next. The AMQP heartbeat defaults
+   * to 5 s (a lost node is noticed within 10–15 s); set another with `?heartbeat=<seconds>` or `heartbeat`.
+   */
+  readonly url?: RabbitMQUrl
   /** Socket and TLS options (`ca`, `cert`, `key`, `servername`, …) passed to amqplib with `url`. */
   readonly socketOptions?: SocketOptions
   /**

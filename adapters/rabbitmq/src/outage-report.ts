@@ -1,4 +1,5 @@
 import type { Options } from 'amqplib'
+import { nodeAddresses, type RabbitMQUrl } from './nodes'
 import type { RabbitMQLogger } from './options'
 
 /**
@@ -60,8 +61,11 @@ export function outageReport(logger: RabbitMQLogger, server: string): ServerOuta
   return outage
 }
 
-/** host:port of a connection URL or options object, without credentials. */
-export function serverName(url: string | Options.Connect): string {
+/** host:port of a connection URL or options object (of each node, for a cluster), without credentials. */
+export function serverName(urls: RabbitMQUrl): string {
+  const nodes = nodeAddresses(urls)
+  if (nodes.length > 1) return nodes.map(serverName).join(',')
+  const url = nodes[0]!
   if (typeof url !== 'string') {
     const tls = url.protocol === 'amqps'
     return `${url.hostname ?? 'localhost'}:${url.port ?? (tls ? 5671 : 5672)}`

@@ -10,6 +10,7 @@ import {
 } from '@conveyor/core'
 import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelModel, SocketOptions } from 'amqplib'
 import { Connection, type ConnectionSource, withDeadline } from './connection'
+import type { RabbitMQUrl } from './nodes'
 import type { RabbitMQLogger, RabbitMQReconnectOptions } from './options'
 import { RpcRecordStore } from './rpc-results-store'
 
@@ -18,8 +19,8 @@ export const REPLY_TO_HEADER = 'conveyor-reply-to'
 
 /** Options of `createRabbitMQResultBackend`. Give one of `url` or `connection`; producer and worker both use it. */
 export interface RabbitMQResultBackendOptions {
-  /** `amqp://user:pass@host:5672/vhost` or `amqps://…`, or amqplib's connect object. */
-  readonly url?: string | Options.Connect
+  /** As the broker's `url`: one node, a list of a cluster's nodes, or one URL with comma-separated hosts. */
+  readonly url?: RabbitMQUrl
   /** Socket and TLS options passed to amqplib with `url`. */
   readonly socketOptions?: SocketOptions
   /**

@@ -8,6 +8,11 @@ import { catalogName, QueueCatalog } from './queue-catalog'
 interface Known {
   readonly type: RabbitMQQueueType
   readonly names: QueueNames
+  /**
+   * `<work>.dead` found classic next to a quorum work queue (declared by a version before dead-letter queues followed
+   * the work queue's type): kept as it is, never re-declared quorum.
+   */
+  classicDead?: boolean
   /** Settles once the queues exist on the server (for this connection's lifetime, as far as we know). */
   declared?: Promise<void>
 }
@@ -80,6 +85,12 @@ export class Topology {
     return this.declare({ name: queue, type: entry?.type ?? this.options.queueType })
   }
 
+  /** Whether `<queue>.dead` is a quorum queue (declared so with its quorum work queue). */
+  deadIsQuorum(queue: string): boolean {
+    const entry = this.known.get(queue)
+    return this.typeOf(queue) === 'quorum' && entry?.classicDead !== true
+  }
+
   /** Whether `queue` is known to exist, synchronously. */
   isReady(queue: string): boolean {
     return this.ready.has(queue)
@@ -144,7 +155,6 @@ export class Topology {
     const { names, type } = entry
     const work = this.workArguments(entry)
     await this.assertQueue(channel, names.work, work)
-    await this.assertQueue(channel, names.dead, {})
     await Promise.all(
       names.delays.map((level) =>
         this.assertQueue(channel, level.name, {
@@ -155,6 +165,25 @@ export class Topology {
         }),
       ),
     )
+    // Last: a conflict here closes the channel, and nothing else of this queue is left to declare on it.
+    await this.assertDead(channel, entry)
+  }
+
+  /** `<work>.dead` with the work queue's replication: a quorum work queue's dead letters survive a node loss too. */
+  private async assertDead(channel: Channel, entry: Known): Promise<void> {
+    const { names } = entry
+    if (entry.type !== 'quorum' || entry.classicDead) return this.assertQueue(channel, names.dead, {})
+    try {
+      await channel.assertQueue(names.dead, { durable: true, arguments: { 'x-queue-type': 'quorum' } })
+    } catch (error) {
+      if (replyCode(error) !== 406) throw error
+      entry.classicDead = true
+      this.options.logger.warn(
+        { queue: names.dead },
+        `[conveyor] [rabbitmq] "${names.dead}" exists as a classic queue next to the quorum queue "${names.work}"; ` +
+          'kept as it is (its dead letters live on one node). Empty and delete it to have it re-created as quorum.',
+      )
+    }
   }
 
   private workArguments({ type, names }: Known): QueueArguments {

@@ -1,27 +1,37 @@
 import { InvalidOptionsError, redactUrl, type UrlAdapter, type UrlAdapterContext } from '@conveyor/core'
 import { createRabbitMQBroker } from './broker'
+import { splitHosts } from './nodes'
 import type { RabbitMQQueueType } from './options'
 import { createRabbitMQResultBackend } from './rpc-results'
 
-/** Read and remove Conveyor's own query parameters; the rest of the URL goes to amqplib (`heartbeat`, `frameMax`, …). */
+/**
+ * Read and remove Conveyor's own query parameters; the rest of the URL goes to amqplib (`heartbeat`, `frameMax`, …).
+ * The URL may name several hosts separated by commas (a cluster's nodes), which `new URL` cannot parse as one.
+ */
 function split<const K extends string>(
   url: string,
   keys: readonly K[],
 ): { url: string; params: Partial<Record<K, string>> } {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    // Not Node's TypeError: it carries the whole URL, password included, in its `input` field.
-    throw new InvalidOptionsError(`[rabbitmq] not a URL: ${redactUrl(url)}`)
+  for (const node of splitHosts(url)) {
+    try {
+      new URL(node)
+    } catch {
+      // Not Node's TypeError: it carries the whole URL, password included, in its `input` field.
+      throw new InvalidOptionsError(`[rabbitmq] not a URL: ${redactUrl(node)}`)
+    }
   }
+  const at = url.search(/[?#]/)
+  const [head, tail] = at < 0 ? [url, ''] : [url.slice(0, at), url.slice(at)]
+  const hash = tail.indexOf('#')
+  const query = new URLSearchParams(hash < 0 ? tail.slice(1) : tail.slice(1, hash))
   const params: Partial<Record<K, string>> = {}
   for (const key of keys) {
-    const value = parsed.searchParams.get(key)
+    const value = query.get(key)
     if (value !== null) params[key] = value
-    parsed.searchParams.delete(key)
+    query.delete(key)
   }
-  return { url: parsed.toString(), params }
+  const rest = query.toString()
+  return { url: rest === '' ? head : `${head}?${rest}`, params }
 }
 
 /** A numeric URL parameter, or a clear error naming it (the factories check the range). */

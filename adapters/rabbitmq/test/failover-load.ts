@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto'
+import type { Envelope } from '@conveyor/core'
+import { createRabbitMQBroker, type RabbitMQBroker } from '@conveyor/rabbitmq'
+import type { RabbitMQCluster, RabbitMQNode } from './cluster'
+
+/** What a failover run measured; `lost` is the figure that must stay 0 on quorum queues. */
+export interface FailoverReport {
+  readonly jobs: number
+  /** Publishes the broker confirmed (the caller was told "enqueued"). */
+  readonly acknowledged: number
+  /** Publishes that rejected to the caller even after its retries (the caller knows they may not be enqueued). */
+  readonly rejected: number
+  /** Distinct job ids a worker's handler ran. */
+  readonly processed: number
+  /** Acknowledged but never processed. */
+  readonly lost: number
+  /** Handler runs beyond the first for the same id (at-least-once redeliveries). */
+  readonly duplicates: number
+  /** From the kill to the first job published after the kill being processed. */
+  readonly resumeSeconds: number
+  readonly killed: string
+  readonly seconds: number
+}
+
+export interface FailoverOptions {
+  readonly cluster: RabbitMQCluster
+  readonly jobs: number
+  /** Worker connections (each its own broker), spread over the nodes. Defaults to 2. */
+  readonly workers?: number
+  readonly prefetch?: number
+  /** Kill the leader once this share of the jobs is acknowledged. Defaults to 0.3. */
+  readonly killAt?: number
+  /** How long to wait for the last jobs after publishing ends. Defaults to 60 s. */
+  readonly drainTimeoutMs?: number
+  readonly log?: (line: string) => void
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** The nodes' URLs starting at node `first`: each connection prefers its own node and fails over to the others. */
+const rotated = (urls: readonly string[], first: number) => urls.map((_, i) => urls[(first + i) % urls.length]!)
+
+/**
+ * Jobs published to a quorum queue while workers consume them, with the queue's leader node SIGKILLed part way: every
+ * processed id is recorded, so a job the broker confirmed and no worker ever ran shows up as lost.
+ */
+export async function runFailoverLoad(options: FailoverOptions): Promise<FailoverReport> {
+  const { cluster, jobs } = options
+  const log = options.log ?? (() => {})
+  const prefix = `cvt.rmqcluster.${randomUUID().slice(0, 8)}`
+  const queue = 'failover'
+  const brokers: RabbitMQBroker[] = []
+  const make = (first: number, label: string) => {
+    const broker = createRabbitMQBroker({
+      url: rotated(cluster.urls, first),
+      prefix,
+      queueType: 'quorum',
+      delayLevels: [1_000],
+      connectionName: `${prefix}:${label}`,
+      publishTimeoutMs: 30_000,
+      logger: false,
+    })
+    brokers.push(broker)
+    return broker
+  }
+  const started = Date.now()
+  try {
+    // Declared from node 1, so node 1 leads the queue (RabbitMQ places a quorum leader on the declaring node).
+    const producer = make(cluster.nodes.length - 1, 'producer')
+    const declarer = make(0, 'declarer')
+    await declarer.declare({ name: queue, type: 'quorum' })
+    const leader = await cluster.leaderOf(declarer.queueNames(queue).work)
+    log(`queue leader: ${leader.name}; producer prefers ${cluster.nodes.at(-1)!.name}`)
+
+    const runs = new Map<string, number>()
+    /** Acknowledged publishes. */
+    const published = new Set<string>()
+    /** When each publish was sent (before its confirm, which may come after a worker already ran the job). */
+    const sentAt = new Map<string, number>()
+    let killedAt = Number.POSITIVE_INFINITY
+    let resumedAt = Number.POSITIVE_INFINITY
+    const workers = options.workers ?? 2
+    for (let w = 0; w < workers; w++) {
+      const broker = make(w % cluster.nodes.length, `worker${w}`)
+      await broker.consume(
+        queue,
+        (delivery) => {
+          const id = delivery.envelope.id
+          runs.set(id, (runs.get(id) ?? 0) + 1)
+          const at = Date.now()
+          if (at > killedAt && (sentAt.get(id) ?? 0) > killedAt) resumedAt = Math.min(resumedAt, at)
+          // A failed ack (its channel died) is redelivered by the queue: counted again as a duplicate, never lost.
+          delivery.ack().catch(() => {})
+        },
+        { prefetch: options.prefetch ?? 50 },
+      )
+    }
+
+    let acknowledged = 0
+    let rejected = 0
+    let killed: RabbitMQNode | undefined
+    const killAt = Math.floor(jobs * (options.killAt ?? 0.3))
+    const publishOne = async (i: number) => {
+      const id = `f${i}`
+      const envelope: Envelope = {
+        id,
+        task: 'failover',
+        payload: { i },
+        queue,
+        priority: 0,
+        attempt: 1,
+        maxAttempts: 1,
+        createdAt: Date.now(),
+      }
+      // As an application would: a publish that rejects is tried again a few times, then reported.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          sentAt.set(id, Date.now())
+          await producer.publish(envelope)
+          published.add(id)
+          acknowledged++
+          break
+        } catch (error) {
+          if (attempt === 3) {
+            rejected++
+            log(`publish ${id} rejected: ${(error as Error).message}`)
+            return
+          }
+        }
+      }
+      if (acknowledged === killAt && killed === undefined) {
+        killed = leader
+        killedAt = Date.now()
+        cluster.kill(leader)
+        log(`killed ${leader.name} (-9) after ${acknowledged} acknowledged publishes`)
+      }
+    }
+    // A window of publishes in flight, as a busy producer has.
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < jobs) await publishOne(next++)
+      }),
+    )
+    log(`published: ${acknowledged} acknowledged, ${rejected} rejected`)
+
+    const deadline = Date.now() + (options.drainTimeoutMs ?? 60_000)
+    const missing = () => [...published].filter((id) => !runs.has(id)).length
+    while (missing() > 0 && Date.now() < deadline) await sleep(100)
+    // Redeliveries of unsettled deliveries may still be on their way: a moment more to count duplicates.
+    await sleep(1_000)
+    const lost = missing()
+    let duplicates = 0
+    for (const count of runs.values()) duplicates += count - 1
+    return {
+      jobs,
+      acknowledged,
+      rejected,
+      processed: runs.size,
+      lost,
+      duplicates,
+      resumeSeconds: (resumedAt - killedAt) / 1000,
+      killed: killed?.name ?? '(none)',
+      seconds: (Date.now() - started) / 1000,
+    }
+  } finally {
+    await Promise.allSettled(brokers.map((broker) => broker.destroy()))
+  }
+}
+
+/** One line per figure, as the issue asks them printed. */
+export function formatFailoverReport(report: FailoverReport): string {
+  return [
+    `jobs                        ${report.jobs}`,
+    `enqueued and acknowledged   ${report.acknowledged}`,
+    `rejected to the caller      ${report.rejected}`,
+    `processed (distinct ids)    ${report.processed}`,
+    `lost (acked, never run)     ${report.lost}`,
+    `duplicates                  ${report.duplicates}`,
+    `seconds to resume           ${report.resumeSeconds.toFixed(1)}`,
+    `killed                      ${report.killed}`,
+    `run took                    ${report.seconds.toFixed(1)} s`,
+  ].join('\n')
+}

@@ -16,6 +16,7 @@ import { Consumer, type ConsumerContext } from './consumer'
 import { createDeadLetterStore } from './dead-letters'
 import { rabbitMQEventStream } from './event-stream'
 import { ManagementClient } from './management'
+import { nodeAddresses } from './nodes'
 import { type RabbitMQBrokerOptions, resolveOptions } from './options'
 import { Publisher } from './publisher'
 import { Sender } from './sender'
@@ -103,7 +104,12 @@ export function createRabbitMQBroker(input: RabbitMQBrokerOptions): RabbitMQBrok
   const management =
     options.managementUrl === undefined
       ? undefined
-      : new ManagementClient(options.managementUrl, input.url, options.publishTimeoutMs)
+      : // Every node of a cluster serves the same vhost: the first names it.
+        new ManagementClient(
+          options.managementUrl,
+          input.url === undefined ? undefined : nodeAddresses(input.url)[0],
+          options.publishTimeoutMs,
+        )
   let managementFailing = false
   /** The head's age from the management API; a failure leaves it out (the counts still stand) and is logged once. */
   const headReadyAt = async (name: string): Promise<number | undefined> => {

@@ -46,7 +46,8 @@ function numeric(name: string, value: string | undefined): number | undefined {
 
 /** `http(s)://user:pass@host:port` from the AMQP URL: the management API beside the AMQP listener. */
 function managementUrlOf(amqpUrl: string, port: number): string {
-  const parsed = new URL(amqpUrl)
+  // With several nodes, the first one's: any node of a cluster answers for the whole cluster.
+  const parsed = new URL(splitHosts(amqpUrl)[0]!)
   if (!(Number.isInteger(port) && port > 0 && port < 65_536)) {
     throw new InvalidOptionsError(`[rabbitmq] URL parameter managementPort must be a port number, got ${port}`)
   }

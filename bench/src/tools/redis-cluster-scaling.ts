@@ -5,6 +5,8 @@
  * on one slot, so one master; several queues put all three masters to work). Each worker process runs
  * `children/cluster-app.ts` (the core worker, `--concurrency` handler slots, ~0.2 ms of CPU per job). Rounds
  * alternate 1, 2, 4, 1, 2, 4, … and the median is reported; the clock runs from 5% of the backlog done to the last.
+ * Beside jobs/s, which a loaded machine distorts, it prints CPU per job of the workers and of the servers (from
+ * /proc and `INFO cpu`): if those stay flat as processes are added, the speed-up is bounded only by free cores.
  *
  *   npm run bench:redis-cluster-scaling -w bench -- [--jobs 10000] [--rounds 2] [--queues 6] [--concurrency 10]
  *
@@ -12,11 +14,13 @@
  * speed-up can only come from overlapping waits, not from more CPU.
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createApp } from '@conveyor/core'
 import { createRedisBroker } from '@conveyor/redis'
+import { Redis } from 'ioredis'
 import { type LocalCluster, startLocalCluster } from '../../../adapters/redis/test/cluster'
 import { median } from '../util/stats'
 import { now, sleep } from '../util/time'
@@ -61,8 +65,34 @@ async function startWorkers(count: number, env: NodeJS.ProcessEnv) {
   return children
 }
 
-/** One round: P processes drain a backlog of `jobs`; jobs/s from 5% done to the last. */
-async function measure(cluster: LocalCluster, processes: number, round: number): Promise<number> {
+/** CPU seconds a process used so far (utime + stime from /proc, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** CPU seconds the cluster's servers used so far (`INFO cpu` of every node). */
+async function serverCpu(cluster: LocalCluster): Promise<number> {
+  let total = 0
+  for (const { port } of cluster.nodes) {
+    const node = new Redis({ port, host: '127.0.0.1' })
+    const info = await node.info('cpu')
+    node.disconnect()
+    total += Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1])
+  }
+  return total
+}
+
+interface Round {
+  readonly jobsPerSec: number
+  /** Worker processes' CPU per job, ms: load-independent, unlike jobs/s. */
+  readonly workerCpuMs: number
+  /** The three redis-servers' CPU per job, ms. */
+  readonly serverCpuMs: number
+}
+
+/** One round: P processes drain a backlog of `jobs`; jobs/s from 5% done to the last, CPU per job over the round. */
+async function measure(cluster: LocalCluster, processes: number, round: number): Promise<Round> {
   const prefix = `cvbench-cluster-scaling-${process.pid}-${processes}-${round}`
   const env = {
     BENCH_PREFIX: prefix,
@@ -74,6 +104,8 @@ async function measure(cluster: LocalCluster, processes: number, round: number):
   const app = createApp({ broker, results: false, logger: false, events: false })
   const tasks = Array.from({ length: queues }, (_, q) => app.task(`bench.cpu.${q}`, async () => 0, { queue: `q${q}` }))
   const children = await startWorkers(processes, env)
+  const workerCpuBefore = children.reduce((sum, child) => sum + cpuSeconds(child.pid), 0)
+  const serverCpuBefore = await serverCpu(cluster)
   try {
     for (const [q, task] of tasks.entries()) {
       const mine = Array.from({ length: Math.ceil(jobs / queues) }, (_, i) => ({ i: i * queues + q }))
@@ -91,7 +123,10 @@ async function measure(cluster: LocalCluster, processes: number, round: number):
       if (remaining === 0) break
       await sleep(10)
     }
-    return (total * 0.95 * 1000) / (now() - from)
+    const jobsPerSec = (total * 0.95 * 1000) / (now() - from)
+    const workerCpu = children.reduce((sum, child) => sum + cpuSeconds(child.pid), 0) - workerCpuBefore
+    const serverCpuUsed = (await serverCpu(cluster)) - serverCpuBefore
+    return { jobsPerSec, workerCpuMs: (workerCpu * 1000) / total, serverCpuMs: (serverCpuUsed * 1000) / total }
   } finally {
     for (const child of children) child.kill('SIGTERM')
     await Promise.all(children.map((child) => new Promise((resolve) => child.once('exit', resolve))))
@@ -101,25 +136,27 @@ async function measure(cluster: LocalCluster, processes: number, round: number):
 
 const cluster = await startLocalCluster()
 try {
-  const results = new Map<number, number[]>(levels.map((p) => [p, []]))
+  const results = new Map<number, Round[]>(levels.map((p) => [p, []]))
   for (let round = 1; round <= rounds; round++) {
     for (const processes of levels) {
-      const rate = await measure(cluster, processes, round)
-      results.get(processes)!.push(rate)
-      console.error(`[bench] round ${round}, ${processes} process(es): ${rate.toFixed(0)} jobs/s`)
+      const result = await measure(cluster, processes, round)
+      results.get(processes)!.push(result)
+      console.error(`[bench] round ${round}, ${processes} process(es): ${result.jobsPerSec.toFixed(0)} jobs/s`)
     }
   }
-  const base = median(results.get(levels[0]!)!)
+  const med = (processes: number, field: keyof Round) => median(results.get(processes)!.map((r) => r[field]))
+  const base = med(levels[0]!, 'jobsPerSec')
   console.log(
     `\nRedis Cluster, 3 masters (local), ${jobs.toLocaleString('en-US')} jobs over ${queues} queues, ` +
       `-c ${concurrency} per process, ~0.2 ms CPU per job, median of ${rounds} alternating rounds; ` +
       `${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)} at the end\n`,
   )
-  console.log('| worker processes | jobs/s | speed-up over 1 |')
-  console.log('| ---: | ---: | ---: |')
+  console.log('| worker processes | jobs/s | speed-up over 1 | worker CPU ms/job | redis CPU ms/job |')
+  console.log('| ---: | ---: | ---: | ---: | ---: |')
   for (const processes of levels) {
-    const rate = median(results.get(processes)!)
-    console.log(`| ${processes} | ${rate.toFixed(0)} | ${(rate / base).toFixed(2)}× |`)
+    const rate = med(processes, 'jobsPerSec')
+    const cpu = `${med(processes, 'workerCpuMs').toFixed(3)} | ${med(processes, 'serverCpuMs').toFixed(3)}`
+    console.log(`| ${processes} | ${rate.toFixed(0)} | ${(rate / base).toFixed(2)}× | ${cpu} |`)
   }
 } finally {
   await cluster.stop()

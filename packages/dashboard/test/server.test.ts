@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { type ConveyorEvent, createApp, createMemoryBroker } from '@conveyor/core'
+import { type ConveyorEvent, chord, createApp, createMemoryBroker, group } from '@conveyor/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildClient } from '../client-build'
 import { CSRF_HEADER, createDashboard, type Dashboard, DashboardAuthRequiredError, serveDashboard } from '../src/index'
@@ -187,6 +187,41 @@ describe('task runs', () => {
     } finally {
       await dashboard.close()
       await local2.close()
+    }
+  })
+})
+
+describe('workflows', () => {
+  it('a workflow id shows its members and their states; a member shows its progress', async () => {
+    const app = createApp({ broker: createMemoryBroker(), logger: false })
+    const double = app.task('wf.double', async (n: number, ctx) => {
+      await ctx.progress({ done: n })
+      return n * 2
+    })
+    const sum = app.task('wf.sum', (ns: number[]) => ns.reduce((a, b) => a + b, 0))
+    await app.worker().start()
+    const dashboard = createDashboard({ app })
+    try {
+      const job = await app.enqueueWorkflow(chord(group([1, 2, 3].map((n) => double.with(n))), sum))
+      expect(await job.result({ timeoutMs: 5000 })).toBe(12)
+      const get = async (path: string) => (await dashboard.fetch(new Request(`http://x/api/${path}`), local)).json()
+      const detail = (await get(`tasks/${job.id}`)) as {
+        record: { state: string }
+        workflow: { total: number; states: Record<string, number>; members: { id: string; task: string }[] }
+      }
+      expect(detail.record.state).toBe('succeeded')
+      expect(detail.workflow.total).toBe(4)
+      expect(detail.workflow.states).toEqual({ succeeded: 4 })
+      expect(detail.workflow.members.map((m) => m.task)).toEqual(['wf.double', 'wf.double', 'wf.double', 'wf.sum'])
+      const member = (await get(`tasks/${detail.workflow.members[1]!.id}`)) as {
+        record: { progress: unknown }
+        workflow?: unknown
+      }
+      expect(member.record.progress).toEqual({ done: 2 })
+      expect(member.workflow).toBeUndefined()
+    } finally {
+      await dashboard.close()
+      await app.close()
     }
   })
 })

@@ -4,6 +4,7 @@ import { Badge, Confirm, ErrorBox, Loading, PageHeader } from '../components'
 import { duration, pretty, prettyText, time } from '../format'
 import { href } from '../router'
 import type { RunSummary } from './tasks'
+import { WorkflowMembers, type WorkflowView } from './workflow-members'
 
 interface ErrorInfo {
   name: string
@@ -44,6 +45,8 @@ interface TaskRecord {
   enqueuedAt?: number
   startedAt?: number
   finishedAt?: number
+  /** The last `ctx.progress` value. */
+  progress?: unknown
 }
 
 function ErrorView({ error }: { error: ErrorInfo }) {
@@ -59,9 +62,12 @@ function ErrorView({ error }: { error: ErrorInfo }) {
 }
 
 export function TaskPage({ id }: { id: string }) {
-  const { data, error, reload } = useData<{ run: RunDetail | null; record: TaskRecord | null; revoked: boolean }>(
-    `tasks/${enc(id)}`,
-  )
+  const { data, error, reload } = useData<{
+    run: RunDetail | null
+    record: TaskRecord | null
+    revoked: boolean
+    workflow?: WorkflowView
+  }>(`tasks/${enc(id)}`)
   const [revoking, setRevoking] = useState(false)
   if (!data) return error ? <ErrorBox error={error} /> : <Loading />
   const run = data.run
@@ -122,6 +128,14 @@ export function TaskPage({ id }: { id: string }) {
             <span class="muted"> (ran {duration(finishedAt - startedAt)})</span>
           ) : null}
         </dd>
+        {record?.progress !== undefined ? (
+          <>
+            <dt>Progress</dt>
+            <dd class="mono" data-testid="progress">
+              {pretty(record.progress)}
+            </dd>
+          </>
+        ) : null}
         {run?.parentId ? (
           <>
             <dt>Parent</dt>
@@ -155,6 +169,7 @@ export function TaskPage({ id }: { id: string }) {
           </pre>
         </section>
       ) : null}
+      {data.workflow ? <WorkflowMembers workflow={data.workflow} /> : null}
       {failure ? (
         <section>
           <h2 class="section">{state === 'retrying' ? 'Last error' : 'Error'}</h2>

@@ -1,4 +1,5 @@
 import type { TaskState } from '@conveyor/core'
+import { workflowView } from './api-workflow'
 import type { ApiContext, RouteHandler } from './context'
 import { deadLetterFilter } from './dead-letter-filter'
 import { HttpError, intParam, json } from './http'
@@ -96,15 +97,21 @@ export const tasks: RouteHandler = async (ctx, { url }) => {
 
 export const task: RouteHandler = async (ctx, { params }) => {
   const id = params[0]!
-  const [run, record, revoked] = await Promise.all([
+  const [run, record, revoked, workflow] = await Promise.all([
     ctx.history.get(id).catch(() => undefined),
     ctx.app.results?.get(id).catch(() => undefined),
     ctx.coordination?.isRevoked(id).catch(() => false),
+    workflowView(ctx.app, id).catch(() => undefined),
   ])
-  if (run === undefined && record === undefined) {
+  if (run === undefined && record === undefined && workflow === undefined) {
     throw new HttpError(404, 'CONVEYOR_DASHBOARD_NOT_FOUND', `no task run ${id} in the history or the result backend`)
   }
-  return json({ run: run ?? null, record: record ?? null, revoked: revoked === true })
+  return json({
+    run: run ?? null,
+    record: record ?? workflow?.record ?? null,
+    revoked: revoked === true,
+    ...(workflow ? { workflow: { total: workflow.total, states: workflow.states, members: workflow.members } } : {}),
+  })
 }
 
 export const deadLetters: RouteHandler = async (ctx, input) =>

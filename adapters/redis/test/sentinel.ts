@@ -100,8 +100,18 @@ const sentinelMaster = (port: number, name: string) =>
 
 /** Master, replica and three Sentinels on free ports in 12000–22000; fails with the reason when they cannot start. */
 export async function startLocalSentinel(options: LocalSentinelOptions = {}): Promise<LocalSentinel> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(await freePorts(5), options)
+    } catch (error) {
+      // A random port taken between the check and the bind: pick others. Any other failure repeats, so say it.
+      if (attempt >= 3) throw error
+    }
+  }
+}
+
+async function startOn(ports: readonly number[], options: LocalSentinelOptions): Promise<LocalSentinel> {
   const name = options.masterName ?? 'conveyor-test'
-  const ports = await freePorts(5)
   const procs: Proc[] = ports.map((port) => ({
     port,
     dir: mkdtempSync(join(tmpdir(), `conveyor-sentinel-${port}-`)),

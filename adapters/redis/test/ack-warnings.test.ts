@@ -77,6 +77,43 @@ describe('redis: the "could not ack" warning is true', () => {
     await app.close()
   })
 
+  it('says nothing when a stop lets a task finish, or gives one that would not finish back', async () => {
+    const prefix = uniquePrefix('harden-ackwarn-stop')
+    prefixes.push(prefix)
+    const { logger, lines } = recording()
+    const app = createApp({
+      broker: createRedisBroker({ url: REDIS_URL, prefix, leaseMs: 1_000, logger }),
+      results: false,
+      logger,
+    })
+    let started = 0
+    const job = app.task(
+      'ackwarn.job',
+      async (input: { ms: number }, ctx) => {
+        started++
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, input.ms)
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(timer)
+            resolve(undefined)
+          })
+        })
+      },
+      { queue: 'ackwarn' },
+    )
+    const worker = app.worker({ queues: ['ackwarn'], concurrency: 2 })
+    await worker.start()
+    await job.enqueue({ ms: 200 })
+    await job.enqueue({ ms: 60_000 })
+    await until(() => started === 2, 10_000, 'both runs')
+    // The short run finishes within the stop's grace; the long one is given back (delivered again elsewhere).
+    await worker.stop({ timeoutMs: 500 })
+    await app.close()
+    await sleep(300)
+    expect(lines.filter((line) => line.includes('could not'))).toEqual([])
+    expect(await raw.llen(queueKeys(prefix, 'ackwarn').ready[0]!)).toBe(1)
+  })
+
   it('says why when the lease ran out and the message was taken back by another consumer', async () => {
     const prefix = uniquePrefix('harden-ackwarn-lease')
     prefixes.push(prefix)

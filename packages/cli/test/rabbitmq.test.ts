@@ -7,6 +7,7 @@ import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  conveyor,
   conveyorInProcess,
   deletePrefix,
   killLeftovers,
@@ -75,7 +76,10 @@ describe('conveyor on RabbitMQ', { timeout: 120_000 }, () => {
     let worker: Started
     beforeAll(async () => {
       ctx = await setup('crash-drain')
-      worker = start(['worker', '--app', RABBIT_APP, '--restart-backoff', '100', '-c', '2'], ctx.env)
+      worker = start(
+        ['worker', '--app', RABBIT_APP, '--restart-backoff', '100', '-c', '2', '--terminate-grace', '500'],
+        ctx.env,
+      )
     })
 
     it('a crashed worker process is replaced and its delivery comes back when the channel closes', async () => {
@@ -97,8 +101,25 @@ describe('conveyor on RabbitMQ', { timeout: 120_000 }, () => {
       expect(runs.map((e) => e.attempt)).toEqual([1, 2])
     })
 
-    it('SIGTERM drains: running tasks finish, queued ones stay, exit 0', async () => {
+    it('revoke --terminate: a handler that ignores its signal is killed after the grace period; revoked, and RabbitMQ does not redeliver it', async () => {
       await until(() => worker.logs().filter(msg('worker ready')).length === 3, 60_000, 'the replacement ready')
+      const job = await ctx.app.enqueue('work.oblivious', null)
+      const runs = () => ctx.journal().filter((e) => e.task === 'work.oblivious' && e.event === undefined)
+      await until(() => runs().length === 1, 30_000, 'the run to start')
+      expect((await conveyor(['revoke', job.id, '--terminate', '--app', RABBIT_APP], ctx.env)).code).toBe(0)
+      await expect(job.result({ timeoutMs: 30_000 })).rejects.toThrow()
+      expect((await job.record())?.state).toBe('revoked')
+      const killed = await worker.waitForLog(
+        (l) => msg('did not stop within the grace period')(l) && l.taskId === job.id,
+      )
+      expect(killed).toMatchObject({ graceMs: 500 })
+      // Acked as revoked before the kill: closing the dead process's channel gives nothing back to run again.
+      await until(() => worker.logs().filter(msg('worker ready')).length === 4, 60_000, 'the replacement ready')
+      expect(runs()).toHaveLength(1)
+    })
+
+    it('SIGTERM drains: running tasks finish, queued ones stay, exit 0', async () => {
+      await until(() => worker.logs().filter(msg('worker ready')).length === 4, 60_000, 'the replacement ready')
       for (let n = 0; n < 5; n++) await ctx.app.enqueue('work.slow', { ms: 700, n })
       const starts = () => ctx.journal().filter((e) => e.event === 'start')
       await until(() => starts().length === 2, 30_000, 'two tasks running')

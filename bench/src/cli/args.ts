@@ -21,7 +21,8 @@ export const USAGE = `npm run bench -- [options]
   --only <list>        systems: conveyor-redis, bullmq, raw-redis, conveyor-rabbitmq, raw-amqp-same,
                        conveyor-rabbitmq-fifo, raw-amqp, conveyor-memory; process-only variants:
                        conveyor-redis-events, conveyor-rabbitmq-events, conveyor-rabbitmq-unconfirmed,
-                       conveyor-rabbitmq-fifo-unconfirmed, conveyor-redis-traced, conveyor-rabbitmq-traced;
+                       conveyor-rabbitmq-fifo-unconfirmed, conveyor-redis-traced, conveyor-rabbitmq-traced,
+                       conveyor-redis-metrics;
                        or a group: redis, rabbitmq, memory, conveyor, raw (comma-separated)
   --scenario <list>    enqueue, process, processes (conveyor worker -P 1 vs -P 2, Redis), latency, memory,
                        crash, rss (rss is opt-in, long);

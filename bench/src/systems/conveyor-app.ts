@@ -1,4 +1,4 @@
-import { type AppOptions, type Broker, createApp } from '@conveyor/core'
+import { type AppMetrics, type AppOptions, type Broker, collectMetrics, createApp } from '@conveyor/core'
 import type { BenchJob, ConsumeHooks, Consumer, SystemInstance } from './system'
 
 const QUEUE = 'q'
@@ -13,9 +13,12 @@ export function conveyorInstance(
   namespace: string,
   cleanup: () => Promise<void>,
   events: AppOptions['events'] = false,
-  more: Pick<AppOptions, 'tracing'> = {},
+  more: Pick<AppOptions, 'tracing'> & { readonly metrics?: boolean } = {},
 ): SystemInstance {
-  const app = createApp({ broker, results: false, logger: false, defaults: { queue: QUEUE }, events, ...more })
+  const { metrics: withMetrics, ...options } = more
+  const app = createApp({ broker, results: false, logger: false, defaults: { queue: QUEUE }, events, ...options })
+  // Prometheus metrics counted as a scraped app counts them (every task event into counters and histograms).
+  const metrics: AppMetrics | undefined = withMetrics ? collectMetrics(app, { queues: [QUEUE] }) : undefined
   let hooks: ConsumeHooks | undefined
   const noop = app.task('bench.noop', async (job: BenchJob) => {
     hooks?.onStart?.(job)
@@ -50,6 +53,7 @@ export function conveyorInstance(
       }
     },
     close() {
+      metrics?.close()
       closed ??= app.close({ timeoutMs: 5_000 }).then(cleanup)
       return closed
     },

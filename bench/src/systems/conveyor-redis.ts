@@ -31,14 +31,29 @@ export const conveyorRedisTraced: BenchSystem = conveyorRedisSystem(
   true,
 )
 
-function conveyorRedisSystem(id: string, description: string, events: boolean, traced = false): BenchSystem {
+/** The same with `collectMetrics(app)` counting every run (Prometheus counters and histograms), for its on ÷ off ratio. */
+export const conveyorRedisMetrics: BenchSystem = conveyorRedisSystem(
+  'conveyor-redis-metrics',
+  'conveyor-redis with collectMetrics(app): every task event counted in the Prometheus metrics',
+  false,
+  false,
+  true,
+)
+
+function conveyorRedisSystem(
+  id: string,
+  description: string,
+  events: boolean,
+  traced = false,
+  metrics = false,
+): BenchSystem {
   return {
     id,
     broker: 'redis',
     family: 'conveyor',
     description,
     // The events and tracing variants exist for their on ÷ off ratios (processing).
-    ...(events || traced ? { scenarios: ['process'] } : {}),
+    ...(events || traced || metrics ? { scenarios: ['process'] } : {}),
     async create(env, attachTo) {
       // Loaded here, not at the top, so a broken adapter shows as n/a in its rows instead of stopping the whole bench.
       const { createRedisBroker } = await import('@conveyor/redis').catch((error: unknown) => {
@@ -46,7 +61,7 @@ function conveyorRedisSystem(id: string, description: string, events: boolean, t
       })
       const ns = attachTo ?? namespace('conveyor')
       const broker = createRedisBroker({ url: env.redisUrl, prefix: ns, logger: false })
-      if (!traced) return conveyorInstance(broker, ns, cleanupOf(env.redisUrl, ns), events)
+      if (!traced) return conveyorInstance(broker, ns, cleanupOf(env.redisUrl, ns), events, { metrics })
       const { benchTracing } = await import('./tracing')
       const tracing = benchTracing()
       const cleanup = cleanupOf(env.redisUrl, ns)

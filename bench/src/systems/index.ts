@@ -8,7 +8,7 @@ import {
   conveyorRabbitMQTraced,
   conveyorRabbitMQUnconfirmed,
 } from './conveyor-rabbitmq'
-import { conveyorRedis, conveyorRedisEvents, conveyorRedisTraced } from './conveyor-redis'
+import { conveyorRedis, conveyorRedisEvents, conveyorRedisMetrics, conveyorRedisTraced } from './conveyor-redis'
 import { rawAmqp, rawAmqpSame } from './raw-amqp'
 import { rawRedis } from './raw-redis'
 import type { BenchSystem } from './system'
@@ -18,6 +18,7 @@ export const SYSTEMS: readonly BenchSystem[] = [
   conveyorRedis,
   conveyorRedisEvents,
   conveyorRedisTraced,
+  conveyorRedisMetrics,
   bullmq,
   rawRedis,
   conveyorRabbitMQ,

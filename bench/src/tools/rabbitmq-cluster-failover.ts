@@ -1,0 +1,40 @@
+/**
+ * Failover under load on a local 3-node RabbitMQ cluster (issue 17): `--jobs` jobs (20,000 by default) published to a
+ * quorum queue while `--workers` worker connections consume and record every processed id; the queue's leader node is
+ * SIGKILLed once 30% are acknowledged. Prints enqueued and acknowledged, processed, lost (acknowledged but never
+ * processed), duplicates and seconds to resume. The cluster (private nodes on ports in 10000–11999, from Debian's
+ * rabbitmq-server) is started here with the adapter's test harness and stopped at the end.
+ *
+ *   npm run bench:rabbitmq-cluster-failover -w bench -- [--jobs 20000] [--workers 2]
+ */
+import { availableParallelism, loadavg } from 'node:os'
+import { parseArgs } from 'node:util'
+import { startRabbitMQCluster } from '../../../adapters/rabbitmq/test/cluster'
+import { formatFailoverReport, runFailoverLoad } from '../../../adapters/rabbitmq/test/failover-load'
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '20000' },
+    workers: { type: 'string', default: '2' },
+  },
+})
+
+console.error('[bench] starting a 3-node RabbitMQ cluster (20–60 s)…')
+const cluster = await startRabbitMQCluster({ size: 3, config: ['net_ticktime = 10'] })
+try {
+  const report = await runFailoverLoad({
+    cluster,
+    jobs: Number(values.jobs),
+    workers: Number(values.workers),
+    drainTimeoutMs: 120_000,
+    log: (line) => console.error(`[bench] ${line}`),
+  })
+  console.log(
+    `\nRabbitMQ 3-node cluster (local), quorum queue, leader killed -9 at 30%; ` +
+      `${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)} at the end\n`,
+  )
+  console.log(formatFailoverReport(report))
+  if (report.lost > 0) process.exitCode = 1
+} finally {
+  await cluster.stop()
+}

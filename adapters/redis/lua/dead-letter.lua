@@ -10,8 +10,9 @@ if redis.call('HEXISTS', KEYS[4], key) == 1 then
   -- One dead letter per run: a copy of the same run (same id, attempt and enqueue time: a message published or
   -- delivered twice) is not stored again. Another message reusing the id keeps an entry of its own.
   if ARGV[4] ~= '' then
-    local held = cjson.decode(redis.call('HGET', KEYS[4], key))
-    local run = held.envelope
+    -- pcall: a script that errors here would leave the message neither in flight nor dead (no rollback).
+    local ok, held = pcall(cjson.decode, redis.call('HGET', KEYS[4], key))
+    local run = ok and type(held) == 'table' and held.envelope
     if type(run) == 'table' and run.attempt == tonumber(ARGV[4]) and run.createdAt == tonumber(ARGV[5]) then
       return 1
     end

@@ -1,13 +1,16 @@
 /**
  * Task history at scale (issue 13): write N runs (default 1,000,000) into the Redis task history of a private
- * redis-server (started here on a free port in 12000–22000, stopped at the end), then time the first pages a
- * dashboard asks for and print this process's RSS. Opt-in and long: `npx tsx --conditions=conveyor-source
- * bench/src/tools/history-million.ts [N]`.
+ * redis-server (started here on a free port in 12000–22000, stopped at the end), time the first pages straight from
+ * the history, then start the real dashboard process on it (`conveyor dashboard --broker … --results …`, the built CLI
+ * when there is one, else its sources under tsx) and print what its API answers in and that process's RSS (current
+ * and peak, from /proc) after it has served the pages and sampled for a few seconds. Opt-in and long:
+ * `npx tsx --conditions=conveyor-source bench/src/tools/history-million.ts [N]`.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { ConveyorEvent } from '@conveyor/core'
 import { createRedisTaskHistory } from '@conveyor/redis'
 
@@ -52,10 +55,63 @@ try {
   await timed('first page (failed)', { state: 'failed', limit: 50 })
   await timed('first page (task.7, failed)', { task: 'task.7', state: 'failed', limit: 50 })
   await timed('search by id', { search: `run-${runs - 3}`, limit: 50 })
-  process.stdout.write(`RSS of this process: ${(process.memoryUsage.rss() / 1e6).toFixed(1)} MB\n`)
+  process.stdout.write(`RSS of this (writing) process: ${(process.memoryUsage.rss() / 1e6).toFixed(1)} MB\n`)
+  await measureDashboard(`redis://127.0.0.1:${port}?prefix=million`, runs)
 } finally {
   await history.close()
   server.kill('SIGTERM')
   await new Promise((resolve) => server.once('exit', resolve))
   rmSync(dir, { recursive: true, force: true })
+}
+
+/** Start the dashboard process on the history, ask it for the pages a user opens first, and print its RSS. */
+async function measureDashboard(url: string, total: number): Promise<void> {
+  const cli = fileURLToPath(new URL('../../../packages/cli/', import.meta.url))
+  const built = join(cli, 'dist/bin.js')
+  const args = existsSync(built)
+    ? [built]
+    : ['--import', 'tsx', '--conditions=conveyor-source', join(cli, 'src/bin.ts')]
+  const child = spawn(process.execPath, [...args, 'dashboard', '--broker', url, '--results', url, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  try {
+    const base = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        const match = /listening on (\S+)/.exec(out)
+        if (match) resolve(match[1]!.endsWith('/') ? match[1]! : `${match[1]}/`)
+      })
+      child.once('exit', (code) => reject(new Error(`the dashboard exited (${code}) before listening: ${out}`)))
+    })
+    process.stdout.write(`dashboard (${existsSync(built) ? 'built CLI' : 'CLI sources under tsx'}) pid ${child.pid}\n`)
+    const get = async (label: string, path: string) => {
+      const from = performance.now()
+      const response = await fetch(new URL(path, base))
+      const body = (await response.json()) as { runs?: unknown[] }
+      const ms = performance.now() - from
+      const size = body.runs ? `${body.runs.length} runs` : `HTTP ${response.status}`
+      process.stdout.write(`dashboard ${label}: ${size} in ${ms.toFixed(1)} ms\n`)
+    }
+    for (const round of ['cold', 'warm']) {
+      await get(`first tasks page (${round})`, 'api/tasks?limit=50')
+      await get(`first failed page (${round})`, 'api/tasks?state=failed&limit=50')
+    }
+    await get('task.7, failed', 'api/tasks?task=task.7&state=failed&limit=50')
+    await get('search by id', `api/tasks?q=run-${total - 3}&limit=50`)
+    await get('overview', 'api/overview')
+    await get('queues', 'api/queues')
+    // A few samples of its charts (one every 5 s) and its live reader running, as with a page open.
+    await new Promise((resolve) => setTimeout(resolve, 12_000))
+    await get('first tasks page (after 12 s)', 'api/tasks?limit=50')
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8')
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
+    process.stdout.write(
+      `dashboard process RSS: ${(kb('VmRSS') / 1024).toFixed(1)} MiB now, ${(kb('VmHWM') / 1024).toFixed(1)} MiB peak ` +
+        `(${total.toLocaleString('en-US')} runs in retention)\n`,
+    )
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)))
+  }
 }

@@ -118,6 +118,14 @@ export function rabbitMQEventStream(setup: StreamSetup): EventStream {
     return publisher
   }
 
+  const append = async (texts: readonly string[]): Promise<void> => {
+    ensureOpen()
+    if (texts.length === 0) return
+    const channel = await confirmChannel()
+    for (const text of texts) channel.publish('', queue, Buffer.from(text), { contentType: 'application/json' })
+    await channel.waitForConfirms()
+  }
+
   const ensureOpen = () => {
     if (closed) throw new NotConnectedError('[rabbitmq] event stream is closed; create a new one')
   }
@@ -136,14 +144,12 @@ export function rabbitMQEventStream(setup: StreamSetup): EventStream {
       await channel?.close().catch(() => undefined)
       if (setup.owned) await setup.connection.close()
     },
-    async publish(events) {
-      ensureOpen()
-      if (events.length === 0) return
-      const channel = await confirmChannel()
-      for (const event of events) {
-        channel.publish('', queue, Buffer.from(JSON.stringify(event)), { contentType: 'application/json' })
-      }
-      await channel.waitForConfirms()
+    publish(events) {
+      return append(events.map((event) => JSON.stringify(event)))
+    },
+    // The publisher's texts as they are: one message per event (the stream offset is the event's offset).
+    publishEncoded(texts) {
+      return append(texts)
     },
     async read(from: EventPosition, readOptions: EventReadOptions = {}) {
       ensureOpen()

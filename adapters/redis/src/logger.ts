@@ -1,3 +1,4 @@
+import { redactError } from '@conveyor/core'
 import type { RedisLogger } from './options'
 
 /**
@@ -61,7 +62,7 @@ class ServerOutage {
     this.down = true
     this.since = Date.now()
     this.logger.error(
-      { err: error, server: this.server, parts: [...this.parts] },
+      { err: redactError(error), server: this.server, parts: [...this.parts] },
       `[conveyor] [redis] ${this.who()}: connection to Redis lost or failing; retrying until it is back`,
     )
   }

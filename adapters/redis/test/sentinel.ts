@@ -14,6 +14,8 @@ export interface LocalSentinelOptions {
   readonly failoverTimeoutMs?: number
   /** Master name the Sentinels monitor. Default `conveyor-test`. */
   readonly masterName?: string
+  /** `requirepass` of the data nodes (the Sentinels get it as `auth-pass`; they take no password themselves). */
+  readonly password?: string
 }
 
 /** A Redis master, its replica and three Sentinels (quorum 2) on loopback ports, each in its own temp directory. */
@@ -42,9 +44,10 @@ interface Proc {
   child: ChildProcess | undefined
 }
 
-const dataArgs = (port: number, dir: string, replicaOf?: number) => [
+const dataArgs = (port: number, dir: string, password: string | undefined, replicaOf?: number) => [
   ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
   ...['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'],
+  ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
   ...(replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOf)]),
 ]
 
@@ -60,14 +63,15 @@ function sentinelConf(port: number, dir: string, masterPort: number, name: strin
       `sentinel down-after-milliseconds ${name} ${o.downAfterMs ?? 1000}`,
       `sentinel failover-timeout ${name} ${o.failoverTimeoutMs ?? 3000}`,
       `sentinel parallel-syncs ${name} 1`,
+      ...(o.password === undefined ? [] : [`sentinel auth-pass ${name} ${o.password}`]),
       '',
     ].join('\n'),
   )
   return file
 }
 
-async function withNode<T>(port: number, use: (node: Redis) => Promise<T>): Promise<T> {
-  const node = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null })
+async function withNode<T>(port: number, use: (node: Redis) => Promise<T>, password?: string): Promise<T> {
+  const node = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, retryStrategy: () => null })
   node.on('error', () => {})
   try {
     await node.connect()
@@ -86,8 +90,8 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
   }
 }
 
-const replicaSynced = (port: number) =>
-  withNode(port, async (node) => (await node.info('replication')).includes('master_link_status:up'))
+const replicaSynced = (port: number, password: string | undefined) =>
+  withNode(port, async (node) => (await node.info('replication')).includes('master_link_status:up'), password)
 
 /** `SENTINEL MASTER <name>` as a record. */
 const sentinelMaster = (port: number, name: string) =>
@@ -124,9 +128,19 @@ async function startOn(ports: readonly number[], options: LocalSentinelOptions):
   }
   const [master, replica, ...sentinels] = procs as [Proc, Proc, Proc, Proc, Proc]
   try {
-    master.child = await spawnOwned(dataArgs(master.port, master.dir), master.port, master.dir)
-    replica.child = await spawnOwned(dataArgs(replica.port, replica.dir, master.port), replica.port, replica.dir)
-    await until('replica in sync', 10_000, () => replicaSynced(replica.port))
+    master.child = await spawnOwned(
+      dataArgs(master.port, master.dir, options.password),
+      master.port,
+      master.dir,
+      options.password,
+    )
+    replica.child = await spawnOwned(
+      dataArgs(replica.port, replica.dir, options.password, master.port),
+      replica.port,
+      replica.dir,
+      options.password,
+    )
+    await until('replica in sync', 10_000, () => replicaSynced(replica.port, options.password))
     for (const s of sentinels) {
       const conf = sentinelConf(s.port, s.dir, master.port, name, options)
       s.child = await spawnOwned([conf, '--sentinel'], s.port, s.dir)
@@ -171,7 +185,10 @@ async function startOn(ports: readonly number[], options: LocalSentinelOptions):
       let now = oldPort
       await until('Sentinel failover', timeoutMs, async () => {
         now = await masterPort()
-        return now !== oldPort && (await withNode(now, async (node) => (await node.role())[0] === 'master'))
+        return (
+          now !== oldPort &&
+          (await withNode(now, async (node) => (await node.role())[0] === 'master', options.password))
+        )
       })
       return now
     },
@@ -179,8 +196,13 @@ async function startOn(ports: readonly number[], options: LocalSentinelOptions):
       const proc = find(port)
       if (proc.child) await exited(proc.child)
       const current = await masterPort()
-      proc.child = await spawnOwned(dataArgs(port, proc.dir, current), port, proc.dir)
-      await until(`revived node ${port} in sync`, 15_000, () => replicaSynced(port))
+      proc.child = await spawnOwned(
+        dataArgs(port, proc.dir, options.password, current),
+        port,
+        proc.dir,
+        options.password,
+      )
+      await until(`revived node ${port} in sync`, 15_000, () => replicaSynced(port, options.password))
     },
     stop,
   }

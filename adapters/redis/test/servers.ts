@@ -28,13 +28,14 @@ function assertPort(port: unknown): asserts port is number {
 }
 
 /** Resolve once a server answers PING on `port`. */
-export async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+export async function waitForPing(port: number, timeoutMs = 10_000, password?: string): Promise<void> {
   assertPort(port)
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const probe = new Redis({
       port,
       host: '127.0.0.1',
+      ...(password === undefined ? {} : { password }),
       lazyConnect: true,
       retryStrategy: () => null,
       maxRetriesPerRequest: 0,
@@ -91,8 +92,8 @@ export const exited = (child: ChildProcess) =>
     : new Promise<void>((resolve) => child.once('exit', () => resolve()))
 
 /** The directory the server answering on `port` runs in: tells our server from another test's on a reused port. */
-async function servingDir(port: number): Promise<string | undefined> {
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null })
+async function servingDir(port: number, password?: string): Promise<string | undefined> {
+  const probe = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, retryStrategy: () => null })
   probe.on('error', () => {})
   try {
     await probe.connect()
@@ -116,7 +117,12 @@ async function servingDir(port: number): Promise<string | undefined> {
  * still be taken before redis-server binds it — by another test's server, restarting on it — and a PING alone would
  * then hand this test someone else's server, which goes away under it.
  */
-export async function spawnOwned(args: readonly string[], port: number, dir: string): Promise<ChildProcess> {
+export async function spawnOwned(
+  args: readonly string[],
+  port: number,
+  dir: string,
+  password?: string,
+): Promise<ChildProcess> {
   const child = spawnRedisServer(args, dir)
   const deadline = Date.now() + 10_000
   for (;;) {
@@ -124,8 +130,8 @@ export async function spawnOwned(args: readonly string[], port: number, dir: str
       throw new Error(`redis-server on port ${port} exited at start (port taken?)`)
     }
     try {
-      await waitForPing(port, 200)
-      if ((await servingDir(port)) === dir) return child
+      await waitForPing(port, 200, password)
+      if ((await servingDir(port, password)) === dir) return child
     } catch {}
     if (Date.now() > deadline) {
       child.kill('SIGKILL')

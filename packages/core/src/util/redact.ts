@@ -30,13 +30,20 @@ export function redactSecrets(text: string): string {
     .replace(SECRET_PARAM, `$1${REDACTED}`)
 }
 
+/** ioredis attaches the failed command to a reply error: for AUTH and HELLO … AUTH its arguments hold the password. */
+function sentCredentials(error: unknown): boolean {
+  const name = (error as { command?: { name?: unknown } } | null)?.command?.name
+  return typeof name === 'string' && /^(auth|hello)$/i.test(name)
+}
+
 /**
  * `error` itself when nothing in it (message, stack, own fields such as Node's `input` on an invalid URL) holds a
- * URL credential; otherwise a plain copy with the credentials hidden, to keep as a `cause` or log as `err`.
+ * URL credential or a password sent with AUTH; otherwise a plain copy with the credentials hidden, to keep as a
+ * `cause` or log as `err`.
  */
 export function redactError(error: unknown): unknown {
   const text = inspect(error, { depth: 4 })
-  if (redactSecrets(text) === text) return error
+  if (redactSecrets(text) === text && !sentCredentials(error)) return error
   const source = error as { name?: unknown; message?: unknown; code?: unknown; stack?: unknown } | null
   const copy = new Error(redactSecrets(String(source?.message ?? error))) as Error & { code?: unknown }
   if (typeof source?.name === 'string') copy.name = source.name

@@ -1,4 +1,3 @@
-import type { Options } from 'amqplib'
 import { nodeAddresses, type RabbitMQUrl } from './nodes'
 import type { RabbitMQLogger } from './options'
 

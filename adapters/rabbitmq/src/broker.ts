@@ -89,7 +89,8 @@ export function createRabbitMQBroker(input: RabbitMQBrokerOptions): RabbitMQBrok
     priorityLevels: quorum ? 1 : options.priorityLevels,
     deadLetter: 'emulated',
     deadLetterManagement: true,
-    // RabbitMQ has no leases: a delivery stays held as long as its channel lives, however long the handler runs.
+    // RabbitMQ has no leases: a delivery stays held as long as its channel lives, however long the handler runs — up
+    // to the server's consumer_timeout, which closes the channel and requeues (docs/clusters.md).
     leaseExtension: true,
     deliveryCount: true,
     persistence: true,

@@ -1,5 +1,10 @@
 import { collectMetrics, createApp, type Delivery, type QueueStats } from '@conveyor/core'
-import { createRabbitMQBroker, type RabbitMQBroker, rabbitmqAdapter } from '@conveyor/rabbitmq'
+import {
+  createRabbitMQBroker,
+  type RabbitMQBroker,
+  type RabbitMQBrokerOptions,
+  rabbitmqAdapter,
+} from '@conveyor/rabbitmq'
 import { connect } from 'amqplib'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { envelope, eventually, sleep, uniquePrefix } from './helpers'
@@ -20,11 +25,16 @@ afterAll(async () => {
   await node?.stop()
 }, 30_000)
 
-function broker(prefix: string, managementUrl: string | undefined = node.managementUrl): RabbitMQBroker {
+function broker(
+  prefix: string,
+  managementUrl: string | undefined = node.managementUrl,
+  more: Partial<RabbitMQBrokerOptions> = {},
+): RabbitMQBroker {
   const made = createRabbitMQBroker({
     url: node.amqpUrl,
     prefix,
     priorityLevels: 1,
+    ...more,
     delayLevels: [50, 200, 1_000],
     logger: false,
     ...(managementUrl !== undefined ? { managementUrl } : {}),
@@ -76,6 +86,26 @@ describe('RabbitMQ oldest-waiting age from the management API (head_message_time
     const none = await b.stats('q')
     expect(none.ready).toBe(0)
     expect(none.oldestReadyAt).toBeUndefined()
+  }, 60_000)
+
+  // What RabbitMQ 3.10 reports beyond FIFO queues, pinned so that docs/adapters/rabbitmq.md stays true.
+  it('on a priority queue reports the head of the highest non-empty priority; on a quorum queue nothing', async () => {
+    const floor = (ms: number) => Math.floor(ms / 1000) * 1000
+    const prioritized = broker(uniquePrefix('oldest-prio'), node.managementUrl, { priorityLevels: 10 })
+    await prioritized.declare({ name: 'q' })
+    await prioritized.publish(envelope('q', { id: 'old-low', priority: 0 }))
+    await sleep(2_100)
+    const highAt = Date.now()
+    await prioritized.publish(envelope('q', { id: 'new-high', priority: 9 }))
+    const both = await statsWhen(prioritized, 'q', (s) => s.ready === 2 && s.oldestReadyAt !== undefined)
+    expect(both.oldestReadyAt).toBe(floor(highAt))
+
+    const quorum = broker(uniquePrefix('oldest-quorum'), node.managementUrl, { queueType: 'quorum' })
+    await quorum.declare({ name: 'q' })
+    await quorum.publish(envelope('q'))
+    await statsWhen(quorum, 'q', (s) => s.ready === 1)
+    await sleep(1_500)
+    expect((await quorum.stats('q')).oldestReadyAt).toBeUndefined()
   }, 60_000)
 
   it('feeds conveyor_queue_oldest_waiting_seconds through the URL adapter (?managementPort)', async () => {

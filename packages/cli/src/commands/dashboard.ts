@@ -79,6 +79,8 @@ export async function dashboardCommand(argv: readonly string[], io: CliIo): Prom
   const mod = await appFor('dashboard', { ...values, results, sharedCoordination: true }, io)
   try {
     await connectOrFail(mod.app)
+    // Connect the history and load its list script now, so the first page a user opens does not pay for it.
+    await mod.app.history?.list({ limit: 1 }).catch(() => undefined)
     const served = await serveDashboard({
       app: mod.app,
       port,

@@ -69,13 +69,25 @@ interface NodeState {
 
 /** Every node any cluster in this process started, killed on exit so a failed run leaves no Erlang VM behind. */
 const running = new Set<NodeState>()
+/** Temp dirs of clusters not stopped yet, removed on exit too. */
+const dirs = new Set<string>()
 let exitHook = false
 function killAllOnExit(): void {
   if (exitHook) return
   exitHook = true
-  process.once('exit', () => {
+  const killAll = () => {
     for (const node of running) if (node.pid !== undefined) killPid(node.pid)
-  })
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  }
+  process.once('exit', killAll)
+  // A run stopped with Ctrl-C or SIGTERM does not reach 'exit': kill our nodes, then let the signal do what it would
+  // have done (our listener is gone by then, so its default or another listener's handling applies).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killAll()
+      process.kill(process.pid, signal)
+    })
+  }
 }
 
 function killPid(pid: number): void {
@@ -110,6 +122,7 @@ export async function startRabbitMQCluster(options: ClusterOptions = {}): Promis
   const size = options.size ?? 3
   const timeoutMs = options.timeoutMs ?? 120_000
   const dir = mkdtempSync(join(tmpdir(), 'conveyor-rmqc-'))
+  dirs.add(dir)
   const base = await freeBlock()
   const tag = `conveyor-rmqc-${process.pid}-${base}`
   // One cookie for our nodes and our CLI calls, in our own HOME: the shared install's cookie is not ours to read.
@@ -194,6 +207,7 @@ export async function startRabbitMQCluster(options: ClusterOptions = {}): Promis
     }
     await sleep(200)
     rmSync(dir, { recursive: true, force: true })
+    dirs.delete(dir)
   }
 
   try {

@@ -31,7 +31,7 @@ export interface LocalCluster {
   /** The port of the master serving `key` right now (asked of a live node). */
   masterOf(key: string): Promise<number>
   /** SIGKILL the node on `port`: no shutdown, nothing saved (the node runs without persistence). */
-  kill(port: number): void
+  kill(port: number): Promise<void>
   /**
    * Start a killed node again on its port and directory. It reads its `nodes.conf`, sees that its replica took over
    * its slots, and rejoins as that replica (full sync). Only call it after the failover: a master that comes back
@@ -120,8 +120,11 @@ async function startOn(ports: readonly number[], settings: LocalClusterOptions):
     nodes,
     client: (options) => new Cluster(nodes, { enableAutoPipelining: true, ...options }),
     masterOf: (key) => masterOf(procs, key),
-    kill: (port) => {
-      find(port).child?.kill('SIGKILL')
+    // Resolves once the process is gone: a loaded machine can take a while to reap it, and it serves until then.
+    kill: async (port) => {
+      const { child } = find(port)
+      child?.kill('SIGKILL')
+      if (child) await exited(child)
     },
     revive: async (port) => {
       const proc = find(port)

@@ -27,7 +27,7 @@ export interface LocalSentinel {
   /** The master's port as the Sentinels report it now. */
   masterPort(): Promise<number>
   /** SIGKILL the data node on `port` (no shutdown, nothing saved). */
-  kill(port: number): void
+  kill(port: number): Promise<void>
   /** SIGSTOP (`frozen: true`) or SIGCONT a data node: a replica that stops reading its master's stream. */
   freeze(port: number, frozen: boolean): void
   /** Resolves with the new master's port once the Sentinels have promoted another node than `oldPort`. */
@@ -175,8 +175,11 @@ async function startOn(ports: readonly number[], options: LocalSentinelOptions):
     sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
     dataPorts: [master.port, replica.port],
     masterPort,
-    kill: (port) => {
-      find(port).child?.kill('SIGKILL')
+    // Resolves once the process is gone: a loaded machine can take a while to reap it, and it serves until then.
+    kill: async (port) => {
+      const { child } = find(port)
+      child?.kill('SIGKILL')
+      if (child) await exited(child)
     },
     freeze: (port, frozen) => {
       find(port).child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT')

@@ -12,7 +12,7 @@ import type { ConsumeMessage } from 'amqplib'
 import { ChannelAcks } from './acks'
 import type { Connection } from './connection'
 import { AmqpDelivery, type ChannelSlot, type DeliveryOwner } from './delivery'
-import { DELIVERIES_HEADER, numberHeader } from './headers'
+import { DELIVERIES_HEADER, numberHeader, traceFromHeaders } from './headers'
 import { pickLevel } from './names'
 import type { ResolvedOptions } from './options'
 import type { Sender } from './sender'
@@ -221,6 +221,11 @@ export class Consumer implements Subscription, DeliveryOwner {
       return
     }
     if (envelope.queue !== this.queue) envelope = { ...envelope, queue: this.queue }
+    // A producer that put its trace context only in AMQP headers (another OpenTelemetry-instrumented client).
+    if (envelope.trace === undefined && headers?.traceparent !== undefined) {
+      const trace = traceFromHeaders(headers)
+      if (trace !== undefined) envelope = { ...envelope, trace }
+    }
     const pending = this.choresById.get(envelope.id)
     if (pending !== undefined) {
       // Our own republished copy overtook the ack of its original: handle it once that ack has landed, so a crash

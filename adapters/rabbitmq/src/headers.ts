@@ -64,3 +64,19 @@ export function serverDeathReason(headers: MessagePropertyHeaders | undefined): 
 }
 
 export type { DeadLetter }
+
+/** The W3C trace context headers a message may carry (`Envelope.trace` is copied to them on publish). */
+const TRACE_HEADERS = ['traceparent', 'tracestate', 'baggage'] as const
+
+/** The trace context of a message whose producer set it only as AMQP headers; undefined without a `traceparent`. */
+export function traceFromHeaders(headers: MessagePropertyHeaders | undefined): Record<string, string> | undefined {
+  const text = (value: unknown) => (Buffer.isBuffer(value) ? value.toString('utf8') : value)
+  const traceparent = text(headers?.traceparent)
+  if (typeof traceparent !== 'string' || traceparent === '') return undefined
+  const trace: Record<string, string> = { traceparent }
+  for (const name of TRACE_HEADERS.slice(1)) {
+    const value = text(headers?.[name])
+    if (typeof value === 'string' && value !== '') trace[name] = value
+  }
+  return trace
+}

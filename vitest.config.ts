@@ -6,8 +6,10 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 // Tests run against the TypeScript sources of the workspace packages, so no build is needed first.
 const sources: Record<string, string> = {
   '@conveyor/core': here('./packages/core/src/index.ts'),
+  '@conveyor/core/adapter': here('./packages/core/src/adapter.ts'),
   '@conveyor/redis': here('./adapters/redis/src/index.ts'),
   '@conveyor/rabbitmq': here('./adapters/rabbitmq/src/index.ts'),
+  '@conveyor/rabbitmq/testing': here('./adapters/rabbitmq/src/testing.ts'),
   '@conveyor/conformance': here('./conformance-tests/src/index.ts'),
   '@conveyor/cli': here('./packages/cli/src/index.ts'),
   '@conveyor/celery': here('./packages/celery/src/index.ts'),

@@ -22,13 +22,25 @@ let failed = false
 
 for (const dir of packages) {
   const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'))
-  const entry = pkg.exports?.['.']
+  if (!pkg.exports?.['.']) {
+    console.error(`[check-dist] ${pkg.name}: no exports["."]`)
+    failed = true
+    continue
+  }
+  // Every entry point (`.` and subpaths such as `@conveyor/core/adapter`), not only the main one.
+  for (const [subpath, entry] of Object.entries(pkg.exports)) {
+    if (typeof entry === 'string') continue // ./package.json
+    await checkEntry(dir, subpath === '.' ? pkg.name : `${pkg.name}${subpath.slice(1)}`, entry)
+  }
+}
+
+async function checkEntry(dir, name, entry) {
   // ESM-only is allowed where a dependency is ESM-only (the conformance suite runs inside vitest).
   const esmOnly = entry?.import && !entry.require
   if (!entry?.import || (!entry.require && !esmOnly)) {
-    console.error(`[check-dist] ${pkg.name}: exports["."] needs import (and require) conditions`)
+    console.error(`[check-dist] ${name}: its exports entry needs import (and require) conditions`)
     failed = true
-    continue
+    return
   }
   const files = [
     entry.import.default,
@@ -37,14 +49,14 @@ for (const dir of packages) {
   ]
   const missing = files.filter((file) => !existsSync(join(root, dir, file)))
   if (missing.length > 0) {
-    console.error(`[check-dist] ${pkg.name}: missing after the build: ${missing.join(', ')}`)
+    console.error(`[check-dist] ${name}: missing after the build: ${missing.join(', ')}`)
     failed = true
-    continue
+    return
   }
   const esm = await import(pathToFileURL(join(root, dir, entry.import.default)).href)
   if (esmOnly) {
-    console.log(`[check-dist] ${pkg.name}: ESM ok (${Object.keys(esm).length} exports; ESM only)`)
-    continue
+    console.log(`[check-dist] ${name}: ESM ok (${Object.keys(esm).length} exports; ESM only)`)
+    return
   }
   const cjs = require(join(root, dir, entry.require.default))
   const esmNames = Object.keys(esm).sort().join(',')
@@ -53,12 +65,10 @@ for (const dir of packages) {
     .sort()
     .join(',')
   if (esmNames !== cjsNames) {
-    console.error(
-      `[check-dist] ${pkg.name}: ESM and CJS export different names\n  esm: ${esmNames}\n  cjs: ${cjsNames}`,
-    )
+    console.error(`[check-dist] ${name}: ESM and CJS export different names\n  esm: ${esmNames}\n  cjs: ${cjsNames}`)
     failed = true
   } else {
-    console.log(`[check-dist] ${pkg.name}: ESM + CJS ok (${Object.keys(esm).length} exports)`)
+    console.log(`[check-dist] ${name}: ESM + CJS ok (${Object.keys(esm).length} exports)`)
   }
 }
 process.exit(failed ? 1 : 0)

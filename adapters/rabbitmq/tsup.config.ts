@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.config.base'
 
-export default packageBuild()
+// `testing` is its own entry (fault injection for tests); it shares nothing but a registered symbol with the main one.
+export default packageBuild({ entry: ['src/index.ts', 'src/testing.ts'] })

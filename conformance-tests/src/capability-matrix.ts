@@ -1,4 +1,4 @@
-import type { BrokerCapabilities } from '@conveyor/core'
+import type { BrokerCapabilities } from '@conveyor/core/adapter'
 import type { BrokerTestId } from './ids'
 
 /** One row of the capability matrix: a flag, its value, and the tests the claim turns on. */

@@ -1,4 +1,4 @@
-import type { BrokerCapabilities } from '@conveyor/core'
+import type { BrokerCapabilities } from '@conveyor/core/adapter'
 import { describe, it } from 'vitest'
 import { Harness } from './harness/harness'
 import { within } from './harness/wait'

@@ -6,7 +6,7 @@ import type {
   StoredEvent,
   TaskEvent,
   TaskHistory,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { newNamespace } from './harness/harness'
 import { rejection, sleep, within } from './harness/wait'

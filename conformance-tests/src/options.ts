@@ -1,4 +1,4 @@
-import type { Broker, DeadLetter, ResultBackend } from '@conveyor/core'
+import type { Broker, DeadLetter, ResultBackend } from '@conveyor/core/adapter'
 
 /** Identifies one broker under test. Same namespace → same underlying store (a new instance is a "restart"). */
 export interface BrokerContext {

@@ -1,4 +1,4 @@
-import type { TaskRecord } from '@conveyor/core'
+import type { TaskRecord } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { resultsRaceTests } from './areas/results-races'
 import { countingSkipReason, workflowStoreTests } from './areas/workflow-store'

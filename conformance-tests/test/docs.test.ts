@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { brokerTestIds, capabilityMatrix } from '@conveyor/conformance'
-import { DEFAULT_CAPABILITIES } from '@conveyor/core'
+import { DEFAULT_CAPABILITIES } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 // The plugin guide's capability table is generated from capabilityMatrix(); this keeps the copy in the docs honest.

@@ -1,6 +1,11 @@
 import { runBrokerConformance, runResultBackendConformance } from '@conveyor/conformance'
 import type { ResultBackend } from '@conveyor/core'
-import { createMemoryBroker, createMemoryResultBackend, createMemoryStore, type MemoryStore } from '@conveyor/core'
+import {
+  createMemoryBroker,
+  createMemoryResultBackend,
+  createMemoryStore,
+  type MemoryStore,
+} from '@conveyor/core/adapter'
 import { perNamespace } from './support/per-namespace'
 
 // One store per namespace: createBroker with the same namespace is a restarted process on the same "server".

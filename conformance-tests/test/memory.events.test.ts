@@ -1,5 +1,6 @@
 import { runEventStreamConformance } from '@conveyor/conformance'
-import { createMemoryEventStream, createMemoryTaskHistory, type EventStream, type TaskHistory } from '@conveyor/core'
+import type { TaskHistory } from '@conveyor/core'
+import { createMemoryEventStream, createMemoryTaskHistory, type EventStream } from '@conveyor/core/adapter'
 
 // In one process "another instance" is the same object: one stream and one history per namespace.
 const streams = new Map<string, EventStream>()

@@ -1,7 +1,7 @@
 // Opt-in benchmark: raw amqplib vs the adapter, side by side in one run, on the same server and message size.
 //   node --import tsx --conditions=conveyor-source adapters/rabbitmq/scripts/bench.ts [jobs] [queueType] [rounds]
 import { randomUUID } from 'node:crypto'
-import { type Envelope, encodeEnvelope } from '@conveyor/core'
+import { type Envelope, encodeEnvelope } from '@conveyor/core/adapter'
 import { createRabbitMQBroker } from '@conveyor/rabbitmq'
 import { connect } from 'amqplib'
 

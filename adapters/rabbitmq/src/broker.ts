@@ -1,16 +1,15 @@
-import {
-  type Broker,
-  type BrokerCapabilities,
-  type CloseOptions,
-  type ConsumeOptions,
-  type DeliveryHandler,
-  type Envelope,
-  InvalidOptionsError,
-  NotConnectedError,
-  type QueueSpec,
-  type QueueStats,
-  type Subscription,
-} from '@conveyor/core'
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
+import type {
+  Broker,
+  BrokerCapabilities,
+  CloseOptions,
+  ConsumeOptions,
+  DeliveryHandler,
+  Envelope,
+  QueueSpec,
+  QueueStats,
+  Subscription,
+} from '@conveyor/core/adapter'
 import { Connection, type ConnectionSource } from './connection'
 import { Consumer, type ConsumerContext } from './consumer'
 import { createDeadLetterStore } from './dead-letters'
@@ -20,9 +19,10 @@ import { nodeAddresses } from './nodes'
 import { type RabbitMQBrokerOptions, resolveOptions } from './options'
 import { Publisher } from './publisher'
 import { Sender } from './sender'
+import { withKillHook } from './test-hooks'
 import { Topology } from './topology'
 
-/** The RabbitMQ broker: what `createRabbitMQBroker` returns, plus test hooks. */
+/** The RabbitMQ broker: what `createRabbitMQBroker` returns. */
 export interface RabbitMQBroker extends Broker {
   /** Queue names on the server for a logical queue (`work`, `dead`, `delays`). */
   queueNames(queue: string): ReturnType<Topology['names']>
@@ -33,8 +33,6 @@ export interface RabbitMQBroker extends Broker {
   publishMany(envelopes: readonly Envelope[]): Promise<void>
   /** Logical queues this instance declared or used, for cleanup. */
   knownQueues(): string[]
-  /** Drop the socket as a network failure would; the broker reconnects. For tests. Returns false when not connected. */
-  killConnection(): boolean
 }
 
 /**
@@ -251,9 +249,8 @@ export function createRabbitMQBroker(input: RabbitMQBrokerOptions): RabbitMQBrok
     },
     queueNames: (queue) => topology.names(queue),
     knownQueues: () => topology.queues(),
-    killConnection: () => connection.killSocket(),
   }
-  return broker
+  return withKillHook(broker, () => connection.killSocket())
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

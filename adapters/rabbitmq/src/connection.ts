@@ -1,4 +1,5 @@
-import { NotConnectedError, redactError, redactSecrets } from '@conveyor/core'
+import { NotConnectedError } from '@conveyor/core'
+import { redactError, redactSecrets } from '@conveyor/core/adapter'
 import {
   type Channel,
   type ChannelModel,

@@ -7,7 +7,7 @@ import {
   newTaskId,
   type Subscription,
   toErrorInfo,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import type { ConsumeMessage } from 'amqplib'
 import { ChannelAcks } from './acks'
 import type { Connection } from './connection'

@@ -6,7 +6,7 @@ import {
   decodeEnvelope,
   type Envelope,
   encodeEnvelope,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import type { Channel, GetMessage } from 'amqplib'
 import type { Connection } from './connection'
 import { MAX_RAW_KEPT } from './consumer'

@@ -1,11 +1,11 @@
+import { DeliverySettledError } from '@conveyor/core'
 import {
   type DeadLetterReason,
   type Delivery,
-  DeliverySettledError,
   type Envelope,
   type ErrorInfo,
   encodeEnvelope,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import type { Channel, ConsumeMessage } from 'amqplib'
 import type { ChannelAcks } from './acks'
 

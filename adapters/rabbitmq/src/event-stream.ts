@@ -1,3 +1,4 @@
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
 import {
   type ConveyorEvent,
   type EventPage,
@@ -5,11 +6,9 @@ import {
   type EventReadOptions,
   type EventRetention,
   type EventStream,
-  InvalidOptionsError,
-  NotConnectedError,
   type StoredEvent,
   safeJsonParse,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib'
 import { Connection } from './connection'
 import type { RabbitMQBrokerOptions, RabbitMQLogger } from './options'

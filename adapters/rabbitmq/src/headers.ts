@@ -1,4 +1,4 @@
-import type { DeadLetter } from '@conveyor/core'
+import type { DeadLetter } from '@conveyor/core/adapter'
 import type { MessagePropertyHeaders } from 'amqplib'
 
 /**

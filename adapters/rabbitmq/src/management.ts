@@ -1,4 +1,5 @@
-import { InvalidOptionsError, redactUrl } from '@conveyor/core'
+import { InvalidOptionsError } from '@conveyor/core'
+import { redactUrl } from '@conveyor/core/adapter'
 import type { Options } from 'amqplib'
 
 /**

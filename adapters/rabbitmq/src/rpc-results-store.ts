@@ -1,10 +1,5 @@
-import {
-  NotConnectedError,
-  ResultTimeoutError,
-  type ResultWaitOptions,
-  type TaskRecord,
-  TERMINAL_STATES,
-} from '@conveyor/core'
+import { NotConnectedError, ResultTimeoutError } from '@conveyor/core'
+import { type ResultWaitOptions, type TaskRecord, TERMINAL_STATES } from '@conveyor/core/adapter'
 
 interface Waiter {
   readonly resolve: (record: TaskRecord) => void

@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto'
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
 import {
-  InvalidOptionsError,
-  NotConnectedError,
   type ResultBackend,
   type ResultSetOptions,
   type ResultWaitOptions,
   safeJsonParse,
   type TaskRecord,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelModel, SocketOptions } from 'amqplib'
 import { Connection, type ConnectionSource, withDeadline } from './connection'
 import type { RabbitMQUrl } from './nodes'
 import type { RabbitMQLogger, RabbitMQReconnectOptions } from './options'
 import { RpcRecordStore } from './rpc-results-store'
+import { withKillHook } from './test-hooks'
 
 /** The envelope header naming the reply queue a run's records go to. */
 export const REPLY_TO_HEADER = 'conveyor-reply-to'
@@ -51,8 +51,6 @@ export interface RabbitMQResultBackend extends ResultBackend {
   /** This instance's reply queue: records of the runs it enqueued are sent here. */
   readonly replyQueue: string
   enqueueHeaders(): Readonly<Record<string, string>>
-  /** Drop the socket as a network failure would; the backend reconnects. For tests. False when not connected. */
-  killConnection(): boolean
 }
 
 /** What travels on the reply queue: the record and how long the worker asked it to be kept. */
@@ -302,9 +300,8 @@ export function createRabbitMQResultBackend(input: RabbitMQResultBackendOptions)
       store.delete(id)
     },
     enqueueHeaders: () => headers,
-    killConnection: () => connection.killSocket(),
   }
-  return backend
+  return withKillHook(backend, () => connection.killSocket())
 }
 
 /** The reply message, or undefined when it is not one (never trusted: anybody may publish to the queue). */

@@ -1,4 +1,5 @@
-import { type Envelope, encodeEnvelope, PayloadTooLargeError } from '@conveyor/core'
+import { PayloadTooLargeError } from '@conveyor/core'
+import { type Envelope, encodeEnvelope } from '@conveyor/core/adapter'
 import { DEAD_HEADER, DELIVERIES_HEADER, type DeadRecord, encodeDeadRecord } from './headers'
 import { pickLevel } from './names'
 import { amqpPriority, type ResolvedOptions } from './options'

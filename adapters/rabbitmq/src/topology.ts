@@ -1,4 +1,5 @@
-import { InvalidOptionsError, type QueueSpec } from '@conveyor/core'
+import { InvalidOptionsError } from '@conveyor/core'
+import type { QueueSpec } from '@conveyor/core/adapter'
 import type { Channel, ChannelModel } from 'amqplib'
 import type { Connection } from './connection'
 import { type QueueNames, queueNames } from './names'

@@ -1,4 +1,5 @@
-import { InvalidOptionsError, redactUrl, type UrlAdapter, type UrlAdapterContext } from '@conveyor/core'
+import { InvalidOptionsError } from '@conveyor/core'
+import { redactUrl, type UrlAdapter, type UrlAdapterContext } from '@conveyor/core/adapter'
 import { createRabbitMQBroker } from './broker'
 import { splitHosts } from './nodes'
 import type { RabbitMQQueueType } from './options'

@@ -1,4 +1,5 @@
-import { createApp, createMemoryResultBackend, fixed, UnrecoverableError } from '@conveyor/core'
+import { createApp, fixed, UnrecoverableError } from '@conveyor/core'
+import { createMemoryResultBackend } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, eventually, makeBroker, uniquePrefix } from './helpers'
 

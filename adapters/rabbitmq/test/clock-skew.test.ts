@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { cleanup, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
 

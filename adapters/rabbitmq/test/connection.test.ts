@@ -1,4 +1,4 @@
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, rabbitmqAdapter } from '@conveyor/rabbitmq'
 import { connect } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, type RabbitMQBroker } from '@conveyor/rabbitmq'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RabbitMQCluster, startRabbitMQCluster } from './cluster'

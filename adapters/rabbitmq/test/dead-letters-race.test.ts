@@ -1,4 +1,4 @@
-import type { Delivery, Envelope } from '@conveyor/core'
+import type { Delivery, Envelope } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
 

@@ -1,11 +1,5 @@
-import {
-  type ConveyorEvent,
-  createApp,
-  createMemoryTaskHistory,
-  fixed,
-  followIntoHistory,
-  type StoredEvent,
-} from '@conveyor/core'
+import { type ConveyorEvent, createApp, fixed, type StoredEvent } from '@conveyor/core'
+import { createMemoryTaskHistory, followIntoHistory } from '@conveyor/core/adapter'
 import { createRabbitMQEventStream, createRabbitMQResultBackend, eventStreamQueue } from '@conveyor/rabbitmq'
 import { afterAll, describe, expect, it } from 'vitest'
 import { AMQP_URL, cleanup, makeBroker, uniquePrefix } from './helpers'

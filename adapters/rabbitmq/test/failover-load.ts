@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Envelope } from '@conveyor/core'
+import type { Envelope } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, type RabbitMQBroker } from '@conveyor/rabbitmq'
 import type { RabbitMQCluster, RabbitMQNode } from './cluster'
 

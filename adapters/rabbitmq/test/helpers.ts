@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { promisify } from 'node:util'
 import type { BrokerInspector } from '@conveyor/conformance'
-import type { DeadLetter, Envelope } from '@conveyor/core'
+import type { DeadLetter, Envelope } from '@conveyor/core/adapter'
 import {
   catalogName,
   createRabbitMQBroker,

@@ -1,4 +1,4 @@
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { DEFAULT_DELAY_LEVELS, queueNames, rabbitmqAdapter } from '@conveyor/rabbitmq'
 import { afterEach, describe, expect, it } from 'vitest'
 import { nodeAddresses, splitHosts, toConnectObject } from '../src/nodes'

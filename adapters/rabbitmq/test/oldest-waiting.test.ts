@@ -1,4 +1,5 @@
-import { collectMetrics, createApp, type Delivery, type QueueStats } from '@conveyor/core'
+import { collectMetrics, createApp } from '@conveyor/core'
+import type { Delivery, QueueStats } from '@conveyor/core/adapter'
 import {
   createRabbitMQBroker,
   type RabbitMQBroker,

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, envelope, eventually, makeBroker, sleep, uniquePrefix } from './helpers'
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { createApp, type Delivery } from '@conveyor/core'
+import { createApp } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
 

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createApp, type Delivery } from '@conveyor/core'
+import { createApp } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
+import { killConnection } from '@conveyor/rabbitmq/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AMQP_URL, cleanup, closeConnectionsNamed, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
 
@@ -46,8 +48,8 @@ for (const queueType of ['classic', 'quorum'] as const) {
       const second = Array.from({ length: JOBS / 2 }, () => envelope('q'))
       for (const e of second) ids.add(e.id)
       const publishing = Promise.all(second.map((e) => producer.publish(e)))
-      expect(consumer.killConnection()).toBe(true)
-      expect(producer.killConnection()).toBe(true)
+      expect(killConnection(consumer)).toBe(true)
+      expect(killConnection(producer)).toBe(true)
       await publishing
       await eventually(() => done.size === ids.size, 30_000, `all ${ids.size} jobs (have ${done.size})`)
       expect([...done].every((id) => ids.has(id))).toBe(true)

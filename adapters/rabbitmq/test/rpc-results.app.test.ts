@@ -15,6 +15,7 @@ import {
   REPLY_TO_HEADER,
   rabbitmqAdapter,
 } from '@conveyor/rabbitmq'
+import { killConnection } from '@conveyor/rabbitmq/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AMQP_URL, cleanup, envelope, eventually, makeBroker, rawChannel, sleep, uniquePrefix } from './helpers'
 
@@ -240,7 +241,7 @@ describe('RPC results on rabbitmq: producer and worker apps on separate connecti
     await worker()
     expect(await (await front.enqueue(add, { a: 1, b: 0 })).result({ timeoutMs: 10_000 })).toBe(1)
     const headers = results.enqueueHeaders()
-    expect(results.killConnection()).toBe(true)
+    expect(killConnection(results)).toBe(true)
     // The server drops the exclusive queue with the dead connection; the backend declares the same name again.
     await eventually(
       () => lines.some((line) => line.msg.includes('reply queue back')),

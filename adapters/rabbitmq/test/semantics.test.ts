@@ -1,4 +1,4 @@
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, envelope, eventually, makeBroker, rawChannel, sleep, uniquePrefix } from './helpers'
 

@@ -1,3 +1,4 @@
+import { InvalidOptionsError, NotConnectedError, PayloadTooLargeError } from '@conveyor/core'
 import {
   assertEnvelope,
   type Broker,
@@ -6,14 +7,11 @@ import {
   type ConsumeOptions,
   type DeliveryHandler,
   type Envelope,
-  InvalidOptionsError,
-  NotConnectedError,
-  PayloadTooLargeError,
   type QueueSpec,
   type QueueStats,
   type Subscription,
   utf8Length,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import { encodeStored, storedReadyAt, storeRaw } from './codec'
 import { closeClient, connectionOf, ensureConnected, openClient, serverName, splitUrl } from './connection'
 import { Consumer } from './consumer'

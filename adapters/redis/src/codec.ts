@@ -1,11 +1,5 @@
-import {
-  assertEnvelope,
-  decodeEnvelope,
-  type Envelope,
-  MalformedMessageError,
-  SerializationError,
-  safeJsonParse,
-} from '@conveyor/core'
+import { MalformedMessageError, SerializationError } from '@conveyor/core'
+import { assertEnvelope, decodeEnvelope, type Envelope, safeJsonParse } from '@conveyor/core/adapter'
 
 /**
  * The stored form of an envelope: a marker byte, then a JSON array of the always-present fields, then an object of

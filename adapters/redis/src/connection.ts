@@ -1,4 +1,5 @@
-import { InvalidOptionsError, NotConnectedError, redactError, redactSecrets, redactUrl } from '@conveyor/core'
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
+import { redactError, redactSecrets, redactUrl } from '@conveyor/core/adapter'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient, RedisConnectionOptions } from './options'
 import { parseSentinelUrl, SENTINEL_PROTOCOL } from './sentinel-url'

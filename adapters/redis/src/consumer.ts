@@ -1,4 +1,4 @@
-import { type DeliveryHandler, newTaskId, type Subscription, toErrorInfo } from '@conveyor/core'
+import { type DeliveryHandler, newTaskId, type Subscription, toErrorInfo } from '@conveyor/core/adapter'
 import { decodeStored } from './codec'
 import { closeClient, duplicateClient } from './connection'
 import type { RedisClient } from './options'

@@ -1,11 +1,5 @@
-import {
-  type CoordinationStore,
-  InvalidOptionsError,
-  type Lease,
-  NotConnectedError,
-  safeJsonParse,
-  type WorkerHeartbeat,
-} from '@conveyor/core'
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
+import { type CoordinationStore, type Lease, safeJsonParse, type WorkerHeartbeat } from '@conveyor/core/adapter'
 import { closeClient, ensureConnected, openClient, splitUrl } from './connection'
 import { runCoordScript } from './coordination-scripts'
 import type { RedisConnectionOptions } from './options'

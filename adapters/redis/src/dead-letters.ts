@@ -1,5 +1,5 @@
-import type { DeadLetter, DeadLetterStore, Envelope } from '@conveyor/core'
-import { safeJsonParse } from '@conveyor/core'
+import type { DeadLetter, DeadLetterStore, Envelope } from '@conveyor/core/adapter'
+import { safeJsonParse } from '@conveyor/core/adapter'
 import { encodeStored } from './codec'
 import type { QueueKeys } from './keys'
 import type { BrokerShared } from './runtime'

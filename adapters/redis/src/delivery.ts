@@ -1,4 +1,4 @@
-import type { DeadLetterReason, Delivery, Envelope, ErrorInfo } from '@conveyor/core'
+import type { DeadLetterReason, Delivery, Envelope, ErrorInfo } from '@conveyor/core/adapter'
 import type { Holder, QueueRuntime } from './runtime'
 
 /**

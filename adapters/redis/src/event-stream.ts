@@ -1,3 +1,4 @@
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
 import {
   type ConveyorEvent,
   type EventPage,
@@ -5,12 +6,10 @@ import {
   type EventReadOptions,
   type EventRetention,
   type EventStream,
-  InvalidOptionsError,
   joinEncoded,
-  NotConnectedError,
   type StoredEvent,
   safeJsonParse,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import { closeClient, duplicateClient, ensureConnected, openClient, splitUrl } from './connection'
 import type { RedisClient, RedisConnectionOptions } from './options'
 

@@ -1,4 +1,4 @@
-import { MAX_PRIORITY } from '@conveyor/core'
+import { MAX_PRIORITY } from '@conveyor/core/adapter'
 
 /**
  * The keys of one queue. All share the hash tag `{prefix:queue}`, so every script touches one cluster slot.

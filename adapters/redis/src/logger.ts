@@ -1,4 +1,4 @@
-import { redactError } from '@conveyor/core'
+import { redactError } from '@conveyor/core/adapter'
 import type { RedisLogger } from './options'
 
 /**

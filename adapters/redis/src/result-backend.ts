@@ -1,11 +1,5 @@
-import {
-  NotConnectedError,
-  type ResultBackend,
-  ResultTimeoutError,
-  safeJsonParse,
-  type TaskRecord,
-  TERMINAL_STATES,
-} from '@conveyor/core'
+import { NotConnectedError, ResultTimeoutError } from '@conveyor/core'
+import { type ResultBackend, safeJsonParse, type TaskRecord, TERMINAL_STATES } from '@conveyor/core/adapter'
 import {
   closeClient,
   connectionOf,

@@ -1,12 +1,11 @@
+import { DeliverySettledError, NotConnectedError } from '@conveyor/core'
 import {
   type DeadLetter,
   type DeadLetterReason,
-  DeliverySettledError,
   deadLetterJson,
   type Envelope,
   type ErrorInfo,
-  NotConnectedError,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import { encodeStored } from './codec'
 import { RedisDelivery } from './delivery'
 import type { QueueKeys } from './keys'

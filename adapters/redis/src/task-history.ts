@@ -1,3 +1,4 @@
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
 import {
   type ConveyorEvent,
   checkHistoryLimit,
@@ -5,9 +6,7 @@ import {
   encodeEvent,
   foldRun,
   type HistoryRetention,
-  InvalidOptionsError,
   MAX_RUN_LINES,
-  NotConnectedError,
   parseHistoryCursor,
   phaseOf,
   type RunRecord,
@@ -20,7 +19,7 @@ import {
   type TaskRunPage,
   type TaskRunQuery,
   type TaskState,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import { closeClient, ensureConnected, openClient, splitUrl } from './connection'
 import type { RedisConnectionOptions } from './options'
 import { runScript } from './scripts'

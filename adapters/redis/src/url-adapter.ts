@@ -1,4 +1,4 @@
-import type { UrlAdapter, UrlAdapterContext } from '@conveyor/core'
+import type { UrlAdapter, UrlAdapterContext } from '@conveyor/core/adapter'
 import { createRedisBroker } from './broker'
 import type { RedisLogger } from './options'
 import { createRedisResultBackend } from './result-backend'

@@ -1,4 +1,4 @@
-import type { CountOptions, GroupCount, GroupMember, WorkflowAdmission, WorkflowStore } from '@conveyor/core'
+import type { CountOptions, GroupCount, GroupMember, WorkflowAdmission, WorkflowStore } from '@conveyor/core/adapter'
 import type { RedisClient } from './options'
 import { runScript } from './scripts'
 

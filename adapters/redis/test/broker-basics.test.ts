@@ -1,4 +1,5 @@
-import { type Delivery, DeliverySettledError, type Envelope } from '@conveyor/core'
+import { DeliverySettledError } from '@conveyor/core'
+import type { Delivery, Envelope } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'

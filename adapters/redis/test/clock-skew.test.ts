@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createRedisBroker } from '../src/index'

@@ -1,5 +1,6 @@
 import { runBrokerConformance, runResultBackendConformance } from '@conveyor/conformance'
-import { createApp, type DeadLetter, type Delivery, fixed, UnrecoverableError } from '@conveyor/core'
+import { createApp, fixed, UnrecoverableError } from '@conveyor/core'
+import type { DeadLetter, Delivery } from '@conveyor/core/adapter'
 import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, createRedisResultBackend, prefixPattern, queueKeys } from '../src/index'

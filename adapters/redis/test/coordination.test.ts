@@ -1,10 +1,5 @@
-import {
-  type CoordinationStore,
-  createApp,
-  createScheduler,
-  NotConnectedError,
-  type WorkerHeartbeat,
-} from '@conveyor/core'
+import { type CoordinationStore, createApp, createScheduler, NotConnectedError } from '@conveyor/core'
+import type { WorkerHeartbeat } from '@conveyor/core/adapter'
 import { createRedisCoordination } from '@conveyor/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

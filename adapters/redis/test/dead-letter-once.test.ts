@@ -1,4 +1,4 @@
-import { type Delivery, toErrorInfo } from '@conveyor/core'
+import { type Delivery, toErrorInfo } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'

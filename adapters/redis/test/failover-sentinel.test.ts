@@ -1,4 +1,5 @@
-import { createApp, type Delivery } from '@conveyor/core'
+import { createApp } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, queueKeys, ReplicationTimeoutError, redisAdapter } from '../src/index'

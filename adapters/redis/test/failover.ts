@@ -1,4 +1,5 @@
-import type { Broker, Delivery } from '@conveyor/core'
+import type { Broker } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { envelope, sleep } from './helpers'
 
 /** What one failover run measured. */

@@ -1,4 +1,4 @@
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'

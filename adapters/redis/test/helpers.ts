@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { BrokerInspector } from '@conveyor/conformance'
-import type { DeadLetter, Envelope } from '@conveyor/core'
+import type { DeadLetter, Envelope } from '@conveyor/core/adapter'
 import { type Cluster, Redis } from 'ioredis'
 import { prefixPattern, queueKeys } from '../src/keys'
 

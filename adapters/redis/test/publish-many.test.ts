@@ -1,4 +1,5 @@
-import { type Delivery, PayloadTooLargeError } from '@conveyor/core'
+import { PayloadTooLargeError } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util'
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
 import { envelope, uniquePrefix, until } from './helpers'

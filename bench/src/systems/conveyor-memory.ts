@@ -1,4 +1,4 @@
-import { createMemoryBroker } from '@conveyor/core'
+import { createMemoryBroker } from '@conveyor/core/adapter'
 import { namespace } from '../util/names'
 import { conveyorInstance } from './conveyor-app'
 import type { BenchSystem } from './system'

@@ -1,4 +1,4 @@
-import type { Tracing } from '@conveyor/core'
+import type { Tracing } from '@conveyor/core/adapter'
 import { openTelemetryTracing } from '@conveyor/otel'
 import { context } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'

@@ -1,12 +1,5 @@
-import {
-  type App,
-  type BrokerCapabilities,
-  createApp,
-  type DeadLetter,
-  exponential,
-  type TaskContext,
-  UnrecoverableError,
-} from '@conveyor/core'
+import { type App, createApp, exponential, type TaskContext, UnrecoverableError } from '@conveyor/core'
+import type { BrokerCapabilities, DeadLetter } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import { ConformanceFailure } from '../harness/failure'
 import type { Harness } from '../harness/harness'

@@ -1,4 +1,4 @@
-import type { DeadLetter } from '@conveyor/core'
+import type { DeadLetter } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import type { BrokerTestTable } from '../define'
 import type { Harness } from '../harness/harness'

@@ -1,4 +1,4 @@
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import type { BrokerTestTable } from '../define'
 import { ConformanceFailure } from '../harness/failure'

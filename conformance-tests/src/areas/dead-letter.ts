@@ -1,4 +1,10 @@
-import { type Broker, type BrokerCapabilities, type DeadLetter, type Envelope, toErrorInfo } from '@conveyor/core'
+import {
+  type Broker,
+  type BrokerCapabilities,
+  type DeadLetter,
+  type Envelope,
+  toErrorInfo,
+} from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import type { BrokerTestTable } from '../define'
 import type { Harness } from '../harness/harness'

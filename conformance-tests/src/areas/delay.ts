@@ -1,4 +1,4 @@
-import type { BrokerCapabilities } from '@conveyor/core'
+import type { BrokerCapabilities } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import type { BrokerTestTable } from '../define'
 import type { Harness } from '../harness/harness'

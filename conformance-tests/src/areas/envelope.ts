@@ -1,4 +1,4 @@
-import { encodeEnvelope, type JsonValue, utf8Length } from '@conveyor/core'
+import { encodeEnvelope, type JsonValue, utf8Length } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import type { BrokerTestTable } from '../define'
 import type { Harness } from '../harness/harness'

@@ -1,4 +1,4 @@
-import { type Broker, type Delivery, toErrorInfo } from '@conveyor/core'
+import { type Broker, type Delivery, toErrorInfo } from '@conveyor/core/adapter'
 import type { Harness } from '../harness/harness'
 import { TIMING } from '../harness/harness'
 import { eventually, sleep } from '../harness/wait'

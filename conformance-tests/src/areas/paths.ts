@@ -1,4 +1,4 @@
-import { type Delivery, toErrorInfo } from '@conveyor/core'
+import { type Delivery, toErrorInfo } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import type { BrokerTestTable } from '../define'
 import type { Collector } from '../harness/collector'

@@ -1,4 +1,5 @@
-import { createApp, newTaskId } from '@conveyor/core'
+import { createApp } from '@conveyor/core'
+import { newTaskId } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import type { Harness } from '../harness/harness'
 import { TIMING } from '../harness/harness'

@@ -1,4 +1,4 @@
-import { type BrokerCapabilities, type Envelope, encodeEnvelope, toErrorInfo } from '@conveyor/core'
+import { type BrokerCapabilities, type Envelope, encodeEnvelope, toErrorInfo } from '@conveyor/core/adapter'
 import type { Harness } from '../harness/harness'
 import { TIMING } from '../harness/harness'
 import { eventually } from '../harness/wait'

@@ -1,4 +1,4 @@
-import type { TaskRecord } from '@conveyor/core'
+import type { TaskRecord } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import { type ResultsTest, TTL } from '../harness/results-harness'
 import { eventually, rejection, sleep, within } from '../harness/wait'

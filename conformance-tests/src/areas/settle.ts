@@ -1,4 +1,4 @@
-import { toErrorInfo } from '@conveyor/core'
+import { toErrorInfo } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import type { BrokerTestTable } from '../define'
 import { TIMING } from '../harness/harness'

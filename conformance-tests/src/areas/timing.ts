@@ -1,4 +1,4 @@
-import type { Broker, BrokerCapabilities, DelayLateness, Delivery, Envelope } from '@conveyor/core'
+import type { Broker, BrokerCapabilities, DelayLateness, Delivery, Envelope } from '@conveyor/core/adapter'
 import type { BrokerTestTable } from '../define'
 import type { Received } from '../harness/collector'
 import { ConformanceFailure } from '../harness/failure'

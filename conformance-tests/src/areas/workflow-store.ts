@@ -1,4 +1,4 @@
-import type { CountOptions, GroupCount, ResultBackend, WorkflowStore } from '@conveyor/core'
+import type { CountOptions, GroupCount, ResultBackend, WorkflowStore } from '@conveyor/core/adapter'
 import { expect } from 'vitest'
 import { ConformanceFailure } from '../harness/failure'
 import type { ResultsHarness, ResultsTest } from '../harness/results-harness'

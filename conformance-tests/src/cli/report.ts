@@ -1,4 +1,4 @@
-import type { BrokerCapabilities } from '@conveyor/core'
+import type { BrokerCapabilities } from '@conveyor/core/adapter'
 import { capabilityMatrix } from '../capability-matrix'
 
 /** One test's outcome as the CLI prints it. */

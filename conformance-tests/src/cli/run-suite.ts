@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { BrokerCapabilities } from '@conveyor/core'
+import type { BrokerCapabilities } from '@conveyor/core/adapter'
 import type { TestOutcome } from './report'
 
 export interface SuiteRun {

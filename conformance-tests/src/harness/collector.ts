@@ -1,4 +1,4 @@
-import type { Broker, Delivery, Subscription } from '@conveyor/core'
+import type { Broker, Delivery, Subscription } from '@conveyor/core/adapter'
 import { ConformanceFailure } from './failure'
 import { sleep } from './wait'
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { type Broker, type BrokerCapabilities, type Envelope, newTaskId } from '@conveyor/core'
+import { type Broker, type BrokerCapabilities, type Envelope, newTaskId } from '@conveyor/core/adapter'
 import type { BrokerConformanceOptions, BrokerContext, BrokerInspector } from '../options'
 import { type CollectOptions, type Collector, collect } from './collector'
 

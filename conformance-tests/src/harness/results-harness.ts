@@ -1,4 +1,4 @@
-import type { ResultBackend, TaskRecord, TaskState } from '@conveyor/core'
+import type { ResultBackend, TaskRecord, TaskState } from '@conveyor/core/adapter'
 import type { BrokerContext, ResultBackendConformanceOptions } from '../options'
 import { newNamespace } from './harness'
 

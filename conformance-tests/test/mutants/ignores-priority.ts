@@ -1,4 +1,4 @@
-import { encodeEnvelope } from '@conveyor/core'
+import { encodeEnvelope } from '@conveyor/core/adapter'
 import { defineMutant } from './mutant'
 
 /** Stores every ready message at priority 0 (the envelope still says otherwise): plain FIFO. */

@@ -1,4 +1,4 @@
-import type { Delivery } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
 import { defineMutant } from './mutant'
 import { withDelivery } from './wrap'
 

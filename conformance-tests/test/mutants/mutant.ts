@@ -1,5 +1,6 @@
 import type { BrokerTestId } from '@conveyor/conformance'
-import { type Broker, createMemoryBroker, type MemoryStore } from '@conveyor/core'
+import type { Broker } from '@conveyor/core'
+import { createMemoryBroker, type MemoryStore } from '@conveyor/core/adapter'
 import { type Mutation, mutate } from './wrap'
 
 /** A deliberately broken memory broker and the suite tests that must catch it. */

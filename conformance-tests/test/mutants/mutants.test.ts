@@ -1,5 +1,6 @@
 import { type BrokerSuiteOptions, type BrokerTestId, checkBrokerConformance } from '@conveyor/conformance'
-import { type Broker, createMemoryBroker, createMemoryStore, type MemoryStore } from '@conveyor/core'
+import type { Broker } from '@conveyor/core'
+import { createMemoryBroker, createMemoryStore, type MemoryStore } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { perNamespace } from '../support/per-namespace'
 import { mutants } from './index'

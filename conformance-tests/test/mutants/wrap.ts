@@ -1,4 +1,5 @@
-import type { Broker, ConsumeOptions, DeadLetterStore, Delivery, Envelope } from '@conveyor/core'
+import type { Broker } from '@conveyor/core'
+import type { ConsumeOptions, DeadLetterStore, Delivery, Envelope } from '@conveyor/core/adapter'
 
 /** Where a mutant bends the memory broker. Every hook is optional; the rest passes through unchanged. */
 export interface Mutation {

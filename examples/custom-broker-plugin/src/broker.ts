@@ -1,3 +1,4 @@
+import { InvalidOptionsError, NotConnectedError, PayloadTooLargeError } from '@conveyor/core'
 import {
   type Broker,
   type BrokerCapabilities,
@@ -6,13 +7,10 @@ import {
   type DeliveryHandler,
   type Envelope,
   encodeEnvelope,
-  InvalidOptionsError,
-  NotConnectedError,
-  PayloadTooLargeError,
   type QueueSpec,
   type Subscription,
   utf8Length,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import pg from 'pg'
 import { PostgresSubscription } from './consumer'
 import { deadLetterStore } from './dead-letters'

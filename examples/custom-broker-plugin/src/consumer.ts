@@ -1,19 +1,18 @@
+import { DeliverySettledError, NotConnectedError } from '@conveyor/core'
 import {
   type DeadLetter,
   type DeadLetterReason,
   type Delivery,
   type DeliveryHandler,
-  DeliverySettledError,
   deadLetterJson,
   decodeEnvelope,
   type Envelope,
   type ErrorInfo,
   encodeEnvelope,
-  NotConnectedError,
   newTaskId,
   type Subscription,
   toErrorInfo,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import type { Runtime } from './runtime'
 
 interface Row {

@@ -1,4 +1,10 @@
-import { type DeadLetter, type DeadLetterStore, type Envelope, encodeEnvelope, safeJsonParse } from '@conveyor/core'
+import {
+  type DeadLetter,
+  type DeadLetterStore,
+  type Envelope,
+  encodeEnvelope,
+  safeJsonParse,
+} from '@conveyor/core/adapter'
 import { ensureOpen, type Runtime } from './runtime'
 
 /** The dead-letter table, managed through the broker. */

@@ -1,4 +1,4 @@
-import type { UrlAdapter } from '@conveyor/core'
+import type { UrlAdapter } from '@conveyor/core/adapter'
 import { createPostgresBroker } from './broker'
 
 /** The query parameter that names the namespace; removed before the URL reaches pg. */

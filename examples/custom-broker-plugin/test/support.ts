@@ -1,5 +1,5 @@
 import type { BrokerInspector } from '@conveyor/conformance'
-import type { DeadLetter } from '@conveyor/core'
+import type { DeadLetter } from '@conveyor/core/adapter'
 import pg from 'pg'
 import { tablesFor } from '../src/index'
 

@@ -1,11 +1,5 @@
-import {
-  type App,
-  createApp,
-  createMemoryResultBackend,
-  exponential,
-  UnrecoverableError,
-  type UrlAdapter,
-} from '@conveyor/core'
+import { type App, createApp, exponential, UnrecoverableError, type UrlAdapter } from '@conveyor/core'
+import { createMemoryResultBackend } from '@conveyor/core/adapter'
 import { buildReport, createThumbnail, sendEmail } from './tasks'
 
 /** Adapters are loaded only when the URL asks for them, so the demo needs no server by default. */

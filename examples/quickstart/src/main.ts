@@ -1,4 +1,5 @@
-import { collectMetrics, redactUrl, TaskFailedError } from '@conveyor/core'
+import { collectMetrics, TaskFailedError } from '@conveyor/core'
+import { redactUrl } from '@conveyor/core/adapter'
 import { createDemoApp } from './app'
 import { buildReport, createThumbnail, sendEmail } from './tasks'
 

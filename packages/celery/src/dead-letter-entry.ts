@@ -1,4 +1,4 @@
-import type { DeadLetter, DeadLetterReason, Envelope, ErrorInfo } from '@conveyor/core'
+import type { DeadLetter, DeadLetterReason, Envelope, ErrorInfo } from '@conveyor/core/adapter'
 
 /** Raw bodies of undecodable messages are kept up to this many characters. */
 const MAX_RAW = 65_536

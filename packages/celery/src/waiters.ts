@@ -1,4 +1,5 @@
-import { ResultTimeoutError, type ResultWaitOptions, type TaskRecord, TERMINAL_STATES } from '@conveyor/core'
+import { ResultTimeoutError } from '@conveyor/core'
+import { type ResultWaitOptions, type TaskRecord, TERMINAL_STATES } from '@conveyor/core/adapter'
 
 interface Waiter {
   resolve(record: TaskRecord): void

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { redactSecrets } from '@conveyor/core'
+import { redactSecrets } from '@conveyor/core/adapter'
 import { runCli } from './cli'
 
 runCli(process.argv.slice(2)).then(

@@ -1,4 +1,5 @@
-import { ConveyorError, redactSecrets } from '@conveyor/core'
+import { ConveyorError } from '@conveyor/core'
+import { redactSecrets } from '@conveyor/core/adapter'
 import { alertsCommand } from './commands/alerts'
 import { dashboardCommand } from './commands/dashboard'
 import { dlqCommand } from './commands/dlq'

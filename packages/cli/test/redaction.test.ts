@@ -1,6 +1,7 @@
 import { inspect } from 'node:util'
 import { type CliIo, runCli } from '@conveyor/cli'
-import { createApp, redactSecrets, redactUrl } from '@conveyor/core'
+import { createApp } from '@conveyor/core'
+import { redactSecrets, redactUrl } from '@conveyor/core/adapter'
 import { rabbitmqAdapter } from '@conveyor/rabbitmq'
 import { redisAdapter } from '@conveyor/redis'
 import { describe, expect, it } from 'vitest'

@@ -1,4 +1,4 @@
-import { hardLimitKey } from '@conveyor/core'
+import { hardLimitKey } from '@conveyor/core/adapter'
 import { createRedisCoordination } from '@conveyor/redis'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { conveyor, REDIS_APP, REDIS_URL, redisSandboxes, type Started, start, until } from './helpers'

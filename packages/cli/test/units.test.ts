@@ -1,5 +1,5 @@
 import { DEFAULT_RESTART, deadLetterFilter, parsePool, restartDelay, UsageError } from '@conveyor/cli'
-import type { DeadLetter } from '@conveyor/core'
+import type { DeadLetter } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 describe('pools', () => {

@@ -1,11 +1,11 @@
 import {
   createApp,
-  createMemoryBroker,
   InvalidOptionsError,
   PayloadTooLargeError,
   type StandardSchemaV1,
   ValidationError,
 } from '@conveyor/core'
+import { createMemoryBroker } from '@conveyor/core/adapter'
 import { describe, expect, it, vi } from 'vitest'
 import { useMemoryApps } from './helpers'
 

@@ -1,13 +1,5 @@
-import {
-  type Broker,
-  createApp,
-  createMemoryBroker,
-  createMemoryStore,
-  createRouter,
-  encodeEnvelope,
-  InvalidOptionsError,
-  SerializationError,
-} from '@conveyor/core'
+import { type Broker, createApp, InvalidOptionsError, SerializationError } from '@conveyor/core'
+import { createMemoryBroker, createMemoryStore, createRouter, encodeEnvelope } from '@conveyor/core/adapter'
 import { describe, expect, it, vi } from 'vitest'
 import { useMemoryApps } from './helpers'
 

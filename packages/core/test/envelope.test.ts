@@ -1,4 +1,5 @@
-import { decodeEnvelope, type Envelope, encodeEnvelope, MalformedMessageError, safeJsonParse } from '@conveyor/core'
+import { MalformedMessageError } from '@conveyor/core'
+import { decodeEnvelope, type Envelope, encodeEnvelope, safeJsonParse } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 const envelope: Envelope = {

@@ -1,4 +1,5 @@
-import { createApp, createMemoryBroker, createMemoryStore } from '@conveyor/core'
+import { createApp } from '@conveyor/core'
+import { createMemoryBroker, createMemoryStore } from '@conveyor/core/adapter'
 import { describe, expect, it, vi } from 'vitest'
 import { sleep } from './helpers'
 

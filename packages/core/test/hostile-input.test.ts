@@ -1,11 +1,5 @@
-import {
-  decodeEnvelope,
-  type Envelope,
-  MAX_INPUT_DEPTH,
-  MalformedMessageError,
-  SerializationError,
-  safeJsonParse,
-} from '@conveyor/core'
+import { MalformedMessageError, SerializationError } from '@conveyor/core'
+import { decodeEnvelope, type Envelope, MAX_INPUT_DEPTH, safeJsonParse } from '@conveyor/core/adapter'
 import { describe, expect, it, vi } from 'vitest'
 import { useMemoryApps } from './helpers'
 

@@ -3,11 +3,10 @@ import {
   type Broker,
   type CoordinationStore,
   createApp,
-  createMemoryBroker,
-  createMemoryCoordination,
   declareTask,
   InvalidOptionsError,
 } from '@conveyor/core'
+import { createMemoryBroker, createMemoryCoordination } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { captureLogger, useMemoryApps } from './helpers'
 

@@ -1,4 +1,5 @@
-import { createMemoryResultBackend, ResultTimeoutError, type TaskRecord } from '@conveyor/core'
+import { ResultTimeoutError, type TaskRecord } from '@conveyor/core'
+import { createMemoryResultBackend } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { sleep } from './helpers'
 

@@ -1,4 +1,5 @@
-import { collectMetrics, type MetricsSnapshot } from '@conveyor/core'
+import { collectMetrics } from '@conveyor/core'
+import type { MetricsSnapshot } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { sleep, useMemoryApps } from './helpers'
 

@@ -2,16 +2,18 @@ import {
   type Broker,
   collectMetrics,
   createApp,
-  createMemoryBroker,
   fixed,
-  MetricsRegistry,
-  type MetricsSnapshot,
-  mergeSnapshots,
-  PROMETHEUS_CONTENT_TYPE,
   renderPrometheus,
   serveMetrics,
   UnrecoverableError,
 } from '@conveyor/core'
+import {
+  createMemoryBroker,
+  MetricsRegistry,
+  type MetricsSnapshot,
+  mergeSnapshots,
+  PROMETHEUS_CONTENT_TYPE,
+} from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { sleep, useMemoryApps } from './helpers'
 

@@ -1,10 +1,5 @@
-import {
-  createMemoryResultBackend,
-  type Envelope,
-  type ResultBackend,
-  type ResultSetOptions,
-  type TaskRecord,
-} from '@conveyor/core'
+import type { ResultBackend, TaskRecord } from '@conveyor/core'
+import { createMemoryResultBackend, type Envelope, type ResultSetOptions } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { useMemoryApps } from './helpers'
 

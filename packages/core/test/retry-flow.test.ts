@@ -1,4 +1,5 @@
-import { type DeadLetter, exponential, fixed, type TaskEvents, UnrecoverableError } from '@conveyor/core'
+import { exponential, fixed, type TaskEvents, UnrecoverableError } from '@conveyor/core'
+import type { DeadLetter } from '@conveyor/core/adapter'
 import { match, P } from 'ts-pattern'
 import { describe, expect, it, vi } from 'vitest'
 import { captureLogger, useMemoryApps } from './helpers'

@@ -1,4 +1,5 @@
-import { createApp, createRouter, InvalidOptionsError } from '@conveyor/core'
+import { createApp, InvalidOptionsError } from '@conveyor/core'
+import { createRouter } from '@conveyor/core/adapter'
 import { describe, expect, it, vi } from 'vitest'
 
 describe('router', () => {

@@ -1,4 +1,5 @@
-import { collectMetrics, InvalidOptionsError, mergeSnapshots, renderPrometheus } from '@conveyor/core'
+import { collectMetrics, InvalidOptionsError, renderPrometheus } from '@conveyor/core'
+import { mergeSnapshots } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { useMemoryApps } from './helpers'
 

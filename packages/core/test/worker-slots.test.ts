@@ -1,4 +1,5 @@
-import { type Broker, createApp, createMemoryBroker, type Delivery } from '@conveyor/core'
+import { type Broker, createApp } from '@conveyor/core'
+import { createMemoryBroker, type Delivery } from '@conveyor/core/adapter'
 import { describe, expect, it, vi } from 'vitest'
 import { sleep } from './helpers'
 

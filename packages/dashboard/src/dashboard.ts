@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createMemoryCoordination, createMemoryTaskHistory, createScheduler, type TaskHistory } from '@conveyor/core'
+import { createScheduler, type TaskHistory } from '@conveyor/core'
+import { createMemoryCoordination, createMemoryTaskHistory } from '@conveyor/core/adapter'
 import { inProcessEvents } from './feed/in-process'
 import { streamEvents } from './feed/stream'
 import type { DashboardOptions } from './options'

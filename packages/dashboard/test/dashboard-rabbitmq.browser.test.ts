@@ -1,4 +1,4 @@
-import { createMemoryCoordination } from '@conveyor/core'
+import { createMemoryCoordination } from '@conveyor/core/adapter'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanup, makeBroker, uniquePrefix } from '../../../adapters/rabbitmq/test/helpers'

@@ -1,4 +1,12 @@
-import type { Envelope, ProcessInfo, ProcessResult, ProcessSpan, SendSpan, Tracing, TracingInfo } from '@conveyor/core'
+import type {
+  Envelope,
+  ProcessInfo,
+  ProcessResult,
+  ProcessSpan,
+  SendSpan,
+  Tracing,
+  TracingInfo,
+} from '@conveyor/core/adapter'
 import {
   type Attributes,
   type Context,

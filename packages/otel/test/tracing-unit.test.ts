@@ -1,4 +1,4 @@
-import type { Envelope } from '@conveyor/core'
+import type { Envelope } from '@conveyor/core/adapter'
 import { openTelemetryTracing } from '@conveyor/otel'
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { beforeEach, describe, expect, it } from 'vitest'

@@ -1,16 +1,15 @@
-import {
-  type Broker,
-  type BrokerCapabilities,
-  type CloseOptions,
-  type ConsumeOptions,
-  type DeliveryHandler,
-  type Envelope,
-  InvalidOptionsError,
-  NotConnectedError,
-  type QueueSpec,
-  type QueueStats,
-  type Subscription,
-} from '@conveyor/core'
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
+import type {
+  Broker,
+  BrokerCapabilities,
+  CloseOptions,
+  ConsumeOptions,
+  DeliveryHandler,
+  Envelope,
+  QueueSpec,
+  QueueStats,
+  Subscription,
+} from '@conveyor/core/adapter'
 import { type Channel, type ChannelModel, connect } from 'amqplib'
 import { envelopeToCelery } from '../protocol/message'
 import { attemptsOf, warnerOf } from '../settings'

@@ -1,4 +1,4 @@
-import type { DeliveryHandler, Envelope, Subscription } from '@conveyor/core'
+import type { DeliveryHandler, Envelope, Subscription } from '@conveyor/core/adapter'
 import type { Channel, ConsumeMessage } from 'amqplib'
 import { deadLetterEntry } from '../dead-letter-entry'
 import { CeleryDecodeError } from '../errors/celery-decode-error'

@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import {
-  NotConnectedError,
-  type ResultBackend,
-  type ResultSetOptions,
-  safeJsonParse,
-  type TaskRecord,
-} from '@conveyor/core'
+import { NotConnectedError } from '@conveyor/core'
+import { type ResultBackend, type ResultSetOptions, safeJsonParse, type TaskRecord } from '@conveyor/core/adapter'
 import { type Channel, type ChannelModel, type ConsumeMessage, connect } from 'amqplib'
 import { CORRELATION_ID_HEADER, REPLY_TO_HEADER } from '../protocol/message'
 import { celeryMetaToRecord, isCeleryResultMeta, recordToCeleryMeta } from '../protocol/results'

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { type Envelope, type JsonValue, safeJsonParse } from '@conveyor/core'
+import { type Envelope, type JsonValue, safeJsonParse } from '@conveyor/core/adapter'
 import { CeleryDecodeError } from '../errors/celery-decode-error'
 import { CeleryPayloadError } from '../errors/celery-payload-error'
 import { fromCeleryTime, toCeleryTime } from './time'

@@ -1,4 +1,4 @@
-import type { ErrorInfo, JsonValue, TaskRecord, TaskState } from '@conveyor/core'
+import type { ErrorInfo, JsonValue, TaskRecord, TaskState } from '@conveyor/core/adapter'
 import { fromCeleryTime, toCeleryTime } from './time'
 
 /** Celery's task states (celery/states.py) that Conveyor writes or reads. */

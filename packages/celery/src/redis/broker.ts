@@ -1,14 +1,14 @@
-import {
-  type Broker,
-  type BrokerCapabilities,
-  type CloseOptions,
-  type ConsumeOptions,
-  type DeliveryHandler,
-  type Envelope,
-  NotConnectedError,
-  type QueueStats,
-  type Subscription,
-} from '@conveyor/core'
+import { NotConnectedError } from '@conveyor/core'
+import type {
+  Broker,
+  BrokerCapabilities,
+  CloseOptions,
+  ConsumeOptions,
+  DeliveryHandler,
+  Envelope,
+  QueueStats,
+  Subscription,
+} from '@conveyor/core/adapter'
 import { Redis } from 'ioredis'
 import { envelopeToCelery } from '../protocol/message'
 import { attemptsOf, positive, warnerOf } from '../settings'

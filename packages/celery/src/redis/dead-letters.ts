@@ -1,5 +1,5 @@
-import type { DeadLetter, DeadLetterPage, DeadLetterSelection, DeadLetterStore, Envelope } from '@conveyor/core'
-import { safeJsonParse } from '@conveyor/core'
+import type { DeadLetter, DeadLetterPage, DeadLetterSelection, DeadLetterStore, Envelope } from '@conveyor/core/adapter'
+import { safeJsonParse } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { envelopeToCelery } from '../protocol/message'
 import type { QueueKeys } from './keys'

@@ -1,10 +1,5 @@
-import {
-  type DeadLetterReason,
-  type Delivery,
-  DeliverySettledError,
-  type Envelope,
-  type ErrorInfo,
-} from '@conveyor/core'
+import { DeliverySettledError } from '@conveyor/core'
+import type { DeadLetterReason, Delivery, Envelope, ErrorInfo } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { deadLetterEntry } from '../dead-letter-entry'
 import { envelopeToCelery } from '../protocol/message'

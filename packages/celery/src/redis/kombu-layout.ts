@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { MAX_PRIORITY, safeJsonParse } from '@conveyor/core'
+import { MAX_PRIORITY, safeJsonParse } from '@conveyor/core/adapter'
 import { CeleryDecodeError } from '../errors/celery-decode-error'
 import type { CeleryHeaders, CeleryMessage, CeleryProperties } from '../protocol/types'
 

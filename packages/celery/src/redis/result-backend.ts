@@ -1,11 +1,5 @@
-import {
-  InvalidOptionsError,
-  NotConnectedError,
-  type ResultBackend,
-  type ResultSetOptions,
-  safeJsonParse,
-  type TaskRecord,
-} from '@conveyor/core'
+import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
+import { type ResultBackend, type ResultSetOptions, safeJsonParse, type TaskRecord } from '@conveyor/core/adapter'
 import { Redis } from 'ioredis'
 import { celeryMetaToRecord, isCeleryResultMeta, recordToCeleryMeta } from '../protocol/results'
 import { Waiters } from '../waiters'

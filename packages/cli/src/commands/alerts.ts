@@ -1,12 +1,5 @@
-import {
-  type Alerts,
-  createAlerts,
-  createMemoryCoordination,
-  logNotifier,
-  type Notifier,
-  validateRules,
-  webhookNotifier,
-} from '@conveyor/core'
+import { type Alerts, createAlerts, logNotifier, type Notifier, webhookNotifier } from '@conveyor/core'
+import { createMemoryCoordination, validateRules } from '@conveyor/core/adapter'
 import { intOption, listOption, parse } from '../args'
 import { CliError, UsageError } from '../errors'
 import type { CliIo } from '../io'

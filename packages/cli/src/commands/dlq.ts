@@ -1,4 +1,5 @@
-import { type DeadLetter, replayDeadLetters } from '@conveyor/core'
+import type { DeadLetter } from '@conveyor/core/adapter'
+import { replayDeadLetters } from '@conveyor/core/adapter'
 import { intOption, parse } from '../args'
 import { UsageError } from '../errors'
 import { isoOrDash, json, table } from '../format'

@@ -1,4 +1,4 @@
-import { safeJsonParse } from '@conveyor/core'
+import { safeJsonParse } from '@conveyor/core/adapter'
 import { intOption, parse } from '../args'
 import { CliError, UsageError } from '../errors'
 import { json } from '../format'

@@ -1,4 +1,4 @@
-import { revokeTask } from '@conveyor/core'
+import { revokeTask } from '@conveyor/core/adapter'
 import { intOption, parse } from '../args'
 import { CliError, UsageError } from '../errors'
 import { json } from '../format'

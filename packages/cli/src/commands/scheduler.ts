@@ -1,4 +1,5 @@
-import { createMemoryCoordination, createScheduler, validateSchedules } from '@conveyor/core'
+import { createScheduler } from '@conveyor/core'
+import { createMemoryCoordination, validateSchedules } from '@conveyor/core/adapter'
 import { intOption, parse } from '../args'
 import { CliError, UsageError } from '../errors'
 import { isoOrDash, json, table } from '../format'

@@ -3,15 +3,13 @@ import {
   collectMetrics,
   composeHooks,
   type ExecutionHooks,
-  type HardLimitKill,
   type Heartbeat,
-  hardLimitHooks,
-  type MetricsSnapshot,
   rateLimitHooks,
   revokeHooks,
   startHeartbeat,
   type Worker,
 } from '@conveyor/core'
+import { type HardLimitKill, hardLimitHooks, type MetricsSnapshot } from '@conveyor/core/adapter'
 import { loadAppModule } from '../load-app'
 import { CHILD_CONFIG_ENV, type ChildConfig, type ChildMessage, type SupervisorMessage } from './messages'
 

@@ -1,4 +1,4 @@
-import type { HardLimitKill, MetricsSnapshot } from '@conveyor/core'
+import type { HardLimitKill, MetricsSnapshot } from '@conveyor/core/adapter'
 
 /** What a supervisor tells a worker child to run, passed as JSON in `CONVEYOR_CHILD_CONFIG`. */
 export interface ChildConfig {

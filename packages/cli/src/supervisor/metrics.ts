@@ -1,11 +1,5 @@
-import {
-  MetricsRegistry,
-  type MetricsServer,
-  type MetricsSnapshot,
-  mergeSnapshots,
-  renderPrometheus,
-  serveMetrics,
-} from '@conveyor/core'
+import { type MetricsServer, renderPrometheus, serveMetrics } from '@conveyor/core'
+import { MetricsRegistry, type MetricsSnapshot, mergeSnapshots } from '@conveyor/core/adapter'
 import type { ChildStatus } from './types'
 
 /**

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
-import { type CoordinationStore, type Logger, terminateKey } from '@conveyor/core'
+import type { CoordinationStore, Logger } from '@conveyor/core'
+import { terminateKey } from '@conveyor/core/adapter'
 
 /** How long a terminated run may take to stop before its process is killed, by default. */
 export const DEFAULT_TERMINATE_GRACE_MS = 5000

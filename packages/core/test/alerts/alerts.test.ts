@@ -1,11 +1,5 @@
-import {
-  AlertTracker,
-  createAlerts,
-  createMemoryCoordination,
-  type TaskOutcome,
-  UnrecoverableError,
-  webhookNotifier,
-} from '@conveyor/core'
+import { createAlerts, UnrecoverableError, webhookNotifier } from '@conveyor/core'
+import { AlertTracker, createMemoryCoordination, type TaskOutcome } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 import { captureLogger, sleep, useMemoryApps } from '../helpers'
 import { webhookReceiver } from './webhook-receiver'

@@ -1,12 +1,5 @@
-import {
-  type ConveyorEvent,
-  createApp,
-  createMemoryBroker,
-  createMemoryStore,
-  type EventStream,
-  fixed,
-  type StoredEvent,
-} from '@conveyor/core'
+import { type ConveyorEvent, createApp, fixed, type StoredEvent } from '@conveyor/core'
+import { createMemoryBroker, createMemoryStore, type EventStream } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { captureLogger, sleep, useMemoryApps } from '../helpers'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { ConveyorEvent, EventStream } from '../../src'
-import { EventPublisher, encodeEvent, joinEncoded } from '../../src'
+import type { ConveyorEvent, EventStream } from '../../src/adapter'
+import { EventPublisher, encodeEvent, joinEncoded } from '../../src/adapter'
 import { resolveLogger } from '../../src/logging/logger'
 
 const odd = ['plain', 'with "quotes"', 'back\\slash', 'new\nline', 'tab\t', 'é ü 中文', '\ud800 lone', '😀', '']

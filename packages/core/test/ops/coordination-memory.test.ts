@@ -1,4 +1,4 @@
-import { createMemoryCoordination } from '@conveyor/core'
+import { createMemoryCoordination } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 function fakeClock(start = 1_000_000) {

@@ -1,12 +1,5 @@
-import {
-  composeHooks,
-  createApp,
-  createMemoryCoordination,
-  fixed,
-  hardLimitHooks,
-  recordHardLimitKill,
-  revokeHooks,
-} from '@conveyor/core'
+import { composeHooks, createApp, fixed, revokeHooks } from '@conveyor/core'
+import { createMemoryCoordination, hardLimitHooks, recordHardLimitKill } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const apps: { close(): Promise<void> }[] = []

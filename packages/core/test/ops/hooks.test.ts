@@ -1,12 +1,5 @@
-import {
-  composeHooks,
-  createApp,
-  createMemoryCoordination,
-  rateLimitHooks,
-  revokeHooks,
-  revokeTask,
-  startHeartbeat,
-} from '@conveyor/core'
+import { composeHooks, createApp, rateLimitHooks, revokeHooks, startHeartbeat } from '@conveyor/core'
+import { createMemoryCoordination, revokeTask } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const apps: { close(): Promise<void> }[] = []

@@ -1,4 +1,5 @@
-import { nextTicks, planTicks, type ScheduleSpec, validateSchedules } from '@conveyor/core'
+import type { ScheduleSpec } from '@conveyor/core'
+import { nextTicks, planTicks, validateSchedules } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 const at = (iso: string) => new Date(iso).getTime()

@@ -1,4 +1,5 @@
-import { createApp, createMemoryCoordination, createScheduler, type SchedulerClock } from '@conveyor/core'
+import { createApp, createScheduler, type SchedulerClock } from '@conveyor/core'
+import { createMemoryCoordination } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 
 describe('scheduler', () => {

@@ -1,4 +1,5 @@
-import { type App, type ConveyorEvent, EVENT_TYPES, type EventPayload, type EventType } from '@conveyor/core'
+import { type App, type ConveyorEvent, EVENT_TYPES, type EventType } from '@conveyor/core'
+import type { EventPayload } from '@conveyor/core/adapter'
 import type { DashboardEvents } from './types'
 
 /**

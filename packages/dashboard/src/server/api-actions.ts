@@ -3,7 +3,7 @@ import {
   type DeadLetter,
   replayDeadLetters as replayAndAnnounce,
   revokeTask,
-} from '@conveyor/core'
+} from '@conveyor/core/adapter'
 import { scanDeadLetters } from './api-read'
 import type { ApiContext, RouteHandler } from './context'
 import { deadLetterFilter } from './dead-letter-filter'

@@ -1,4 +1,4 @@
-import type { DeadLetter } from '@conveyor/core'
+import type { DeadLetter } from '@conveyor/core/adapter'
 
 /**
  * A dead-letter predicate from filter words, the same syntax as `conveyor dlq --filter`: `task=<glob>`,

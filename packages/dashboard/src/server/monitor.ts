@@ -1,4 +1,5 @@
-import type { App, ConveyorEvent, QueueStats } from '@conveyor/core'
+import type { App, ConveyorEvent } from '@conveyor/core'
+import type { QueueStats } from '@conveyor/core/adapter'
 import type { DashboardEvents } from '../feed/types'
 import { EventCounters, type Sample, SampleRing } from './series'
 import { PendingTracker, WorkerTracker } from './trackers'

@@ -1,4 +1,5 @@
-import type { ConveyorEvent, WorkerHeartbeat } from '@conveyor/core'
+import type { ConveyorEvent } from '@conveyor/core'
+import type { WorkerHeartbeat } from '@conveyor/core/adapter'
 
 /** Most runs tracked per queue for the oldest-waiting age (past it, newer ones are not added: the oldest stay). */
 const MAX_PENDING_PER_QUEUE = 50_000

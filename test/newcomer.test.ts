@@ -65,7 +65,7 @@ describe('npm pack of each package installs into a fresh project', () => {
         "const { rabbitmqAdapter } = require('@conveyor/rabbitmq'); const { runCli } = require('@conveyor/cli');\n" +
         'console.log(typeof createApp, redisAdapter.protocols.join(), rabbitmqAdapter.protocols.join(), typeof runCli)\n',
     )
-    expect(await project.shell(`node ${cjs}`)).toContain('function redis,rediss amqp,amqps function')
+    expect(await project.shell(`node ${cjs}`)).toMatch(/function redis,rediss\S* amqp,amqps function/)
   }, 180_000)
 })
 

@@ -1,5 +1,5 @@
-import type { Delivery } from '@conveyor/core'
-import { encodeEnvelope } from '@conveyor/core'
+import type { Delivery } from '@conveyor/core/adapter'
+import { encodeEnvelope } from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
 

@@ -97,7 +97,19 @@ export function runScript(
   args: readonly (string | number)[],
   mode: SendMode = 'pipelined',
 ): Promise<unknown> {
-  return runScriptRaw(client, name, keys, args, mode).catch(rethrowTyped)
+  // The common case without an async frame of its own (one per script call, every fetch and publish batch).
+  let script: Script
+  let sent: Promise<unknown>
+  try {
+    script = scripts().get(name)!
+    sent = send(client, mode, 'evalsha', script.sha, keys, args)
+  } catch (error) {
+    // Failures surface as a rejection, as from an async function, never as a synchronous throw.
+    return Promise.reject(error).catch(rethrowTyped)
+  }
+  return sent.catch((error: unknown) =>
+    isNoScript(error) ? loadAndRun(client, name, script, keys, args, mode).catch(rethrowTyped) : rethrowTyped(error),
+  )
 }
 
 /**
@@ -115,19 +127,15 @@ export function rethrowTyped(error: unknown): never {
   throw error
 }
 
-async function runScriptRaw(
+/** The server answered NOSCRIPT: send the source once per client and script, then run by EVALSHA again. */
+async function loadAndRun(
   client: RedisClient,
   name: ScriptName,
+  script: Script,
   keys: readonly string[],
   args: readonly (string | number)[],
   mode: SendMode,
 ): Promise<unknown> {
-  const script = scripts().get(name)!
-  try {
-    return await send(client, mode, 'evalsha', script.sha, keys, args)
-  } catch (error) {
-    if (!isNoScript(error)) throw error
-  }
   let perClient = loading.get(client)
   if (perClient === undefined) {
     perClient = new Map()

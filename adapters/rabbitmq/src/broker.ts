@@ -10,6 +10,7 @@ import type {
   QueueStats,
   Subscription,
 } from '@conveyor/core/adapter'
+import { sleep } from '@conveyor/core/adapter'
 import { Connection, type ConnectionSource } from './connection'
 import { Consumer, type ConsumerContext } from './consumer'
 import { createDeadLetterStore } from './dead-letters'
@@ -252,5 +253,3 @@ export function createRabbitMQBroker(input: RabbitMQBrokerOptions): RabbitMQBrok
   }
   return withKillHook(broker, () => connection.killSocket())
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

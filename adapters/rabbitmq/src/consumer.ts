@@ -6,6 +6,7 @@ import {
   type ErrorInfo,
   newTaskId,
   type Subscription,
+  sleep,
   toErrorInfo,
 } from '@conveyor/core/adapter'
 import type { ConsumeMessage } from 'amqplib'
@@ -350,5 +351,3 @@ function envelopePriority(content: Buffer): number {
     return 0
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

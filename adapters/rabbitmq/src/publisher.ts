@@ -1,4 +1,5 @@
 import { NotConnectedError, PayloadTooLargeError } from '@conveyor/core'
+import { sleep } from '@conveyor/core/adapter'
 import type { ConfirmChannel, Message } from 'amqplib'
 import { type Connection, withDeadline } from './connection'
 import { PublishNackedError } from './errors/publish-nacked-error'
@@ -219,5 +220,3 @@ export class Publisher {
     if (current) await (await current.catch(() => undefined))?.channel.close().catch(() => {})
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -5,6 +5,7 @@ import {
   type ResultSetOptions,
   type ResultWaitOptions,
   safeJsonParse,
+  sleep,
   type TaskRecord,
 } from '@conveyor/core/adapter'
 import type { Channel, ChannelModel, ConsumeMessage, Options, RecoveringChannelModel, SocketOptions } from 'amqplib'
@@ -342,8 +343,6 @@ function resolveRpcOptions(options: RabbitMQResultBackendOptions) {
     logger: options.logger ? options.logger : silent,
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** @deprecated Use `createRabbitMQResultBackend` (every result backend is `create<Store>ResultBackend`); removed in the next minor release. */
 export const createRabbitMQRpcResults = createRabbitMQResultBackend

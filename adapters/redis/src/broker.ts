@@ -10,6 +10,7 @@ import {
   type QueueSpec,
   type QueueStats,
   type Subscription,
+  sleep,
   utf8Length,
 } from '@conveyor/core/adapter'
 import { encodeStored, storedReadyAt, storeRaw } from './codec'
@@ -317,5 +318,3 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
   }
   return broker
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

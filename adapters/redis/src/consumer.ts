@@ -1,4 +1,4 @@
-import { type DeliveryHandler, newTaskId, type Subscription, toErrorInfo } from '@conveyor/core/adapter'
+import { type DeliveryHandler, newTaskId, type Subscription, sleep, toErrorInfo } from '@conveyor/core/adapter'
 import { decodeStored } from './codec'
 import { closeClient, duplicateClient } from './connection'
 import type { RedisClient } from './options'
@@ -379,7 +379,5 @@ export class Consumer implements Holder {
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const STALLED = Symbol('stalled')

@@ -10,6 +10,7 @@ import type {
   QueueStats,
   Subscription,
 } from '@conveyor/core/adapter'
+import { sleep } from '@conveyor/core/adapter'
 import { type Channel, type ChannelModel, connect } from 'amqplib'
 import { envelopeToCelery } from '../protocol/message'
 import { attemptsOf, warnerOf } from '../settings'
@@ -18,8 +19,6 @@ import { AmqpCeleryConsumer } from './consumer'
 import { AmqpCeleryDeadLetters } from './dead-letters'
 import { type CeleryAmqpBrokerOptions, deadQueueOf } from './options'
 import { ConfirmPublisher } from './publisher'
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 function capabilities(maxPriority: number | undefined): BrokerCapabilities {
   return Object.freeze({

@@ -9,6 +9,7 @@ import type {
   QueueStats,
   Subscription,
 } from '@conveyor/core/adapter'
+import { sleep } from '@conveyor/core/adapter'
 import { Redis } from 'ioredis'
 import { envelopeToCelery } from '../protocol/message'
 import { attemptsOf, positive, warnerOf } from '../settings'
@@ -32,8 +33,6 @@ const CAPABILITIES: BrokerCapabilities = Object.freeze({
   clusterMode: false,
   maxMessageBytes: 16 * 1024 * 1024,
 })
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * A broker whose queues are Celery queues on Redis, in Kombu's layout: Python's `send_task`/`delay` reach Conveyor

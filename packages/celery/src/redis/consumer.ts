@@ -1,4 +1,5 @@
 import type { DeliveryHandler, Envelope, Subscription } from '@conveyor/core/adapter'
+import { sleep } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { deadLetterEntry } from '../dead-letter-entry'
 import { CeleryDecodeError } from '../errors/celery-decode-error'
@@ -20,8 +21,6 @@ export interface ConsumerSettings {
   readonly maxAttempts: (task: string) => number
   readonly onError: (error: unknown, what: string) => void
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * Consumes one Celery queue: polls `fetch.lua` (Kombu producers only LPUSH, so there is nothing to block on without

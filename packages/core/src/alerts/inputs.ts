@@ -2,7 +2,7 @@ import type { App } from '../app/create-app'
 import type { QueueStats } from '../contracts/broker'
 import { UnsupportedError } from '../errors/unsupported-error'
 import type { CoordinationStore, WorkerHeartbeat } from '../ops/coordination'
-import { sleep } from '../ops/rate-limit'
+import { sleep } from '../util/sleep'
 
 /** How one task run ended, as failure-rate rules count it. */
 export interface TaskOutcome {

@@ -1,7 +1,7 @@
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import type { Logger } from '../logging/logger'
-import { sleep } from '../ops/rate-limit'
 import { exponential } from '../retry/backoff'
+import { sleep } from '../util/sleep'
 import type { AlertNotification, Notifier } from './rules'
 
 /** The one line a human reads: `[FIRING] backlog-emails: queue emails has more than 1000 ready messages (1523)`. */

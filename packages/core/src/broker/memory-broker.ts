@@ -12,6 +12,7 @@ import { NotConnectedError } from '../errors/not-connected-error'
 import { PayloadTooLargeError } from '../errors/payload-too-large-error'
 import { createMemoryEventStream } from '../events/memory-event-stream'
 import { newTaskId } from '../util/ids'
+import { sleep } from '../util/sleep'
 import { createMemoryStore, type InFlight, type MemoryStore } from './memory-store'
 
 /** One event stream per store: every app on the same store (a simulated fleet) reads the same events. */
@@ -276,5 +277,3 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): Broker {
   }
   return broker
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

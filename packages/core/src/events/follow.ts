@@ -1,6 +1,7 @@
 import type { EventPosition, EventStream } from '../contracts/event-stream'
 import type { TaskHistory } from '../contracts/task-history'
 import type { Logger } from '../logging/logger'
+import { sleep } from '../util/sleep'
 
 export interface FollowOptions {
   readonly stream: EventStream
@@ -33,7 +34,7 @@ export async function followIntoHistory(options: FollowOptions): Promise<void> {
     } catch (error) {
       if (!failing) options.logger?.warn({ err: error }, 'could not follow the event stream into history; retrying')
       failing = true
-      await new Promise((resolve) => setTimeout(resolve, 1000))
+      await sleep(1000)
     }
   }
 }

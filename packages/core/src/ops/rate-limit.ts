@@ -1,6 +1,7 @@
 import type { Envelope } from '../contracts/envelope'
 import { ConveyorError } from '../errors/conveyor-error'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
+import { sleep } from '../util/sleep'
 import type { ExecutionHooks } from '../worker/runtime'
 import type { CoordinationStore } from './coordination'
 
@@ -50,23 +51,4 @@ export function rateLimitHooks(
       }
     },
   }
-}
-
-/** Resolve after `ms`, or reject when `signal` aborts (the worker is stopping). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason ?? new ConveyorError('CONVEYOR_ABORTED', 'aborted'))
-      return
-    }
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason ?? new ConveyorError('CONVEYOR_ABORTED', 'aborted'))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }

@@ -2,8 +2,8 @@ import { hostname } from 'node:os'
 import type { App } from '../app/create-app'
 import { ConveyorError } from '../errors/conveyor-error'
 import type { Logger } from '../logging/logger'
+import { sleep } from '../util/sleep'
 import type { CoordinationStore } from './coordination'
-import { sleep } from './rate-limit'
 import { nextTick, planTicks, type ScheduleSpec, validateSchedules } from './schedule'
 
 /** Time as the scheduler sees it; tests inject a fake one. */

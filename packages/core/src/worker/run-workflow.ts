@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep'
 import type { Settled } from '../workflow/flow'
 import type { Run } from './run'
 import type { ExecutionOutcome } from './runtime'
@@ -49,7 +50,7 @@ export async function continueWorkflow(run: Run, outcome: Settled<unknown>): Pro
 /** Give the delivery back after a pause (not a retry: the attempt is not spent), so a store outage does not spin. */
 async function giveBackLater(run: Run, error: unknown, what: string): Promise<ExecutionOutcome> {
   run.log().error({ err: error }, `${what}; giving the delivery back`)
-  await new Promise((resolve) => setTimeout(resolve, WORKFLOW_BACKOFF_MS))
+  await sleep(WORKFLOW_BACKOFF_MS)
   const execution = run.execution
   if (execution.released) return 'released'
   execution.released = true

@@ -1,5 +1,13 @@
 import type { DeadLetterReason, Delivery, Envelope, ErrorInfo } from '@conveyor/core/adapter'
-import type { Holder, QueueRuntime } from './runtime'
+import type { Holder } from './shared'
+
+/** Who settles a delivery with Redis (the queue's runtime): a type here, so delivery.ts imports nothing back. */
+export interface DeliverySettler {
+  ack(delivery: RedisDelivery): Promise<void>
+  retry(delivery: RedisDelivery, delayMs: number): Promise<void>
+  deadLetter(delivery: RedisDelivery, reason: DeadLetterReason, error?: ErrorInfo): Promise<void>
+  releaseOne(delivery: RedisDelivery): Promise<void>
+}
 
 /**
  * A delivery this broker instance holds in flight, identified by the token the fetch script gave it. One object
@@ -21,7 +29,7 @@ export class RedisDelivery implements Delivery {
     readonly envelope: Envelope,
     readonly deliveryCount: number,
     readonly holder: Holder,
-    private readonly runtime: QueueRuntime,
+    private readonly runtime: DeliverySettler,
     /** The bytes as fetched: what a dead letter keeps when the envelope cannot be encoded again. */
     readonly body: string,
   ) {}

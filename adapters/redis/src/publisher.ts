@@ -1,5 +1,5 @@
 import type { QueueKeys } from './keys'
-import type { BrokerShared } from './runtime'
+import type { BrokerShared } from './shared'
 
 /** Most messages one publish script call carries (Lua's unpack and one reply stay small). */
 export const PUBLISH_CHUNK = 500

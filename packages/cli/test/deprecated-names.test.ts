@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { alertWebhooks } from '../src/commands/alerts'
+import { alertsCommand, alertWebhooks } from '../src/commands/alerts'
 import { parseWorkerFlags } from '../src/commands/worker'
 import { loadAppModule } from '../src/load-app'
 
@@ -28,5 +28,15 @@ describe('deprecated names', () => {
       alertWebhooks(undefined, { CONVEYOR_ALERTS_WEBHOOK: 'http://b', CONVEYOR_ALERT_WEBHOOK: 'http://a' }),
     ).toEqual(['http://b'])
     expect(alertWebhooks(['http://c'], { CONVEYOR_ALERTS_WEBHOOK: 'http://b' })).toEqual(['http://c'])
+  })
+
+  it('conveyor alerts reads --lease as --lease-ttl (both checked as the lease TTL)', async () => {
+    const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: {}, cwd: process.cwd() }
+    await expect(alertsCommand(['--app', 'app.js', '--lease', '5'], io)).rejects.toThrow(
+      /--lease must be an integer ≥ 300/,
+    )
+    await expect(alertsCommand(['--app', 'app.js', '--lease-ttl', '5'], io)).rejects.toThrow(
+      /--lease-ttl must be an integer ≥ 300/,
+    )
   })
 })

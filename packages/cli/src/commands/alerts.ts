@@ -5,7 +5,7 @@ import { CliError, UsageError } from '../errors'
 import type { CliIo } from '../io'
 import { type AppModule, connectOrFail, loadAppModule } from '../load-app'
 
-export const ALERTS_HELP = `Usage: conveyor alerts --app <module> [--webhook <url>] [--interval <ms>] [--lease <ms>]
+export const ALERTS_HELP = `Usage: conveyor alerts --app <module> [--webhook <url>] [--interval <ms>] [--lease-ttl <ms>]
 
 Evaluates the alert rules the app module exports as \`alerts\` ({ rules, notifiers?, intervalMs?, leaseTtlMs? } or an
 array of rules) and notifies when one fires or resolves. Run several for availability: with a shared \`coordination\`
@@ -18,7 +18,8 @@ Options:
   -A, --app <module>     app module exporting the app, \`alerts\` and \`coordination\`; or CONVEYOR_APP
   -w, --webhook <url>    POST notifications here (repeatable); or CONVEYOR_ALERTS_WEBHOOK
   -i, --interval <ms>    evaluation interval (overrides the module's; default 15000)
-      --lease <ms>       evaluator lease TTL, the failover time (overrides the module's; default 30000)
+      --lease-ttl <ms>   evaluator lease TTL, the failover time (overrides the module's leaseTtlMs; default
+                         30000). (Old name, deprecated: --lease)
   -h, --help             this help`
 
 /** What `startModuleAlerts` was asked for beside the module. */
@@ -74,6 +75,8 @@ export async function alertsCommand(argv: readonly string[], io: CliIo): Promise
     app: { type: 'string', short: 'A' },
     webhook: { type: 'string', short: 'w', multiple: true },
     interval: { type: 'string', short: 'i' },
+    'lease-ttl': { type: 'string' },
+    // Deprecated name of --lease-ttl, accepted for one release.
     lease: { type: 'string' },
   })
   if (values.help) {
@@ -84,7 +87,9 @@ export async function alertsCommand(argv: readonly string[], io: CliIo): Promise
   const specifier = values.app ?? io.env.CONVEYOR_APP
   if (!specifier) throw new UsageError('alerts: --app <module> is required (or CONVEYOR_APP)')
   const intervalMs = values.interval === undefined ? undefined : intOption('alerts', 'interval', values.interval, 0, 10)
-  const leaseTtlMs = values.lease === undefined ? undefined : intOption('alerts', 'lease', values.lease, 0, 300)
+  const leaseFlag = values['lease-ttl'] === undefined ? 'lease' : 'lease-ttl'
+  const leaseValue = values['lease-ttl'] ?? values.lease
+  const leaseTtlMs = leaseValue === undefined ? undefined : intOption('alerts', leaseFlag, leaseValue, 0, 300)
   const webhooks = alertWebhooks(values.webhook, io.env)
   const mod = await loadAppModule(specifier, io.cwd)
   if (!mod.alerts || mod.alerts.rules.length === 0) {

@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '@conveyor/core'
+import { Cluster } from 'ioredis'
 import { ReplicationTimeoutError } from './errors/replication-timeout-error'
 import type { RedisClient, RedisDurability } from './options'
 import { rethrowTyped, type ScriptName, scripts } from './scripts'
@@ -31,6 +32,9 @@ export function checkDurability(durability: RedisDurability | undefined): Requir
 type Reply = [Error | null, unknown][] | null
 
 const isNoScript = (error: unknown) => error instanceof Error && error.message.startsWith('NOSCRIPT')
+const isRedirect = (error: unknown) => error instanceof Error && /^(MOVED|ASK) /.test(error.message)
+/** Slot-map refreshes one confirmed write tries after a redirection before it reports the error. */
+const MAX_REDIRECTS = 3
 
 /** The script then `WAIT` in one pipeline: same connection, and on a cluster the node owning the script's keys. */
 async function send(
@@ -62,6 +66,16 @@ export async function runConfirmed(
   const script = scripts().get(name)!
   try {
     let reply = await send(client, 'evalsha', script.sha, keys, args, durability)
+    // ioredis follows a redirection for a pipeline only when every command got it; WAIT (keyless) does not, so after
+    // a failover the script's MOVED comes back to us and the slot map stays stale: refresh it and send again.
+    for (
+      let attempt = 1;
+      attempt <= MAX_REDIRECTS && isRedirect(reply?.[0]?.[0]) && client instanceof Cluster;
+      attempt++
+    ) {
+      await new Promise<void>((resolve) => client.refreshSlotsCache(() => resolve()))
+      reply = await send(client, 'evalsha', script.sha, keys, args, durability)
+    }
     if (isNoScript(reply?.[0]?.[0])) reply = await send(client, 'eval', script.source, keys, args, durability)
     const [written, waited] = reply ?? []
     if (written === undefined || waited === undefined) throw new Error('Connection is closed.')

@@ -1,6 +1,8 @@
+import { sleep } from '@conveyor/core/adapter'
 import { ConformanceFailure } from './failure'
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+// The one sleep (core's); re-exported so the suite's cases keep importing it from the harness.
+export { sleep }
 
 /**
  * Read until `ok` holds or `timeoutMs` passes. Used for positive expectations on stores whose counters lag a little

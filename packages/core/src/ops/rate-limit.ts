@@ -1,5 +1,4 @@
 import type { Envelope } from '../contracts/envelope'
-import { ConveyorError } from '../errors/conveyor-error'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { sleep } from '../util/sleep'
 import type { ExecutionHooks } from '../worker/runtime'

@@ -13,6 +13,7 @@ import { DOCS, summaryOf, writeDocsTable } from './report/docs'
 import { machineInfo, packageVersions } from './report/machine'
 import { renderTables } from './report/table'
 import { checkTargets, ratios } from './report/targets'
+import { chordScenario } from './scenarios/chord'
 import { FULL, type Measurement, QUICK, type ScenarioContext, type Sizes } from './scenarios/context'
 import { crashScenario } from './scenarios/crash'
 import { enqueueScenario } from './scenarios/enqueue'
@@ -38,6 +39,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<M
   memory: memoryScenario,
   crash: crashScenario,
   rss: rssScenario,
+  chord: chordScenario,
 }
 
 /** Fail at once, in one line, when a server the picked systems need is not there (never skip silently). */
@@ -131,7 +133,7 @@ async function main() {
   const log = (line: string) => process.stderr.write(`${line}\n`)
   const brokers = new Set<string>(systems.map((s) => s.broker))
   const servers = await serverVersions(env, brokers)
-  const ctx: ScenarioContext = { env, sizes, systems, named: args.only, unavailable: new Map(), log }
+  const ctx: ScenarioContext = { env, sizes, quick: args.quick, systems, named: args.only, unavailable: new Map(), log }
   const date = new Date().toISOString()
   const loadAtStart = machineInfo().loadAverage
   const started = performance.now()

@@ -96,6 +96,9 @@ describe('rabbitmq: outages are reported once lost and once back, with their len
       await new Promise((resolve) => setTimeout(resolve, 1_500))
       await proxy.up()
       await eventually(() => lines.some((l) => /connection back after/.test(String(l.msg))), 20_000, 'recovery')
+      // The report comes with the first connection back; a reply sent before the result backend re-declared its
+      // (exclusive, per-connection) reply queue would be dropped, as RPC results are: wait for that queue too.
+      await eventually(() => lines.some((l) => /reply queue back/.test(String(l.msg))), 20_000, 'the reply queue')
       expect(await (await double.enqueue(2)).result({ timeoutMs: 20_000 })).toBe(4)
       const text = (l: Record<string, unknown>) => String(l.msg)
       const lost = lines.filter((l) => /connection lost/.test(text(l)))

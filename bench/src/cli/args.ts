@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-export const SCENARIOS = ['enqueue', 'process', 'processes', 'latency', 'memory', 'crash', 'rss'] as const
+export const SCENARIOS = ['enqueue', 'process', 'processes', 'latency', 'memory', 'crash', 'chord', 'rss'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export interface BenchArgs {
@@ -25,7 +25,8 @@ export const USAGE = `npm run bench -- [options]
                        conveyor-redis-metrics;
                        or a group: redis, rabbitmq, memory, conveyor, raw (comma-separated)
   --scenario <list>    enqueue, process, processes (conveyor worker -P 1 vs -P 2, Redis), latency, memory,
-                       crash, rss (rss is opt-in, long);
+                       crash, chord (10,000-member chord beside Celery; 2,000 with --quick; its own table,
+                       also npm run bench:chord), rss (rss is opt-in, long);
                        default: all but rss (and but crash with --quick)
   --runs <n>           samples per system for the fast scenarios (default 3; latency and processes 3, memory and
                        crash 1; with --runs n: min(n, 3) each)

@@ -73,6 +73,8 @@ export interface Measurement {
 export interface ScenarioContext {
   readonly env: BenchEnv
   readonly sizes: Sizes
+  /** `--quick`: small sizes (scenarios that run their own sizes, like the chord, follow it). */
+  readonly quick: boolean
   readonly systems: readonly BenchSystem[]
   /** What `--only` named (ids and groups); empty without `--only`. */
   readonly named: readonly string[]

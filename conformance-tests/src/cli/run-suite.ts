@@ -108,11 +108,17 @@ export async function runSuite(run: SuiteRun): Promise<SuiteReport> {
   const file = join(dir, 'adapter.conformance.test.mjs')
   const capabilitiesFile = join(dir, 'capabilities.json')
   await writeFile(file, testFile(run, suiteEntry(), capabilitiesFile))
-  const alias: Record<string, string> = {}
-  try {
-    alias['@conveyor/core'] = fileURLToPath(import.meta.resolve('@conveyor/core'))
-  } catch {
-    // The adapter brings its own @conveyor/core; nothing to align.
+  // Exact matches: a plain '@conveyor/core' key would also rewrite '@conveyor/core/adapter' as a path under it.
+  const alias: { find: RegExp; replacement: string }[] = []
+  for (const entry of ['@conveyor/core', '@conveyor/core/adapter']) {
+    try {
+      alias.push({
+        find: new RegExp(`^${entry.replaceAll('/', '\\/')}$`),
+        replacement: fileURLToPath(import.meta.resolve(entry)),
+      })
+    } catch {
+      // The adapter brings its own @conveyor/core; nothing to align.
+    }
   }
   try {
     const vitest = await startVitest(

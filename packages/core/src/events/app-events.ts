@@ -72,26 +72,41 @@ interface AppEventsSetup {
 export class AppEvents extends TaskEventEmitter {
   readonly stream: EventStream | undefined
   readonly history: TaskHistory | undefined
-  private readonly publisher: EventPublisher | undefined
+  private publisher: EventPublisher | undefined
   private readonly maxValueBytes: number
   private readonly values: boolean
 
-  constructor(setup: AppEventsSetup) {
+  constructor(private readonly setup: AppEventsSetup) {
     super()
     this.stream = setup.stream
     this.history = setup.history
     this.values = setup.options.values ?? true
     this.maxValueBytes = setup.options.maxValueBytes ?? 4096
-    if (setup.publish && (setup.stream !== undefined || setup.history !== undefined)) {
-      this.publisher = new EventPublisher({
-        stream: setup.stream,
-        history: setup.history,
-        logger: setup.logger,
-        ...(setup.options.flushIntervalMs !== undefined ? { flushIntervalMs: setup.options.flushIntervalMs } : {}),
-        ...(setup.options.maxBuffered !== undefined ? { maxBuffered: setup.options.maxBuffered } : {}),
-      })
-      this.sink = this.publisher.push
+    if (setup.publish) this.setPublishing(true)
+  }
+
+  /**
+   * Publish this process's events from now on, or stop: what `createApp({ events })` decided, changed after the app
+   * was made (`conveyor worker --events` / `--no-events` over an app module). Call it before workers start, so every
+   * run's events are published or none. Turning it on does nothing when the app has neither stream nor history; what
+   * was buffered when it is turned off is still written.
+   */
+  setPublishing(on: boolean): void {
+    if (!on) {
+      this.sink = undefined
+      return
     }
+    const { stream, history, logger, options } = this.setup
+    if (this.publisher === undefined && (stream !== undefined || history !== undefined)) {
+      this.publisher = new EventPublisher({
+        stream,
+        history,
+        logger,
+        ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
+        ...(options.maxBuffered !== undefined ? { maxBuffered: options.maxBuffered } : {}),
+      })
+    }
+    this.sink = this.publisher?.push
   }
 
   /** Counters of what was published, failed and dropped (all zero when the app does not publish). */

@@ -169,6 +169,30 @@ describe('app.events: the cross-process stream', () => {
     expect((await app.events.stream!.read('start')).events).toHaveLength(0)
   })
 
+  it('setPublishing turns publishing on for an app made without events, and off for one made with them', async () => {
+    const off = newApp({})
+    off.events.setPublishing(true)
+    expect(off.events.publishing).toBe(true)
+    const echo = off.task('events.echo', async (n: number) => n)
+    const reading = collect(off.events.subscribe({ from: 'start' }), (events) =>
+      events.some((e) => e.type === 'task.succeeded'),
+    )
+    await off.worker().start()
+    await echo.enqueue(1)
+    const types = (await reading).map((e) => e.type)
+    expect(types).toEqual(['worker.online', 'task.enqueued', 'task.started', 'task.succeeded'])
+
+    const on = newApp({ events: true })
+    on.events.setPublishing(false)
+    expect(on.events.publishing).toBe(false)
+    expect(on.events.wants('task.started')).toBe(false)
+    const quiet = on.task('events.quiet', async (n: number) => n)
+    await on.worker().start()
+    await (await quiet.enqueue(2)).result()
+    await on.events.flush()
+    expect((await on.events.stream!.read('start')).events).toHaveLength(0)
+  })
+
   it('emits worker.online and worker.offline', async () => {
     const app = newApp({ events: true })
     const worker = app.worker({ queues: ['default'], concurrency: 3 })

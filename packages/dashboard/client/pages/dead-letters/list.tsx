@@ -23,8 +23,8 @@ export function DeadLetterList({ queue, queuesLoaded, page, filter, onReplay }: 
   return (
     <>
       <div class="muted small">
-        {filter ? `${count(page.matching)} of ${count(page.total)} match` : `${count(page.total)} dead letter(s)`}
-        , newest first{page.items.length < page.matching ? `, first ${page.items.length} shown` : ''}
+        {filter ? `${count(page.matching)} of ${count(page.total)} match` : `${count(page.total)} dead letter(s)`},
+        newest first{page.items.length < page.matching ? `, first ${page.items.length} shown` : ''}
       </div>
       <table class="table">
         <thead>

@@ -89,7 +89,7 @@ export const rabbitmqMutants: readonly SourceMutant[] = [
     bug: 'stats count the deliveries this instance holds on every queue as in flight on the one asked for',
     patches: [
       {
-        file: 'src/broker.ts',
+        file: 'src/broker-queues.ts',
         find: 'for (const consumer of consumers) if (consumer.queue === queue) inFlight',
         replace: 'for (const consumer of consumers) inFlight',
       },

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { App, ConveyorEvent } from '@conveyor/core'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, vi } from 'vitest'
 import { type Bundle, bundleCli } from './bundle'
@@ -189,6 +190,23 @@ export function start(args: readonly string[], env: Record<string, string> = {})
       }
     },
   }
+}
+
+/**
+ * Read the app's event stream from its start (in this process: a second process to the worker) until `done` holds;
+ * gives up after `timeoutMs` with what it saw.
+ */
+export async function readEvents(
+  app: App,
+  done: (events: ConveyorEvent[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<ConveyorEvent[]> {
+  const seen: ConveyorEvent[] = []
+  for await (const stored of app.events.subscribe({ from: 'start', signal: AbortSignal.timeout(timeoutMs) })) {
+    seen.push(stored.event)
+    if (done(seen)) break
+  }
+  return seen
 }
 
 /** Resolve once `check` holds, polling; reject after `timeoutMs`. */

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { type App, createApp } from '@conveyor/core'
-import { catalogName, createRabbitMQBroker, DEFAULT_DELAY_LEVELS, queueNames } from '@conveyor/rabbitmq'
+import {
+  catalogName,
+  createRabbitMQBroker,
+  DEFAULT_DELAY_LEVELS,
+  eventStreamQueue,
+  queueNames,
+} from '@conveyor/rabbitmq'
 import { createRedisResultBackend } from '@conveyor/redis'
 import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
@@ -14,6 +20,7 @@ import {
   RABBIT_APP,
   REDIS_URL,
   rawRedis,
+  readEvents,
   type Started,
   sandbox,
   start,
@@ -33,6 +40,8 @@ async function deleteQueues(prefix: string, queues: string[], levels: readonly n
   try {
     const channel = await model.createChannel()
     await channel.deleteQueue(catalogName(prefix))
+    // The event stream queue the fixture's workers publish to (a no-op when they published nothing).
+    await channel.deleteQueue(eventStreamQueue(prefix))
     for (const queue of queues) {
       const n = queueNames(prefix, queue, levels)
       for (const name of [n.work, n.dead, ...n.delays.map((d) => d.name)]) await channel.deleteQueue(name)
@@ -135,6 +144,22 @@ describe('conveyor on RabbitMQ', { timeout: 120_000 }, () => {
       )
       expect(await ctx.app.broker.stats('default')).toMatchObject({ inFlight: 0 })
     })
+  })
+
+  it('worker --events: an app module that leaves events out publishes its workers’ events to the stream queue, which another process reads', async () => {
+    const ctx = await setup('events')
+    // TEST_EVENTS=off: the fixture app is made without `events`, as an app is by default.
+    const worker = start(['worker', '--app', RABBIT_APP, '--events', '-c', '2'], { ...ctx.env, TEST_EVENTS: 'off' })
+    const job = await ctx.app.enqueue('work.echo', { n: 1 })
+    const events = await readEvents(ctx.app, (seen) => seen.some((e) => e.type === 'task.succeeded' && e.id === job.id))
+    const online = events.find((e) => e.type === 'worker.online')
+    expect(online).toMatchObject({ type: 'worker.online', concurrency: 2 })
+    // This process's app publishes nothing (no `events`): what it reads comes from the worker process.
+    const ofJob = events.filter((e) => 'id' in e && e.id === job.id)
+    expect(ofJob.map((e) => e.type)).toEqual(['task.started', 'task.succeeded'])
+    expect(ofJob[0]).toMatchObject({ task: 'work.echo', queue: 'default', attempt: 1, worker: online?.worker })
+    worker.signal('SIGTERM')
+    expect(await worker.exited).toBe(0)
   })
 
   it('enqueue, inspect queues and purge through --broker amqp://…?prefix=', async () => {

@@ -9,6 +9,7 @@ export const EVENTS_HELP = `Usage: conveyor events [--from start|end|<offset>|<I
 Follow the app's event stream: every task state change and worker change published by any process of the app,
 in stream order, until Ctrl-C (or --limit). Prints one line per event; --json prints one JSON object per line
 with its \`offset\` (pass it back with --from to resume right after it).
+Workers publish only when their app has events on: createApp({ events: true }), or \`conveyor worker --events\`.
 
 Options:
       --from <position>  start, end (default: only new events), an offset, or a time (2026-12-02T10:00:00Z)

@@ -1,6 +1,7 @@
 import { collectMetrics, composeHooks, rateLimitHooks, revokeHooks, serveMetrics, startHeartbeat } from '@conveyor/core'
 import { intOption, listOption, parse } from '../args'
 import { UsageError } from '../errors'
+import { applyEventsFlag } from '../events-flag'
 import type { CliIo } from '../io'
 import { type AppModule, connectOrFail, loadAppModule } from '../load-app'
 import { checkPools, type PoolSpec, parsePool } from '../supervisor/pools'
@@ -40,6 +41,10 @@ Options:
       --metrics-port <port>       serve Prometheus metrics at /metrics: every worker process's task counts,
                                   durations, queue depth and load, added up, and the processes' own
       --restart-backoff <ms>      first restart delay of a failing process, doubling to 30 s (default 500)
+      --events                    publish task and worker events to the broker's event stream, for
+                                  \`conveyor events\`, the dashboard and task history (what the app
+                                  module's createApp({ events: true }) does; off by default)
+      --no-events                 publish none, even if the app module turns events on
       --inline                    run one worker in this process, unsupervised (debugging)
   -h, --help                      this help`
 
@@ -61,6 +66,8 @@ const WORKER_FLAGS = {
   'metrics-port': { type: 'string' },
   'restart-backoff': { type: 'string' },
   'stats-interval': { type: 'string' },
+  events: { type: 'boolean' },
+  'no-events': { type: 'boolean' },
   inline: { type: 'boolean' },
 } as const
 
@@ -102,7 +109,10 @@ export function parseWorkerFlags(argv: readonly string[], env: CliIo['env']): Wo
   if (healthPort !== undefined && healthPort !== 0 && healthPort === metricsPort) {
     throw new UsageError(`worker: --health-port and --metrics-port must differ (both ${healthPort})`)
   }
+  if (values.events && values['no-events']) throw new UsageError('worker: give --events or --no-events, not both')
+  const events = values.events ? true : values['no-events'] ? false : undefined
   const options = {
+    ...(events !== undefined ? { events } : {}),
     drainTimeoutMs: int('drain-timeout', 25_000, 0),
     ...optionalField('prefetch', optional('prefetch')),
     ...optionalField('maxTasksPerChild', optional('max-tasks-per-child')),
@@ -124,6 +134,8 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
     return 0
   }
   const mod = await loadAppModule(flags.app, io.cwd)
+  // Here too under a supervisor (whose app only checks the connection): a warning is said once, not per process.
+  applyEventsFlag(mod.app, flags.options.events)
   // Fail here, once, with one line, rather than in every child in a restart loop.
   await connectOrFail(mod.app)
   return flags.inline ? runInline(mod, flags) : runSupervised(mod, flags)

@@ -38,6 +38,8 @@ export async function startChild(
 ): Promise<StartedChild> {
   const mod = await loadAppModule(config.app)
   const { app, coordination } = mod
+  // Before the worker exists, so its first event (worker.online) is published or not like the rest.
+  if (config.events !== undefined) app.events.setPublishing(config.events)
   const hardLimits = limits.configure(mod)
   const reporter = reporterHooks({ link, limits, logger: app.logger, onSettled })
   // Cheap checks first; a killed attempt fails before it could take a rate-limit token.

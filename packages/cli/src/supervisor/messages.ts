@@ -17,6 +17,8 @@ export interface ChildConfig {
   readonly hardTimeoutMs?: number
   /** How long a graceful stop lets running tasks finish. */
   readonly drainTimeoutMs: number
+  /** Publish task events (`--events`) or not (`--no-events`); absent: as the app module says. */
+  readonly events?: boolean
   /** How often the child reports its counters (and writes its heartbeat). */
   readonly statsIntervalMs: number
   /** Collect metrics and send a snapshot with each stats report (the supervisor serves their sum at /metrics). */

@@ -25,6 +25,7 @@ export function childConfig(state: SupervisorState, slot: Slot, kills: readonly 
     ...(options.prefetch !== undefined ? { prefetch: options.prefetch } : {}),
     drainTimeoutMs: state.drainTimeoutMs,
     statsIntervalMs: state.statsIntervalMs,
+    ...(options.events !== undefined ? { events: options.events } : {}),
     ...(state.metrics ? { metrics: true } : {}),
     ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
     ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),

@@ -30,6 +30,12 @@ export interface SupervisorOptions {
   readonly terminateGraceMs?: number
   /** How long a graceful stop lets running tasks finish. Default 25 s, under Kubernetes' 30 s grace period. */
   readonly drainTimeoutMs?: number
+  /**
+   * Task events (`--events`): true makes every worker process publish its task and worker events to the app's event
+   * stream (and task history), as if the app module passed `createApp({ events: true })`; false stops an app module
+   * that publishes; absent: as the app module says.
+   */
+  readonly events?: boolean
   /** How often children report counters and write heartbeats. Default 2 s. */
   readonly statsIntervalMs?: number
   readonly restart?: Partial<RestartPolicy>

@@ -1,0 +1,161 @@
+import { InvalidOptionsError } from '@conveyor/core'
+import {
+  type ConveyorEvent,
+  type EventPage,
+  type EventPosition,
+  type EventReadOptions,
+  type StoredEvent,
+  safeJsonParse,
+} from '@conveyor/core/adapter'
+import type { Channel, ConsumeMessage } from 'amqplib'
+import type { Connection } from './connection'
+
+/** A stream read ends this long after the last message came in (AMQP has no "caught up" signal). */
+const IDLE_MS = 60
+
+/** What the reader needs from its stream. */
+export interface EventReaderSetup {
+  readonly connection: Connection
+  readonly queue: string
+  /** Declares the stream queue (once). */
+  readonly declare: () => Promise<void>
+  /** Throws once the stream is closed. */
+  readonly ensureOpen: () => void
+}
+
+/** Reads pages of events: each read opens a short-lived consumer at the offset asked for, on a channel of its own. */
+export class EventReader {
+  constructor(private readonly setup: EventReaderSetup) {}
+
+  async read(from: EventPosition, readOptions: EventReadOptions = {}): Promise<EventPage> {
+    const { connection, queue } = this.setup
+    this.setup.ensureOpen()
+    const limit = readOptions.limit ?? 500
+    if (!(Number.isInteger(limit) && limit >= 1)) {
+      throw new InvalidOptionsError(`[rabbitmq] event read limit must be an integer ≥ 1, got ${limit}`)
+    }
+    const after = typeof from === 'object' && 'after' in from ? checkOffset(from.after) : undefined
+    await this.setup.declare()
+    const channel = await connection.channel()
+    channel.on('error', () => undefined)
+    try {
+      if (from === 'end') {
+        // Where the end is: the last chunk holds the newest offset ('last' starts there); then wait after it.
+        const tail = await consumeFrom(channel, queue, 'last', { limit: Number.MAX_SAFE_INTEGER, blockMs: 0 })
+        const cursor = tail.at(-1)?.offset ?? '-1'
+        if (!(readOptions.blockMs && readOptions.blockMs > 0)) return { events: [], cursor }
+        return await readAfter(channel, queue, Number(cursor), limit, readOptions)
+      }
+      if (after !== undefined) return await readAfter(channel, queue, after, limit, readOptions)
+      const time = from !== 'start' && 'time' in from ? from.time : 0
+      const spec = from === 'start' ? 'first' : { '!': 'timestamp', value: Math.floor(time / 1000) }
+      const stored = await consumeFrom(channel, queue, spec, {
+        limit,
+        blockMs: readOptions.blockMs ?? 0,
+        ...(readOptions.signal ? { signal: readOptions.signal } : {}),
+        keep: (event) => event.at >= time,
+      })
+      if (stored.length > 0 || from === 'start') return pageOf(stored, '-1')
+      // Nothing at or after `time`: continue after the newest event there is.
+      const tail = await consumeFrom(channel, queue, 'last', { limit: Number.MAX_SAFE_INTEGER, blockMs: 0 })
+      return { events: [], cursor: tail.at(-1)?.offset ?? '-1' }
+    } finally {
+      await channel.close().catch(() => undefined)
+    }
+  }
+}
+
+/** The events after offset `after`, on the read's channel. */
+async function readAfter(
+  channel: Channel,
+  queue: string,
+  after: number,
+  limit: number,
+  readOptions: EventReadOptions,
+): Promise<EventPage> {
+  const stored = await consumeFrom(channel, queue, after + 1, {
+    limit,
+    blockMs: readOptions.blockMs ?? 0,
+    ...(readOptions.signal ? { signal: readOptions.signal } : {}),
+    minOffset: after + 1,
+  })
+  return pageOf(stored, String(after))
+}
+
+function pageOf(stored: StoredEvent[], emptyCursor: string): EventPage {
+  return { events: stored, cursor: stored.at(-1)?.offset ?? emptyCursor }
+}
+
+interface ConsumeOptions {
+  readonly limit: number
+  readonly blockMs: number
+  readonly signal?: AbortSignal
+  /** Skip messages below this offset (a chunk may start before the offset asked for). */
+  readonly minOffset?: number
+  readonly keep?: (event: ConveyorEvent) => boolean
+}
+
+/**
+ * Consume the stream from `offset` until `limit` events were taken, or the stream went quiet for `IDLE_MS` after the
+ * last message (or `blockMs` passed with none), or `signal` aborted.
+ */
+async function consumeFrom(
+  channel: Channel,
+  queue: string,
+  offset: unknown,
+  options: ConsumeOptions,
+): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = []
+  await channel.prefetch(Math.min(options.limit, 1000))
+  return new Promise<StoredEvent[]>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined
+    let tag: string | undefined
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      if (timer !== undefined) clearTimeout(timer)
+      options.signal?.removeEventListener('abort', finish)
+      const cancel = tag === undefined ? Promise.resolve() : channel.cancel(tag).then(() => undefined)
+      void cancel.catch(() => undefined).then(() => resolve(out))
+    }
+    const idle = (ms: number) => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = setTimeout(finish, ms)
+    }
+    const onMessage = (message: ConsumeMessage | null) => {
+      if (message === null || done) return
+      channel.ack(message)
+      const position = Number(message.properties.headers?.['x-stream-offset'])
+      if (options.minOffset !== undefined && position < options.minOffset) return
+      const event = safeJsonParse(message.content.toString('utf8')) as ConveyorEvent | undefined
+      if (event !== undefined && (options.keep === undefined || options.keep(event))) {
+        out.push({ offset: String(position), event })
+      }
+      if (out.length >= options.limit) finish()
+      else idle(IDLE_MS)
+    }
+    options.signal?.addEventListener('abort', finish)
+    if (options.signal?.aborted) return finish()
+    idle(Math.max(IDLE_MS * 2, options.blockMs))
+    channel
+      .consume(queue, onMessage, { noAck: false, arguments: { 'x-stream-offset': offset } })
+      .then((ok) => {
+        tag = ok.consumerTag
+        if (done) void channel.cancel(tag).catch(() => undefined)
+      })
+      .catch((error: unknown) => {
+        done = true
+        if (timer !== undefined) clearTimeout(timer)
+        reject(error)
+      })
+  })
+}
+
+function checkOffset(offset: string): number {
+  const value = Number(offset)
+  if (!/^-?\d+$/.test(offset) || value < -1) {
+    throw new InvalidOptionsError(`[rabbitmq] not an offset of this event stream: "${offset.slice(0, 80)}"`)
+  }
+  return value
+}

@@ -1,6 +1,14 @@
 import { ResultTimeoutError } from '@conveyor/core'
 import { type ResultWaitOptions, type TaskRecord, TERMINAL_STATES } from '@conveyor/core/adapter'
 
+/** What a backend does around the waiters of one id. */
+export interface WaitHooks {
+  /** When the first waiter of an id arrives: subscribe, then read what is there already. */
+  readonly onFirst: () => Promise<void>
+  /** When the last waiter of an id is gone: unsubscribe. */
+  readonly onLast?: () => void
+}
+
 interface Waiter {
   resolve(record: TaskRecord): void
   reject(error: unknown): void
@@ -12,10 +20,10 @@ interface Waiter {
  */
 export class Waiters {
   private readonly byId = new Map<string, Set<Waiter>>()
-  private readonly onLast = new Map<string, () => void>()
+  private readonly onLast = new Map<string, (() => void) | undefined>()
 
-  /** Wait for a terminal record of `id`; `onFirst` runs when the first waiter of an id arrives (subscribe, read). */
-  wait(id: string, options: ResultWaitOptions, onFirst: () => Promise<void>, onLast: () => void): Promise<TaskRecord> {
+  /** Wait for a terminal record of `id`, with the backend's `hooks` run for the first and the last waiter of an id. */
+  wait(id: string, options: ResultWaitOptions, { onFirst, onLast }: WaitHooks): Promise<TaskRecord> {
     return new Promise<TaskRecord>((resolve, reject) => {
       if (options.signal?.aborted) {
         reject(options.signal.reason)

@@ -54,8 +54,9 @@ export class AmqpCeleryConsumer implements Subscription {
   }
 
   private setPrefetch(): Promise<unknown> {
-    // Per channel (global), so a change applies to the running consumer at once.
-    return this.settings.channel.prefetch(this.settings.prefetch + this.timers.size, true)
+    // Per channel (amqplib's prefetch(count, global)), so a change applies to the running consumer at once.
+    const global = true
+    return this.settings.channel.prefetch(this.settings.prefetch + this.timers.size, global)
   }
 
   private accept(message: ConsumeMessage): void {

@@ -54,7 +54,10 @@ export class AmqpCeleryDelivery implements Delivery {
   }
 
   release(): Promise<void> {
-    return this.settle(async () => this.channel.nack(this.message, false, true))
+    // amqplib's nack(message, allUpTo, requeue): this message only, back to its queue.
+    const allUpTo = false
+    const requeue = true
+    return this.settle(async () => this.channel.nack(this.message, allUpTo, requeue))
   }
 
   private async settle(action: () => Promise<void>): Promise<void> {

@@ -85,18 +85,16 @@ export function createCeleryRedisResultBackend(options: CeleryRedisResultBackend
     },
     wait(id, waitOptions) {
       const channel = celeryResultKey(id)
-      return waiters.wait(
-        id,
-        waitOptions,
-        async () => {
+      return waiters.wait(id, waitOptions, {
+        async onFirst() {
           await connect()
           // Subscribed first, read second: a result written in between is seen by the read or by the message.
           await subscriberClient().subscribe(channel)
           const record = await get(id)
           if (record !== undefined) waiters.deliver(record)
         },
-        () => void subscriber?.unsubscribe(channel).catch(() => undefined),
-      )
+        onLast: () => void subscriber?.unsubscribe(channel).catch(() => undefined),
+      })
     },
   }
 }

@@ -2,6 +2,7 @@ import { InvalidOptionsError } from '@conveyor/core'
 import type { QueueSpec } from '@conveyor/core/adapter'
 import type { Channel, ChannelModel } from 'amqplib'
 import type { Connection } from './connection'
+import { delayPolicyCommand, delayQueueArguments, legacyDelayQueueArguments } from './delay-queues'
 import { type QueueNames, queueNames } from './names'
 import type { RabbitMQQueueType, ResolvedOptions } from './options'
 import { catalogName, QueueCatalog } from './queue-catalog'
@@ -14,6 +15,11 @@ interface Known {
    * the work queue's type): kept as it is, never re-declared quorum.
    */
   classicDead?: boolean
+  /**
+   * Quorum delay queues found declared without at-least-once dead-lettering (by a version before it): kept with their
+   * arguments, which cannot change; a policy gives them the strategy (the warning names it).
+   */
+  legacyDelays?: Set<string>
   /** Settles once the queues exist on the server (for this connection's lifetime, as far as we know). */
   declared?: Promise<void>
 }
@@ -22,6 +28,9 @@ type QueueArguments = Record<string, string | number>
 
 /** AMQP error carrying the reply code the server closed the channel with. */
 const replyCode = (error: unknown): number | undefined => (error as { code?: unknown }).code as number | undefined
+
+/** A delay queue refused the new arguments: the declaration starts over on a fresh channel with its old ones. */
+class LegacyDelayQueueFound extends Error {}
 
 /**
  * The queues behind each logical queue — the work queue, one TTL queue per delay level dead-lettering back to it, and
@@ -148,26 +157,67 @@ export class Topology {
     return fn(await this.channel)
   }
 
-  private assertAll(entry: Known): Promise<void> {
-    return this.withChannel((channel) => this.assertOn(channel, entry))
+  private async assertAll(entry: Known): Promise<void> {
+    // Each legacy delay queue found closes the channel (PRECONDITION_FAILED): at most one more attempt per level.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.withChannel((channel) => this.assertOn(channel, entry))
+        if (entry.legacyDelays !== undefined) this.warnLegacyDelays(entry)
+        return
+      } catch (error) {
+        if (!(error instanceof LegacyDelayQueueFound) || attempt >= entry.names.delays.length) throw error
+      }
+    }
   }
 
   private async assertOn(channel: Channel, entry: Known): Promise<void> {
-    const { names, type } = entry
+    const { names } = entry
     const work = this.workArguments(entry)
     await this.assertQueue(channel, names.work, work)
-    await Promise.all(
-      names.delays.map((level) =>
-        this.assertQueue(channel, level.name, {
-          ...(type === 'quorum' ? { 'x-queue-type': 'quorum' } : {}),
-          'x-message-ttl': level.ms,
-          'x-dead-letter-exchange': '',
-          'x-dead-letter-routing-key': names.work,
-        }),
-      ),
-    )
+    await this.assertDelays(channel, entry)
     // Last: a conflict here closes the channel, and nothing else of this queue is left to declare on it.
     await this.assertDead(channel, entry)
+  }
+
+  /**
+   * The delay levels, in parallel. A quorum delay queue declared before dead-lettering became at-least-once refuses
+   * the new arguments and closes the channel: it is remembered as legacy (declared with its old arguments from then
+   * on, with a warning) and the caller starts over on a fresh channel.
+   */
+  private async assertDelays(channel: Channel, entry: Known): Promise<void> {
+    const { names, type } = entry
+    const settled = await Promise.allSettled(
+      names.delays.map(async (level) => {
+        const legacy = entry.legacyDelays?.has(level.name) === true
+        const args = legacy
+          ? legacyDelayQueueArguments(names.work, level.ms)
+          : delayQueueArguments(type, names.work, level.ms)
+        try {
+          await channel.assertQueue(level.name, { durable: true, arguments: args })
+          return false
+        } catch (error) {
+          if (type !== 'quorum' || legacy || replyCode(error) !== 406) this.conflict(error, level.name, args)
+          entry.legacyDelays ??= new Set()
+          entry.legacyDelays.add(level.name)
+          return true
+        }
+      }),
+    )
+    const refused = settled.some((result) => result.status === 'fulfilled' && result.value)
+    if (refused) throw new LegacyDelayQueueFound(`[rabbitmq] legacy delay queue of "${names.work}"`)
+    const failures = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []))
+    // The declaration that closed the channel says why; the others only saw it close.
+    if (failures.length > 0) throw failures.find((error) => error instanceof InvalidOptionsError) ?? failures[0]
+  }
+
+  private warnLegacyDelays({ names, legacyDelays }: Known): void {
+    this.options.logger.warn(
+      { queue: names.work, delayQueues: [...(legacyDelays ?? [])] },
+      `[conveyor] [rabbitmq] delay queues of "${names.work}" were declared by an earlier Conveyor without ` +
+        'at-least-once dead-lettering (a delayed job moving to the work queue while its leader dies can be lost); ' +
+        'kept as they are, since queue arguments cannot change. Give them the strategy with a policy: ' +
+        `${delayPolicyCommand(this.options.prefix)} (docs/clusters.md)`,
+    )
   }
 
   /** `<work>.dead` with the work queue's replication: a quorum work queue's dead letters survive a node loss too. */
@@ -212,15 +262,19 @@ export class Topology {
     try {
       await channel.assertQueue(name, { durable: true, arguments: args })
     } catch (error) {
-      if (replyCode(error) === 406) {
-        const wanted = Object.keys(args).length > 0 ? JSON.stringify(args) : 'no arguments'
-        throw new InvalidOptionsError(
-          `[rabbitmq] queue "${name}" already exists with other settings than declared (${wanted}); ` +
-            `delete it or declare it the same way. Server said: ${(error as Error).message}`,
-          { cause: error },
-        )
-      }
+      if (replyCode(error) === 406) this.conflict(error, name, args)
       throw error
     }
+  }
+
+  /** A PRECONDITION_FAILED becomes an `InvalidOptionsError` that says what was declared; other errors pass. */
+  private conflict(error: unknown, name: string, args: QueueArguments): never {
+    if (replyCode(error) !== 406) throw error
+    const wanted = Object.keys(args).length > 0 ? JSON.stringify(args) : 'no arguments'
+    throw new InvalidOptionsError(
+      `[rabbitmq] queue "${name}" already exists with other settings than declared (${wanted}); ` +
+        `delete it or declare it the same way. Server said: ${(error as Error).message}`,
+      { cause: error },
+    )
   }
 }

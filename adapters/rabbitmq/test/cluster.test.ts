@@ -1,10 +1,35 @@
 import { randomUUID } from 'node:crypto'
 import type { Delivery } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, type RabbitMQBroker } from '@conveyor/rabbitmq'
+import { connect } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RabbitMQCluster, startRabbitMQCluster } from './cluster'
+import { legacyDelayQueueArguments } from '../src/delay-queues'
+import type { RabbitMQLogger } from '../src/options'
+import { type RabbitMQCluster, type RabbitMQNode, startRabbitMQCluster } from './cluster'
 import { formatFailoverReport, runFailoverLoad } from './failover-load'
 import { envelope, eventually } from './helpers'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Messages a quorum queue still holds, counting those it expired but whose dead-lettering the target has not
+ * confirmed yet (RabbitMQ's own view: `rabbit_fifo:overview`, read with `rabbitmqctl eval`; AMQP cannot see them).
+ * An at-least-once queue keeps such a message until the target confirms it; an at-most-once one has dropped it.
+ */
+async function heldBy(cluster: RabbitMQCluster, node: RabbitMQNode, queue: string): Promise<number> {
+  const lookup = `rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"${queue}">>))`
+  const out = await cluster.ctl(node, [
+    'eval',
+    `{ok, Q} = ${lookup}, ra:local_query(amqqueue:get_pid(Q), fun rabbit_fifo:overview/1).`,
+  ])
+  const count = /num_messages => (\d+)/.exec(out)
+  if (count === null) throw new Error(`no num_messages in the overview of ${queue}: ${out}`)
+  return Number(count[1])
+}
+
+/** `rabbitmqctl a 'b c' d` → ['a', 'b c', 'd'] (single quotes only, as the warning and the docs write it). */
+const shellWords = (command: string): string[] =>
+  [...command.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2]!)
 
 /**
  * A real 3-node RabbitMQ cluster (private nodes on 10000–11999, started once for this file): a node that stops
@@ -52,6 +77,80 @@ describe('rabbitmq 3-node cluster', () => {
     // Back to three nodes for the next test (the killed node rejoins from its data dir).
     await cluster.restart(cluster.nodes.find((node) => node.name === report.killed)!)
   }, 240_000)
+
+  it('loses no acknowledged delayed job when the leader is killed -9 while jobs pass through the delay queue', async () => {
+    const report = await runFailoverLoad({
+      cluster,
+      jobs: 2_000,
+      workers: 2,
+      delayMs: 1_000,
+      log: (line) => console.info(`[rmq delayed failover] ${line}`),
+    })
+    console.info(`[rmq delayed failover]\n${formatFailoverReport(report)}`)
+    expect(report.killed).not.toBe('(none)')
+    expect(report.delayedAtKill).toBeGreaterThan(0)
+    expect(report.lost).toBe(0)
+    expect(report.acknowledged + report.rejected).toBe(report.jobs)
+    await cluster.restart(cluster.nodes.find((node) => node.name === report.killed)!)
+  }, 240_000)
+
+  it('dead-letters delay queues at-least-once; the documented policy gives it to ones an earlier version declared', async () => {
+    const n1 = cluster.nodes[0]!
+    const warnings: string[] = []
+    const logger: RabbitMQLogger = { debug() {}, info() {}, error() {}, warn: (_obj, msg) => warnings.push(msg ?? '') }
+    const brokerFor = (prefix: string) => {
+      const broker = createRabbitMQBroker({ url: [n1.url], prefix, queueType: 'quorum', delayLevels: [1_000], logger })
+      brokers.push(broker)
+      return broker
+    }
+    const prefix = `cvt.rmqcluster.${randomUUID().slice(0, 8)}`
+    // `fixed` runs the policy its warning names; `unfixed` (another prefix, out of that policy's pattern) does not.
+    const fixed = brokerFor(prefix)
+    const unfixed = brokerFor(`${prefix}-unfixed`)
+    const delayQueue = (broker: RabbitMQBroker, queue: string) => broker.queueNames(queue).delays[0]!.name
+    const model = await connect(n1.url)
+    model.on('error', () => {})
+    let policy = ''
+    try {
+      // Declared as Conveyor did before: at-most-once dead-lettering.
+      const channel = await model.createChannel()
+      for (const broker of [fixed, unfixed]) {
+        const names = broker.queueNames('legacy')
+        const args = legacyDelayQueueArguments(names.work, names.delays[0]!.ms)
+        await channel.assertQueue(names.delays[0]!.name, { durable: true, arguments: args })
+      }
+      // A new delay queue gets the strategy itself; an earlier version's is kept, with a warning naming the policy.
+      await fixed.declare({ name: 'fresh' })
+      expect(warnings).toEqual([])
+      await fixed.declare({ name: 'legacy' })
+      await unfixed.declare({ name: 'legacy' })
+      expect(warnings).toHaveLength(2)
+      const command = /with a policy: (rabbitmqctl .*) \(docs/.exec(warnings[0]!)?.[1]
+      expect(command).toBeDefined()
+      // The warning's command as a user would run it (the docs show the same one).
+      const [tool, ...args] = shellWords(command!)
+      expect(tool).toBe('rabbitmqctl')
+      policy = args[args.length - 3]!
+      await cluster.ctl(n1, args)
+
+      // A delay queue whose target is gone: at-least-once holds the expired message, at-most-once drops it.
+      const queues: [RabbitMQBroker, string][] = [
+        [fixed, 'fresh'],
+        [fixed, 'legacy'],
+        [unfixed, 'legacy'],
+      ]
+      for (const [broker, queue] of queues) await channel.deleteQueue(broker.queueNames(queue).work)
+      for (const [broker, queue] of queues) channel.sendToQueue(delayQueue(broker, queue), Buffer.from('{}'))
+      await channel.close()
+      await sleep(3_000)
+      expect(await heldBy(cluster, n1, delayQueue(fixed, 'fresh'))).toBe(1)
+      expect(await heldBy(cluster, n1, delayQueue(fixed, 'legacy'))).toBe(1)
+      expect(await heldBy(cluster, n1, delayQueue(unfixed, 'legacy'))).toBe(0)
+    } finally {
+      if (policy !== '') await cluster.ctl(n1, ['clear_policy', policy]).catch(() => '')
+      await model.close().catch(() => {})
+    }
+  }, 60_000)
 
   it('notices a node that stops answering within the heartbeat and resumes on the next node', async () => {
     const [n1, n2, n3] = [cluster.nodes[0]!, cluster.nodes[1]!, cluster.nodes[2]!]

@@ -206,7 +206,8 @@ export async function startRabbitMQCluster(options: ClusterOptions = {}): Promis
       running.delete(node)
     }
     await sleep(200)
-    rmSync(dir, { recursive: true, force: true })
+    // A node's last writes can land while the tree is being removed (ENOTEMPTY seen on a loaded machine): retry.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
     dirs.delete(dir)
   }
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Envelope } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, type RabbitMQBroker } from '@conveyor/rabbitmq'
+import { connect } from 'amqplib'
+import { legacyDelayQueueArguments } from '../src/delay-queues'
 import type { RabbitMQCluster, RabbitMQNode } from './cluster'
 
 /** What a failover run measured; `lost` is the figure that must stay 0 on quorum queues. */
@@ -20,6 +22,10 @@ export interface FailoverReport {
   readonly resumeSeconds: number
   readonly killed: string
   readonly seconds: number
+  /** Each job's delay (0: immediate jobs). */
+  readonly delayMs: number
+  /** Delayed jobs sitting in the delay queue when the leader was killed (0 for immediate jobs). */
+  readonly delayedAtKill: number
 }
 
 export interface FailoverOptions {
@@ -30,6 +36,16 @@ export interface FailoverOptions {
   readonly prefetch?: number
   /** Kill the leader once this share of the jobs is acknowledged. Defaults to 0.3. */
   readonly killAt?: number
+  /**
+   * Publish every job with this delay (countdown), so it passes through the 1 s delay queue and RabbitMQ's
+   * dead-lettering back to the work queue; the kill then catches jobs between the two. Defaults to 0 (immediate).
+   */
+  readonly delayMs?: number
+  /**
+   * Declare the delay queue first as Conveyor did before at-least-once dead-lettering (at-most-once), to measure
+   * what that loses. Defaults to false.
+   */
+  readonly legacyDelayQueue?: boolean
   /** How long to wait for the last jobs after publishing ends. Defaults to 60 s. */
   readonly drainTimeoutMs?: number
   readonly log?: (line: string) => void
@@ -67,9 +83,14 @@ export async function runFailoverLoad(options: FailoverOptions): Promise<Failove
     // Declared from node 1, so node 1 leads the queue (RabbitMQ places a quorum leader on the declaring node).
     const producer = make(cluster.nodes.length - 1, 'producer')
     const declarer = make(0, 'declarer')
+    const names = declarer.queueNames(queue)
+    if (options.legacyDelayQueue) await declareLegacyDelayQueues(cluster.urls[0]!, names)
     await declarer.declare({ name: queue, type: 'quorum' })
-    const leader = await cluster.leaderOf(declarer.queueNames(queue).work)
-    log(`queue leader: ${leader.name}; producer prefers ${cluster.nodes.at(-1)!.name}`)
+    const leader = await cluster.leaderOf(names.work)
+    const delayLeader = await cluster.leaderOf(names.delays[0]!.name)
+    log(
+      `queue leader: ${leader.name} (delay queue: ${delayLeader.name}); producer prefers ${cluster.nodes.at(-1)!.name}`,
+    )
 
     const runs = new Map<string, number>()
     /** Acknowledged publishes. */
@@ -98,6 +119,8 @@ export async function runFailoverLoad(options: FailoverOptions): Promise<Failove
     let acknowledged = 0
     let rejected = 0
     let killed: RabbitMQNode | undefined
+    let delayedAtKill = 0
+    const delayMs = options.delayMs ?? 0
     const killAt = Math.floor(jobs * (options.killAt ?? 0.3))
     const publishOne = async (i: number) => {
       const id = `f${i}`
@@ -110,6 +133,7 @@ export async function runFailoverLoad(options: FailoverOptions): Promise<Failove
         attempt: 1,
         maxAttempts: 1,
         createdAt: Date.now(),
+        ...(delayMs > 0 ? { notBefore: Date.now() + delayMs } : {}),
       }
       // As an application would: a publish that rejects is tried again a few times, then reported.
       for (let attempt = 1; ; attempt++) {
@@ -131,7 +155,11 @@ export async function runFailoverLoad(options: FailoverOptions): Promise<Failove
         killed = leader
         killedAt = Date.now()
         cluster.kill(leader)
-        log(`killed ${leader.name} (-9) after ${acknowledged} acknowledged publishes`)
+        // Published over the last delay and not run yet: in the delay queue or on their way out of it.
+        for (const [id, at] of sentAt)
+          if (at > killedAt - delayMs && published.has(id) && !runs.has(id)) delayedAtKill++
+        if (delayMs === 0) delayedAtKill = 0
+        log(`killed ${leader.name} (-9) after ${acknowledged} acknowledged publishes (${delayedAtKill} delayed)`)
       }
     }
     // A window of publishes in flight, as a busy producer has.
@@ -145,7 +173,14 @@ export async function runFailoverLoad(options: FailoverOptions): Promise<Failove
 
     const deadline = Date.now() + (options.drainTimeoutMs ?? 60_000)
     const missing = () => [...published].filter((id) => !runs.has(id)).length
-    while (missing() > 0 && Date.now() < deadline) await sleep(100)
+    let reportAt = Date.now() + 10_000
+    while (missing() > 0 && Date.now() < deadline) {
+      await sleep(100)
+      if (Date.now() >= reportAt) {
+        reportAt += 10_000
+        log(`waiting: ${missing()} acknowledged jobs not processed yet`)
+      }
+    }
     // Redeliveries of unsettled deliveries may still be on their way: a moment more to count duplicates.
     await sleep(1_000)
     const lost = missing()
@@ -161,16 +196,34 @@ export async function runFailoverLoad(options: FailoverOptions): Promise<Failove
       resumeSeconds: (resumedAt - killedAt) / 1000,
       killed: killed?.name ?? '(none)',
       seconds: (Date.now() - started) / 1000,
+      delayMs,
+      delayedAtKill,
     }
   } finally {
     await Promise.allSettled(brokers.map((broker) => broker.destroy()))
   }
 }
 
+/** The delay queues with the arguments Conveyor declared before at-least-once dead-lettering (at-most-once). */
+async function declareLegacyDelayQueues(url: string, names: ReturnType<RabbitMQBroker['queueNames']>): Promise<void> {
+  const model = await connect(url)
+  try {
+    const channel = await model.createChannel()
+    for (const level of names.delays) {
+      await channel.assertQueue(level.name, {
+        durable: true,
+        arguments: legacyDelayQueueArguments(names.work, level.ms),
+      })
+    }
+  } finally {
+    await model.close().catch(() => {})
+  }
+}
+
 /** One line per figure, as the issue asks them printed. */
 export function formatFailoverReport(report: FailoverReport): string {
   return [
-    `jobs                        ${report.jobs}`,
+    `jobs                        ${report.jobs}${report.delayMs > 0 ? ` (each delayed ${report.delayMs} ms)` : ''}`,
     `enqueued and acknowledged   ${report.acknowledged}`,
     `rejected to the caller      ${report.rejected}`,
     `processed (distinct ids)    ${report.processed}`,
@@ -178,6 +231,7 @@ export function formatFailoverReport(report: FailoverReport): string {
     `duplicates                  ${report.duplicates}`,
     `seconds to resume           ${report.resumeSeconds.toFixed(1)}`,
     `killed                      ${report.killed}`,
+    ...(report.delayMs > 0 ? [`delayed jobs at the kill     ${report.delayedAtKill}`] : []),
     `run took                    ${report.seconds.toFixed(1)} s`,
   ].join('\n')
 }

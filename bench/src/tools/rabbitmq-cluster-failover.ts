@@ -5,7 +5,11 @@
  * processed), duplicates and seconds to resume. The cluster (private nodes on ports in 10000–11999, from Debian's
  * rabbitmq-server) is started here with the adapter's test harness and stopped at the end.
  *
- *   npm run bench:rabbitmq-cluster-failover -w bench -- [--jobs 20000] [--workers 2]
+ * `--delay-ms 1000` publishes every job with that countdown, so the kill catches jobs in the delay queue and on their
+ * way back to the work queue (RabbitMQ's dead-lettering); `--legacy-delay-queue` declares the delay queue first as
+ * Conveyor did before at-least-once dead-lettering, to measure what at-most-once loses.
+ *
+ *   npm run bench:rabbitmq-cluster-failover -w bench -- [--jobs 20000] [--workers 2] [--delay-ms 1000] [--legacy-delay-queue] [--drain-s 120]
  */
 import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -16,6 +20,9 @@ const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '20000' },
     workers: { type: 'string', default: '2' },
+    'delay-ms': { type: 'string', default: '0' },
+    'legacy-delay-queue': { type: 'boolean', default: false },
+    'drain-s': { type: 'string', default: '120' },
   },
 })
 
@@ -26,7 +33,9 @@ try {
     cluster,
     jobs: Number(values.jobs),
     workers: Number(values.workers),
-    drainTimeoutMs: 120_000,
+    delayMs: Number(values['delay-ms']),
+    legacyDelayQueue: values['legacy-delay-queue'],
+    drainTimeoutMs: Number(values['drain-s']) * 1000,
     log: (line) => console.error(`[bench] ${line}`),
   })
   console.log(

@@ -83,7 +83,8 @@ export class ChildLifecycle {
     void this.graceful()
   }
 
-  private report({ worker }: StartedChild, snapshot: MetricsSnapshot | undefined): void {
+  /** Counters to the supervisor, with everything counted so far when metrics are on (`snapshot`). */
+  private report({ worker }: StartedChild, snapshot?: MetricsSnapshot): void {
     this.link.send({
       type: 'stats',
       rssBytes: process.memoryUsage.rss(),
@@ -95,7 +96,7 @@ export class ChildLifecycle {
 
   private tick(started: StartedChild): void {
     const { metrics } = started
-    if (metrics === undefined) this.report(started, undefined)
+    if (metrics === undefined) this.report(started)
     else if (!this.collecting) {
       // Reading queue depth takes a broker round trip; a slow one skips a report rather than piling them up.
       this.collecting = true

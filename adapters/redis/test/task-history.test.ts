@@ -1,0 +1,155 @@
+import type { ConveyorEvent, TaskHistory, TaskRunQuery } from '@conveyor/core'
+import { createMemoryTaskHistory } from '@conveyor/core/adapter'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRedisTaskHistory } from '../src/index'
+import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from './helpers'
+
+// The Redis history walks the smallest index a query names and checks the other filters on each run, a bounded number
+// of entries per call: whatever index it picks and however short its pages, paging to the end must list exactly what
+// the memory history (a plain filter and sort) lists.
+const TASKS = ['mail.send', 'report.build', 'image.resize'] as const
+const QUEUES = ['q0', 'q1'] as const
+const OUTCOMES = ['task.succeeded', 'task.failed', 'task.started', 'none'] as const
+
+/** 240 runs, several per millisecond, spread over tasks, queues and states (a deterministic mix, no randomness). */
+function runEvents(t0: number): ConveyorEvent[] {
+  const events: ConveyorEvent[] = []
+  for (let n = 0; n < 240; n++) {
+    const base = {
+      id: `run-${String(n).padStart(3, '0')}`,
+      task: TASKS[n % 3]!,
+      queue: QUEUES[(n >> 2) % 2]!,
+      attempt: 1,
+    }
+    const at = t0 + Math.floor(n / 3)
+    events.push({ type: 'task.enqueued', ...base, at, priority: 0, maxAttempts: 3, input: `{"n":${n}}` })
+    const outcome = OUTCOMES[(n * 7) % 4]!
+    if (outcome === 'none') continue
+    events.push({ type: 'task.started', ...base, at: at + 1, deliveryCount: 1, enqueuedAt: at })
+    if (outcome === 'task.failed') {
+      events.push({ type: outcome, ...base, at: at + 2, durationMs: 1, error: { name: 'Error', message: `boom ${n}` } })
+    } else if (outcome === 'task.succeeded') {
+      events.push({ type: outcome, ...base, at: at + 2, durationMs: 1 })
+    }
+  }
+  return events
+}
+
+async function allPages(history: TaskHistory, query: TaskRunQuery): Promise<string[]> {
+  const ids: string[] = []
+  let cursor: string | undefined
+  for (let pages = 0; pages < 1000; pages++) {
+    const page = await history.list({ ...query, limit: 7, ...(cursor ? { cursor } : {}) })
+    ids.push(...page.runs.map((run) => run.id))
+    cursor = page.next
+    if (cursor === undefined) return ids
+  }
+  throw new Error('paging did not end')
+}
+
+let raw: Redis
+const prefix = uniquePrefix('history')
+const memory = createMemoryTaskHistory({ retention: { maxRuns: 10_000 } })
+// A scan limit far below the index sizes: most pages end short, with a cursor, and paging must still be exact.
+const redis = createRedisTaskHistory({ url: REDIS_URL, prefix, retention: { maxRuns: 10_000 }, scanLimit: 25 })
+const t0 = Date.now() - 60_000
+
+beforeAll(async () => {
+  raw = await rawRedis()
+  const events = runEvents(t0)
+  await memory.record(events)
+  await redis.record(events)
+})
+afterAll(async () => {
+  await redis.close()
+  await deletePrefix(raw, prefix)
+  raw.disconnect()
+})
+
+describe('redis task history: list', () => {
+  const queries: TaskRunQuery[] = []
+  for (const state of [undefined, 'succeeded', 'failed', 'started', 'pending'] as const) {
+    for (const task of [undefined, 'report.build'] as const) {
+      for (const queue of [undefined, 'q1'] as const) {
+        queries.push({
+          ...(state ? { state } : {}),
+          ...(task ? { task } : {}),
+          ...(queue ? { queue } : {}),
+        })
+      }
+    }
+  }
+  queries.push(
+    { search: 'run-1' },
+    { search: 'image' },
+    { search: '"n":77}' },
+    { state: 'failed', search: 'run-0' },
+    { task: 'mail.send', queue: 'q0', state: 'succeeded', since: t0 + 20, until: t0 + 60 },
+    { state: 'failed', since: t0 + 30 },
+    { queue: 'q0', until: t0 + 10 },
+  )
+
+  it.each(queries.map((query) => [JSON.stringify(query), query] as const))(
+    'lists what the memory history lists, paged: %s',
+    async (_, query) => {
+      const expected = await allPages(memory, query)
+      expect(await allPages(redis, query)).toEqual(expected)
+    },
+  )
+
+  it('walks the smallest index a query names, whichever filter names it', async () => {
+    // 63 pending runs, 4 of them on a quiet queue. Asked for that queue's pending runs with a scan limit of 10, the
+    // script must walk the queue's index (4 entries, one call to the end), not the 63 pending ones (short pages).
+    const own = uniquePrefix('history-index')
+    const narrow = createRedisTaskHistory({
+      url: REDIS_URL,
+      prefix: own,
+      retention: { maxRuns: 10_000 },
+      scanLimit: 10,
+    })
+    try {
+      const events: ConveyorEvent[] = []
+      for (let n = 0; n < 63; n++) {
+        const queue = n % 20 === 0 ? 'quiet' : 'busy'
+        events.push({
+          type: 'task.enqueued',
+          id: `p-${n}`,
+          task: 't',
+          queue,
+          attempt: 1,
+          at: t0 + n,
+          priority: 0,
+          maxAttempts: 1,
+        })
+      }
+      await narrow.record(events)
+      const page = await narrow.list({ state: 'pending', queue: 'quiet', limit: 50 })
+      expect(page.runs.map((run) => run.id)).toEqual(['p-60', 'p-40', 'p-20', 'p-0'])
+      expect(page.next).toBeUndefined()
+    } finally {
+      await narrow.close()
+      await deletePrefix(raw, own)
+    }
+  })
+
+  it('ends a page at the time budget with a cursor, and paging still lists exactly the matches', async () => {
+    // A budget of a microsecond is spent after the first batch of 200 entries: a search matching the 10 oldest runs
+    // comes back in short pages, and the pages together hold what the memory history lists.
+    const hurried = createRedisTaskHistory({
+      url: REDIS_URL,
+      prefix,
+      retention: { maxRuns: 10_000 },
+      scanBudgetMs: 0.001,
+    })
+    try {
+      const query = { search: 'run-00' }
+      const first = await hurried.list({ ...query, limit: 50 })
+      expect(first.next).toBeDefined()
+      expect(first.runs.length).toBeLessThan(10)
+      expect(await allPages(hurried, query)).toEqual(await allPages(memory, query))
+    } finally {
+      await hurried.close()
+    }
+  })
+})

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { createDashboard, type Dashboard } from './dashboard'
 import { DashboardAuthRequiredError } from './errors/dashboard-auth-required-error'
 import type { DashboardOptions } from './options'
+import { clientAssets } from './server/assets'
 import { isLoopback } from './server/auth'
 
 export interface ServeOptions extends DashboardOptions {
@@ -44,14 +45,30 @@ export async function serveDashboard(options: ServeOptions): Promise<ServedDashb
   })
   const address = server.address() as AddressInfo
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${shown}:${address.port}${dashboard.basePath}`
+  await warmUp(dashboard, url)
   return {
     dashboard,
     server,
-    url: `http://${shown}:${address.port}${dashboard.basePath}`,
+    url,
     async close() {
       await dashboard.close()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/**
+ * Do the one-time work of a first request before saying we listen: read and gzip the client (tens of milliseconds
+ * on a loaded machine) and take one request through the handler, so the first person to open the page does not wait
+ * for either. A missing client is reported by the requests that need it, as before.
+ */
+async function warmUp(dashboard: Dashboard, url: string): Promise<void> {
+  try {
+    clientAssets()
+  } catch {
+    // DashboardAssetsMissingError: the page request says so.
+  }
+  await dashboard.fetch(new Request(`${url}api/meta`), { remoteAddress: '127.0.0.1' }).catch(() => undefined)
 }

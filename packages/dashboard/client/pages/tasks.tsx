@@ -45,7 +45,10 @@ export function TasksPage({ route }: { route: Route }) {
       {!data ? (
         <Loading />
       ) : data.runs.length === 0 ? (
-        <Empty>No task runs match.</Empty>
+        // A page can end short when few runs match: the server scans a bounded part of the history per request.
+        <Empty>
+          {data.next ? 'No match among the newest runs scanned: Older → looks further.' : 'No task runs match.'}
+        </Empty>
       ) : (
         <RunsTable runs={data.runs} filters={filters} />
       )}

@@ -1,6 +1,7 @@
 import type { App } from '../app/create-app'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 import type { Worker } from '../worker/worker'
+import { countTaskEvents, declareAppMetrics } from './app-metric-families'
 import { renderPrometheus } from './prometheus'
 import { MetricsRegistry } from './registry'
 import type { MetricsSnapshot } from './snapshot'
@@ -10,10 +11,7 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 ]
 
-/** Wait-time buckets in seconds: 5 ms to 1 hour (a backlog can hold tasks far longer than they run). */
-export const DEFAULT_WAIT_BUCKETS: readonly number[] = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600,
-]
+export { DEFAULT_WAIT_BUCKETS } from './app-metric-families'
 
 export interface MetricsOptions {
   /** Report these queues' depth (`ready`, `delayed`, `dead`), read from the broker on every `collect()`. */
@@ -57,76 +55,8 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
     throw new InvalidOptionsError(`collectMetrics: statsTimeoutMs must be > 0, got ${statsTimeoutMs}`)
   }
   const registry = new MetricsRegistry(maxSeries)
-  const tq = ['task', 'queue']
-  const enqueued = registry.counter('conveyor_tasks_enqueued_total', 'Tasks enqueued by this process.', tq)
-  const started = registry.counter('conveyor_tasks_started_total', 'Task runs started (every attempt).', tq)
-  const finished = registry.counter(
-    'conveyor_tasks_finished_total',
-    'Task runs by outcome: succeeded, retried (attempt failed, another scheduled), failed, dead-lettered, expired, revoked.',
-    [...tq, 'outcome'],
-  )
-  const duration = registry.histogram(
-    'conveyor_task_duration_seconds',
-    'Run time of task attempts that ran, by outcome.',
-    [...tq, 'outcome'],
-    options.durationBuckets ?? DEFAULT_DURATION_BUCKETS,
-  )
-  const dead = registry.counter(
-    'conveyor_tasks_dead_lettered_total',
-    'Messages dead-lettered by this process, by reason.',
-    [...tq, 'reason'],
-  )
-  const queueDepth = registry.gauge(
-    'conveyor_queue_messages',
-    'Messages in a queue by state (ready, delayed, dead), as the broker reported at the last collection.',
-    ['queue', 'state'],
-    'latest',
-  )
-  const oldestWaiting = registry.gauge(
-    'conveyor_queue_oldest_waiting_seconds',
-    'Age of the oldest ready message of a queue (since it was enqueued, or due when delayed); 0 when none is ready. Absent when the broker cannot tell.',
-    ['queue'],
-    'latest',
-  )
-  const wait = registry.histogram(
-    'conveyor_task_wait_seconds',
-    'Time from enqueue (or from when it was due: delay, retry backoff) to the start of an attempt.',
-    tq,
-    DEFAULT_WAIT_BUCKETS,
-  )
-  const statsErrors = registry.counter(
-    'conveyor_queue_stats_errors_total',
-    'Collections where a queue’s stats could not be read in time (its depth is left out then).',
-    ['queue'],
-  )
-  const active = registry.gauge('conveyor_worker_tasks_active', 'Tasks running in the worker now.', ['worker'])
-  const processed = registry.gauge(
-    'conveyor_worker_tasks_processed',
-    'Deliveries the worker has finished since it started (resets with the process).',
-    ['worker'],
-  )
-
-  const offs = [
-    app.events.on('task.enqueued', (e) => enqueued.inc([e.task, e.queue])),
-    app.events.on('task.started', (e) => {
-      started.inc([e.task, e.queue])
-      // Waiting counts from when the attempt could run: a delayed or retried one was not waiting before it was due.
-      wait.observe([e.task, e.queue], Math.max(0, e.at - (e.notBefore ?? e.enqueuedAt)) / 1000)
-    }),
-    app.events.on('task.succeeded', (e) => ran(e, 'succeeded')),
-    app.events.on('task.retried', (e) => ran(e, 'retried')),
-    app.events.on('task.failed', (e) => ran(e, 'failed')),
-    app.events.on('task.dead-lettered', (e) => {
-      ran(e, 'dead-lettered')
-      dead.inc([e.task, e.queue, e.reason])
-    }),
-    app.events.on('task.expired', (e) => finished.inc([e.task, e.queue, 'expired'])),
-    app.events.on('task.revoked', (e) => finished.inc([e.task, e.queue, 'revoked'])),
-  ]
-  function ran(e: { task: string; queue: string; durationMs: number }, outcome: string): void {
-    finished.inc([e.task, e.queue, outcome])
-    duration.observe([e.task, e.queue, outcome], e.durationMs / 1000)
-  }
+  const m = declareAppMetrics(registry, options.durationBuckets ?? DEFAULT_DURATION_BUCKETS)
+  const offs = countTaskEvents(app.events, m)
 
   async function readQueue(queue: string): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -135,15 +65,15 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
     })
     try {
       const stats = await Promise.race([app.broker.stats(queue), timeout])
-      queueDepth.set([queue, 'ready'], stats.ready)
-      queueDepth.set([queue, 'delayed'], stats.delayed)
-      queueDepth.set([queue, 'dead'], stats.dead)
-      if (stats.ready === 0) oldestWaiting.set([queue], 0)
+      m.queueDepth.set([queue, 'ready'], stats.ready)
+      m.queueDepth.set([queue, 'delayed'], stats.delayed)
+      m.queueDepth.set([queue, 'dead'], stats.dead)
+      if (stats.ready === 0) m.oldestWaiting.set([queue], 0)
       else if (stats.oldestReadyAt !== undefined) {
-        oldestWaiting.set([queue], Math.max(0, Date.now() - stats.oldestReadyAt) / 1000)
+        m.oldestWaiting.set([queue], Math.max(0, Date.now() - stats.oldestReadyAt) / 1000)
       }
     } catch {
-      statsErrors.inc([queue])
+      m.statsErrors.inc([queue])
     } finally {
       clearTimeout(timer)
     }
@@ -151,14 +81,14 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
 
   async function collect(): Promise<MetricsSnapshot> {
     // Gauges are re-read from scratch: a queue that could not be read is absent rather than stale.
-    queueDepth.reset()
-    oldestWaiting.reset()
-    active.reset()
-    processed.reset()
+    m.queueDepth.reset()
+    m.oldestWaiting.reset()
+    m.active.reset()
+    m.processed.reset()
     await Promise.all((options.queues ?? []).map(readQueue))
     for (const worker of options.workers ?? []) {
-      active.set([worker.id], worker.active)
-      processed.set([worker.id], worker.processed)
+      m.active.set([worker.id], worker.active)
+      m.processed.set([worker.id], worker.processed)
     }
     return snapshot()
   }

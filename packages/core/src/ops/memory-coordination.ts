@@ -1,4 +1,11 @@
-import type { CoordinationStore, Lease, WorkerHeartbeat } from './coordination'
+import type { CoordinationStore } from './coordination'
+import {
+  memoryHeartbeatsAndRevokes,
+  memoryIdempotency,
+  memoryLeases,
+  memoryRates,
+  memoryTicks,
+} from './memory-coordination-parts'
 
 export interface MemoryCoordinationOptions {
   /** The clock TTLs and windows use. Defaults to `Date.now`; tests inject their own. */
@@ -12,130 +19,15 @@ export interface MemoryCoordinationOptions {
  */
 export function createMemoryCoordination(options: MemoryCoordinationOptions = {}): CoordinationStore {
   const now = options.now ?? Date.now
-  const beats = new Map<string, { beat: WorkerHeartbeat; until: number }>()
-  const revoked = new Map<string, number>()
-  // Times tokens were taken, oldest first; `head` skips the ones that left the window (compacted now and then).
-  const windows = new Map<string, { times: number[]; head: number }>()
-  const leases = new Map<string, Lease>()
-  const fences = new Map<string, number>()
-  const ticks = new Map<string, number>()
-  const last = new Map<string, number>()
-  const idempotency = new Map<string, { holder: string; until: number }>()
-  // Claims since the last sweep of lapsed keys: sweeping once the map could have doubled keeps a claim O(1) amortized.
-  let claimsSinceSweep = 0
-
-  const sweep = <K>(map: Map<K, number>, at: number) => {
-    for (const [key, until] of map) if (until <= at) map.delete(key)
-  }
-
   return {
     name: 'memory',
     scope: 'process',
     async connect() {},
     async close() {},
-
-    async putHeartbeat(beat, ttlMs) {
-      beats.set(beat.id, { beat, until: now() + ttlMs })
-    },
-    async removeHeartbeat(id) {
-      beats.delete(id)
-    },
-    async listHeartbeats() {
-      const at = now()
-      for (const [id, entry] of beats) if (entry.until <= at) beats.delete(id)
-      return [...beats.values()].map((e) => e.beat).sort((a, b) => a.startedAt - b.startedAt)
-    },
-
-    async revoke(id, ttlMs) {
-      sweep(revoked, now())
-      revoked.set(id, now() + ttlMs)
-    },
-    async isRevoked(id) {
-      const until = revoked.get(id)
-      return until !== undefined && until > now()
-    },
-
-    async acquireRate(key, limit, windowMs) {
-      const at = now()
-      let window = windows.get(key)
-      if (window === undefined) {
-        window = { times: [], head: 0 }
-        windows.set(key, window)
-      }
-      const { times } = window
-      while (window.head < times.length && times[window.head]! <= at - windowMs) window.head++
-      if (window.head > 1024 && window.head * 2 > times.length) {
-        times.splice(0, window.head)
-        window.head = 0
-      }
-      const count = times.length - window.head
-      if (count < limit) {
-        times.push(at)
-        return 0
-      }
-      // The (count - limit)th oldest token must leave the window before one is free again.
-      return Math.max(1, times[window.head + count - limit]! + windowMs - at)
-    },
-
-    async acquireLease(name, owner, ttlMs) {
-      const at = now()
-      const held = leases.get(name)
-      if (held !== undefined && held.expiresAt > at && held.owner !== owner) return undefined
-      const token = held !== undefined && held.owner === owner && held.expiresAt > at ? held.token : nextFence(name)
-      const lease: Lease = { name, owner, token, expiresAt: at + ttlMs }
-      leases.set(name, lease)
-      return lease
-    },
-    async renewLease(lease, ttlMs) {
-      const at = now()
-      const held = leases.get(lease.name)
-      if (held === undefined || held.token !== lease.token || held.owner !== lease.owner || held.expiresAt <= at) {
-        return undefined
-      }
-      const renewed: Lease = { ...held, expiresAt: at + ttlMs }
-      leases.set(lease.name, renewed)
-      return renewed
-    },
-    async releaseLease(lease) {
-      const held = leases.get(lease.name)
-      if (held !== undefined && held.token === lease.token && held.owner === lease.owner) leases.delete(lease.name)
-    },
-
-    async claimTick(schedule, tickAt, ttlMs) {
-      const at = now()
-      sweep(ticks, at)
-      const key = `${schedule}\u0000${tickAt}`
-      if (ticks.has(key)) return false
-      ticks.set(key, at + ttlMs)
-      if ((last.get(schedule) ?? Number.NEGATIVE_INFINITY) < tickAt) last.set(schedule, tickAt)
-      return true
-    },
-    async lastTick(schedule) {
-      return last.get(schedule)
-    },
-
-    async claimIdempotencyKey(key, holder, ttlMs) {
-      const at = now()
-      if (++claimsSinceSweep >= Math.max(1024, idempotency.size)) {
-        for (const [k, entry] of idempotency) if (entry.until <= at) idempotency.delete(k)
-        claimsSinceSweep = 0
-      }
-      const held = idempotency.get(key)
-      if (held !== undefined && held.until > at) return { claimed: false, holder: held.holder }
-      idempotency.set(key, { holder, until: at + ttlMs })
-      return { claimed: true }
-    },
-    async releaseIdempotencyKey(key, holder) {
-      const held = idempotency.get(key)
-      if (held === undefined || held.holder !== holder || held.until <= now()) return false
-      idempotency.delete(key)
-      return true
-    },
-  }
-
-  function nextFence(name: string): number {
-    const token = (fences.get(name) ?? 0) + 1
-    fences.set(name, token)
-    return token
+    ...memoryHeartbeatsAndRevokes(now),
+    ...memoryRates(now),
+    ...memoryLeases(now),
+    ...memoryTicks(now),
+    ...memoryIdempotency(now),
   }
 }

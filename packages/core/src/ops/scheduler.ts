@@ -4,7 +4,8 @@ import { ConveyorError } from '../errors/conveyor-error'
 import type { Logger } from '../logging/logger'
 import { sleep } from '../util/sleep'
 import type { CoordinationStore } from './coordination'
-import { nextTick, planTicks, type ScheduleSpec, validateSchedules } from './schedule'
+import { type ScheduleSpec, validateSchedules } from './schedule'
+import { listSchedules, SchedulerTicks } from './scheduler-ticks'
 
 /** Time as the scheduler sees it; tests inject a fake one. */
 export interface SchedulerClock {
@@ -80,76 +81,34 @@ export function createScheduler(app: Pick<App, 'enqueue' | 'logger'>, options: S
   validateSchedules(options.schedules)
   const store = options.coordination
   const clock = options.clock ?? realClock
-  const claimTtlMs = options.claimTtlMs ?? 600_000
   const maxSleepMs = options.maxSleepMs ?? 30_000
   const id = options.id ?? `${hostname()}:${process.pid}`
   const log = (options.logger ?? app.logger).child({ scheduler: id })
-  const cursors = new Map<string, number>()
+  const ticks = new SchedulerTicks({
+    app,
+    store,
+    schedules: options.schedules,
+    clock,
+    claimTtlMs: options.claimTtlMs ?? 600_000,
+    maxSleepMs,
+    log,
+    onFire: options.onFire,
+  })
   let controller: AbortController | undefined
   let loop: Promise<void> | undefined
-
-  const taskName = (spec: ScheduleSpec<unknown>) => (typeof spec.task === 'string' ? spec.task : spec.task.name)
-
-  const fire = async (spec: ScheduleSpec<unknown>, tickAt: number, caughtUp: number): Promise<ScheduleFired> => {
-    const runId = `schedule:${spec.name}:${tickAt}`
-    await app.enqueue(taskName(spec), (spec.input ?? null) as unknown, {
-      ...spec.enqueue,
-      id: runId,
-      headers: { ...spec.enqueue?.headers, 'conveyor-schedule': spec.name, 'conveyor-tick': String(tickAt) },
-    })
-    const event: ScheduleFired = { schedule: spec.name, tickAt, id: runId, caughtUp }
-    log.info({ schedule: spec.name, tickAt: new Date(tickAt).toISOString(), taskId: runId, caughtUp }, 'schedule fired')
-    options.onFire?.(event)
-    return event
-  }
-
-  const tick = async (): Promise<ScheduleFired[]> => {
-    const fired: ScheduleFired[] = []
-    for (const spec of options.schedules) {
-      const now = clock.now()
-      const stored = await store.lastTick(spec.name)
-      const local = cursors.get(spec.name)
-      const after = stored === undefined ? local : Math.max(stored, local ?? stored)
-      const plan = planTicks(spec, after, now)
-      if (plan.skipped > 0) {
-        log.warn({ schedule: spec.name, skipped: plan.skipped }, 'missed ticks skipped (misfire: skip)')
-      }
-      for (const [i, tickAt] of plan.fire.entries()) {
-        if (!(await store.claimTick(spec.name, tickAt, claimTtlMs))) continue
-        const caughtUp = i === 0 ? plan.caughtUp : 0
-        try {
-          fired.push(await fire(spec, tickAt, caughtUp))
-        } catch (error) {
-          log.error({ err: error, schedule: spec.name, tickAt }, 'could not enqueue a scheduled run; tick lost')
-        }
-      }
-      if (plan.cursor !== undefined) cursors.set(spec.name, Math.max(plan.cursor, cursors.get(spec.name) ?? 0))
-    }
-    return fired
-  }
-
-  const untilNext = (): number => {
-    const now = clock.now()
-    let soonest = now + maxSleepMs
-    for (const spec of options.schedules) {
-      const next = nextTick(spec, Math.max(now, cursors.get(spec.name) ?? now) - 1)
-      if (next !== undefined && next < soonest) soonest = next
-    }
-    return Math.max(0, soonest - now)
-  }
 
   const run = async (signal: AbortSignal) => {
     let failing = false
     while (!signal.aborted) {
       try {
-        await tick()
+        await ticks.tick()
         if (failing) log.info('scheduler store reachable again')
         failing = false
       } catch (error) {
         if (!failing) log.error({ err: error }, 'scheduler could not reach its store; retrying')
         failing = true
       }
-      await clock.sleep(failing ? Math.min(1000, maxSleepMs) : untilNext(), signal)
+      await clock.sleep(failing ? Math.min(1000, maxSleepMs) : ticks.untilNext(), signal)
     }
   }
 
@@ -167,30 +126,7 @@ export function createScheduler(app: Pick<App, 'enqueue' | 'logger'>, options: S
       await loop
       loop = undefined
     },
-    tick,
-    async list(count = 3) {
-      const now = clock.now()
-      const out: ScheduleStatus[] = []
-      for (const spec of options.schedules) {
-        const lastTick = await store.lastTick(spec.name)
-        const ticks: number[] = []
-        for (let at = now; ticks.length < count; ) {
-          const next = nextTick(spec, at)
-          if (next === undefined) break
-          ticks.push(next)
-          at = next
-        }
-        out.push({
-          name: spec.name,
-          task: taskName(spec),
-          ...(spec.cron !== undefined ? { cron: spec.cron, timezone: spec.timezone ?? 'UTC' } : {}),
-          ...(spec.everyMs !== undefined ? { everyMs: spec.everyMs } : {}),
-          misfire: spec.misfire ?? 'skip',
-          ...(lastTick !== undefined ? { lastTick } : {}),
-          nextTicks: ticks,
-        })
-      }
-      return out
-    },
+    tick: () => ticks.tick(),
+    list: async (count = 3) => listSchedules(store, options.schedules, { now: clock.now(), count }),
   }
 }

@@ -68,34 +68,7 @@ export function createMemoryWorkflowStore(): WorkflowStore {
       return first === nonce ? 'run' : 'duplicate'
     },
     async countMember(workflowId, groupId, member: GroupMember, options: CountOptions): Promise<GroupCount> {
-      const state = write(workflowId, options.ttlMs)
-      let group = state.groups.get(groupId)
-      if (group === undefined) {
-        group = { outcomes: new Map(), failed: 0, settled: undefined, released: false }
-        state.groups.set(groupId, group)
-      }
-      const counted = !group.outcomes.has(member.index)
-      let settledNow = false
-      if (counted) {
-        group.outcomes.set(member.index, member.outcome)
-        if (member.failed) group.failed += 1
-        if (group.settled === undefined) {
-          if (member.failed && options.failFast) group.settled = 'failed'
-          else if (group.outcomes.size >= options.total) {
-            group.settled = options.failFast && group.failed > 0 ? 'failed' : 'succeeded'
-          }
-          settledNow = group.settled !== undefined
-        }
-      }
-      return {
-        counted,
-        done: group.outcomes.size,
-        failed: group.failed,
-        ...(group.settled !== undefined ? { settled: group.settled } : {}),
-        settledNow,
-        pending: group.settled !== undefined && !group.released,
-        revoked: state.revoked,
-      }
+      return countMember(write(workflowId, options.ttlMs), groupId, member, options)
     },
     async outcomes(workflowId, groupId, total) {
       const group = read(workflowId)?.groups.get(groupId)
@@ -108,5 +81,36 @@ export function createMemoryWorkflowStore(): WorkflowStore {
     async revoke(workflowId, ttlMs) {
       write(workflowId, ttlMs).revoked = true
     },
+  }
+}
+
+/** Counts a member's outcome into its group once (a redelivered member is not counted again); settles the group. */
+function countMember(state: WorkflowState, groupId: string, member: GroupMember, options: CountOptions): GroupCount {
+  let group = state.groups.get(groupId)
+  if (group === undefined) {
+    group = { outcomes: new Map(), failed: 0, settled: undefined, released: false }
+    state.groups.set(groupId, group)
+  }
+  const counted = !group.outcomes.has(member.index)
+  let settledNow = false
+  if (counted) {
+    group.outcomes.set(member.index, member.outcome)
+    if (member.failed) group.failed += 1
+    if (group.settled === undefined) {
+      if (member.failed && options.failFast) group.settled = 'failed'
+      else if (group.outcomes.size >= options.total) {
+        group.settled = options.failFast && group.failed > 0 ? 'failed' : 'succeeded'
+      }
+      settledNow = group.settled !== undefined
+    }
+  }
+  return {
+    counted,
+    done: group.outcomes.size,
+    failed: group.failed,
+    ...(group.settled !== undefined ? { settled: group.settled } : {}),
+    settledNow,
+    pending: group.settled !== undefined && !group.released,
+    revoked: state.revoked,
   }
 }

@@ -1,0 +1,83 @@
+import { EventEmitter } from 'node:events'
+import type { ResultWaitOptions, TaskRecord } from '../contracts/result-backend'
+import { TERMINAL_STATES } from '../contracts/result-backend'
+import { ResultTimeoutError } from '../errors/result-timeout-error'
+
+/**
+ * The memory result backend's records: a map with expiry (swept while anything is stored), and waiters woken by an
+ * emitter when a record reaches a terminal state (no polling). Records go in and come out as structured clones, as
+ * with a networked backend: later mutation of the caller's object is not seen.
+ */
+export class MemoryRecords {
+  private readonly records = new Map<string, { record: TaskRecord; expiresAt: number }>()
+  private readonly wake = new EventEmitter()
+  private sweeper: NodeJS.Timeout | undefined
+
+  constructor() {
+    this.wake.setMaxListeners(0)
+  }
+
+  /** The live record, not a copy; expired ones are dropped on the way. */
+  read(id: string): TaskRecord | undefined {
+    const entry = this.records.get(id)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt <= Date.now()) {
+      this.records.delete(id)
+      return undefined
+    }
+    return entry.record
+  }
+
+  set(record: TaskRecord, ttlMs: number): void {
+    this.records.set(record.id, { record: structuredClone(record), expiresAt: Date.now() + ttlMs })
+    if (this.sweeper === undefined) {
+      this.sweeper = setInterval(() => this.sweep(), 1000)
+      this.sweeper.unref()
+    }
+    if (TERMINAL_STATES.has(record.state)) this.wake.emit(record.id)
+  }
+
+  delete(id: string): void {
+    this.records.delete(id)
+  }
+
+  stopSweeping(): void {
+    if (this.sweeper !== undefined) clearInterval(this.sweeper)
+    this.sweeper = undefined
+  }
+
+  /** Resolves with a copy of the record once it is terminal; rejects on timeout or abort. */
+  wait(id: string, options: ResultWaitOptions): Promise<TaskRecord> {
+    return new Promise<TaskRecord>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.wake.off(id, onWake)
+        options.signal?.removeEventListener('abort', onAbort)
+      }
+      const onWake = () => {
+        const record = this.read(id)
+        if (record && TERMINAL_STATES.has(record.state)) {
+          done()
+          resolve(structuredClone(record))
+        }
+      }
+      const onAbort = () => {
+        done()
+        reject(options.signal?.reason)
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new ResultTimeoutError(id, options.timeoutMs))
+      }, options.timeoutMs)
+      this.wake.on(id, onWake)
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      onWake()
+    })
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    for (const [id, entry] of this.records) if (entry.expiresAt <= now) this.records.delete(id)
+    if (this.records.size === 0) this.stopSweeping()
+  }
+}

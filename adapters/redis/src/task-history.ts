@@ -45,11 +45,15 @@ function historySettings(options: RedisTaskHistoryOptions) {
   if (!(Number.isInteger(maxRuns) && maxRuns >= 1)) {
     throw new InvalidOptionsError(`[redis] history retention.maxRuns must be an integer ≥ 1, got ${maxRuns}`)
   }
+  const budgetMs = options.scanBudgetMs ?? 50
+  if (!(Number.isFinite(budgetMs) && budgetMs >= 0)) {
+    throw new InvalidOptionsError(`[redis] history scanBudgetMs must be a number ≥ 0, got ${budgetMs}`)
+  }
   return {
     prefix,
     tag: historyTag(prefix),
     retention: { maxRuns, maxAgeMs },
-    scan: { limit: options.scanLimit ?? 5000, budgetMs: options.scanBudgetMs ?? 50 },
+    scan: { limit: options.scanLimit ?? 5000, budgetMs },
   }
 }
 

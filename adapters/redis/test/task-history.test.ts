@@ -1,4 +1,4 @@
-import type { ConveyorEvent, TaskHistory, TaskRunQuery } from '@conveyor/core'
+import { type ConveyorEvent, InvalidOptionsError, type TaskHistory, type TaskRunQuery } from '@conveyor/core'
 import { createMemoryTaskHistory } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -150,6 +150,12 @@ describe('redis task history: list', () => {
       expect(await allPages(hurried, query)).toEqual(await allPages(memory, query))
     } finally {
       await hurried.close()
+    }
+  })
+
+  it('refuses a scan budget that is not a number ≥ 0', () => {
+    for (const scanBudgetMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createRedisTaskHistory({ url: REDIS_URL, prefix, scanBudgetMs })).toThrow(InvalidOptionsError)
     }
   })
 })

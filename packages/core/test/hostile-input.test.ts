@@ -64,6 +64,18 @@ describe('prototype keys, however they are spelled', () => {
     expect(decoded.payload).toEqual({ keep: 1 })
   })
 
+  it('text that only looks near them parses as plain JSON would (the fast path) and a BOM is skipped', () => {
+    // No backslash and no quoted key of those names: the fast path; the same values as secure-json-parse gives.
+    expect(safeJsonParse('{"a":"__proto__ as a value","b":["constructor"],"c":1}')).toEqual({
+      a: '__proto__ as a value',
+      b: ['constructor'],
+      c: 1,
+    })
+    expect(safeJsonParse('\ufeff{"a":1}')).toEqual({ a: 1 })
+    // The quoted names as values take the careful path and keep their values.
+    expect(safeJsonParse('{"a":"__proto__","b":"constructor"}')).toEqual({ a: '__proto__', b: 'constructor' })
+  })
+
   it('the worker hands the handler a payload without them (memory broker, published raw)', async () => {
     const app = newApp()
     const seen: unknown[] = []

@@ -89,7 +89,7 @@ export class Consumer implements Subscription, DeliveryOwner {
     this.slot = undefined
     if (slot && !slot.closed) {
       // After the last acks are confirmed: closing first drops the barrier's reply and fails acks that landed.
-      await slot.acks.confirmed().catch(() => {})
+      await slot.acks.confirmed(true).catch(() => {})
       await slot.channel.close().catch(() => {})
     }
   }
@@ -335,7 +335,7 @@ export class Consumer implements Subscription, DeliveryOwner {
     // After the last acks are confirmed: closing first would cut them off.
     if (slot && !slot.closed) {
       void slot.acks
-        .confirmed()
+        .confirmed(true)
         .catch(() => {})
         .then(() => slot.channel.close())
         .catch(() => {})

@@ -1,12 +1,12 @@
 import { InvalidOptionsError } from '@conveyor/core'
 import { createRabbitMQBroker, rabbitmqAdapter } from '@conveyor/rabbitmq'
 import type { Channel, ConsumeMessage } from 'amqplib'
-import { afterEach, describe, expect, it } from 'vitest'
-import { ChannelAcks } from '../src/acks'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { BARRIER_AFTER_MS, ChannelAcks } from '../src/acks'
 import { AMQP_URL, cleanup, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
 
 /** A channel that records what ChannelAcks writes; `prefetch` is the confirmation barrier. */
-function fakeChannel() {
+function fakeChannel({ answer = false } = {}) {
   const calls: string[] = []
   let closed = false
   const channel = {
@@ -16,7 +16,7 @@ function fakeChannel() {
     },
     prefetch: () => {
       calls.push('barrier')
-      return new Promise<void>(() => undefined)
+      return answer ? Promise.resolve() : new Promise<void>(() => undefined)
     },
   }
   return { channel: channel as unknown as Channel, calls, close: () => (closed = true), isClosed: () => closed }
@@ -26,17 +26,71 @@ const message = (tag: number) => ({ fields: { deliveryTag: tag } }) as ConsumeMe
 
 describe('rabbitmq confirmAcks', () => {
   let prefix = ''
-  afterEach(async () => cleanup(prefix))
+  afterEach(async () => {
+    vi.useRealTimers()
+    await cleanup(prefix)
+  })
 
-  it('true (the default): ack() waits for the barrier the server answers', async () => {
+  it('true (the default): ack() waits for the server; the next delivery proves it, no barrier needed', async () => {
+    // The barrier's timer only runs when the test says: proofs are timed by deliveries here, not by the clock.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     const fake = fakeChannel()
     const acks = new ChannelAcks(fake.channel, 1, fake.isClosed)
     acks.track(message(1))
     let resolved = false
     void acks.ackOutcome(message(1)).then(() => (resolved = true))
     await new Promise((resolve) => setImmediate(resolve))
-    expect(fake.calls).toEqual(['ack 1', 'barrier'])
+    expect(fake.calls).toEqual(['ack 1'])
     expect(resolved).toBe(false)
+    // Prefetch 1: tag 2 is sent only once the server processed the settlement of tag 1.
+    acks.track(message(2))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(resolved).toBe(true)
+    expect(fake.calls).toEqual(['ack 1'])
+  })
+
+  it('true: a delivery proves only the settlements beyond the prefetch window', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const fake = fakeChannel()
+    const acks = new ChannelAcks(fake.channel, 2, fake.isClosed)
+    acks.track(message(1))
+    acks.track(message(2))
+    let first = false
+    void acks.ack(message(1)).then(() => (first = true))
+    await new Promise((resolve) => setImmediate(resolve))
+    let second = false
+    void acks.ack(message(2)).then(() => (second = true))
+    await new Promise((resolve) => setImmediate(resolve))
+    // Tag 3 with prefetch 2: at least one settlement was processed — the first ack, not yet the second.
+    acks.track(message(3))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect([first, second]).toEqual([true, false])
+    acks.track(message(4))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(second).toBe(true)
+    expect(fake.calls).toEqual(['ack 1', 'ack 2'])
+  })
+
+  it('true: with no delivery to prove it, a barrier is sent after BARRIER_AFTER_MS; confirmed(true) sends it at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const fake = fakeChannel({ answer: true })
+    const acks = new ChannelAcks(fake.channel, 1, fake.isClosed)
+    acks.track(message(1))
+    let resolved = false
+    const acked = acks.ack(message(1)).then(() => (resolved = true))
+    await new Promise((resolve) => setImmediate(resolve))
+    vi.advanceTimersByTime(BARRIER_AFTER_MS - 1)
+    expect(fake.calls).toEqual(['ack 1'])
+    vi.advanceTimersByTime(1)
+    await acked
+    expect(resolved).toBe(true)
+    expect(fake.calls).toEqual(['ack 1', 'barrier'])
+    acks.track(message(2))
+    void acks.ack(message(2))
+    const closing = acks.confirmed(true)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(fake.calls).toEqual(['ack 1', 'barrier', 'ack 2', 'barrier'])
+    await closing
   })
 
   it('false: a success ack resolves once written, with no barrier; a closed channel still rejects it', async () => {
@@ -47,21 +101,24 @@ describe('rabbitmq confirmAcks', () => {
     await Promise.all([acks.ackOutcome(message(1)), acks.ackOutcome(message(2))])
     expect(fake.calls).toEqual(['ack 2 multiple'])
     // Graceful close still asks for the confirmation.
-    void acks.confirmed()
+    const closing = acks.confirmed(true)
     await new Promise((resolve) => setImmediate(resolve))
     expect(fake.calls).toEqual(['ack 2 multiple', 'barrier'])
     acks.track(message(3))
     fake.close()
     await expect(acks.ackOutcome(message(3))).rejects.toThrow(/channel closed before the ack was written/)
+    await expect(closing).rejects.toThrow(/channel closed/)
   })
 
   it('false: the ack ending a move (retry, dead-letter, release) still waits for the barrier', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     const fake = fakeChannel()
     const acks = new ChannelAcks(fake.channel, 1, fake.isClosed, false)
     acks.track(message(1))
     let resolved = false
     void acks.ack(message(1)).then(() => (resolved = true))
     await new Promise((resolve) => setImmediate(resolve))
+    vi.advanceTimersByTime(BARRIER_AFTER_MS)
     expect(fake.calls).toEqual(['ack 1', 'barrier'])
     expect(resolved).toBe(false)
   })

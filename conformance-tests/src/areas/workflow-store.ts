@@ -22,7 +22,11 @@ export function countingSkipReason(backend: ResultBackend): string | undefined {
 }
 
 const TTL_MS = 60_000
-const options = (total: number, failFast = true): CountOptions => ({ total, failFast, ttlMs: TTL_MS })
+const options = (total: number, { failFast = true }: { failFast?: boolean } = {}): CountOptions => ({
+  total,
+  failFast,
+  ttlMs: TTL_MS,
+})
 const ok = (value: unknown) => JSON.stringify({ ok: true, value })
 const bad = (message: string) => JSON.stringify({ ok: false, state: 'failed', error: { name: 'Error', message } })
 
@@ -98,13 +102,33 @@ export const workflowStoreTests: { readonly [K in WorkflowTestId]: WorkflowStore
     run: async (h) => {
       const s = await store(h)
       const id = `${h.context.namespace}-wf`
-      const failed = await s.countMember(id, 'ff', { index: 1, outcome: bad('x'), failed: true }, options(3, true))
+      const failed = await s.countMember(
+        id,
+        'ff',
+        { index: 1, outcome: bad('x'), failed: true },
+        options(3, { failFast: true }),
+      )
       expect(failed).toMatchObject({ counted: true, failed: 1, settled: 'failed', settledNow: true, pending: true })
-      const later = await s.countMember(id, 'ff', { index: 0, outcome: ok(0), failed: false }, options(3, true))
+      const later = await s.countMember(
+        id,
+        'ff',
+        { index: 0, outcome: ok(0), failed: false },
+        options(3, { failFast: true }),
+      )
       expect(later).toMatchObject({ settled: 'failed', settledNow: false })
-      const c1 = await s.countMember(id, 'c', { index: 0, outcome: bad('y'), failed: true }, options(2, false))
+      const c1 = await s.countMember(
+        id,
+        'c',
+        { index: 0, outcome: bad('y'), failed: true },
+        options(2, { failFast: false }),
+      )
       expect(c1).toMatchObject({ failed: 1, settledNow: false, pending: false })
-      const c2 = await s.countMember(id, 'c', { index: 1, outcome: ok(1), failed: false }, options(2, false))
+      const c2 = await s.countMember(
+        id,
+        'c',
+        { index: 1, outcome: ok(1), failed: false },
+        options(2, { failFast: false }),
+      )
       expect(c2).toMatchObject({ done: 2, failed: 1, settled: 'succeeded', settledNow: true })
     },
   },

@@ -19,7 +19,7 @@ export function createAppWorkflows(core: AppCore): WorkflowEngine {
         ...(priority !== undefined ? { priority } : {}),
       }
     },
-    build: (task, input, o) => prepareEnqueue(core, task, input, o, undefined).then((prepared) => prepared.envelope),
+    build: (task, input, o) => prepareEnqueue(core, task, input, o).then((prepared) => prepared.envelope),
     async publish(given) {
       await Promise.all([...new Set(given.map((e) => e.queue))].map(core.declareQueue))
       const sending = traceSend(core, given)

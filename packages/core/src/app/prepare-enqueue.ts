@@ -17,7 +17,7 @@ export async function prepareEnqueue(
   taskOrName: TaskDeclaration<unknown, unknown> | string,
   input: unknown,
   enqueueOptions: Omit<EnqueueOptions, 'idempotencyKey'>,
-  idempotencyKey: string | undefined,
+  idempotencyKey?: string,
 ): Promise<Prepared> {
   const name = typeof taskOrName === 'string' ? taskOrName : taskOrName.name
   const known = knownTask(core, name, typeof taskOrName === 'string' ? undefined : taskOrName)

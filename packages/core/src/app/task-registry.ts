@@ -9,7 +9,7 @@ export function registerTask(
   core: AppCore,
   name: string,
   taskOptions: TaskOptions<unknown>,
-  handler: TaskHandler<unknown, unknown> | undefined,
+  handler?: TaskHandler<unknown, unknown>,
 ): RegisteredTask {
   const existing = core.registry.get(name)
   if (existing?.handler && handler && existing.handler !== handler) {
@@ -31,7 +31,7 @@ export function knownTask(
   name: string,
   declaration: TaskDeclaration<unknown, unknown> | undefined,
 ): RegisteredTask | undefined {
-  return core.registry.get(name) ?? (declaration && registerTask(core, name, declaration.options, undefined))
+  return core.registry.get(name) ?? (declaration && registerTask(core, name, declaration.options))
 }
 
 /** A task's settings, or the app's defaults for a task it does not know. */

@@ -46,7 +46,12 @@ export function checkQueueName(where: string, queue: string | undefined): void {
   }
 }
 
-function checkPositive(where: string, name: string, value: number | undefined, integer = false): void {
+function checkPositive(
+  where: string,
+  name: string,
+  value: number | undefined,
+  { integer = false }: { integer?: boolean } = {},
+): void {
   if (value === undefined) return
   const ok = Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value))
   if (!ok)
@@ -59,7 +64,7 @@ export function checkDefaults(defaults: AppDefaults): void {
   checkPriority(where, defaults.priority)
   validateRetryOptions(where, defaults.retry)
   checkPositive(where, 'timeoutMs', defaults.timeoutMs)
-  checkPositive(where, 'maxDeliveries', defaults.maxDeliveries, true)
+  checkPositive(where, 'maxDeliveries', defaults.maxDeliveries, { integer: true })
   checkPositive(where, 'resultTtlMs', defaults.resultTtlMs)
   checkIdempotencyTtl(where, defaults.idempotencyTtlMs)
 }
@@ -75,7 +80,7 @@ export function taskSettings(name: string, options: TaskOptions<unknown>, defaul
   checkPriority(where, options.priority)
   validateRetryOptions(where, options.retry)
   checkPositive(where, 'timeoutMs', options.timeoutMs)
-  checkPositive(where, 'maxDeliveries', options.maxDeliveries, true)
+  checkPositive(where, 'maxDeliveries', options.maxDeliveries, { integer: true })
   checkPositive(where, 'hardTimeoutMs', options.hardTimeoutMs)
   checkPositive(where, 'expiresInMs', options.expiresInMs)
   checkPositive(where, 'resultTtlMs', options.resultTtlMs)

@@ -94,7 +94,7 @@ async function retry(run: Run, error: unknown, info: ErrorInfo, delayMs: number)
     events.emit('task.retried', { ...run.eventBase(), durationMs: Date.now() - run.started, delayMs, error: info })
     if (events.publishing) await events.barrier()
   }
-  if (!(await run.settle('retry', delayMs))) return run.unsettled()
+  if (!(await run.settle('retry', { delayMs }))) return run.unsettled()
   run.log().warn({ err: error, delayMs }, `attempt ${run.envelope.attempt} failed; retrying`)
   await run.record('retrying', { error: info, retryAt: Date.now() + delayMs })
   return 'retried'
@@ -122,7 +122,7 @@ export async function deadLetter(
   run.failure = { ...(cause !== undefined ? { error: cause } : {}), deadLetterReason: reason }
   if (run.member && !(await continueWorkflow(run, { ok: false, state: 'dead-lettered', error: failure })))
     return run.unsettled()
-  if (!(await run.settle('dead-letter', 0, reason, error))) return run.unsettled()
+  if (!(await run.settle('dead-letter', { reason, error }))) return run.unsettled()
   run.log().error({ reason, error }, `task dead-lettered (${reason})`)
   await run.record('dead-lettered', { ...(error ? { error } : {}), finishedAt: Date.now() })
   run.runtime.events.emit('task.dead-lettered', {

@@ -10,6 +10,19 @@ import { WorkflowEngine } from '../workflow/engine'
 import type { Execution } from './execution'
 import type { ExecutionHooks, ExecutionOutcome, RegisteredTask, WorkerRuntime } from './runtime'
 
+/** What a retry or a dead letter passes along with its settlement. */
+export interface SettleDetails {
+  /** `retry`: how long until the next attempt. Defaults to 0. */
+  readonly delayMs?: number
+  /** `dead-letter`: why. Defaults to `unrecoverable`. */
+  readonly reason?: DeadLetterReason
+  /** `dead-letter`: the last error, kept with the dead letter. */
+  readonly error?: ErrorInfo
+}
+
+/** Shared by every `ack`: settling allocates nothing on the hot path. */
+const NO_DETAILS: SettleDetails = Object.freeze({})
+
 /** How long a record is kept for a task this worker does not know (no settings to read `resultTtlMs` from). */
 const UNKNOWN_TTL_MS = 86_400_000
 
@@ -85,12 +98,7 @@ export class Run {
   }
 
   /** Hand the outcome to the broker, unless the worker already gave the delivery back (shutdown). */
-  async settle(
-    op: 'ack' | 'retry' | 'dead-letter',
-    delayMs = 0,
-    reason?: DeadLetterReason,
-    error?: ErrorInfo,
-  ): Promise<boolean> {
+  async settle(op: 'ack' | 'retry' | 'dead-letter', details: SettleDetails = NO_DETAILS): Promise<boolean> {
     const execution = this.execution
     if (execution.released) return false
     execution.settled = true
@@ -100,8 +108,8 @@ export class Run {
       await (op === 'ack'
         ? delivery.ack()
         : op === 'retry'
-          ? delivery.retry(delayMs)
-          : delivery.deadLetter(reason ?? 'unrecoverable', error))
+          ? delivery.retry(details.delayMs ?? 0)
+          : delivery.deadLetter(details.reason ?? 'unrecoverable', details.error))
       return true
     } catch (failure) {
       // The adapter's error says what became of the message (requeued, taken back after a lost lease, released at

@@ -1,5 +1,5 @@
 import { NotConnectedError } from '@conveyor/core'
-import { Connection, type ConnectionSource } from './connection'
+import { Connection, connectionSource } from './connection'
 import type { Consumer, ConsumerContext } from './consumer'
 import { type RabbitMQBrokerOptions, type ResolvedOptions, resolveOptions } from './options'
 import { Publisher } from './publisher'
@@ -29,16 +29,9 @@ export interface BrokerState {
 /** Resolve the options, set up the connection (not opened yet) and the parts that publish on it. */
 export function createBrokerState(input: RabbitMQBrokerOptions): BrokerState {
   const options = resolveOptions(input)
-  const source: ConnectionSource = input.connection
-    ? { connection: input.connection }
-    : {
-        url: input.url!,
-        ...(input.socketOptions ? { socketOptions: input.socketOptions } : {}),
-        ...(input.reconnect ? { reconnect: input.reconnect } : {}),
-      }
   // The connection redeclares the topology after a reconnect; the topology needs the connection to exist first.
   let topology: Topology | undefined
-  const connection = new Connection(source, {
+  const connection = new Connection(connectionSource(input), {
     name: options.connectionName,
     part: 'broker',
     logger: options.logger,

@@ -22,6 +22,22 @@ export type ConnectionSource =
     }
   | { readonly connection: ChannelModel | RecoveringChannelModel }
 
+/** Where user options say to connect: their connection when they gave one, else `url` with its socket and reconnect options. */
+export function connectionSource(options: {
+  readonly url?: RabbitMQUrl
+  readonly socketOptions?: SocketOptions
+  readonly reconnect?: RabbitMQReconnectOptions
+  readonly connection?: ChannelModel | RecoveringChannelModel
+}): ConnectionSource {
+  return options.connection
+    ? { connection: options.connection }
+    : {
+        url: options.url!,
+        ...(options.socketOptions ? { socketOptions: options.socketOptions } : {}),
+        ...(options.reconnect ? { reconnect: options.reconnect } : {}),
+      }
+}
+
 interface ConnectionHooks {
   readonly name: string
   /** What the connection is for (`broker`, `result backend`, `event stream`), named in outage reports. */

@@ -1,6 +1,6 @@
 import { NotConnectedError } from '@conveyor/core'
 import type { EventRetention, EventStream } from '@conveyor/core/adapter'
-import { Connection } from './connection'
+import { Connection, connectionSource } from './connection'
 import { EventReader } from './event-stream-reader'
 import { EventWriter } from './event-stream-writer'
 import type { RabbitMQBrokerOptions, RabbitMQLogger } from './options'
@@ -39,12 +39,12 @@ export function eventStreamQueue(prefix: string): string {
 export function createRabbitMQEventStream(options: RabbitMQEventStreamOptions): EventStream {
   const logger = options.logger || silent
   const prefix = options.prefix ?? 'conveyor'
-  const connection = new Connection(
-    options.connection
-      ? { connection: options.connection }
-      : { url: options.url!, ...(options.socketOptions ? { socketOptions: options.socketOptions } : {}) },
-    { name: `conveyor:${prefix}:events:${process.pid}`, part: 'event stream', logger, setup: async () => undefined },
-  )
+  const connection = new Connection(connectionSource(options), {
+    name: `conveyor:${prefix}:events:${process.pid}`,
+    part: 'event stream',
+    logger,
+    setup: async () => undefined,
+  })
   return rabbitMQEventStream({ connection, owned: true, prefix, retention: options.retention ?? {}, logger })
 }
 

@@ -11,6 +11,9 @@ export const DELIVERIES_HEADER = 'x-conveyor-deliveries'
 /** JSON of the dead-letter record (everything but the envelope, which stays the body) on `<queue>.dead` messages. */
 export const DEAD_HEADER = 'x-conveyor-dead'
 
+/** The envelope header naming the reply queue a run's records go to (the RabbitMQ RPC result backend). */
+export const REPLY_TO_HEADER = 'conveyor-reply-to'
+
 /** Longest error message and stack kept in a dead-letter header: headers must stay small. */
 const MAX_ERROR_MESSAGE = 2_048
 const MAX_ERROR_STACK = 4_096

@@ -34,5 +34,5 @@ export {
   type RabbitMQRpcResults,
   type RabbitMQRpcResultsOptions,
   REPLY_TO_HEADER,
-} from './rpc-results'
+} from './result-backend'
 export { rabbitmqAdapter } from './url-adapter'

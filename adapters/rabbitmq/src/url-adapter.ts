@@ -3,7 +3,7 @@ import { redactUrl, type UrlAdapter, type UrlAdapterContext } from '@conveyor/co
 import { createRabbitMQBroker } from './broker'
 import { splitHosts } from './nodes'
 import type { RabbitMQQueueType } from './options'
-import { createRabbitMQResultBackend } from './rpc-results'
+import { createRabbitMQResultBackend } from './result-backend'
 
 /**
  * Read and remove Conveyor's own query parameters; the rest of the URL goes to amqplib (`heartbeat`, `frameMax`, …).

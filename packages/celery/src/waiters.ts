@@ -1,5 +1,10 @@
-import { ResultTimeoutError } from '@conveyor/core'
-import { type ResultWaitOptions, type TaskRecord, TERMINAL_STATES } from '@conveyor/core/adapter'
+import {
+  type RecordWaiter,
+  type ResultWaitOptions,
+  type TaskRecord,
+  TERMINAL_STATES,
+  waitForRecord,
+} from '@conveyor/core/adapter'
 
 /** What a backend does around the waiters of one id. */
 export interface WaitHooks {
@@ -9,48 +14,17 @@ export interface WaitHooks {
   readonly onLast?: () => void
 }
 
-interface Waiter {
-  resolve(record: TaskRecord): void
-  reject(error: unknown): void
-}
-
 /**
  * Callers of `ResultBackend.wait`, by task id. The backend calls `deliver` when a record arrives (pub/sub message,
  * RPC reply, a read after subscribing); terminal records wake and remove every waiter of that id.
  */
 export class Waiters {
-  private readonly byId = new Map<string, Set<Waiter>>()
+  private readonly byId = new Map<string, Set<RecordWaiter>>()
   private readonly onLast = new Map<string, (() => void) | undefined>()
 
   /** Wait for a terminal record of `id`, with the backend's `hooks` run for the first and the last waiter of an id. */
   wait(id: string, options: ResultWaitOptions, { onFirst, onLast }: WaitHooks): Promise<TaskRecord> {
-    return new Promise<TaskRecord>((resolve, reject) => {
-      if (options.signal?.aborted) {
-        reject(options.signal.reason)
-        return
-      }
-      const cleanup = () => {
-        clearTimeout(timer)
-        options.signal?.removeEventListener('abort', onAbort)
-      }
-      const waiter: Waiter = {
-        resolve: (record) => {
-          cleanup()
-          resolve(record)
-        },
-        reject: (error) => {
-          cleanup()
-          reject(error)
-        },
-      }
-      const leave = (error: unknown) => {
-        const set = this.byId.get(id)
-        if (set?.delete(waiter) && set.size === 0) this.drop(id)
-        waiter.reject(error)
-      }
-      const onAbort = () => leave(options.signal?.reason ?? new Error('aborted'))
-      const timer = setTimeout(() => leave(new ResultTimeoutError(id, options.timeoutMs)), options.timeoutMs)
-      options.signal?.addEventListener('abort', onAbort, { once: true })
+    return waitForRecord(id, options, (waiter) => {
       let set = this.byId.get(id)
       const first = set === undefined
       if (set === undefined) {
@@ -58,8 +32,13 @@ export class Waiters {
         this.byId.set(id, set)
         this.onLast.set(id, onLast)
       }
-      set.add(waiter)
-      if (first) onFirst().catch((error: unknown) => leave(error))
+      const joined = set
+      joined.add(waiter)
+      if (first) onFirst().catch((error: unknown) => waiter.reject(error))
+      // A waiter that leaves (timed out, aborted, failed) is removed; the last one out runs `onLast`.
+      return () => {
+        if (this.byId.get(id) === joined && joined.delete(waiter) && joined.size === 0) this.drop(id)
+      }
     })
   }
 
@@ -83,8 +62,10 @@ export class Waiters {
 
   /** Reject everybody (backend closed). */
   rejectAll(error: unknown): void {
-    for (const set of this.byId.values()) for (const waiter of set) waiter.reject(error)
+    const sets = [...this.byId.values()]
+    // Cleared first: the waiters rejected here leave nothing to unregister, and no `onLast` runs.
     this.byId.clear()
     this.onLast.clear()
+    for (const set of sets) for (const waiter of set) waiter.reject(error)
   }
 }

@@ -75,6 +75,7 @@ export { type ReplayDeadLettersOptions, replayDeadLetters } from './ops/replay-d
 export { DEFAULT_REVOKE_TTL_MS, revokeTask, terminateKey } from './ops/revoke'
 export { nextTick, nextTicks, planTicks, type TickPlan, validateSchedules } from './ops/schedule'
 export { createMemoryResultBackend } from './results/memory-result-backend'
+export { type RecordWaiter, waitForRecord } from './results/wait-for-record'
 export { decideRetry, type RetryDecision } from './retry/policy'
 export { createRouter } from './routing/router'
 export { newTaskId } from './util/ids'

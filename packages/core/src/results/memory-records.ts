@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { ResultWaitOptions, TaskRecord } from '../contracts/result-backend'
 import { TERMINAL_STATES } from '../contracts/result-backend'
-import { ResultTimeoutError } from '../errors/result-timeout-error'
+import { waitForRecord } from './wait-for-record'
 
 /**
  * The memory result backend's records: a map with expiry (swept while anything is stored), and waiters woken by an
@@ -48,30 +48,14 @@ export class MemoryRecords {
 
   /** Resolves with a copy of the record once it is terminal; rejects on timeout or abort. */
   wait(id: string, options: ResultWaitOptions): Promise<TaskRecord> {
-    return new Promise<TaskRecord>((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer)
-        this.wake.off(id, onWake)
-        options.signal?.removeEventListener('abort', onAbort)
-      }
+    return waitForRecord(id, options, (waiter) => {
       const onWake = () => {
         const record = this.read(id)
-        if (record && TERMINAL_STATES.has(record.state)) {
-          done()
-          resolve(structuredClone(record))
-        }
+        if (record && TERMINAL_STATES.has(record.state)) waiter.resolve(structuredClone(record))
       }
-      const onAbort = () => {
-        done()
-        reject(options.signal?.reason)
-      }
-      const timer = setTimeout(() => {
-        done()
-        reject(new ResultTimeoutError(id, options.timeoutMs))
-      }, options.timeoutMs)
       this.wake.on(id, onWake)
-      options.signal?.addEventListener('abort', onAbort, { once: true })
       onWake()
+      return () => this.wake.off(id, onWake)
     })
   }
 

@@ -1,10 +1,11 @@
-import { NotConnectedError, ResultTimeoutError } from '@conveyor/core'
-import { type ResultWaitOptions, type TaskRecord, TERMINAL_STATES } from '@conveyor/core/adapter'
-
-interface Waiter {
-  readonly resolve: (record: TaskRecord) => void
-  readonly reject: (error: unknown) => void
-}
+import { NotConnectedError } from '@conveyor/core'
+import {
+  type RecordWaiter,
+  type ResultWaitOptions,
+  type TaskRecord,
+  TERMINAL_STATES,
+  waitForRecord,
+} from '@conveyor/core/adapter'
 
 /**
  * The records an RPC result backend received, in this process's memory: bounded in count (the least recently written
@@ -13,7 +14,7 @@ interface Waiter {
 export class RpcRecordStore {
   /** Insertion order is write order: a rewrite moves the record to the end, so eviction takes the stalest. */
   private readonly records = new Map<string, { readonly record: TaskRecord; readonly expiresAt: number }>()
-  private readonly waiters = new Map<string, Set<Waiter>>()
+  private readonly waiters = new Map<string, Set<RecordWaiter>>()
   private sweeper: NodeJS.Timeout | undefined
 
   constructor(
@@ -63,34 +64,18 @@ export class RpcRecordStore {
   wait(id: string, options: ResultWaitOptions): Promise<TaskRecord> {
     const now = this.get(id)
     if (now !== undefined && TERMINAL_STATES.has(now.state)) return Promise.resolve(now)
-    if (options.signal?.aborted) return Promise.reject(options.signal.reason)
-    return new Promise<TaskRecord>((resolve, reject) => {
-      const finish = () => {
-        clearTimeout(timer)
-        options.signal?.removeEventListener('abort', onAbort)
-        const set = this.waiters.get(id)
-        set?.delete(waiter)
-        if (set?.size === 0) this.waiters.delete(id)
-      }
-      const waiter: Waiter = {
-        resolve: (record) => {
-          finish()
-          resolve(record)
-        },
-        reject: (error) => {
-          finish()
-          reject(error)
-        },
-      }
-      const onAbort = () => waiter.reject(options.signal?.reason)
-      const timer = setTimeout(() => waiter.reject(new ResultTimeoutError(id, options.timeoutMs)), options.timeoutMs)
-      options.signal?.addEventListener('abort', onAbort, { once: true })
+    return waitForRecord(id, options, (waiter) => {
       let set = this.waiters.get(id)
       if (set === undefined) {
         set = new Set()
         this.waiters.set(id, set)
       }
       set.add(waiter)
+      return () => {
+        const current = this.waiters.get(id)
+        current?.delete(waiter)
+        if (current?.size === 0) this.waiters.delete(id)
+      }
     })
   }
 

@@ -14,6 +14,8 @@ export class Execution {
   /** The handler's own promise once called, and whether it settled: a terminated one may outlive its run. */
   handler: Promise<unknown> | undefined
   handlerDone = false
+  /** Set once the worker freed this execution's handler slot. */
+  slotFreed = false
   private controller: AbortController | undefined
   private abortReason: unknown
   private aborted = false

@@ -73,18 +73,20 @@ export class WorkerLoop {
   private claim(execution: Execution): () => void {
     this.running.add(execution)
     this.busy++
-    let slotFreed = false
-    const freeSlot = () => {
-      if (slotFreed) return
-      slotFreed = true
-      this.busy--
-      // A stopping worker gives waiting deliveries back instead of starting them.
-      if (this.state === 'stopping' || this.state === 'stopped') return
-      const next = this.waiting.shift()
-      if (next !== undefined) this.runNext(next)
-    }
-    execution.onSettling = freeSlot
-    return freeSlot
+    // Assigned, not declared: a `const` arrow made per job also costs a `__name` call per job under tsx.
+    execution.onSettling = () => this.freeSlot(execution)
+    return execution.onSettling
+  }
+
+  /** Frees the slot of `execution` (once) and starts the next waiting delivery. */
+  private freeSlot(execution: Execution): void {
+    if (execution.slotFreed) return
+    execution.slotFreed = true
+    this.busy--
+    // A stopping worker gives waiting deliveries back instead of starting them.
+    if (this.state === 'stopping' || this.state === 'stopped') return
+    const next = this.waiting.shift()
+    if (next !== undefined) this.runNext(next)
   }
 
   private start(execution: Execution, freeSlot: () => void): void {

@@ -47,6 +47,15 @@ export interface RabbitMQCluster {
   stop(): Promise<void>
 }
 
+/**
+ * `advanced.config` setting how soon RabbitMQ's at-least-once dead-letter worker sends again a move its target refused
+ * (3.10's default: 180 s). After a leader kill, a delay queue's new worker can start with the work queue's old leader
+ * (the killed node) first in its list; RabbitMQ 3.10.8 then refuses every move until that node is back, and retries
+ * only on this timer (docs/clusters.md has the details).
+ */
+export const dlxRetryConfig = (ms: number): string =>
+  `[{rabbit, [{dead_letter_worker_publisher_confirm_timeout, ${ms}}]}].\n`
+
 export interface ClusterOptions {
   /** Nodes; 1 gives a private single node. Defaults to 3. */
   readonly size?: number

@@ -20,6 +20,7 @@ export interface FailoverReport {
   readonly duplicates: number
   /** From the kill to the first job published after the kill being processed. */
   readonly resumeSeconds: number
+  /** The killed node's name; it is down when the run returns unless `restartAfterMs` was given. */
   readonly killed: string
   readonly seconds: number
   /** Each job's delay (0: immediate jobs). */
@@ -46,6 +47,11 @@ export interface FailoverOptions {
    * what that loses. Defaults to false.
    */
   readonly legacyDelayQueue?: boolean
+  /**
+   * Start the killed node again this long after the kill, while the run goes on (as a supervisor would); by default it
+   * stays down until the run ends.
+   */
+  readonly restartAfterMs?: number
   /** How long to wait for the last jobs after publishing ends. Defaults to 60 s. */
   readonly drainTimeoutMs?: number
   readonly log?: (line: string) => void
@@ -120,6 +126,7 @@ export async function runFailoverLoad(options: FailoverOptions): Promise<Failove
     let rejected = 0
     let killed: RabbitMQNode | undefined
     let delayedAtKill = 0
+    let restarting: Promise<void> | undefined
     const delayMs = options.delayMs ?? 0
     const killAt = Math.floor(jobs * (options.killAt ?? 0.3))
     const publishOne = async (i: number) => {
@@ -155,6 +162,13 @@ export async function runFailoverLoad(options: FailoverOptions): Promise<Failove
         killed = leader
         killedAt = Date.now()
         cluster.kill(leader)
+        if (options.restartAfterMs !== undefined) {
+          const { restartAfterMs } = options
+          restarting = sleep(restartAfterMs).then(async () => {
+            await cluster.restart(leader)
+            log(`restarted ${leader.name} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`)
+          })
+        }
         // Published over the last delay and not run yet: in the delay queue or on their way out of it.
         for (const [id, at] of sentAt)
           if (at > killedAt - delayMs && published.has(id) && !runs.has(id)) delayedAtKill++
@@ -183,6 +197,7 @@ export async function runFailoverLoad(options: FailoverOptions): Promise<Failove
     }
     // Redeliveries of unsettled deliveries may still be on their way: a moment more to count duplicates.
     await sleep(1_000)
+    await restarting
     const lost = missing()
     let duplicates = 0
     for (const count of runs.values()) duplicates += count - 1

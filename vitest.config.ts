@@ -15,6 +15,7 @@ const sources: Record<string, string> = {
   '@conveyor/celery': here('./packages/celery/src/index.ts'),
   '@conveyor/otel': here('./packages/otel/src/index.ts'),
   '@conveyor/dashboard': here('./packages/dashboard/src/index.ts'),
+  '@conveyor/test-support': here('./packages/test-support/src/index.ts'),
 }
 
 export default defineConfig({

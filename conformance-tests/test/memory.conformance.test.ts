@@ -6,7 +6,7 @@ import {
   createMemoryStore,
   type MemoryStore,
 } from '@conveyor/core/adapter'
-import { perNamespace } from './support/per-namespace'
+import { perNamespace } from '@conveyor/test-support'
 
 // One store per namespace: createBroker with the same namespace is a restarted process on the same "server".
 const stores = perNamespace<MemoryStore>(createMemoryStore)

@@ -1,7 +1,8 @@
 import { createApp, fixed, UnrecoverableError } from '@conveyor/core'
 import { createMemoryResultBackend } from '@conveyor/core/adapter'
+import { eventually } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, eventually, makeBroker, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 for (const queueType of ['classic', 'quorum'] as const) {
   describe(`an app on rabbitmq (${queueType})`, () => {

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import type { Delivery } from '@conveyor/core/adapter'
+import { envelope, eventually } from '@conveyor/test-support'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { cleanup, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 // The producer's clock is set apart from the worker's while it publishes (Date.now, what it stamps `notBefore`
 // with and measures the remaining delay by). The delay levels count relative time on the server; the remainder

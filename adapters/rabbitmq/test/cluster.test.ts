@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Delivery } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, type RabbitMQBroker } from '@conveyor/rabbitmq'
+import { envelope, eventually } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { legacyDelayQueueArguments } from '../src/delay-queues'
 import type { RabbitMQLogger } from '../src/options'
 import { dlxRetryConfig, type RabbitMQCluster, type RabbitMQNode, startRabbitMQCluster } from './cluster'
 import { formatFailoverReport, runFailoverLoad } from './failover-load'
-import { envelope, eventually } from './helpers'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -1,9 +1,10 @@
 import { InvalidOptionsError } from '@conveyor/core'
 import { createRabbitMQBroker, rabbitmqAdapter } from '@conveyor/rabbitmq'
+import { AMQP_URL, envelope, eventually } from '@conveyor/test-support'
 import type { Channel, ConsumeMessage } from 'amqplib'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { BARRIER_AFTER_MS, ChannelAcks } from '../src/acks'
-import { AMQP_URL, cleanup, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 /** A channel that records what ChannelAcks writes; `prefetch` is the confirmation barrier. */
 function fakeChannel({ answer = false } = {}) {

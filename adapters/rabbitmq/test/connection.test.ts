@@ -1,8 +1,9 @@
 import type { Delivery } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, rabbitmqAdapter } from '@conveyor/rabbitmq'
+import { AMQP_URL, envelope, eventually, rawChannel } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AMQP_URL, cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 describe('rabbitmq connections', () => {
   let prefix = ''

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Delivery } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, type RabbitMQBroker } from '@conveyor/rabbitmq'
+import { envelope, eventually, sleep } from '@conveyor/test-support'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RabbitMQCluster, startRabbitMQCluster } from './cluster'
-import { envelope, eventually, sleep } from './helpers'
 
 /**
  * What Conveyor does with a task that runs longer than RabbitMQ's `consumer_timeout` (30 min by default): a private

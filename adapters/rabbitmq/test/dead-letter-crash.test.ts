@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createApp } from '@conveyor/core'
+import { AMQP_URL, eventually } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AMQP_URL, cleanup, eventually, makeBroker, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 const script = fileURLToPath(new URL('./fixtures/dead-letter-crash-worker.ts', import.meta.url))
 

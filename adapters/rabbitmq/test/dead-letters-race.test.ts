@@ -1,6 +1,7 @@
 import type { Delivery, Envelope } from '@conveyor/core/adapter'
+import { envelope, eventually } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 /**
  * Dead letters of one queue listed, replayed and purged from several processes at once (two dashboards, the CLI):

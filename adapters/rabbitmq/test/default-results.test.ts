@@ -1,4 +1,5 @@
 import { createApp } from '@conveyor/core'
+import { AMQP_URL } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   createRabbitMQResultBackend,
@@ -7,7 +8,7 @@ import {
   queueNames,
   rabbitmqAdapter,
 } from '../src/index'
-import { AMQP_URL, cleanup, makeBroker, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 describe('an app on rabbitmq with no `results`', () => {
   let prefix = ''

@@ -1,8 +1,9 @@
 import { type ConveyorEvent, createApp, fixed, type StoredEvent } from '@conveyor/core'
 import { createMemoryTaskHistory, followIntoHistory } from '@conveyor/core/adapter'
 import { createRabbitMQEventStream, createRabbitMQResultBackend, eventStreamQueue } from '@conveyor/rabbitmq'
+import { AMQP_URL } from '@conveyor/test-support'
 import { afterAll, describe, expect, it } from 'vitest'
-import { AMQP_URL, cleanup, makeBroker, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 const prefixes: string[] = []
 afterAll(async () => {

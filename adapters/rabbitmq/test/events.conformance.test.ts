@@ -1,7 +1,7 @@
 import { runEventStreamConformance } from '@conveyor/conformance'
 import { createRabbitMQEventStream, eventStreamQueue } from '@conveyor/rabbitmq'
+import { AMQP_URL } from '@conveyor/test-support'
 import { connect } from 'amqplib'
-import { AMQP_URL } from './helpers'
 
 runEventStreamConformance({
   name: 'rabbitmq',

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { promisify } from 'node:util'
 import type { BrokerInspector } from '@conveyor/conformance'
-import type { DeadLetter, Envelope } from '@conveyor/core/adapter'
+import type { DeadLetter } from '@conveyor/core/adapter'
 import {
   catalogName,
   createRabbitMQBroker,
@@ -11,12 +11,11 @@ import {
   type RabbitMQBroker,
   type RabbitMQBrokerOptions,
 } from '@conveyor/rabbitmq'
+import { AMQP_URL, rawChannel, uniquePrefix as sharedUniquePrefix } from '@conveyor/test-support'
 import { type Channel, type ChannelModel, connect } from 'amqplib'
 
-export const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
-
-/** A unique prefix per test so files run in parallel against one server. */
-export const uniquePrefix = (label: string): string => `cvt.${label}.${randomUUID().slice(0, 8)}`
+/** A unique prefix per test so files run in parallel against one server (`cvt.<label>.<8 hex>`). */
+export const uniquePrefix = (label: string): string => sharedUniquePrefix(label, { stem: 'cvt', separator: '.' })
 
 /** Short delay levels so tests run fast. */
 export const TEST_DELAY_LEVELS = [50, 200, 1_000]
@@ -41,15 +40,6 @@ export function makeBroker(
   return broker
 }
 
-/** A raw amqplib connection, to check side effects without the adapter under test. */
-export async function rawChannel(): Promise<{ channel: Channel; close(): Promise<void> }> {
-  const model: ChannelModel = await connect(AMQP_URL)
-  model.on('error', () => {})
-  const channel = await model.createChannel()
-  channel.on('error', () => {})
-  return { channel, close: () => model.close().catch(() => {}) }
-}
-
 /** Destroy the brokers of `prefix` and delete every queue they knew (and any extra server-side names). */
 export async function cleanup(prefix: string, extraQueues: string[] = []): Promise<void> {
   const brokers = created.get(prefix) ?? []
@@ -67,32 +57,6 @@ export async function cleanup(prefix: string, extraQueues: string[] = []): Promi
     for (const name of names) await raw.channel.deleteQueue(name)
   } finally {
     await raw.close()
-  }
-}
-
-let seq = 0
-export function envelope(queue: string, overrides: Partial<Envelope> = {}): Envelope {
-  return {
-    id: `job-${++seq}-${randomUUID().slice(0, 8)}`,
-    task: 'test.task',
-    payload: { n: seq },
-    queue,
-    priority: 0,
-    attempt: 1,
-    maxAttempts: 3,
-    createdAt: Date.now(),
-    ...overrides,
-  }
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Poll until `check` is true or fail after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
   }
 }
 

@@ -1,6 +1,7 @@
+import { envelope, eventually, rawChannel } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
 import { catalogName } from '../src/index'
-import { cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 describe('rabbitmq listQueues', () => {
   let prefix = ''

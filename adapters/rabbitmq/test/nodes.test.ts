@@ -1,8 +1,9 @@
 import type { Delivery } from '@conveyor/core/adapter'
 import { DEFAULT_DELAY_LEVELS, queueNames, rabbitmqAdapter } from '@conveyor/rabbitmq'
+import { AMQP_URL, envelope, eventually, rawChannel } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
 import { nodeAddresses, splitHosts, toConnectObject } from '../src/nodes'
-import { AMQP_URL, cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 /** A loopback port in our private range where nothing listens: an attempt there is refused at once. */
 const DEAD_NODE = 'amqp://guest:guest@127.0.0.1:10999'

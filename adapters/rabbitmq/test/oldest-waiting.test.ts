@@ -6,9 +6,10 @@ import {
   type RabbitMQBrokerOptions,
   rabbitmqAdapter,
 } from '@conveyor/rabbitmq'
+import { envelope, eventually, sleep } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { envelope, eventually, sleep, uniquePrefix } from './helpers'
+import { uniquePrefix } from './helpers'
 import { type PrivateNode, startPrivateNode } from './private-node'
 
 // A node of its own: the management plugin is off on the shared server, and enabling it there is not ours to do.

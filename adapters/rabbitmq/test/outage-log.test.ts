@@ -1,9 +1,10 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { createApp } from '@conveyor/core'
+import { eventually } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
 import { captureLogger } from '../../../packages/core/test/helpers'
 import { rabbitmqAdapter } from '../src/index'
-import { cleanup, eventually, uniquePrefix } from './helpers'
+import { cleanup, uniquePrefix } from './helpers'
 
 /** A TCP proxy to the shared RabbitMQ that the test can take down (every connection cut, none accepted) and back up. */
 async function outageProxy(target = { host: '127.0.0.1', port: 5672 }) {

@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import type { Delivery } from '@conveyor/core/adapter'
+import { envelope, eventually, sleep } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, envelope, eventually, makeBroker, sleep, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 /**
  * A TCP proxy in front of the shared RabbitMQ: closing it is a network outage for the broker under test only

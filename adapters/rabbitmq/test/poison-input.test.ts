@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { createApp } from '@conveyor/core'
 import type { Delivery } from '@conveyor/core/adapter'
+import { envelope, eventually, rawChannel } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 /** Envelope JSON for `task` whose payload nests `depth` arrays (built as text: JSON.stringify would overflow). */
 const deepEnvelopeText = (task: string, queue: string, depth: number) =>

@@ -1,6 +1,7 @@
 import type { Delivery } from '@conveyor/core/adapter'
+import { envelope, eventually, rawChannel } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 for (const queueType of ['classic', 'quorum'] as const) {
   describe(`rabbitmq poison messages (${queueType})`, () => {

@@ -1,6 +1,7 @@
 import { amqpPriority, rabbitmqAdapter } from '@conveyor/rabbitmq'
+import { AMQP_URL, envelope, eventually, rawChannel } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AMQP_URL, cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 /** Whether `name` exists with exactly these arguments: RabbitMQ refuses (406) a declaration that differs. */
 async function declaredWith(name: string, args: Record<string, number>): Promise<boolean> {

@@ -1,7 +1,8 @@
+import { envelope, eventually, rawChannel } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
 import { delayQueueArguments, legacyDelayQueueArguments } from '../src/delay-queues'
 import type { RabbitMQLogger } from '../src/options'
-import { cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 /**
  * Whether `name` exists as a quorum queue with `args`: declaring it quorum again with its other arguments succeeds

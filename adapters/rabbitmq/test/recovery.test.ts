@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url'
 import { createApp } from '@conveyor/core'
 import type { Delivery } from '@conveyor/core/adapter'
 import { killConnection } from '@conveyor/rabbitmq/testing'
+import { AMQP_URL, envelope, eventually } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AMQP_URL, cleanup, closeConnectionsNamed, envelope, eventually, makeBroker, uniquePrefix } from './helpers'
+import { cleanup, closeConnectionsNamed, makeBroker, uniquePrefix } from './helpers'
 
 const JOBS = 3_000
 

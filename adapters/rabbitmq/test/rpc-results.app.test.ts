@@ -16,8 +16,9 @@ import {
   rabbitmqAdapter,
 } from '@conveyor/rabbitmq'
 import { killConnection } from '@conveyor/rabbitmq/testing'
+import { AMQP_URL, envelope, eventually, rawChannel, sleep } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AMQP_URL, cleanup, envelope, eventually, makeBroker, rawChannel, sleep, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 /** A logger keeping its lines, to check what the backend said. */
 function captureLogger() {

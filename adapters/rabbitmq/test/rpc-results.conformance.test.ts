@@ -1,6 +1,6 @@
 import { runResultBackendConformance } from '@conveyor/conformance'
 import { createRabbitMQResultBackend, type RabbitMQResultBackend } from '@conveyor/rabbitmq'
-import { AMQP_URL, rawChannel } from './helpers'
+import { AMQP_URL, rawChannel } from '@conveyor/test-support'
 
 const made = new Map<string, RabbitMQResultBackend[]>()
 

@@ -1,7 +1,8 @@
 import type { Delivery } from '@conveyor/core/adapter'
 import { encodeEnvelope } from '@conveyor/core/adapter'
+import { envelope, eventually, rawChannel } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, envelope, eventually, makeBroker, rawChannel, uniquePrefix } from './helpers'
+import { cleanup, makeBroker, uniquePrefix } from './helpers'
 
 describe('rabbitmq trace context in AMQP headers', () => {
   let prefix = ''

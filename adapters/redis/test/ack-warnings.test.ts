@@ -1,10 +1,11 @@
 import { createApp, type Logger } from '@conveyor/core'
+import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
 import { queueKeys } from '../src/keys'
-import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 import { ReplyDroppingProxy } from './reply-dropping-proxy'
 
 let raw: Redis

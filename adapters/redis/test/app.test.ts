@@ -1,8 +1,9 @@
 import { createApp, fixed, UnrecoverableError } from '@conveyor/core'
+import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisAdapter } from '../src/index'
-import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 
 let raw: Redis
 const prefix = uniquePrefix('app')

@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks'
 import type { Delivery } from '@conveyor/core/adapter'
+import { deletePrefix, envelope, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createRedisBroker } from '../src/index'
-import { deletePrefix, envelope, REDIS_URL, rawRedis, sleep, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 
 // This process's clock (Date.now, what producers and workers stamp envelopes with) is set minutes away from the
 // Redis server's; elapsed time is measured on the monotonic clock. Redis schedules on its own clock (TIME), so a

@@ -1,11 +1,12 @@
 import { runBrokerConformance, runResultBackendConformance } from '@conveyor/conformance'
 import { createApp, fixed, UnrecoverableError } from '@conveyor/core'
 import type { DeadLetter, Delivery } from '@conveyor/core/adapter'
+import { envelope, uniquePrefix } from '@conveyor/test-support'
 import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, createRedisResultBackend, prefixPattern, queueKeys } from '../src/index'
 import { type LocalCluster, startLocalCluster } from './cluster'
-import { envelope, rawInspector, uniquePrefix, until } from './helpers'
+import { rawInspector, until } from './helpers'
 
 // One local 3-master cluster for the whole file: the adapter's own tests and the full conformance suite run on it.
 let cluster: LocalCluster

@@ -1,6 +1,7 @@
 import { runBrokerConformance, runResultBackendConformance } from '@conveyor/conformance'
+import { deletePrefix, REDIS_URL, rawRedis } from '@conveyor/test-support'
 import { createRedisBroker, createRedisResultBackend } from '../src/index'
-import { deletePrefix, REDIS_URL, rawInspector, rawRedis } from './helpers'
+import { rawInspector } from './helpers'
 
 // The namespace is the key prefix: a second broker on it is a restarted process on the same Redis.
 runBrokerConformance({

@@ -1,9 +1,9 @@
 import { type App, type Broker, createApp } from '@conveyor/core'
 import { createRedisBroker, createRedisCoordination } from '@conveyor/redis'
+import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { queueKeys } from '../src/keys'
-import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from './helpers'
 
 // Idempotent enqueues across processes: apps with their own broker and coordination connections sharing one Redis.
 

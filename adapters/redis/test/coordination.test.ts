@@ -1,9 +1,9 @@
 import { type CoordinationStore, createApp, createScheduler, NotConnectedError } from '@conveyor/core'
 import type { WorkerHeartbeat } from '@conveyor/core/adapter'
 import { createRedisCoordination } from '@conveyor/redis'
+import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from './helpers'
 
 let redis: Redis
 const prefixes: string[] = []

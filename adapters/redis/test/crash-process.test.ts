@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createApp } from '@conveyor/core'
+import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
-import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 
 let raw: Redis
 const prefix = uniquePrefix('sigkill')

@@ -1,8 +1,8 @@
 import { createApp } from '@conveyor/core'
+import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, redisAdapter } from '../src/index'
-import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from './helpers'
 
 describe('an app on redis with no `results`', () => {
   let raw: Redis

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events'
+import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRedisEventStream } from '../src/index'
-import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from './helpers'
 
 const prefix = uniquePrefix('events-reads')
 const stream = createRedisEventStream({ url: REDIS_URL, prefix })

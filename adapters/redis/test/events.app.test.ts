@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createApp, type StoredEvent } from '@conveyor/core'
+import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, createRedisResultBackend, eventStreamKey } from '../src/index'
-import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 
 const fixture = fileURLToPath(new URL('./fixtures/events-reader.ts', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))

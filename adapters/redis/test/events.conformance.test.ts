@@ -1,8 +1,8 @@
 import { runEventStreamConformance } from '@conveyor/conformance'
+import { deletePrefix, REDIS_URL, rawRedis } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll } from 'vitest'
 import { createRedisEventStream, createRedisTaskHistory } from '../src/index'
-import { deletePrefix, REDIS_URL, rawRedis } from './helpers'
 
 let raw: Redis
 beforeAll(async () => {

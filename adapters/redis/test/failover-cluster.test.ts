@@ -1,8 +1,8 @@
+import { uniquePrefix } from '@conveyor/test-support'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, queueKeys } from '../src/index'
 import { type LocalCluster, startLocalCluster } from './cluster'
 import { formatReport, runFailoverLoad } from './failover'
-import { uniquePrefix } from './helpers'
 
 // Short by default; CONVEYOR_FAILOVER_JOBS=20000 (npm run test:failover) for the full runs the docs quote.
 const JOBS = Number(process.env.CONVEYOR_FAILOVER_JOBS ?? 2000)

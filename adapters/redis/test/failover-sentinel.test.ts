@@ -1,10 +1,11 @@
 import { createApp } from '@conveyor/core'
 import type { Delivery } from '@conveyor/core/adapter'
+import { envelope, sleep, uniquePrefix } from '@conveyor/test-support'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, queueKeys, ReplicationTimeoutError, redisAdapter } from '../src/index'
 import { formatReport, runFailoverLoad } from './failover'
-import { envelope, sleep, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 import { type LocalSentinel, startLocalSentinel } from './sentinel'
 
 // Short by default; CONVEYOR_FAILOVER_JOBS=20000 (npm run test:failover) for the full runs the docs quote.

@@ -1,6 +1,6 @@
 import type { Broker } from '@conveyor/core'
 import type { Delivery } from '@conveyor/core/adapter'
-import { envelope, sleep } from './helpers'
+import { envelope, sleep } from '@conveyor/test-support'
 
 /** What one failover run measured. */
 export interface FailoverReport {

@@ -1,9 +1,10 @@
 import type { Delivery } from '@conveyor/core/adapter'
+import { envelope, sleep } from '@conveyor/test-support'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
 import { queueKeys } from '../src/keys'
-import { envelope, sleep, until } from './helpers'
+import { until } from './helpers'
 import { type PrivateRedis, startPrivateRedis } from './servers'
 
 // A consumer keeps a second fetch in flight while it handles the first half of its slots. These tests check what a

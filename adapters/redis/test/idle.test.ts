@@ -1,7 +1,8 @@
+import { envelope, sleep } from '@conveyor/test-support'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, createRedisResultBackend } from '../src/index'
-import { envelope, sleep, until } from './helpers'
+import { until } from './helpers'
 import { type PrivateRedis, startPrivateRedis } from './servers'
 
 // A private server, so command counts are this test's alone.

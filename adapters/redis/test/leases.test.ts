@@ -1,8 +1,9 @@
 import type { Delivery } from '@conveyor/core/adapter'
+import { deletePrefix, envelope, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
-import { deletePrefix, envelope, REDIS_URL, rawRedis, sleep, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 
 let raw: Redis
 const prefixes: string[] = []

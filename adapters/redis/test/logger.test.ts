@@ -1,8 +1,9 @@
 import { createServer } from 'node:net'
 import { NotConnectedError } from '@conveyor/core'
+import { sleep } from '@conveyor/test-support'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createRedisBroker } from '../src/index'
-import { sleep, until } from './helpers'
+import { until } from './helpers'
 
 /** A port nothing listens on: bound by us, then released. */
 async function deadPort(): Promise<number> {

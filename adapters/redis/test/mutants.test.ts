@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { runSourceMutants } from '@conveyor/conformance'
+import { deletePrefix, REDIS_URL, rawRedis } from '@conveyor/test-support'
 import * as shipped from '../src/index'
-import { deletePrefix, REDIS_URL, rawInspector, rawRedis } from './helpers'
+import { rawInspector } from './helpers'
 import { redisMutants } from './mutants/index'
 
 // Proof that the suite catches real bugs in this adapter: each mutant is a copy of the adapter's sources with one

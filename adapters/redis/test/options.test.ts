@@ -1,10 +1,10 @@
 import { inspect } from 'node:util'
 import { InvalidOptionsError } from '@conveyor/core'
+import { deletePrefix, envelope, REDIS_URL, uniquePrefix } from '@conveyor/test-support'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { serverName, splitUrl } from '../src/connection'
 import { createRedisBroker, createRedisResultBackend, redisAdapter } from '../src/index'
-import { deletePrefix, envelope, REDIS_URL, uniquePrefix } from './helpers'
 
 const prefix = uniquePrefix('options')
 const db3 = new Redis(`${REDIS_URL}/3`, { lazyConnect: true })

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { createApp } from '@conveyor/core'
 import type { Delivery } from '@conveyor/core/adapter'
+import { deletePrefix, envelope, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
-import { deletePrefix, envelope, REDIS_URL, rawRedis, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 
 /** Envelope JSON for `task` whose payload nests `depth` arrays (built as text: JSON.stringify would overflow). */
 const deepEnvelopeText = (task: string, queue: string, depth: number) =>

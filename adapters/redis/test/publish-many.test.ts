@@ -1,9 +1,10 @@
 import { PayloadTooLargeError } from '@conveyor/core'
 import type { Delivery } from '@conveyor/core/adapter'
+import { deletePrefix, envelope, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
-import { deletePrefix, envelope, REDIS_URL, rawRedis, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 
 let raw: Redis
 const prefixes: string[] = []

@@ -1,8 +1,8 @@
 import { ResultTimeoutError, type TaskRecord } from '@conveyor/core'
+import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisResultBackend } from '../src/index'
-import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from './helpers'
 
 let raw: Redis
 const prefix = uniquePrefix('results')

@@ -1,8 +1,9 @@
 import { inspect } from 'node:util'
 import type { Delivery } from '@conveyor/core/adapter'
+import { envelope, uniquePrefix } from '@conveyor/test-support'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
-import { envelope, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 import { type LocalSentinel, startLocalSentinel } from './sentinel'
 
 // Master and replica with requirepass, three Sentinels monitoring them with auth-pass.

@@ -1,9 +1,9 @@
 import { type ConveyorEvent, InvalidOptionsError, type TaskHistory, type TaskRunQuery } from '@conveyor/core'
 import { createMemoryTaskHistory } from '@conveyor/core/adapter'
+import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisTaskHistory } from '../src/index'
-import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from './helpers'
 
 // The Redis history walks the smallest index a query names and checks the other filters on each run, a bounded number
 // of entries per call: whatever index it picks and however short its pages, paging to the end must list exactly what

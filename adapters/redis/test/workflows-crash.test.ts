@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { type App, chord, createApp, group } from '@conveyor/core'
+import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBroker, createRedisResultBackend } from '../src/index'
 import { barrier, callback, member } from './fixtures/workflow-tasks'
-import { deletePrefix, REDIS_URL, rawRedis, sleep, uniquePrefix, until } from './helpers'
+import { until } from './helpers'
 
 const fixture = fileURLToPath(new URL('./fixtures/workflow-worker.ts', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))

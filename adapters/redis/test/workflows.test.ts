@@ -1,9 +1,9 @@
 import { runWorkflowScenarios } from '@conveyor/conformance'
 import { createApp } from '@conveyor/core'
+import { deletePrefix, REDIS_URL, rawRedis } from '@conveyor/test-support'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll } from 'vitest'
 import { redisAdapter } from '../src/index'
-import { deletePrefix, REDIS_URL, rawRedis } from './helpers'
 
 let raw: Redis
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { sleep } from '@conveyor/core/adapter'
+import { pollUntil, sleep } from '@conveyor/core/adapter'
 import { ConformanceFailure } from './failure'
 
 // The one sleep (core's); re-exported so the suite's cases keep importing it from the harness.
@@ -14,16 +14,11 @@ export async function eventually<T>(
   timeoutMs: number,
   what: string,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: T = await read()
-  while (!ok(last)) {
-    if (Date.now() >= deadline) {
-      throw new ConformanceFailure(`${what}: not within ${timeoutMs} ms (last seen: ${describe(last)})`)
-    }
-    await sleep(Math.min(25, Math.max(1, deadline - Date.now())))
-    last = await read()
-  }
-  return last
+  return pollUntil(read, ok, {
+    timeoutMs,
+    everyMs: 25,
+    failure: (last) => new ConformanceFailure(`${what}: not within ${timeoutMs} ms (last seen: ${describe(last)})`),
+  })
 }
 
 /** Await `promise`, failing with `what` when it takes longer than `timeoutMs`. */

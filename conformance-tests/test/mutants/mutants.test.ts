@@ -1,8 +1,8 @@
 import { type BrokerSuiteOptions, type BrokerTestId, checkBrokerConformance } from '@conveyor/conformance'
 import type { Broker } from '@conveyor/core'
 import { createMemoryBroker, createMemoryStore, type MemoryStore } from '@conveyor/core/adapter'
+import { perNamespace } from '@conveyor/test-support'
 import { describe, expect, it } from 'vitest'
-import { perNamespace } from '../support/per-namespace'
 import { mutants } from './index'
 import { LEASE_MS } from './mutant'
 

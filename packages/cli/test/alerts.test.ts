@@ -3,11 +3,12 @@ import { join } from 'node:path'
 import { type App, createApp, UnrecoverableError } from '@conveyor/core'
 import { createRabbitMQBroker, DEFAULT_DELAY_LEVELS, queueNames } from '@conveyor/rabbitmq'
 import { createRedisBroker, createRedisCoordination } from '@conveyor/redis'
+import { deletePrefix, REDIS_URL, rawRedis, sleep, until } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { webhookReceiver } from '../../core/test/alerts/webhook-receiver'
-import { deletePrefix, killLeftovers, REDIS_URL, ROOT, rawRedis, sleep, start, until, useBundle } from './helpers'
+import { killLeftovers, ROOT, start, useBundle } from './helpers'
 
 const FIXTURE = join(ROOT, 'packages/cli/test/fixtures/alerts-app.ts')
 const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'

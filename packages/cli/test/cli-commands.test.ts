@@ -1,8 +1,9 @@
 import { runCli } from '@conveyor/cli'
 import type { ConveyorEvent, EventPosition } from '@conveyor/core'
 import { createRedisCoordination } from '@conveyor/redis'
+import { REDIS_URL, until } from '@conveyor/test-support'
 import { describe, expect, it } from 'vitest'
-import { conveyorInProcess, REDIS_APP, REDIS_URL, redisSandboxes, start, until } from './helpers'
+import { conveyorInProcess, REDIS_APP, redisSandboxes, start } from './helpers'
 
 const sandboxes = redisSandboxes()
 

@@ -1,6 +1,7 @@
+import { until } from '@conveyor/test-support'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildClient } from '../../dashboard/client-build'
-import { conveyorInProcess, killLeftovers, REDIS_APP, sandbox, start, until } from './helpers'
+import { conveyorInProcess, killLeftovers, REDIS_APP, sandbox, start } from './helpers'
 
 afterAll(() => killLeftovers())
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { App, ConveyorEvent } from '@conveyor/core'
-import { Redis } from 'ioredis'
+import { deletePrefix, REDIS_URL, rawRedis, sleep } from '@conveyor/test-support'
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, vi } from 'vitest'
 import { type Bundle, bundleCli } from './bundle'
 
@@ -13,9 +14,6 @@ export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 export const BIN = join(ROOT, 'packages/cli/src/bin.ts')
 export const REDIS_APP = join(ROOT, 'packages/cli/test/fixtures/redis-app.ts')
 export const RABBIT_APP = join(ROOT, 'packages/cli/test/fixtures/rabbitmq-app.ts')
-export const REDIS_URL = process.env.CONVEYOR_REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** A fresh key prefix and journal file per test, so tests run in parallel against one Redis. */
 export function sandbox(what: string) {
@@ -207,40 +205,6 @@ export async function readEvents(
     if (done(seen)) break
   }
   return seen
-}
-
-/** Resolve once `check` holds, polling; reject after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition') {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
-/** A raw Redis connection for cleanup; fails loudly when Redis is not there. */
-export async function rawRedis(): Promise<Redis> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
-  try {
-    await redis.connect()
-  } catch (error) {
-    throw new Error(`Redis is not reachable at ${REDIS_URL}: start redis-server (apt-get install redis-server)`, {
-      cause: error,
-    })
-  }
-  return redis
-}
-
-/** Delete every key of a test prefix (queue keys `{prefix:…}`, coordination, results), by SCAN. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  for (const pattern of [`{${prefix}:*`, `${prefix}:*`]) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.unlink(...keys)
-    } while (cursor !== '0')
-  }
 }
 
 /** The test's own producer on the sandbox prefix: enqueue by task name, read results and queue counts. */

@@ -9,22 +9,19 @@ import {
   queueNames,
 } from '@conveyor/rabbitmq'
 import { createRedisResultBackend } from '@conveyor/redis'
+import { deletePrefix, REDIS_URL, rawRedis, until } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   conveyor,
   conveyorInProcess,
-  deletePrefix,
   killLeftovers,
   RABBIT_APP,
-  REDIS_URL,
-  rawRedis,
   readEvents,
   type Started,
   sandbox,
   start,
-  until,
   useBundle,
 } from './helpers'
 

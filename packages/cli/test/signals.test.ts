@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { REDIS_URL } from '@conveyor/test-support'
 import { describe, expect, it } from 'vitest'
-import { REDIS_URL, ROOT } from './helpers'
+import { ROOT } from './helpers'
 
 const FIXTURE = join(ROOT, 'packages/cli/test/fixtures/signal-app.ts')
 const AMQP_URL = process.env.CONVEYOR_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { until } from '@conveyor/test-support'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { appModule, REDIS_APP, redisSandboxes, type Started, start, until } from './helpers'
+import { appModule, REDIS_APP, redisSandboxes, type Started, start } from './helpers'
 
 const sandboxes = redisSandboxes()
 const setup = (what: string) => sandboxes.setup(what)

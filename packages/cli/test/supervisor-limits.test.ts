@@ -1,7 +1,8 @@
 import { hardLimitKey } from '@conveyor/core/adapter'
 import { createRedisCoordination } from '@conveyor/redis'
+import { REDIS_URL, until } from '@conveyor/test-support'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { conveyor, REDIS_APP, REDIS_URL, redisSandboxes, type Started, start, until } from './helpers'
+import { conveyor, REDIS_APP, redisSandboxes, type Started, start } from './helpers'
 
 const sandboxes = redisSandboxes()
 const setup = (what: string) => sandboxes.setup(what)

@@ -1,5 +1,6 @@
+import { until } from '@conveyor/test-support'
 import { describe, expect, it } from 'vitest'
-import { REDIS_APP, redisSandboxes, start, until } from './helpers'
+import { REDIS_APP, redisSandboxes, start } from './helpers'
 
 const sandboxes = redisSandboxes()
 

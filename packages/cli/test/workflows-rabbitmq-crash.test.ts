@@ -3,11 +3,12 @@ import { fileURLToPath } from 'node:url'
 import { type App, chord, createApp, group } from '@conveyor/core'
 import { createRabbitMQBroker, queueNames } from '@conveyor/rabbitmq'
 import { createRedisResultBackend } from '@conveyor/redis'
+import { deletePrefix, REDIS_URL, rawRedis, sleep, until } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { barrier, callback, DELAY_LEVELS, member, WF_QUEUE } from './fixtures/workflow-tasks'
-import { deletePrefix, REDIS_URL, ROOT, rawRedis, sleep, until } from './helpers'
+import { ROOT } from './helpers'
 
 // Chords on RabbitMQ (messages) with the Redis result backend (counting): the callback runs exactly once when the
 // worker that settled the chord dies before publishing it, when workers are SIGKILLed at random while members finish,

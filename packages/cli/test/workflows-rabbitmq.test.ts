@@ -2,10 +2,10 @@ import { runWorkflowScenarios } from '@conveyor/conformance'
 import { chain, createApp, declareTask, WorkflowsUnsupportedError } from '@conveyor/core'
 import { createRabbitMQBroker, createRabbitMQResultBackend, queueNames } from '@conveyor/rabbitmq'
 import { createRedisResultBackend } from '@conveyor/redis'
+import { deletePrefix, REDIS_URL, rawRedis } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deletePrefix, REDIS_URL, rawRedis } from './helpers'
 
 // Workflows on RabbitMQ: members travel on RabbitMQ, counting happens in the Redis result backend. The RPC result
 // backend keeps records in one producer's memory, so workflows refuse to start on it. (In the CLI package because it

@@ -1,0 +1,6 @@
+export { AMQP_URL, rawChannel } from './amqp'
+export { envelope } from './envelopes'
+export { type UniquePrefixOptions, uniquePrefix } from './names'
+export { perNamespace } from './per-namespace'
+export { deletePrefix, REDIS_URL, rawRedis } from './redis'
+export { eventually, sleep, until } from './wait'

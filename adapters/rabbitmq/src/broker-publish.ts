@@ -17,7 +17,7 @@ export function publishing(state: BrokerState): Pick<RabbitMQBroker, 'publish' |
     },
     async publishMany(envelopes: readonly Envelope[]) {
       state.ensureOpen()
-      await Promise.all(envelopes.map((envelope) => sender.envelope(envelope)))
+      await sender.envelopes(envelopes)
     },
     async publishRaw(queue: string, body: string) {
       state.ensureOpen()

@@ -17,6 +17,13 @@ export interface MessageProperties {
   readonly timestamp?: number | undefined
 }
 
+/** One message of a batch: its target queue, bytes and properties. */
+export interface Outgoing {
+  readonly queue: string
+  readonly content: Buffer
+  readonly properties: MessageProperties
+}
+
 /** The channel died before the confirm came: the message may or may not be on the queue. */
 class ChannelLost extends Error {}
 
@@ -104,34 +111,16 @@ export class Publisher {
     properties: MessageProperties,
     deadline: number,
   ): Promise<void> {
-    // Returns are matched to publishes by routing key and message id; a message without an id gets a tag.
-    const messageId = properties.messageId ?? `c${++this.seq}`
-    const tag = `${queue}\n${messageId}`
-    // One object shape for every publish: amqplib's argument handling stays monomorphic (a measured hot spot).
-    const options = {
-      contentType: 'application/json',
-      priority: properties.priority,
-      messageId,
-      headers: properties.headers,
-      timestamp: properties.timestamp,
-      persistent: true,
-      mandatory: true,
-    }
+    const options = this.optionsOf(properties)
     return new Promise<void>((resolve, reject) => {
       const waiter = { deadline, reject }
       let written: boolean
       try {
         written = pc.channel.publish('', queue, content, options, (error: unknown) => {
           this.awaiting.delete(waiter)
-          const returned = this.returned.delete(tag)
-          if (error) {
-            const message = (error as Error).message
-            if (message === 'message nacked') {
-              reject(new PublishNackedError(`[rabbitmq] the broker refused (nacked) a message to "${queue}"`))
-            } else reject(new ChannelLost(message))
-          } else if (returned) {
-            reject(new UnroutableError(`[rabbitmq] no queue "${queue}" to route to; the message was returned`))
-          } else resolve()
+          const failure = this.outcome(queue, options.messageId, error)
+          if (failure === undefined) resolve()
+          else reject(failure)
         })
       } catch (error) {
         // amqplib throws synchronously on a closed channel.
@@ -142,6 +131,113 @@ export class Publisher {
       this.sweep()
       if (!written) pc.full = true
     })
+  }
+
+  /**
+   * Publish a batch and resolve once every message is confirmed: one promise and one confirm deadline for the
+   * batch, a callback per message. Same outcomes as `publish` for each message (a message the channel lost is
+   * published again alone; the first nack or return rejects the batch once every confirm came). Messages that find
+   * the write buffer full, a channel not open yet, a blocked connection, or a size over the server's limit take
+   * `publish`'s path one by one.
+   */
+  publishBatch(items: readonly Outgoing[]): Promise<void> {
+    const pc = this.ready
+    if (pc === undefined || pc.closed || pc.full || this.connection.blocked || !this.connection.usable) {
+      return this.eachAlone(items, 0)
+    }
+    const deadline = Date.now() + this.options.publishTimeoutMs
+    let sent = 0
+    // Confirm callbacks only ever run after this executor returned: `waiting` is final before the first one.
+    const batch = new Promise<void>((resolve, reject) => {
+      let waiting = 0
+      let failure: Error | undefined
+      const lost: Outgoing[] = []
+      let done = false
+      let timedOut: Error | undefined
+      const finish = (error?: Error) => {
+        if (done) return
+        done = true
+        this.awaiting.delete(waiter)
+        if (lost.length === 0 || error === timedOut) return error === undefined ? resolve() : reject(error)
+        this.options.logger.debug({ lost: lost.length }, '[conveyor] [rabbitmq] channel lost before the confirms')
+        // A duplicate at worst: what the channel lost is published again before the batch settles.
+        this.eachAlone(lost, 0, deadline).then(() => (error === undefined ? resolve() : reject(error)), reject)
+      }
+      const waiter = {
+        deadline,
+        reject: (error: Error) => {
+          timedOut = error
+          finish(error)
+        },
+      }
+      const confirmed = (item: Outgoing, messageId: string) => (error: unknown) => {
+        const outcome = this.outcome(item.queue, messageId, error)
+        if (outcome instanceof ChannelLost) lost.push(item)
+        else if (outcome !== undefined) failure ??= outcome
+        if (--waiting === 0) finish(failure)
+      }
+      for (; sent < items.length && !pc.full; sent++) {
+        const item = items[sent]!
+        if (item.content.length > this.serverMaxBytes) break
+        const options = this.optionsOf(item.properties)
+        try {
+          if (!pc.channel.publish('', item.queue, item.content, options, confirmed(item, options.messageId))) {
+            pc.full = true
+          }
+        } catch {
+          // amqplib throws synchronously on a closed channel: this message and the rest go alone.
+          break
+        }
+        waiting++
+      }
+      if (waiting === 0) return resolve()
+      this.awaiting.add(waiter)
+      this.sweep()
+    })
+    if (sent === items.length) return batch
+    // The rest found the write buffer full (or a closed channel, or the size limit): `publish`'s path, one by one.
+    return Promise.all([batch, this.eachAlone(items, sent)]).then(() => undefined)
+  }
+
+  /** `publish` for each item from `from` on (or, after `deadline` is given, the slow path with that deadline). */
+  private eachAlone(items: readonly Outgoing[], from: number, deadline?: number): Promise<void> {
+    const rest = from === 0 ? items : items.slice(from)
+    return Promise.all(
+      rest.map(({ queue, content, properties }) =>
+        deadline === undefined
+          ? this.publish(queue, content, properties)
+          : this.publishSlow(queue, content, properties, deadline),
+      ),
+    ).then(() => undefined)
+  }
+
+  /** amqplib's options for a message: one object shape for every publish keeps its argument handling monomorphic. */
+  private optionsOf(properties: MessageProperties) {
+    return {
+      contentType: 'application/json',
+      priority: properties.priority,
+      // Returns are matched to publishes by routing key and message id; a message without an id gets a tag.
+      messageId: properties.messageId ?? `c${++this.seq}`,
+      headers: properties.headers,
+      timestamp: properties.timestamp,
+      persistent: true,
+      mandatory: true,
+    }
+  }
+
+  /** What a confirm callback means: undefined for success, else the error to reject with. */
+  private outcome(queue: string, messageId: string, error: unknown): Error | undefined {
+    // A return (mandatory, unroutable) arrives before the confirm of the same message.
+    const returned = this.returned.size > 0 && this.returned.delete(`${queue}\n${messageId}`)
+    if (error) {
+      const message = (error as Error).message
+      if (message === 'message nacked') {
+        return new PublishNackedError(`[rabbitmq] the broker refused (nacked) a message to "${queue}"`)
+      }
+      return new ChannelLost(message)
+    }
+    if (returned) return new UnroutableError(`[rabbitmq] no queue "${queue}" to route to; the message was returned`)
+    return undefined
   }
 
   private tooLarge(queue: string, content: Buffer): PayloadTooLargeError {

@@ -3,7 +3,7 @@ import { type Envelope, encodeEnvelope } from '@conveyor/core/adapter'
 import { DEAD_HEADER, DELIVERIES_HEADER, type DeadRecord, encodeDeadRecord } from './headers'
 import { pickLevel } from './names'
 import { amqpPriority, type ResolvedOptions } from './options'
-import type { MessageProperties, Publisher } from './publisher'
+import type { MessageProperties, Outgoing, Publisher } from './publisher'
 import type { Topology } from './topology'
 
 /** What a message is sent with beside its body. */
@@ -61,6 +61,52 @@ export class Sender {
   }
 
   private bodyNow(queue: string, body: Buffer, meta: SendMeta, notBefore?: number): Promise<void> {
+    const { target, properties } = this.route(queue, meta, notBefore)
+    return this.sendOrRedeclare(queue, target, body, properties)
+  }
+
+  /**
+   * Encode and send envelopes, confirmed together (`Broker.publishMany`): one promise and one confirm deadline for
+   * the batch instead of one per message. Queues not declared yet are declared first; a message over the size limit
+   * sends the batch the one-by-one way, which rejects for it alone.
+   */
+  envelopes(envelopes: readonly Envelope[], declared = false): Promise<void> {
+    const items: Outgoing[] = []
+    const undeclared = new Set<string>()
+    for (const envelope of envelopes) {
+      if (!this.topology.isReady(envelope.queue)) undeclared.add(envelope.queue)
+    }
+    if (undeclared.size > 0) {
+      if (declared) return this.oneByOne(envelopes)
+      return Promise.all([...undeclared].map((queue) => this.topology.ensure(queue))).then(() =>
+        this.envelopes(envelopes, true),
+      )
+    }
+    for (const envelope of envelopes) {
+      const body = Buffer.from(encodeEnvelope(envelope), 'utf8') // throws SerializationError for the caller
+      if (body.length > this.options.maxMessageBytes) return this.oneByOne(envelopes)
+      const meta = { priority: envelope.priority, id: envelope.id, carried: 0, trace: envelope.trace }
+      const { target, properties } = this.route(envelope.queue, meta, envelope.notBefore)
+      items.push({ queue: target, content: body, properties })
+    }
+    return this.publisher.publishBatch(items).catch((error: unknown) => {
+      if ((error as { code?: string }).code === 'CONVEYOR_UNROUTABLE') {
+        for (const envelope of envelopes) this.topology.invalidate(envelope.queue)
+      }
+      throw error
+    })
+  }
+
+  private async oneByOne(envelopes: readonly Envelope[]): Promise<void> {
+    await Promise.all(envelopes.map((envelope) => this.envelope(envelope)))
+  }
+
+  /** Where a message for `queue` goes (work queue or delay level) and the AMQP properties it goes with. */
+  private route(
+    queue: string,
+    meta: SendMeta,
+    notBefore: number | undefined,
+  ): { target: string; properties: MessageProperties } {
     const names = this.topology.names(queue)
     const now = Date.now()
     const level = notBefore === undefined ? undefined : pickLevel(names.delays, notBefore - now)
@@ -75,7 +121,7 @@ export class Sender {
       // When it is ready to run (now, or when its delay ends): the management API's head age is read from it.
       timestamp: Math.floor(Math.max(now, notBefore ?? 0) / 1000),
     }
-    return this.sendOrRedeclare(queue, level?.name ?? names.work, body, properties)
+    return { target: level?.name ?? names.work, properties }
   }
 
   /** Put a message on `<queue>.dead` with its record in a header; the body stays the original bytes. */

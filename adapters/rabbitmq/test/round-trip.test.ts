@@ -82,4 +82,43 @@ describe('rabbitmq publishMany', () => {
     expect(await broker.stats('b')).toMatchObject({ ready: 1, delayed: 1 })
     await broker.close()
   })
+
+  it('a batch past the write buffer goes out in full, the rest after drain, every message confirmed', async () => {
+    prefix = uniquePrefix('many-full')
+    const broker = makeBroker(prefix)
+    await broker.declare({ name: 'q' })
+    // ~40 MB in one call: far past amqplib's high-water mark, so most of the batch waits for `drain`.
+    const big = 'x'.repeat(20_000)
+    const batch = Array.from({ length: 2_000 }, (_, i) => envelope('q', { payload: { i, big } }))
+    await broker.publishMany(batch.slice(0, 1))
+    await broker.publishMany(batch.slice(1))
+    expect(await broker.stats('q')).toMatchObject({ ready: 2_000 })
+    await broker.close()
+  })
+
+  it('a batch to a queue deleted behind its back rejects as unroutable, and the next batch declares it again', async () => {
+    prefix = uniquePrefix('many-unroutable')
+    const broker = makeBroker(prefix)
+    await broker.declare({ name: 'q' })
+    await broker.publishMany([envelope('q')])
+    const raw = await rawChannel()
+    await raw.channel.deleteQueue(broker.queueNames('q').work)
+    await expect(broker.publishMany([envelope('q'), envelope('q')])).rejects.toMatchObject({
+      code: 'CONVEYOR_UNROUTABLE',
+    })
+    await broker.publishMany([envelope('q'), envelope('q')])
+    expect((await raw.channel.checkQueue(broker.queueNames('q').work)).messageCount).toBe(2)
+    await raw.close()
+    await broker.close()
+  })
+
+  it('a batch with a message over maxMessageBytes rejects for it and confirms the others', async () => {
+    prefix = uniquePrefix('many-large')
+    const broker = makeBroker(prefix, { maxMessageBytes: 4_096 })
+    await broker.declare({ name: 'q' })
+    const batch = [envelope('q'), envelope('q', { payload: { big: 'x'.repeat(8_000) } }), envelope('q')]
+    await expect(broker.publishMany(batch)).rejects.toMatchObject({ code: 'CONVEYOR_PAYLOAD_TOO_LARGE' })
+    await eventually(async () => (await broker.stats('q')).ready === 2, 5_000, 'the two small messages')
+    await broker.close()
+  })
 })

@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { luaScripts } from './lua-loader'
 import type { RedisClient } from './options'
 
 /** The coordination store's Lua scripts, `lua/coord-<name>.lua`. */
@@ -18,21 +15,7 @@ const NAMES = [
 ] as const
 export type CoordScript = (typeof NAMES)[number]
 
-// `src/` under vitest/tsx and `dist/` after the build both sit one level below the package root, beside `lua/`.
-const luaDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'lua')
-let loaded: ReadonlyMap<CoordScript, { source: string; sha: string }> | undefined
-
-function scripts() {
-  if (loaded === undefined) {
-    const map = new Map<CoordScript, { source: string; sha: string }>()
-    for (const name of NAMES) {
-      const source = readFileSync(join(luaDir, `coord-${name}.lua`), 'utf8')
-      map.set(name, { source, sha: createHash('sha1').update(source).digest('hex') })
-    }
-    loaded = map
-  }
-  return loaded
-}
+const scripts = luaScripts(NAMES, (name) => `coord-${name}`)
 
 /** EVALSHA, falling back to EVAL once when the server does not know the script yet (NOSCRIPT). */
 export function runCoordScript(

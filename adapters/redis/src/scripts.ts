@@ -1,9 +1,6 @@
-import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { NotConnectedError } from '@conveyor/core'
 import { Command } from 'ioredis'
+import { type LuaScript, luaScripts } from './lua-loader'
 import type { RedisClient } from './options'
 
 /** Every Lua script of the adapter, by file name in `lua/`. */
@@ -27,28 +24,8 @@ export const SCRIPT_NAMES = [
 ] as const
 export type ScriptName = (typeof SCRIPT_NAMES)[number]
 
-interface Script {
-  readonly source: string
-  readonly sha: string
-}
-
-// `src/` under vitest/tsx and `dist/` after the build both sit one level below the package root, beside `lua/`.
-const luaDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'lua')
-
-let loaded: ReadonlyMap<ScriptName, Script> | undefined
-
-/** Read the scripts from disk once per process. */
-export function scripts(): ReadonlyMap<ScriptName, Script> {
-  if (loaded === undefined) {
-    const map = new Map<ScriptName, Script>()
-    for (const name of SCRIPT_NAMES) {
-      const source = readFileSync(join(luaDir, `${name}.lua`), 'utf8')
-      map.set(name, { source, sha: createHash('sha1').update(source).digest('hex') })
-    }
-    loaded = map
-  }
-  return loaded
-}
+/** The queue scripts, read from disk once per process. */
+export const scripts: () => ReadonlyMap<ScriptName, LuaScript> = luaScripts(SCRIPT_NAMES)
 
 /** Scripts being sent with EVAL right now, per client: concurrent callers wait for that one instead of all sending it. */
 const loading = new WeakMap<RedisClient, Map<ScriptName, Promise<unknown>>>()
@@ -98,7 +75,7 @@ export function runScript(
   mode: SendMode = 'pipelined',
 ): Promise<unknown> {
   // The common case without an async frame of its own (one per script call, every fetch and publish batch).
-  let script: Script
+  let script: LuaScript
   let sent: Promise<unknown>
   try {
     script = scripts().get(name)!
@@ -131,7 +108,7 @@ export function rethrowTyped(error: unknown): never {
 async function loadAndRun(
   client: RedisClient,
   name: ScriptName,
-  script: Script,
+  script: LuaScript,
   keys: readonly string[],
   args: readonly (string | number)[],
   mode: SendMode,

@@ -75,6 +75,17 @@ const runKey = (entry: DeadLetter): string | undefined =>
 /** Longest an operation waits for another process's list, replay or purge of the same dead letters. */
 const LOCK_WAIT_MS = 60_000
 
+/** What the dead-letter store works with: the broker's connection, queues and sender. */
+interface DeadLetterDeps {
+  readonly connection: Connection
+  readonly topology: Topology
+  readonly sender: Sender
+  readonly options: ResolvedOptions
+}
+
+/** Runs `fn` on a private channel holding the queue's `.dead` lock (see `createDeadLetterStore`). */
+type WithDeadQueue = <T>(queue: string, fn: (channel: Channel, dead: string) => Promise<T>) => Promise<T>
+
 /**
  * `<queue>.dead` managed through AMQP: list, replay and purge take messages with `basic.get` on a private channel
  * (unacked, so nobody else sees them meanwhile), ack what they consume, and close the channel, which puts every
@@ -82,63 +93,9 @@ const LOCK_WAIT_MS = 60_000
  * confirmed: never lost, at worst duplicated. Every operation (count too: a held message is not counted) holds the
  * queue's `DeadLetterLock`, so operations from several processes never see each other's held messages as gone.
  */
-export function createDeadLetterStore(deps: {
-  readonly connection: Connection
-  readonly topology: Topology
-  readonly sender: Sender
-  readonly options: ResolvedOptions
-}): DeadLetterStore {
-  const { connection, topology, sender, options } = deps
-
-  const lock = new DeadLetterLock(connection, LOCK_WAIT_MS)
-  const withDeadQueue = async <T>(queue: string, fn: (channel: Channel, dead: string) => Promise<T>): Promise<T> => {
-    connection.assertUsable()
-    await topology.ensure(queue)
-    const dead = topology.names(queue).dead
-    return lock.run(dead, async () => {
-      const channel = await connection.channel(Date.now() + options.publishTimeoutMs)
-      channel.on('error', () => {})
-      try {
-        return await fn(channel, dead)
-      } finally {
-        // What `fn` took and did not ack goes back in one ordered nack, before the lock lets the next operation
-        // look: a quorum `.dead` queue would take the returns of a closing channel in no particular order, and
-        // listing pages must stay oldest first.
-        try {
-          channel.nackAll(true)
-        } catch {
-          // The channel is already closed: the server returns what it held.
-        }
-        await channel.close().catch(() => {})
-      }
-    })
-  }
-
-  /**
-   * Take messages oldest first until `max` distinct runs are held, collapsing copies of one run: a worker that dies
-   * after its dead letter was confirmed and before the original's ack was processed gets the original back and
-   * dead-letters it again (the two steps cannot be one). The first copy is kept and the later ones are acked (removed)
-   * as they are met, so a list shows the run once and a replay or purge moves it once.
-   */
-  const take = async (channel: Channel, queue: string, dead: string, max: number): Promise<Taken[]> => {
-    const taken: Taken[] = []
-    const seen = new Set<string>()
-    while (taken.length < max) {
-      const message = await channel.get(dead, { noAck: false })
-      if (message === false) break
-      const entry = decodeDeadLetterMessage(queue, message)
-      const run = runKey(entry)
-      if (run !== undefined) {
-        if (seen.has(run)) {
-          channel.ack(message)
-          continue
-        }
-        seen.add(run)
-      }
-      taken.push({ message, entry })
-    }
-    return taken
-  }
+export function createDeadLetterStore(deps: DeadLetterDeps): DeadLetterStore {
+  const { topology, sender } = deps
+  const withDeadQueue = deadQueueRunner(deps)
 
   return {
     async list(queue: string, page: DeadLetterPage = {}): Promise<DeadLetter[]> {
@@ -162,13 +119,7 @@ export function createDeadLetterStore(deps: {
         for (const { message, entry } of taken) {
           if (replayed >= limit) break
           if (entry.envelope === undefined || (wanted && !wanted.has(entry.id))) continue
-          const { notBefore: _drop, ...rest } = entry.envelope
-          const fresh: Envelope = { ...rest, queue, attempt: 1 }
-          await sender.body(queue, Buffer.from(encodeEnvelope(fresh), 'utf8'), {
-            priority: fresh.priority,
-            id: fresh.id,
-            carried: 0,
-          })
+          await replayOne(sender, queue, entry.envelope)
           channel.ack(message)
           replayed++
         }
@@ -198,4 +149,68 @@ export function createDeadLetterStore(deps: {
       return withDeadQueue(queue, async (channel, dead) => (await channel.checkQueue(dead)).messageCount)
     },
   }
+}
+
+/** Operations on one queue's `.dead`, each on a private channel while holding that queue's lock. */
+function deadQueueRunner({ connection, topology, options }: DeadLetterDeps): WithDeadQueue {
+  const lock = new DeadLetterLock(connection, LOCK_WAIT_MS)
+  return async (queue, fn) => {
+    connection.assertUsable()
+    await topology.ensure(queue)
+    const dead = topology.names(queue).dead
+    return lock.run(dead, async () => {
+      const channel = await connection.channel(Date.now() + options.publishTimeoutMs)
+      channel.on('error', () => {})
+      try {
+        return await fn(channel, dead)
+      } finally {
+        // What `fn` took and did not ack goes back in one ordered nack, before the lock lets the next operation
+        // look: a quorum `.dead` queue would take the returns of a closing channel in no particular order, and
+        // listing pages must stay oldest first.
+        try {
+          channel.nackAll(true)
+        } catch {
+          // The channel is already closed: the server returns what it held.
+        }
+        await channel.close().catch(() => {})
+      }
+    })
+  }
+}
+
+/**
+ * Take messages oldest first until `max` distinct runs are held, collapsing copies of one run: a worker that dies
+ * after its dead letter was confirmed and before the original's ack was processed gets the original back and
+ * dead-letters it again (the two steps cannot be one). The first copy is kept and the later ones are acked (removed)
+ * as they are met, so a list shows the run once and a replay or purge moves it once.
+ */
+async function take(channel: Channel, queue: string, dead: string, max: number): Promise<Taken[]> {
+  const taken: Taken[] = []
+  const seen = new Set<string>()
+  while (taken.length < max) {
+    const message = await channel.get(dead, { noAck: false })
+    if (message === false) break
+    const entry = decodeDeadLetterMessage(queue, message)
+    const run = runKey(entry)
+    if (run !== undefined) {
+      if (seen.has(run)) {
+        channel.ack(message)
+        continue
+      }
+      seen.add(run)
+    }
+    taken.push({ message, entry })
+  }
+  return taken
+}
+
+/** Publish a dead letter's envelope to the work queue again as a first attempt, due now; resolves once confirmed. */
+async function replayOne(sender: Sender, queue: string, envelope: Envelope): Promise<void> {
+  const { notBefore: _drop, ...rest } = envelope
+  const fresh: Envelope = { ...rest, queue, attempt: 1 }
+  await sender.body(queue, Buffer.from(encodeEnvelope(fresh), 'utf8'), {
+    priority: fresh.priority,
+    id: fresh.id,
+    carried: 0,
+  })
 }

@@ -17,85 +17,22 @@ interface Entry {
  * Listing and replay read pages of one queue's zset; nothing scans the keyspace.
  */
 export function createDeadLetterStore(shared: BrokerShared, keysOf: (queue: string) => QueueKeys): DeadLetterStore {
-  const client = () => shared.client
-
-  const read = async (keys: QueueKeys, entryKeys: readonly string[]): Promise<Entry[]> => {
-    if (entryKeys.length === 0) return []
-    const records = await client().hmget(keys.deadRecords, ...entryKeys)
-    const out: Entry[] = []
-    records.forEach((json, i) => {
-      if (json !== null) out.push({ key: entryKeys[i]!, record: safeJsonParse(json) as DeadLetter })
-    })
-    return out
-  }
-
-  /** Put entries back on the live queue, atomically per entry; returns how many moved. */
-  const replayEntries = async (keys: QueueKeys, entries: readonly Entry[]): Promise<number> => {
-    const args: (string | number)[] = []
-    for (const { key, record } of entries) {
-      const { notBefore: _drop, ...rest } = record.envelope as Envelope
-      const envelope: Envelope = { ...rest, attempt: 1 }
-      args.push(key, envelope.priority, encodeStored(envelope))
-    }
-    if (args.length === 0) return 0
-    return Number(await shared.run('replay', [...keys.ready, keys.dead, keys.deadRecords, keys.wake], args))
-  }
-
   return {
     async list(queue, page = {}) {
       const keys = keysOf(queue)
       const offset = Math.max(0, page.offset ?? 0)
       const limit = page.limit ?? 100
       if (limit <= 0) return []
-      const entryKeys = await client().zrange(keys.dead, offset, offset + limit - 1)
-      return (await read(keys, entryKeys)).map((entry) => entry.record)
+      const entryKeys = await shared.client.zrange(keys.dead, offset, offset + limit - 1)
+      return (await read(shared, keys, entryKeys)).map((entry) => entry.record)
     },
 
     async replay(queue, selection = {}) {
       const keys = keysOf(queue)
-      let budget = selection.limit ?? Number.POSITIVE_INFINITY
+      const budget = selection.limit ?? Number.POSITIVE_INFINITY
       if (budget <= 0) return 0
-      if (selection.ids !== undefined) {
-        if (selection.ids.length === 0) return 0
-        const ids = [...new Set(selection.ids)]
-        const scores = await client().zmscore(keys.dead, ...ids)
-        const order = ids
-          .map((id, i) => ({ id, score: scores[i] }))
-          .filter((x): x is { id: string; score: string } => x.score !== null && x.score !== undefined)
-          .sort((a, b) => Number(a.score) - Number(b.score))
-          .map((x) => x.id)
-        const entries = (await read(keys, order)).filter((e) => e.record.envelope !== undefined)
-        let replayed = 0
-        for (let i = 0; i < entries.length && budget > 0; i += PAGE) {
-          const chunk = entries.slice(i, i + Math.min(PAGE, budget))
-          const n = await replayEntries(keys, chunk)
-          replayed += n
-          budget -= chunk.length
-        }
-        return replayed
-      }
-      // Everything (oldest first): malformed entries stay, so the next page starts after the ones skipped.
-      let replayed = 0
-      let skip = 0
-      while (budget > 0) {
-        const entryKeys = await client().zrange(keys.dead, skip, skip + PAGE - 1)
-        if (entryKeys.length === 0) break
-        const entries = await read(keys, entryKeys)
-        const replayable: Entry[] = []
-        for (const entry of entries) {
-          if (entry.record.envelope === undefined) skip++
-          else if (replayable.length < budget) replayable.push(entry)
-        }
-        if (replayable.length === 0) {
-          if (entryKeys.length < PAGE) break
-          continue
-        }
-        const n = await replayEntries(keys, replayable)
-        replayed += n
-        budget -= replayable.length
-        // Entries that vanished meanwhile (purged, replayed by someone else) no longer shift the offset.
-      }
-      return replayed
+      if (selection.ids !== undefined) return replayIds(shared, keys, selection.ids, budget)
+      return replayAll(shared, keys, budget)
     },
 
     async purge(queue, ids) {
@@ -105,7 +42,80 @@ export function createDeadLetterStore(shared: BrokerShared, keysOf: (queue: stri
     },
 
     async count(queue) {
-      return client().zcard(keysOf(queue).dead)
+      return shared.client.zcard(keysOf(queue).dead)
     },
   }
+}
+
+async function read(shared: BrokerShared, keys: QueueKeys, entryKeys: readonly string[]): Promise<Entry[]> {
+  if (entryKeys.length === 0) return []
+  const records = await shared.client.hmget(keys.deadRecords, ...entryKeys)
+  const out: Entry[] = []
+  records.forEach((json, i) => {
+    if (json !== null) out.push({ key: entryKeys[i]!, record: safeJsonParse(json) as DeadLetter })
+  })
+  return out
+}
+
+/** The entries of `ids` that are there, oldest first, at most `budget`. */
+async function replayIds(
+  shared: BrokerShared,
+  keys: QueueKeys,
+  ids: readonly string[],
+  budget: number,
+): Promise<number> {
+  if (ids.length === 0) return 0
+  const unique = [...new Set(ids)]
+  const scores = await shared.client.zmscore(keys.dead, ...unique)
+  const order = unique
+    .map((id, i) => ({ id, score: scores[i] }))
+    .filter((x): x is { id: string; score: string } => x.score !== null && x.score !== undefined)
+    .sort((a, b) => Number(a.score) - Number(b.score))
+    .map((x) => x.id)
+  const entries = (await read(shared, keys, order)).filter((e) => e.record.envelope !== undefined)
+  let replayed = 0
+  for (let i = 0; i < entries.length && budget > 0; i += PAGE) {
+    const chunk = entries.slice(i, i + Math.min(PAGE, budget))
+    const n = await replayEntries(shared, keys, chunk)
+    replayed += n
+    budget -= chunk.length
+  }
+  return replayed
+}
+
+/** Everything (oldest first), at most `budget`: malformed entries stay, so the next page starts after the ones skipped. */
+async function replayAll(shared: BrokerShared, keys: QueueKeys, budget: number): Promise<number> {
+  let replayed = 0
+  let skip = 0
+  while (budget > 0) {
+    const entryKeys = await shared.client.zrange(keys.dead, skip, skip + PAGE - 1)
+    if (entryKeys.length === 0) break
+    const entries = await read(shared, keys, entryKeys)
+    const replayable: Entry[] = []
+    for (const entry of entries) {
+      if (entry.record.envelope === undefined) skip++
+      else if (replayable.length < budget) replayable.push(entry)
+    }
+    if (replayable.length === 0) {
+      if (entryKeys.length < PAGE) break
+      continue
+    }
+    const n = await replayEntries(shared, keys, replayable)
+    replayed += n
+    budget -= replayable.length
+    // Entries that vanished meanwhile (purged, replayed by someone else) no longer shift the offset.
+  }
+  return replayed
+}
+
+/** Put entries back on the live queue, atomically per entry; returns how many moved. */
+async function replayEntries(shared: BrokerShared, keys: QueueKeys, entries: readonly Entry[]): Promise<number> {
+  const args: (string | number)[] = []
+  for (const { key, record } of entries) {
+    const { notBefore: _drop, ...rest } = record.envelope as Envelope
+    const envelope: Envelope = { ...rest, attempt: 1 }
+    args.push(key, envelope.priority, encodeStored(envelope))
+  }
+  if (args.length === 0) return 0
+  return Number(await shared.run('replay', [...keys.ready, keys.dead, keys.deadRecords, keys.wake], args))
 }

@@ -56,3 +56,35 @@ export function resultKey(prefix: string, id: string): string {
 export function resultChannel(prefix: string, id: string): string {
   return `${prefix}:done:${id}`
 }
+
+/**
+ * The coordination store's keys. All share the hash tag `{prefix:coord}` (one cluster slot).
+ *
+ * | key                       | type   | holds                                        |
+ * | ------------------------- | ------ | -------------------------------------------- |
+ * | `…:hb`, `…:hbd`           | zset, hash | worker id → expiry; worker id → heartbeat JSON |
+ * | `…:rv:<id>`               | string | a revoked task id, with a TTL                |
+ * | `…:rl:<key>`              | zset   | tokens taken in the sliding window           |
+ * | `…:seq`                   | string | unique members for the windows               |
+ * | `…:ls:<name>`, `…:lf:<name>` | hash, string | lease owner and token; fencing counter |
+ * | `…:tk:<schedule>:<tick>`  | string | a claimed tick, with a TTL                   |
+ * | `…:last`                  | hash   | schedule → last claimed tick                 |
+ * | `…:ik:<key>`              | string | an idempotency key → its job, with a TTL     |
+ */
+export function coordinationKeys(prefix: string) {
+  const tag = `{${prefix}:coord}`
+  return {
+    beats: `${tag}:hb`,
+    beatData: `${tag}:hbd`,
+    revoked: (id: string) => `${tag}:rv:${id}`,
+    rate: (key: string) => `${tag}:rl:${key}`,
+    seq: `${tag}:seq`,
+    lease: (name: string) => `${tag}:ls:${name}`,
+    fence: (name: string) => `${tag}:lf:${name}`,
+    tick: (schedule: string, tickAt: number) => `${tag}:tk:${schedule}:${tickAt}`,
+    last: `${tag}:last`,
+    idempotency: (key: string) => `${tag}:ik:${key}`,
+  }
+}
+
+export type CoordinationKeys = ReturnType<typeof coordinationKeys>

@@ -1,4 +1,4 @@
-import { pollUntil, sleep } from '@conveyor/core/adapter'
+import { pollUntil, sleep, withTimeout } from '@conveyor/core/adapter'
 import { ConformanceFailure } from './failure'
 
 // The one sleep (core's); re-exported so the suite's cases keep importing it from the harness.
@@ -23,15 +23,7 @@ export async function eventually<T>(
 
 /** Await `promise`, failing with `what` when it takes longer than `timeoutMs`. */
 export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ConformanceFailure(`${what}: not within ${timeoutMs} ms`)), timeoutMs)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
+  return withTimeout(promise, timeoutMs, () => new ConformanceFailure(`${what}: not within ${timeoutMs} ms`))
 }
 
 /** Resolve with the error `promise` rejects with; fail when it resolves. */

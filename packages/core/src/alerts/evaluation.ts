@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger'
+import { withTimeout } from '../util/with-timeout'
 import type { AlertStatus } from './evaluator'
 import type { IncidentLedger } from './incidents'
 import type { AlertInputs } from './inputs'
@@ -94,20 +95,18 @@ export class RuleEvaluation {
 
   private async read(w: Watched): Promise<number | undefined> {
     const { log, readTimeoutMs } = this.parts
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${readTimeoutMs} ms`)), readTimeoutMs)
-    })
     try {
-      const value = await Promise.race([w.probe.measure(), timeout])
+      const value = await withTimeout(
+        w.probe.measure(),
+        readTimeoutMs,
+        () => new Error(`no answer within ${readTimeoutMs} ms`),
+      )
       if (this.unreadable.delete(w.rule.name)) log.info({ alert: w.rule.name }, 'alert input readable again')
       return value
     } catch (error) {
       if (!this.unreadable.has(w.rule.name)) log.warn({ err: error, alert: w.rule.name }, 'cannot read an alert input')
       this.unreadable.add(w.rule.name)
       return undefined
-    } finally {
-      clearTimeout(timer)
     }
   }
 

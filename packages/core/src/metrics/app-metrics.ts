@@ -1,5 +1,6 @@
 import type { App } from '../app/create-app'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
+import { withTimeout } from '../util/with-timeout'
 import type { Worker } from '../worker/worker'
 import { countTaskEvents, declareAppMetrics } from './app-metric-families'
 import { renderPrometheus } from './prometheus'
@@ -59,12 +60,8 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
   const offs = countTaskEvents(app.events, m)
 
   async function readQueue(queue: string): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), statsTimeoutMs)
-    })
     try {
-      const stats = await Promise.race([app.broker.stats(queue), timeout])
+      const stats = await withTimeout(app.broker.stats(queue), statsTimeoutMs, () => new Error('timed out'))
       m.queueDepth.set([queue, 'ready'], stats.ready)
       m.queueDepth.set([queue, 'delayed'], stats.delayed)
       m.queueDepth.set([queue, 'dead'], stats.dead)
@@ -74,8 +71,6 @@ export function collectMetrics(app: App, options: MetricsOptions = {}): AppMetri
       }
     } catch {
       m.statsErrors.inc([queue])
-    } finally {
-      clearTimeout(timer)
     }
   }
 

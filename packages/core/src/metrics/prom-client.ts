@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '../errors/invalid-options-error'
+import { cumulativeBuckets } from './buckets'
 import type { MetricFamilySnapshot, MetricsSnapshot } from './snapshot'
 
 /**
@@ -103,16 +104,13 @@ function promValues(family: MetricFamilySnapshot): PromValue[] {
       values.push({ value: s.value ?? 0, labels })
       continue
     }
-    const buckets = family.buckets ?? []
-    const counts = s.counts ?? []
-    let cumulative = 0
-    for (let i = 0; i <= buckets.length; i++) {
-      cumulative += counts[i] ?? 0
-      const le = i < buckets.length ? buckets[i]! : '+Inf'
-      values.push({ value: cumulative, labels: { ...labels, le }, metricName: `${family.name}_bucket` })
+    let total = 0
+    for (const { le, count } of cumulativeBuckets(family.buckets, s.counts)) {
+      values.push({ value: count, labels: { ...labels, le: le ?? '+Inf' }, metricName: `${family.name}_bucket` })
+      total = count
     }
     values.push({ value: s.sum ?? 0, labels, metricName: `${family.name}_sum` })
-    values.push({ value: cumulative, labels, metricName: `${family.name}_count` })
+    values.push({ value: total, labels, metricName: `${family.name}_count` })
   }
   return values
 }

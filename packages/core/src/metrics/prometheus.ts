@@ -1,3 +1,4 @@
+import { cumulativeBuckets } from './buckets'
 import type { MetricFamilySnapshot, MetricsSnapshot, SeriesSnapshot } from './snapshot'
 
 /** The content type of Prometheus' text exposition format, for an HTTP response. */
@@ -29,16 +30,14 @@ export function renderPrometheus(snapshot: MetricsSnapshot): string {
         lines.push(`${family.name}${labelText(family.labelNames, s.labels)} ${number(s.value ?? 0)}`)
         continue
       }
-      const buckets = family.buckets ?? []
-      const counts = s.counts ?? []
-      let cumulative = 0
-      for (let i = 0; i <= buckets.length; i++) {
-        cumulative += counts[i] ?? 0
-        const le = i < buckets.length ? number(buckets[i]!) : '+Inf'
-        lines.push(`${family.name}_bucket${labelText(family.labelNames, s.labels, ['le', le])} ${cumulative}`)
+      let total = 0
+      for (const { le, count } of cumulativeBuckets(family.buckets, s.counts)) {
+        const bound = le === undefined ? '+Inf' : number(le)
+        lines.push(`${family.name}_bucket${labelText(family.labelNames, s.labels, ['le', bound])} ${count}`)
+        total = count
       }
       lines.push(`${family.name}_sum${labelText(family.labelNames, s.labels)} ${number(s.sum ?? 0)}`)
-      lines.push(`${family.name}_count${labelText(family.labelNames, s.labels)} ${cumulative}`)
+      lines.push(`${family.name}_count${labelText(family.labelNames, s.labels)} ${total}`)
     }
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`

@@ -34,7 +34,7 @@ export class EventReader {
     if (!(Number.isInteger(limit) && limit >= 1)) {
       throw new InvalidOptionsError(`[rabbitmq] event read limit must be an integer ≥ 1, got ${limit}`)
     }
-    const after = typeof from === 'object' && 'after' in from ? checkOffset(from.after) : undefined
+    const after = typeof from === 'object' && 'after' in from ? parseOffset(from.after) : undefined
     await this.setup.declare()
     const channel = await connection.channel()
     channel.on('error', () => undefined)
@@ -44,7 +44,7 @@ export class EventReader {
         const tail = await consumeFrom(channel, queue, 'last', { limit: Number.MAX_SAFE_INTEGER, blockMs: 0 })
         const cursor = tail.at(-1)?.offset ?? '-1'
         if (!(readOptions.blockMs && readOptions.blockMs > 0)) return { events: [], cursor }
-        return await readAfter(channel, queue, Number(cursor), limit, readOptions)
+        return await readAfter(channel, queue, parseOffset(cursor), limit, readOptions)
       }
       if (after !== undefined) return await readAfter(channel, queue, after, limit, readOptions)
       const time = from !== 'start' && 'time' in from ? from.time : 0
@@ -65,21 +65,23 @@ export class EventReader {
   }
 }
 
-/** The events after offset `after`, on the read's channel. */
+/** The events after `after`, on the read's channel: within its batch message first, then the messages after it. */
 async function readAfter(
   channel: Channel,
   queue: string,
-  after: number,
+  after: Position,
   limit: number,
   readOptions: EventReadOptions,
 ): Promise<EventPage> {
-  const stored = await consumeFrom(channel, queue, after + 1, {
+  const start = after.index === undefined ? after.offset + 1 : after.offset
+  const stored = await consumeFrom(channel, queue, start, {
     limit,
     blockMs: readOptions.blockMs ?? 0,
     ...(readOptions.signal ? { signal: readOptions.signal } : {}),
-    minOffset: after + 1,
+    minOffset: start,
+    ...(after.index !== undefined ? { skip: after } : {}),
   })
-  return pageOf(stored, String(after))
+  return pageOf(stored, formatOffset(after))
 }
 
 function pageOf(stored: StoredEvent[], emptyCursor: string): EventPage {
@@ -92,6 +94,8 @@ interface ConsumeOptions {
   readonly signal?: AbortSignal
   /** Skip messages below this offset (a chunk may start before the offset asked for). */
   readonly minOffset?: number
+  /** Skip the events of batch message `offset` up to and including `index` (already read). */
+  readonly skip?: Position
   readonly keep?: (event: ConveyorEvent) => boolean
 }
 
@@ -128,9 +132,15 @@ async function consumeFrom(
       channel.ack(message)
       const position = Number(message.properties.headers?.['x-stream-offset'])
       if (options.minOffset !== undefined && position < options.minOffset) return
-      const event = safeJsonParse(message.content.toString('utf8')) as ConveyorEvent | undefined
-      if (event !== undefined && (options.keep === undefined || options.keep(event))) {
-        out.push({ offset: String(position), event })
+      const parsed = safeJsonParse(message.content.toString('utf8')) as ConveyorEvent | ConveyorEvent[] | undefined
+      // A batch (a JSON array) is several events, each at `<offset>.<index>`; a bare object is one, at `<offset>`.
+      const events = Array.isArray(parsed) ? parsed : [parsed]
+      const first = options.skip?.offset === position ? (options.skip.index ?? -1) + 1 : 0
+      for (let i = first; i < events.length && out.length < options.limit; i++) {
+        const event = events[i]
+        if (event === undefined || event === null) continue
+        if (options.keep !== undefined && !options.keep(event)) continue
+        out.push({ offset: Array.isArray(parsed) ? `${position}.${i}` : String(position), event })
       }
       if (out.length >= options.limit) finish()
       else idle(IDLE_MS)
@@ -152,10 +162,21 @@ async function consumeFrom(
   })
 }
 
-function checkOffset(offset: string): number {
-  const value = Number(offset)
-  if (!/^-?\d+$/.test(offset) || value < -1) {
-    throw new InvalidOptionsError(`[rabbitmq] not an offset of this event stream: "${offset.slice(0, 80)}"`)
+/** A place in the stream: a message's offset and, inside a batch message, an event's index. */
+interface Position {
+  readonly offset: number
+  readonly index?: number
+}
+
+/** `<offset>` (a one-event message, or `-1`: before the first) or `<offset>.<index>` (an event of a batch). */
+function parseOffset(text: string): Position {
+  const match = /^(-1|\d+)(?:\.(\d+))?$/.exec(text)
+  if (match === null || (match[1] === '-1' && match[2] !== undefined)) {
+    throw new InvalidOptionsError(`[rabbitmq] not an offset of this event stream: "${text.slice(0, 80)}"`)
   }
-  return value
+  return match[2] === undefined ? { offset: Number(match[1]) } : { offset: Number(match[1]), index: Number(match[2]) }
+}
+
+function formatOffset({ offset, index }: Position): string {
+  return index === undefined ? String(offset) : `${offset}.${index}`
 }

@@ -1,6 +1,26 @@
 import type { ConfirmChannel } from 'amqplib'
 import type { Connection } from './connection'
 
+/**
+ * Longest batch message, in characters of JSON text (about bytes: events are mostly ASCII). Well under RabbitMQ's
+ * default frame_max (128 KB), so a reader never holds much more than it returns.
+ */
+export const MAX_BATCH_CHARS = 64 * 1024
+
+/** The message bodies for `texts`: JSON arrays of consecutive events up to `MAX_BATCH_CHARS`; a lone one as is. */
+export function batchBodies(texts: readonly string[]): string[] {
+  const bodies: string[] = []
+  let from = 0
+  while (from < texts.length) {
+    let to = from + 1
+    let chars = texts[from]!.length + 2
+    while (to < texts.length && chars + texts[to]!.length + 1 <= MAX_BATCH_CHARS) chars += texts[to++]!.length + 1
+    bodies.push(to - from === 1 ? texts[from]! : `[${texts.slice(from, to).join(',')}]`)
+    from = to
+  }
+  return bodies
+}
+
 /** What the writer needs from its stream. */
 export interface EventWriterSetup {
   readonly connection: Connection
@@ -17,13 +37,17 @@ export class EventWriter {
 
   constructor(private readonly setup: EventWriterSetup) {}
 
-  /** One message per event (the stream offset is the event's offset); resolves once all are confirmed. */
+  /**
+   * One message per batch: the events' JSON texts as one JSON array (`[e1,e2,…]`), cut so that no message passes
+   * `MAX_BATCH_CHARS`; a lone event stays a bare object. The reader gives each event of a batch the offset
+   * `<stream offset>.<index>`. Resolves once every message is confirmed.
+   */
   async append(texts: readonly string[]): Promise<void> {
     this.setup.ensureOpen()
     if (texts.length === 0) return
     const channel = await this.confirmChannel()
-    for (const text of texts) {
-      channel.publish('', this.setup.queue, Buffer.from(text), { contentType: 'application/json' })
+    for (const body of batchBodies(texts)) {
+      channel.publish('', this.setup.queue, Buffer.from(body), { contentType: 'application/json' })
     }
     await channel.waitForConfirms()
   }

@@ -82,7 +82,7 @@ export function rabbitMQEventStream(setup: StreamSetup): EventStream {
       if (setup.owned) await connection.close()
     },
     publish: (events) => writer.append(events.map((event) => JSON.stringify(event))),
-    // The publisher's texts as they are: one message per event (the stream offset is the event's offset).
+    // The publisher's texts as they are, one message per batch (an event's offset is `<stream offset>.<index>`).
     publishEncoded: (texts) => writer.append(texts),
     read: (from, readOptions) => reader.read(from, readOptions),
   }

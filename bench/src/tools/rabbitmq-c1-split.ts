@@ -11,7 +11,7 @@
  * Queues are this run's own (`cvsplit-…`) and deleted afterwards.
  *
  *   npx tsx --conditions=conveyor-source bench/src/tools/rabbitmq-c1-split.ts [--jobs 3000] [--rounds 3]
- *       [--levels 1] [--modes raw,adapter,app] [--what drain,bulk] [--confirm-acks true] [--concurrency 1]
+ *       [--levels 1] [--modes raw,adapter,app] [--what drain,bulk] [--confirm-acks true] [--concurrency 1] [--events false]
  *       [--profile <dir>]
  */
 import { writeFileSync } from 'node:fs'
@@ -22,7 +22,13 @@ import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createApp } from '@conveyor/core'
-import { catalogName, createRabbitMQBroker, DEFAULT_DELAY_LEVELS, queueNames } from '@conveyor/rabbitmq'
+import {
+  catalogName,
+  createRabbitMQBroker,
+  DEFAULT_DELAY_LEVELS,
+  eventStreamQueue,
+  queueNames,
+} from '@conveyor/rabbitmq'
 import { connect, type Options } from 'amqplib'
 import { benchEnv } from '../cli/env'
 import { deleteQueues } from '../util/amqp'
@@ -38,6 +44,7 @@ const { values } = parseArgs({
     'confirm-acks': { type: 'string', default: 'true' },
     profile: { type: 'string' },
     concurrency: { type: 'string', default: '1' },
+    events: { type: 'string', default: 'false' },
   },
 })
 const n = Number(values.jobs)
@@ -189,7 +196,8 @@ async function rawRound(mode: string, round: number, what: string): Promise<void
 async function conveyorRound(mode: 'adapter' | 'app', round: number, what: string): Promise<void> {
   const prefix = `${token}.${mode}${round}`
   const broker = createRabbitMQBroker({ url, prefix, logger: false, priorityLevels: levels, confirmAcks })
-  const app = createApp({ broker, results: false, logger: false, events: false, defaults: { queue: 'q' } })
+  const events = values.events === 'true'
+  const app = createApp({ broker, results: false, logger: false, events, defaults: { queue: 'q' } })
   const task = app.task('split.noop', async (_job: { i: number; t: number }) => undefined)
   await task.enqueueMany(Array.from({ length: 500 }, (_, i) => job(i)))
   let window = open(what.includes('bulk'))
@@ -215,13 +223,14 @@ async function conveyorRound(mode: 'adapter' | 'app', round: number, what: strin
   }
   await app.close({ timeoutMs: 5_000 })
   const names = queueNames(prefix, 'q', DEFAULT_DELAY_LEVELS)
-  await deleteQueues(url, [names.work, names.dead, ...names.delays.map((d) => d.name), catalogName(prefix)])
+  const queues = [names.work, names.dead, ...names.delays.map((d) => d.name), catalogName(prefix)]
+  await deleteQueues(url, events ? [...queues, eventStreamQueue(prefix)] : queues)
 }
 
 const modes = values.modes.split(',')
 const loadNow = loadavg().map((l) => l.toFixed(1))
 console.log(
-  `jobs ${n}, concurrency ${concurrency}, priorityLevels ${levels}, confirmAcks ${confirmAcks}, load ${loadNow.join(' ')}`,
+  `jobs ${n}, concurrency ${concurrency}, events ${values.events}, priorityLevels ${levels}, confirmAcks ${confirmAcks}, load ${loadNow.join(' ')}`,
 )
 for (let round = 0; round < Number(values.rounds); round++) {
   for (const mode of modes) {

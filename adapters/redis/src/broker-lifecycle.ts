@@ -29,6 +29,8 @@ export function lifecycle(state: BrokerState): Pick<Broker, 'connect' | 'close' 
         state.status = 'closed'
         if (state.owned) await closeClient(client)
         client.off('error', state.onError)
+        const confirm = state.confirmClient()
+        if (confirm !== undefined) await closeClient(confirm)
       }
     },
 
@@ -41,6 +43,7 @@ export function lifecycle(state: BrokerState): Pick<Broker, 'connect' | 'close' 
       for (const rt of runtimes.values()) rt.abandonAcks()
       if (state.owned) client.disconnect()
       client.off('error', state.onError)
+      state.confirmClient()?.disconnect()
     },
   }
 }

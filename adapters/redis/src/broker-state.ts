@@ -1,5 +1,5 @@
 import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
-import { openClient, serverName, splitUrl } from './connection'
+import { duplicateClient, openClient, serverName, splitUrl } from './connection'
 import type { Consumer } from './consumer'
 import { CONFIRMED_SCRIPTS, checkDurability, runConfirmed } from './durability'
 import { type QueueKeys, queueKeys } from './keys'
@@ -42,6 +42,8 @@ export interface BrokerState {
   keysOf(queue: string): QueueKeys
   /** Throws `NotConnectedError` once the broker is closed or destroyed. */
   ensureOpen(): void
+  /** The connection confirmed writes (`durability`) go on, once one was sent; always the broker's own to close. */
+  confirmClient(): RedisClient | undefined
 }
 
 export function resolveSettings(options: RedisBrokerOptions): BrokerSettings {
@@ -75,6 +77,21 @@ export function createBrokerState(options: RedisBrokerOptions): BrokerState {
   const onError = (error: unknown) => outage.failed(error)
   client.on('error', onError)
 
+  // Confirmed writes get a connection of their own: WAIT blocks the connection it is sent on until replicas answer or
+  // its timeout ends, and while a new master has no replica yet every one of them waits the full timeout. On the
+  // shared connection, fetches and lease extensions queued behind those WAITs, consumers crawled and leases of
+  // deliveries whose acks were stuck ran out (hundreds of duplicates in a Sentinel failover, resume after 10-14 s).
+  // WAIT counts the writes of its own connection, and the script it confirms is sent on the same one, so the
+  // guarantee is the same.
+  let confirmClient: RedisClient | undefined
+  const confirming = (): RedisClient => {
+    if (confirmClient === undefined) {
+      confirmClient = duplicateClient(client, `conveyor:${prefix}:confirm`)
+      confirmClient.on('error', onError)
+    }
+    return confirmClient
+  }
+
   const runtimes = new Map<string, QueueRuntime>()
   const shared: BrokerShared = {
     client,
@@ -85,7 +102,7 @@ export function createBrokerState(options: RedisBrokerOptions): BrokerState {
     durable: durability !== undefined,
     run: (name, keys, args, mode) =>
       durability !== undefined && CONFIRMED_SCRIPTS.has(name)
-        ? runConfirmed(client, name, keys, args, durability)
+        ? runConfirmed(confirming(), name, keys, args, durability)
         : runScript(client, name, keys, args, mode),
     stalled: () => {
       outage.failed(new Error('[conveyor] [redis] a fetch got no answer; the connection looks dead'))
@@ -121,6 +138,7 @@ export function createBrokerState(options: RedisBrokerOptions): BrokerState {
         throw new NotConnectedError(`[conveyor] [redis] broker is ${state.status}; create a new one`)
       }
     },
+    confirmClient: () => confirmClient,
   }
   return state
 }

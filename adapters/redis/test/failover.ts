@@ -18,6 +18,13 @@ export interface FailoverReport {
   readonly duplicates: number
   /** From the kill until the first job published after it was processed. */
   readonly resumeSeconds: number
+  /** The longest time after the kill that no job was processed (the failover's pause, or a stall). */
+  readonly longestPauseSeconds: number
+  /**
+   * When something acknowledged was not processed: the queue as the master saw it at the end, which tells stuck
+   * consumers (the jobs still ready or in flight) from lost writes (the jobs nowhere).
+   */
+  readonly queueAtEnd?: string
 }
 
 export interface FailoverLoad {
@@ -34,7 +41,11 @@ export interface FailoverLoad {
   kill(): Promise<void>
   /** After the kill, in the background: wait for the failover and bring the dead node back as a replica. */
   recover(): Promise<void>
-  /** How long to wait for the last acknowledged jobs once nothing more arrives. Default 15 s. */
+  /**
+   * How long to wait for the last acknowledged jobs once nothing more arrives. Default 45 s: longer than a consumer's
+   * own stall watchdog (30 s, which replaces a connection whose fetch got no answer), so a consumer that recovers by
+   * itself shows up as a long pause, not as lost jobs.
+   */
   readonly quietMs?: number
 }
 
@@ -70,12 +81,17 @@ export async function runFailoverLoad(load: FailoverLoad): Promise<FailoverRepor
   let resumedAt = 0
   let publishFailures = 0
   let lastProgress = Date.now()
+  let queueAtEnd: string | undefined
+  /** The longest time after the kill without any job processed. */
+  let longestPause = 0
   const workers = Array.from({ length: load.workers ?? 2 }, (_, i) => load.broker(`worker-${i + 1}`))
   const producer = load.broker('producer')
   const handle = (delivery: Delivery) => {
     const id = delivery.envelope.id
     processed.set(id, (processed.get(id) ?? 0) + 1)
-    lastProgress = Date.now()
+    const now = Date.now()
+    if (killedAt !== 0 && now - lastProgress > longestPause) longestPause = now - lastProgress
+    lastProgress = now
     if (resumedAt === 0 && afterKill.has(id)) resumedAt = Date.now()
     // A failed ack (connection lost mid-failover) leaves the job to come back: a duplicate, never a loss.
     delivery.ack().catch(() => {})
@@ -113,8 +129,14 @@ export async function runFailoverLoad(load: FailoverLoad): Promise<FailoverRepor
     await Promise.all(publishes)
     await recovering
     // Everything acknowledged is processed, or nothing has arrived for quietMs (leases of dead deliveries included).
-    const quietMs = load.quietMs ?? 15_000
+    const quietMs = load.quietMs ?? 45_000
     while ([...published].some((id) => !processed.has(id)) && Date.now() - lastProgress < quietMs) await sleep(100)
+    if ([...published].some((id) => !processed.has(id))) {
+      queueAtEnd = await producer.stats(load.queue).then(
+        (stats) => `ready ${stats.ready}, in flight ${stats.inFlight}, delayed ${stats.delayed}, dead ${stats.dead}`,
+        (error: unknown) => `stats failed: ${(error as Error).message}`,
+      )
+    }
   } finally {
     await Promise.all([producer, ...workers].map((broker) => broker.destroy()))
   }
@@ -130,6 +152,8 @@ export async function runFailoverLoad(load: FailoverLoad): Promise<FailoverRepor
     lost,
     duplicates,
     resumeSeconds: resumedAt === 0 ? Number.NaN : (resumedAt - killedAt) / 1000,
+    longestPauseSeconds: longestPause / 1000,
+    ...(queueAtEnd === undefined ? {} : { queueAtEnd }),
   }
 }
 
@@ -137,6 +161,8 @@ export async function runFailoverLoad(load: FailoverLoad): Promise<FailoverRepor
 export function formatReport(r: FailoverReport): string {
   return (
     `[failover] ${r.label}: jobs ${r.jobs}, enqueued+acknowledged ${r.acknowledged} (publish retries ${r.publishFailures}), ` +
-    `processed ${r.processed}, lost ${r.lost}, duplicates ${r.duplicates}, resumed after ${r.resumeSeconds.toFixed(1)} s`
+    `processed ${r.processed}, lost ${r.lost}, duplicates ${r.duplicates}, resumed after ${r.resumeSeconds.toFixed(1)} s, ` +
+    `longest pause ${r.longestPauseSeconds.toFixed(1)} s` +
+    (r.queueAtEnd === undefined ? '' : `; queue at the end: ${r.queueAtEnd}`)
   )
 }

@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Delivery } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, type RabbitMQBroker } from '@conveyor/rabbitmq'
-import { envelope, eventually } from '@conveyor/test-support'
+import { envelope, eventually, sleep } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { legacyDelayQueueArguments } from '../src/delay-queues'
 import type { RabbitMQLogger } from '../src/options'
 import { dlxRetryConfig, type RabbitMQCluster, type RabbitMQNode, startRabbitMQCluster } from './cluster'
 import { formatFailoverReport, runFailoverLoad } from './failover-load'
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Messages a quorum queue still holds, counting those it expired but whose dead-lettering the target has not

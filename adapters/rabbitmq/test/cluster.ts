@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sleep } from '@conveyor/test-support'
 
 /**
  * Private RabbitMQ nodes for tests and benches: one node or a cluster, started from Debian's rabbitmq-server in a
@@ -123,8 +124,6 @@ async function freeBlock(): Promise<number> {
   }
   throw new Error('[rabbitmq cluster] no free block of 16 ports in 10000–11999')
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Start `size` nodes and join them into one cluster; rejects with the reason (and log tails) if they cannot start. */
 export async function startRabbitMQCluster(options: ClusterOptions = {}): Promise<RabbitMQCluster> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Envelope } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, type RabbitMQBroker } from '@conveyor/rabbitmq'
+import { sleep } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { legacyDelayQueueArguments } from '../src/delay-queues'
 import type { RabbitMQCluster, RabbitMQNode } from './cluster'
@@ -57,7 +58,6 @@ export interface FailoverOptions {
   readonly log?: (line: string) => void
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** The nodes' URLs starting at node `first`: each connection prefers its own node and fails over to the others. */
 const rotated = (urls: readonly string[], first: number) => urls.map((_, i) => urls[(first + i) % urls.length]!)
 

@@ -4,12 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { sleep } from '@conveyor/test-support'
 import { Cluster, type ClusterOptions, Redis } from 'ioredis'
 import { exited, freePorts, spawnOwned } from './servers'
 
 const run = promisify(execFile)
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 export interface LocalClusterOptions {
   /** Replicas per master: 0 (3 nodes) or 1 (6 nodes, each master with one replica that can take over). Default 0. */
   readonly replicas?: 0 | 1

@@ -2,10 +2,9 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { until } from '@conveyor/test-support'
 import { Redis } from 'ioredis'
 import { exited, freePorts, spawnOwned } from './servers'
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export interface LocalSentinelOptions {
   /** `down-after-milliseconds`: how long the master may not answer before the Sentinels call it down. Default 1000. */
@@ -81,14 +80,9 @@ async function withNode<T>(port: number, use: (node: Redis) => Promise<T>, passw
   }
 }
 
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check().catch(() => false)) return
-    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms`)
-    await sleep(100)
-  }
-}
+/** Polls every 100 ms; a check that throws (a node restarting) counts as not yet. */
+const untilNode = (what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> =>
+  until(() => check().catch(() => false), timeoutMs, what, { everyMs: 100 })
 
 const replicaSynced = (port: number, password: string | undefined) =>
   withNode(port, async (node) => (await node.info('replication')).includes('master_link_status:up'), password)
@@ -140,14 +134,14 @@ async function startOn(ports: readonly number[], options: LocalSentinelOptions):
       replica.dir,
       options.password,
     )
-    await until('replica in sync', 10_000, () => replicaSynced(replica.port, options.password))
+    await untilNode('replica in sync', 10_000, () => replicaSynced(replica.port, options.password))
     for (const s of sentinels) {
       const conf = sentinelConf(s.port, s.dir, master.port, name, options)
       s.child = await spawnOwned([conf, '--sentinel'], s.port, s.dir)
     }
     // Each Sentinel must know the other two (for a quorum) and the replica (to promote it).
     for (const s of sentinels) {
-      await until(`sentinel ${s.port} to see its peers and the replica`, 20_000, async () => {
+      await untilNode(`sentinel ${s.port} to see its peers and the replica`, 20_000, async () => {
         const m = await sentinelMaster(s.port, name)
         return m['num-other-sentinels'] === '2' && m['num-slaves'] === '1'
       })
@@ -186,7 +180,7 @@ async function startOn(ports: readonly number[], options: LocalSentinelOptions):
     },
     async waitFailover(oldPort, timeoutMs = 20_000) {
       let now = oldPort
-      await until('Sentinel failover', timeoutMs, async () => {
+      await untilNode('Sentinel failover', timeoutMs, async () => {
         now = await masterPort()
         return (
           now !== oldPort &&
@@ -205,7 +199,7 @@ async function startOn(ports: readonly number[], options: LocalSentinelOptions):
         proc.dir,
         options.password,
       )
-      await until(`revived node ${port} in sync`, 15_000, () => replicaSynced(port, options.password))
+      await untilNode(`revived node ${port} in sync`, 15_000, () => replicaSynced(port, options.password))
     },
     stop,
   }

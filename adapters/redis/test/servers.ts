@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { sleep } from '@conveyor/test-support'
 import { Redis } from 'ioredis'
 
 /** A private redis-server for tests that restart or reconfigure a server (never the shared one on 6379). */
@@ -14,8 +15,6 @@ export interface PrivateRedis {
   /** Stop the server and remove its directory. */
   stop(): Promise<void>
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Throw unless `port` is a real port number. ioredis connects to 6379 when given `port: undefined`, and 6379 is the

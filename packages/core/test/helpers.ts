@@ -15,7 +15,7 @@ export function captureLogger() {
   return { logger: pino({ level: 'debug' }, stream), lines }
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export { sleep } from '@conveyor/test-support'
 
 /** A maker of memory-broker apps for one test file; every app it made is closed after each test. */
 export function useMemoryApps() {

@@ -14,8 +14,9 @@ import {
   mergeSnapshots,
   PROMETHEUS_CONTENT_TYPE,
 } from '@conveyor/core/adapter'
+import { until } from '@conveyor/test-support'
 import { describe, expect, it } from 'vitest'
-import { sleep, useMemoryApps } from './helpers'
+import { useMemoryApps } from './helpers'
 
 const newApp = useMemoryApps()
 
@@ -23,14 +24,6 @@ const newApp = useMemoryApps()
 function seriesValue(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `))
   return line === undefined ? undefined : Number(line.slice(series.length + 1))
-}
-
-const until = async (check: () => boolean, ms = 5000) => {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await sleep(10)
-  }
 }
 
 describe('collectMetrics on a running app', () => {

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import { createApp, fixed } from '@conveyor/core'
 import { openTelemetryTracing } from '@conveyor/otel'
+import { until } from '@conveyor/test-support'
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -24,13 +25,9 @@ function logged() {
   return { logger: pino({ level: 'info' }, stream), lines }
 }
 
-const until = async (check: () => boolean, ms = 5000) => {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not in time; spans:\n${describeSpans(exporter.getFinishedSpans())}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+/** Waits on spans; a failure lists the spans that did finish. */
+const untilSpans = (check: () => boolean, ms = 5000) =>
+  until(check, ms, () => `spans; those finished:\n${describeSpans(exporter.getFinishedSpans())}`, { everyMs: 10 })
 
 describe('an app with openTelemetryTracing (memory broker)', () => {
   it('one trace from the caller through send, the failed attempt, the retry, and what the handler enqueued', async () => {
@@ -56,7 +53,7 @@ describe('an app with openTelemetryTracing (memory broker)', () => {
     const handle = await context.with(trace.setSpan(context.active(), request), () => charge.enqueue(42))
     request.end()
     await handle.result()
-    await until(() => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER).length === 3)
+    await untilSpans(() => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER).length === 3)
 
     const spans = exporter.getFinishedSpans()
     const traceId = request.spanContext().traceId
@@ -101,7 +98,7 @@ describe('an app with openTelemetryTracing (memory broker)', () => {
     const worker = app.worker({ queues: ['dead'] })
     await worker.start()
     await app.enqueue('t.nobody', null, { queue: 'dead' })
-    await until(() => exporter.getFinishedSpans().some((s) => s.kind === SpanKind.CONSUMER))
+    await untilSpans(() => exporter.getFinishedSpans().some((s) => s.kind === SpanKind.CONSUMER))
     const run = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CONSUMER)!
     expect(run.attributes['conveyor.task.outcome']).toBe('dead-lettered')
     expect(run.attributes['conveyor.dead_letter.reason']).toBe('unknown-task')
@@ -139,7 +136,7 @@ describe('an app with openTelemetryTracing (memory broker)', () => {
     await app.worker({ queues: ['batch'] }).start()
     const handles = await double.enqueueMany([1, 2, 3])
     await Promise.all(handles.map((h) => h.result()))
-    await until(() => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER).length === 3)
+    await untilSpans(() => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER).length === 3)
     const sends = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.PRODUCER)
     expect(sends).toHaveLength(1)
     expect(sends[0]!.attributes['messaging.batch.message_count']).toBe(3)

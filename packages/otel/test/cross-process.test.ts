@@ -8,6 +8,7 @@ import { type Broker, createApp } from '@conveyor/core'
 import { openTelemetryTracing } from '@conveyor/otel'
 import { createRabbitMQBroker } from '@conveyor/rabbitmq'
 import { createRedisBroker, createRedisResultBackend } from '@conveyor/redis'
+import { until } from '@conveyor/test-support'
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { connect } from 'amqplib'
 import { Redis } from 'ioredis'
@@ -74,13 +75,8 @@ async function cleanup(kind: 'redis' | 'rabbitmq', prefix: string, broker: Broke
   }
 }
 
-const until = async (check: () => boolean, ms: number, what: () => string) => {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+/** Polls every 50 ms (the spans come from another process); `what` describes the state on failure. */
+const untilSeen = (check: () => boolean, ms: number, what: () => string) => until(check, ms, what, { everyMs: 50 })
 
 describe.each(['redis', 'rabbitmq'] as const)(
   'one trace from a producer process into a conveyor worker (%s)',
@@ -111,7 +107,7 @@ describe.each(['redis', 'rabbitmq'] as const)(
         expect(await handle.result({ timeoutMs: 60_000 })).toBe(42)
 
         const runs = () => readSpanLines(spansFile).filter((s) => s.kind === SpanKind.CONSUMER)
-        await until(
+        await untilSeen(
           () => runs().length >= 2,
           20_000,
           () => `worker spans: ${JSON.stringify(readSpanLines(spansFile))}`,
@@ -153,7 +149,7 @@ describe.each(['redis', 'rabbitmq'] as const)(
         expect(second.status.code).toBe(SpanStatusCode.UNSET)
 
         // The worker's log line from inside the task names the trace and the span it ran in.
-        await until(
+        await untilSeen(
           () => worker.stdout().includes('traced task done'),
           10_000,
           () => worker.stdout(),

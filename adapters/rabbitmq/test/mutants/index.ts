@@ -31,6 +31,18 @@ export const rabbitmqMutants: readonly SourceMutant[] = [
     mustFail: ['settle.settlements-held'],
   },
   {
+    name: 'rabbitmq/delivery-proves-too-much',
+    bug: 'a delivery is taken to prove as many settlements as its tag, forgetting the prefetch window it was sent in',
+    patches: [
+      {
+        file: 'src/acks.ts',
+        find: 'if (tag - this.prefetch > this.proven) this.prove(tag - this.prefetch)',
+        replace: 'if (tag > this.proven) this.prove(tag)',
+      },
+    ],
+    mustFail: ['settle.settlements-held'],
+  },
+  {
     name: 'rabbitmq/delay-level-too-long',
     bug: 'a delayed message is parked in the first delay level longer than its remaining delay, not the last shorter one',
     patches: [

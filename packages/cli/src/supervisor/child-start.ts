@@ -72,24 +72,53 @@ export async function startChild(
   return { app, worker, heartbeat, metrics }
 }
 
-/** Tells the supervisor each run's start (with its hard limit) and end, so it can enforce hard limits. */
+/**
+ * Tells the supervisor each run's start (with its hard limit) and end, so it can enforce hard limits. A start goes out
+ * at once (before the handler could block the event loop); an end of a run without a hard limit waits for the next
+ * start or the end of the tick (`task-ends`), so a busy child sends one message per run, not two.
+ */
 function reporterHooks({
   link,
   limits,
   logger,
   onSettled,
 }: StartContext & { readonly logger: Logger }): ExecutionHooks {
-  const running = new Set<string>()
+  const running = new Map<string, number | undefined>()
+  let ended: string[] = []
+  let flushArmed = false
+  const flushEnds = (): void => {
+    flushArmed = false
+    if (ended.length === 0) return
+    link.send({ type: 'task-ends', ids: ended })
+    ended = []
+  }
+  const reportEnd = (id: string, outcome: string): void => {
+    if (!running.has(id)) return
+    const hardLimitMs = running.get(id)
+    running.delete(id)
+    if (hardLimitMs !== undefined) {
+      link.send({ type: 'task-end', id, outcome })
+      return
+    }
+    ended.push(id)
+    if (!flushArmed) {
+      flushArmed = true
+      setImmediate(flushEnds)
+    }
+  }
   return {
     async beforeRun(envelope) {
-      running.add(envelope.id)
-      const hardLimitMs = limits.limitFor(envelope.task)
+      const hardLimitMs = limits.limitFor(envelope.task) || undefined
+      running.set(envelope.id, hardLimitMs)
+      const riding = ended.length > 0 ? ended : undefined
+      if (riding !== undefined) ended = []
       link.send({
         type: 'task-start',
         id: envelope.id,
         task: envelope.task,
         attempt: envelope.attempt,
         ...(hardLimitMs ? { hardLimitMs } : {}),
+        ...(riding !== undefined ? { ended: riding } : {}),
       })
       return 'run'
     },
@@ -101,10 +130,8 @@ function reporterHooks({
           { taskId: envelope.id, task: envelope.task },
           'terminated task ignores its signal and is still running; its process is killed after the grace period',
         )
-        void lingering.then(() => {
-          if (running.delete(envelope.id)) link.send({ type: 'task-end', id: envelope.id, outcome })
-        })
-      } else if (running.delete(envelope.id)) link.send({ type: 'task-end', id: envelope.id, outcome })
+        void lingering.then(() => reportEnd(envelope.id, outcome))
+      } else reportEnd(envelope.id, outcome)
       onSettled()
     },
   }

@@ -25,6 +25,7 @@ export function handleChildMessage(
       break
     }
     case 'task-start':
+      if (message.ended !== undefined) ended(slot, message.ended)
       slot.running.set(message.id, {
         task: message.task,
         attempt: message.attempt,
@@ -35,6 +36,9 @@ export function handleChildMessage(
     case 'task-end':
       slot.running.delete(message.id)
       slot.processed++
+      break
+    case 'task-ends':
+      ended(slot, message.ids)
       break
     case 'stats':
       slot.rssBytes = message.rssBytes
@@ -48,4 +52,10 @@ export function handleChildMessage(
       slot.lastFatal = message.message
       break
   }
+}
+
+/** Runs of this child that ended (reported together), counted as `task-end` counts each. */
+function ended(slot: Slot, ids: readonly string[]): void {
+  for (const id of ids) slot.running.delete(id)
+  slot.processed += ids.length
 }

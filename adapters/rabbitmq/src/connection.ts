@@ -1,5 +1,5 @@
 import { NotConnectedError } from '@conveyor/core'
-import { redactError, redactSecrets } from '@conveyor/core/adapter'
+import { redactError, redactSecrets, withTimeout } from '@conveyor/core/adapter'
 import {
   type Channel,
   type ChannelModel,
@@ -307,20 +307,5 @@ export function withDeadline<T>(promise: Promise<T>, deadline: number, what: str
     promise.catch(() => {})
     return Promise.reject(new NotConnectedError(`[rabbitmq] timed out: ${what}`))
   }
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new NotConnectedError(`[rabbitmq] timed out after ${left} ms: ${what}`)),
-      left,
-    )
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
+  return withTimeout(promise, left, () => new NotConnectedError(`[rabbitmq] timed out after ${left} ms: ${what}`))
 }

@@ -26,7 +26,7 @@ export class LeaseKeeper {
 
   private async extendAll(): Promise<void> {
     if (this.extending) return
-    const busy = [...this.runtimes.values()].filter((rt) => rt.held.size > 0)
+    const busy = [...this.runtimes.values()].filter((rt) => rt.held.size > 0 || rt.settling.size > 0)
     if (busy.length === 0) return
     this.extending = true
     try {
@@ -39,10 +39,13 @@ export class LeaseKeeper {
     }
   }
 
-  /** Extend one queue's leases; tokens Redis no longer holds (taken back after a stall) stop counting. */
+  /**
+   * Extend one queue's leases, held deliveries and those whose confirmed ack is on its way; tokens Redis no longer
+   * holds (taken back after a stall, or acked by now) stop counting.
+   */
   private async extendQueue(rt: QueueRuntime): Promise<void> {
     const { leaseMs } = this.shared
-    const tokens = [...rt.held.keys()]
+    const tokens = rt.settling.size > 0 ? [...rt.held.keys(), ...rt.settling] : [...rt.held.keys()]
     for (let i = 0; i < tokens.length; i += CHUNK) {
       const chunk = tokens.slice(i, i + CHUNK)
       const sentAt = performance.now()

@@ -53,6 +53,12 @@ function whyGone(delivery: RedisDelivery, op: string, leaseMs: number): Delivery
  */
 export class QueueRuntime {
   readonly held = new Map<string, RedisDelivery>()
+  /**
+   * With durability: tokens whose confirmed ack is on its way. Their leases are still extended, because a confirmed
+   * ack can wait behind other confirmed writes' WAITs for seconds (a new master without a replica); a lease that ran
+   * out meanwhile gave the job to another worker, which ran it again.
+   */
+  readonly settling = new Set<string>()
   private pendingAcks: PendingAck[] = []
   private flushScheduled = false
   private flushing = new Set<Promise<void>>()
@@ -258,15 +264,16 @@ export class QueueRuntime {
     const k = this.keys
     for (let i = 0; i < batch.length; i += CHUNK) {
       const chunk = batch.slice(i, i + CHUNK)
+      const tokens = chunk.map((a) => a.token)
+      const durable = this.shared.durable
+      if (durable) for (const token of tokens) this.settling.add(token)
       try {
-        const res = (await this.shared.run(
-          'ack',
-          [k.inflight, k.leases],
-          chunk.map((a) => a.token),
-        )) as number[]
+        const res = (await this.shared.run('ack', [k.inflight, k.leases], tokens)) as number[]
         for (const [j, ack] of chunk.entries()) this.settleAck(ack, res[j] === 1)
       } catch (error) {
         for (const ack of chunk) ack.reject(error)
+      } finally {
+        if (durable) for (const token of tokens) this.settling.delete(token)
       }
     }
   }

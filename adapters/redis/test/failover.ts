@@ -20,6 +20,8 @@ export interface FailoverReport {
   readonly resumeSeconds: number
   /** The longest time after the kill that no job was processed (the failover's pause, or a stall). */
   readonly longestPauseSeconds: number
+  /** From the kill until the first job published after it was acknowledged: tells a publish-side wait from a stall. */
+  readonly publishResumeSeconds: number
   /**
    * When something acknowledged was not processed: the queue as the master saw it at the end, which tells stuck
    * consumers (the jobs still ready or in flight) from lost writes (the jobs nowhere).
@@ -84,6 +86,8 @@ export async function runFailoverLoad(load: FailoverLoad): Promise<FailoverRepor
   let queueAtEnd: string | undefined
   /** The longest time after the kill without any job processed. */
   let longestPause = 0
+  /** When the first job published after the kill was acknowledged to the producer. */
+  let publishedAgainAt = 0
   const workers = Array.from({ length: load.workers ?? 2 }, (_, i) => load.broker(`worker-${i + 1}`))
   const producer = load.broker('producer')
   const handle = (delivery: Delivery) => {
@@ -123,6 +127,7 @@ export async function runFailoverLoad(load: FailoverLoad): Promise<FailoverRepor
       publishes.push(
         publishUntilAcked(producer, load.queue, id, () => publishFailures++, deadline).then((ok) => {
           if (ok) published.add(id)
+          if (ok && publishedAgainAt === 0 && afterKill.has(id)) publishedAgainAt = Date.now()
         }),
       )
     }
@@ -153,6 +158,7 @@ export async function runFailoverLoad(load: FailoverLoad): Promise<FailoverRepor
     duplicates,
     resumeSeconds: resumedAt === 0 ? Number.NaN : (resumedAt - killedAt) / 1000,
     longestPauseSeconds: longestPause / 1000,
+    publishResumeSeconds: publishedAgainAt === 0 ? Number.NaN : (publishedAgainAt - killedAt) / 1000,
     ...(queueAtEnd === undefined ? {} : { queueAtEnd }),
   }
 }
@@ -162,7 +168,7 @@ export function formatReport(r: FailoverReport): string {
   return (
     `[failover] ${r.label}: jobs ${r.jobs}, enqueued+acknowledged ${r.acknowledged} (publish retries ${r.publishFailures}), ` +
     `processed ${r.processed}, lost ${r.lost}, duplicates ${r.duplicates}, resumed after ${r.resumeSeconds.toFixed(1)} s, ` +
-    `longest pause ${r.longestPauseSeconds.toFixed(1)} s` +
+    `longest pause ${r.longestPauseSeconds.toFixed(1)} s, publishes acknowledged again after ${r.publishResumeSeconds.toFixed(1)} s` +
     (r.queueAtEnd === undefined ? '' : `; queue at the end: ${r.queueAtEnd}`)
   )
 }

@@ -1,3 +1,4 @@
+import { redactUrl } from '@conveyor/core/adapter'
 import { Redis } from 'ioredis'
 
 export const REDIS_URL = process.env.CONVEYOR_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -8,7 +9,7 @@ export async function rawRedis(url = REDIS_URL): Promise<Redis> {
   try {
     await redis.connect()
   } catch (error) {
-    throw new Error(`Redis is not reachable at ${url}: start redis-server (apt-get install redis-server)`, {
+    throw new Error(`Redis is not reachable at ${redactUrl(url)}: start redis-server (apt-get install redis-server)`, {
       cause: error,
     })
   }

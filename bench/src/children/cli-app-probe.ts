@@ -1,7 +1,8 @@
 /**
  * `cli-app.ts`'s app and task, plus per-process counts for `tools/processes-split.ts`: every 50 ms each process writes
  * `<jobs> <first ms> <last ms> <handler µs total>` under its pid into the hash `<BENCH_PREFIX>:probe`, so the tool can
- * tell whether the children of `conveyor worker -P 2` shared the backlog, and how long the same handler took in each.
+ * tell whether the children of `conveyor worker -P 2` shared the backlog, how long the same handler took in each, and
+ * whether V8 optimized it (`%GetOptimizationStatus`). The loop is in a plain function unless BENCH_PROBE_INLINE=1.
  */
 import { setFlagsFromString } from 'node:v8'
 import { createApp } from '@conveyor/core'
@@ -36,15 +37,23 @@ let first = 0
 let last = 0
 let handlerUs = 0
 
-app.task('bench.cpu', async (job: { i: number }) => {
+// BENCH_PROBE_INLINE=1: the loop inside the async handler itself, as cli-app.ts has it (status then of the handler).
+const inline = process.env.BENCH_PROBE_INLINE === '1'
+let watched: unknown = work
+const handler = async (job: { i: number }) => {
   const started = performance.now()
-  const x = work(job.i)
+  let x = job.i
+  if (inline) {
+    for (let i = 0; i < iterations; i++) x = (x * 31 + i) | 0
+  } else x = work(x)
   handlerUs += (performance.now() - started) * 1000
   last = Date.now()
   if (count === 0) first = last
   count++
   return x
-})
+}
+if (inline) watched = handler
+app.task('bench.cpu', handler)
 
 const probe = new Redis(url)
 setInterval(
@@ -52,7 +61,7 @@ setInterval(
     void probe.hset(
       `${prefix}:probe`,
       String(process.pid),
-      `${count} ${first} ${last} ${handlerUs.toFixed(0)} ${optimizationStatus(work).toString(2)}`,
+      `${count} ${first} ${last} ${handlerUs.toFixed(0)} ${optimizationStatus(watched).toString(2)}`,
     ),
   50,
 ).unref()

@@ -45,6 +45,11 @@ function historySettings(options: RedisTaskHistoryOptions) {
   if (!(Number.isInteger(maxRuns) && maxRuns >= 1)) {
     throw new InvalidOptionsError(`[redis] history retention.maxRuns must be an integer ≥ 1, got ${maxRuns}`)
   }
+  // 0, a fraction or NaN reached the script as a bound no entry passes: every page came back empty without a cursor.
+  const scanLimit = options.scanLimit ?? 5000
+  if (!(Number.isInteger(scanLimit) && scanLimit >= 1)) {
+    throw new InvalidOptionsError(`[redis] history scanLimit must be an integer ≥ 1, got ${scanLimit}`)
+  }
   const budgetMs = options.scanBudgetMs ?? 50
   if (!(Number.isFinite(budgetMs) && budgetMs >= 0)) {
     throw new InvalidOptionsError(`[redis] history scanBudgetMs must be a number ≥ 0, got ${budgetMs}`)
@@ -53,7 +58,7 @@ function historySettings(options: RedisTaskHistoryOptions) {
     prefix,
     tag: historyTag(prefix),
     retention: { maxRuns, maxAgeMs },
-    scan: { limit: options.scanLimit ?? 5000, budgetMs },
+    scan: { limit: scanLimit, budgetMs },
   }
 }
 

@@ -158,4 +158,10 @@ describe('redis task history: list', () => {
       expect(() => createRedisTaskHistory({ url: REDIS_URL, prefix, scanBudgetMs })).toThrow(InvalidOptionsError)
     }
   })
+
+  it('refuses a scan limit that is not an integer ≥ 1 (0 or NaN listed every page empty, without a cursor)', () => {
+    for (const scanLimit of [0, -1, 2.5, Number.NaN]) {
+      expect(() => createRedisTaskHistory({ url: REDIS_URL, prefix, scanLimit })).toThrow(InvalidOptionsError)
+    }
+  })
 })

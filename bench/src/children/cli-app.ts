@@ -19,9 +19,16 @@ export const app = createApp({
   defaults: { queue: 'q' },
 })
 
-app.task('bench.cpu', async (job: { i: number }) => {
-  let x = job.i
+/**
+ * The work, in a plain function the handler calls. With the loop inside the async handler itself V8 compiled it
+ * differently from one process to the next (sometimes not at all): one child then spent 2–6× the CPU per job of the
+ * other, which made `-P 2` look bimodal (docs/performance.md, 3 Dec; tools/processes-split.ts shows it).
+ */
+function work(seed: number): number {
+  let x = seed
   for (let i = 0; i < iterations; i++) x = (x * 31 + i) | 0
-  // Returned (and dropped, there is no result backend) so the loop is not optimised away.
   return x
-})
+}
+
+// Returned (and dropped, there is no result backend) so the loop is not optimised away.
+app.task('bench.cpu', async (job: { i: number }) => work(job.i))

@@ -9,6 +9,7 @@ import {
 } from '@conveyor/core/adapter'
 import type { Channel, ConsumeMessage } from 'amqplib'
 import type { Connection } from './connection'
+import { endOfStream } from './event-stream-end'
 
 /** A stream read ends this long after the last message came in (AMQP has no "caught up" signal). */
 const IDLE_MS = 60
@@ -40,9 +41,8 @@ export class EventReader {
     channel.on('error', () => undefined)
     try {
       if (from === 'end') {
-        // Where the end is: the last chunk holds the newest offset ('last' starts there); then wait after it.
-        const tail = await consumeFrom(channel, queue, 'last', { limit: Number.MAX_SAFE_INTEGER, blockMs: 0 })
-        const cursor = tail.at(-1)?.offset ?? '-1'
+        // The end as it is now (event-stream-end.ts says why not the last chunk), then wait after it.
+        const cursor = await endOfStream(channel, queue)
         if (!(readOptions.blockMs && readOptions.blockMs > 0)) return { events: [], cursor }
         return await readAfter(channel, queue, parseOffset(cursor), limit, readOptions)
       }
@@ -57,8 +57,7 @@ export class EventReader {
       })
       if (stored.length > 0 || from === 'start') return pageOf(stored, '-1')
       // Nothing at or after `time`: continue after the newest event there is.
-      const tail = await consumeFrom(channel, queue, 'last', { limit: Number.MAX_SAFE_INTEGER, blockMs: 0 })
-      return { events: [], cursor: tail.at(-1)?.offset ?? '-1' }
+      return { events: [], cursor: await endOfStream(channel, queue) }
     } finally {
       await channel.close().catch(() => undefined)
     }
@@ -111,6 +110,7 @@ async function consumeFrom(
 ): Promise<StoredEvent[]> {
   const out: StoredEvent[] = []
   await channel.prefetch(Math.min(options.limit, 1000))
+  const blockUntil = Date.now() + options.blockMs
   return new Promise<StoredEvent[]>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined
     let tag: string | undefined
@@ -143,7 +143,8 @@ async function consumeFrom(
         out.push({ offset: Array.isArray(parsed) ? `${position}.${i}` : String(position), event })
       }
       if (out.length >= options.limit) finish()
-      else idle(IDLE_MS)
+      // A message with nothing taken (an end marker, a filtered event) does not cut a blocking read's wait short.
+      else idle(out.length > 0 ? IDLE_MS : Math.max(IDLE_MS, blockUntil - Date.now()))
     }
     options.signal?.addEventListener('abort', finish)
     if (options.signal?.aborted) return finish()

@@ -28,7 +28,7 @@ const optimizationStatus = new Function('f', 'return %GetOptimizationStatus(f)')
 
 function work(seed: number): number {
   let x = seed
-  for (let i = 0; i < iterations; i++) x = (x * 31 + i) | 0
+  for (let i = 0; i < iterations; i++) x = (Math.imul(x, 31) + i) | 0
   return x
 }
 
@@ -44,7 +44,7 @@ const handler = async (job: { i: number }) => {
   const started = performance.now()
   let x = job.i
   if (inline) {
-    for (let i = 0; i < iterations; i++) x = (x * 31 + i) | 0
+    for (let i = 0; i < iterations; i++) x = (Math.imul(x, 31) + i) | 0
   } else x = work(x)
   handlerUs += (performance.now() - started) * 1000
   last = Date.now()

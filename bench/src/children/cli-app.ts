@@ -22,11 +22,12 @@ export const app = createApp({
 /**
  * The work, in a plain function the handler calls. With the loop inside the async handler itself V8 compiled it
  * differently from one process to the next (sometimes not at all): one child then spent 2–6× the CPU per job of the
- * other, which made `-P 2` look bimodal (docs/performance.md, 3 Dec; tools/processes-split.ts shows it).
+ * other, which made `-P 2` look bimodal (docs/performance.md, 3 Dec; tools/processes-split.ts shows it). `Math.imul`
+ * keeps the arithmetic int32: `x * 31` overflowed into doubles, and how V8 compiled that varied 330–900 µs per job.
  */
 function work(seed: number): number {
   let x = seed
-  for (let i = 0; i < iterations; i++) x = (x * 31 + i) | 0
+  for (let i = 0; i < iterations; i++) x = (Math.imul(x, 31) + i) | 0
   return x
 }
 

@@ -28,7 +28,7 @@ export interface EventPublishStats {
   readonly dropped: number
   /** History writes that failed, in events. */
   readonly historyFailed: number
-  /** Events waiting to be written. */
+  /** Events waiting to be written, including those in a write that has not finished. */
   readonly buffered: number
 }
 
@@ -52,6 +52,8 @@ export class EventPublisher {
   private events: ConveyorEvent[] = []
   private texts: string[] = []
   private size = 0
+  /** Events handed to a write that has not finished: they count against `maxBuffered` too (a slow store). */
+  private inWrite = 0
   private readonly keepObjects: boolean
   private readonly keepTexts: boolean
   private writing: Promise<void> = Promise.resolve()
@@ -77,7 +79,7 @@ export class EventPublisher {
 
   /** Take one event (the emitter's sink). */
   readonly push = (event: ConveyorEvent): void => {
-    if (this.closed || this.size >= this.maxBuffered) {
+    if (this.closed || this.size + this.inWrite >= this.maxBuffered) {
       this.counts.dropped++
       return
     }
@@ -93,7 +95,7 @@ export class EventPublisher {
   }
 
   stats(): EventPublishStats {
-    return { ...this.counts, buffered: this.size }
+    return { ...this.counts, buffered: this.size + this.inWrite }
   }
 
   /** Start writing what is buffered now; resolves when it was written (or failed). */
@@ -105,7 +107,12 @@ export class EventPublisher {
     this.events = []
     this.texts = []
     this.size = 0
-    this.writing = this.writing.then(() => this.write(batch))
+    this.inWrite += batch.size
+    this.writing = this.writing
+      .then(() => this.write(batch))
+      .finally(() => {
+        this.inWrite -= batch.size
+      })
     return this.writing
   }
 

@@ -8,7 +8,7 @@ import {
   safeJsonParse,
 } from '@conveyor/core/adapter'
 import { closeClient, duplicateClient, ensureConnected } from './connection'
-import type { RedisClient } from './options'
+import type { RedisClient, RedisLogger } from './options'
 
 type Entry = [id: string, fields: string[]]
 /** A position inside the stream: an entry and the index of an event in its batch. */
@@ -25,7 +25,12 @@ export interface EventReaderSetup {
   /** Throws once the stream is closed; waits for the connection otherwise. */
   readonly ready: () => Promise<void>
   readonly closed: () => boolean
+  /** Told once per reader that the stream holds entries it cannot read (someone else's `XADD`). */
+  readonly logger: RedisLogger
 }
+
+/** Pages fetched in one read past entries that are all unreadable, before handing back an empty page. */
+const MAX_UNREADABLE_PAGES = 100
 
 /**
  * Reads pages of events: `XRANGE` on the stream's client to catch up, `XREAD BLOCK` on connections of its own (a
@@ -35,11 +40,12 @@ export class EventReader {
   /** Blocking connections between reads. */
   private readonly idle: RedisClient[] = []
   private readonly busy = new Set<RedisClient>()
+  /** Entries skipped because they hold no batch of events this reader can parse. */
+  unreadableEntries = 0
 
   constructor(private readonly setup: EventReaderSetup) {}
 
   async read(from: EventPosition, readOptions: EventReadOptions = {}): Promise<EventPage> {
-    const { client, key } = this.setup
     const limit = readOptions.limit ?? 500
     if (!(Number.isInteger(limit) && limit >= 1)) {
       throw new InvalidOptionsError(`[redis] event read limit must be an integer ≥ 1, got ${limit}`)
@@ -56,16 +62,45 @@ export class EventReader {
           : after !== undefined
             ? after.id
             : `${Math.max(0, Math.floor((from as { time: number }).time))}-0`
-      // Entries hold batches: a few entries make a page.
-      const entries = (await client.xrange(key, start, '+', 'COUNT', Math.max(2, Math.ceil(limit / 20)))) as Entry[]
-      const page = pageOf(entries, after, limit, after !== undefined ? (from as { after: string }).after : '')
-      if (page.events.length > 0) return page
-      cursor = after !== undefined ? (from as { after: string }).after : await this.lastOffset()
+      const caughtUp = await this.catchUp(
+        start,
+        after,
+        limit,
+        after !== undefined ? (from as { after: string }).after : '',
+      )
+      if (typeof caughtUp !== 'string') return caughtUp
+      cursor = caughtUp
     }
     const blockMs = readOptions.blockMs ?? 0
     if (blockMs <= 0 || readOptions.signal?.aborted) return { events: [], cursor }
     const at = parseOffset(cursor)
-    return pageOf(await this.blockingRead(at.id, blockMs, readOptions.signal), at, limit, cursor)
+    return this.pageOf(await this.blockingRead(at.id, blockMs, readOptions.signal), at, limit, cursor)
+  }
+
+  /**
+   * A page from `XRANGE`, or the cursor to wait from when there is none. An empty page means the end of the stream
+   * only when it skipped nothing: a page of unreadable entries moves on past them, not to the stream's end (that
+   * would drop the good events after them).
+   */
+  private async catchUp(
+    start: string,
+    after: Offset | undefined,
+    limit: number,
+    from: string,
+  ): Promise<EventPage | string> {
+    let emptyCursor = from
+    for (let pages = 0; pages < MAX_UNREADABLE_PAGES; pages++) {
+      // Entries hold batches: a few entries make a page.
+      const count = Math.max(2, Math.ceil(limit / 20))
+      const entries = (await this.setup.client.xrange(this.setup.key, start, '+', 'COUNT', count)) as Entry[]
+      const page = this.pageOf(entries, after, limit, emptyCursor)
+      if (page.events.length > 0) return page
+      if (page.cursor === emptyCursor) return from !== '' ? from : await this.lastOffset()
+      emptyCursor = page.cursor
+      after = parseOffset(page.cursor)
+      start = after.id
+    }
+    return emptyCursor
   }
 
   /** Close the idle blocking connections and cut the busy ones (their reads end with an empty page). */
@@ -78,7 +113,7 @@ export class EventReader {
   private async lastOffset(): Promise<string> {
     const last = (await this.setup.client.xrevrange(this.setup.key, '+', '-', 'COUNT', 1)) as Entry[]
     const entry = last[0]
-    return entry === undefined ? '0-0:0' : `${entry[0]}:${Math.max(0, parseBatch(entry[1]).length - 1)}`
+    return entry === undefined ? '0-0:0' : `${entry[0]}:${Math.max(0, (parseBatch(entry[1])?.length ?? 0) - 1)}`
   }
 
   private async blockingRead(cursor: string, blockMs: number, signal?: AbortSignal): Promise<Entry[]> {
@@ -123,22 +158,42 @@ export class EventReader {
       throw error
     }
   }
-}
+  /**
+   * Events of the entries after `after`, at most `limit`. An entry that holds no batch (garbage someone else wrote to
+   * the key) is skipped with its position kept (`<id>:0`), so the cursor moves past it instead of failing every read.
+   */
+  private pageOf(entries: Entry[], after: Offset | undefined, limit: number, emptyCursor: string): EventPage {
+    const events: StoredEvent[] = []
+    let cursor = emptyCursor
+    for (const [id, fields] of entries) {
+      const batch = parseBatch(fields)
+      if (batch === undefined) {
+        if (after !== undefined && id === after.id) continue
+        if (events.length >= limit) return { events, cursor }
+        cursor = `${id}:0`
+        this.skipped(id)
+        continue
+      }
+      for (let i = after !== undefined && id === after.id ? after.index + 1 : 0; i < batch.length; i++) {
+        if (events.length >= limit) return { events, cursor }
+        cursor = `${id}:${i}`
+        const event = batch[i]
+        if (event !== undefined) events.push({ offset: cursor, event })
+      }
+    }
+    return { events, cursor }
+  }
 
-/** Events of the entries, after event `skip` of the first entry, at most `limit`. */
-function pageOf(entries: Entry[], after: Offset | undefined, limit: number, emptyCursor: string): EventPage {
-  const events: StoredEvent[] = []
-  let cursor = emptyCursor
-  for (const [id, fields] of entries) {
-    const batch = parseBatch(fields)
-    for (let i = after !== undefined && id === after.id ? after.index + 1 : 0; i < batch.length; i++) {
-      if (events.length >= limit) return { events, cursor }
-      cursor = `${id}:${i}`
-      const event = batch[i]
-      if (event !== undefined) events.push({ offset: cursor, event })
+  private skipped(id: string): void {
+    this.unreadableEntries++
+    // Once per reader: the entry's contents stay out of the log (they are someone else's, and may be anything).
+    if (this.unreadableEntries === 1) {
+      this.setup.logger.warn(
+        { entry: id },
+        '[conveyor] [redis] skipped an event stream entry that is not a batch of events; later ones are skipped quietly',
+      )
     }
   }
-  return { events, cursor }
 }
 
 function parseOffset(offset: string): Offset {
@@ -149,8 +204,14 @@ function parseOffset(offset: string): Offset {
   return { id: match[1]!, index: Number(match[2]) }
 }
 
-function parseBatch(fields: string[]): (ConveyorEvent | undefined)[] {
-  const json = fields[1]
-  const parsed = json === undefined ? undefined : safeJsonParse(json)
-  return Array.isArray(parsed) ? (parsed as (ConveyorEvent | undefined)[]) : []
+/** The entry's batch, or undefined for an entry this stream's writer did not write. */
+function parseBatch(fields: string[]): (ConveyorEvent | undefined)[] | undefined {
+  const json = fields[0] === 'e' ? fields[1] : undefined
+  if (json === undefined) return undefined
+  try {
+    const parsed = safeJsonParse(json)
+    return Array.isArray(parsed) ? (parsed as (ConveyorEvent | undefined)[]) : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -3,6 +3,7 @@ import type { EventRetention, EventStream } from '@conveyor/core/adapter'
 import { closeClient, ensureConnected, openClient, splitUrl } from './connection'
 import { EventReader } from './event-stream-reader'
 import { EventWriter } from './event-stream-writer'
+import { resolveLogger } from './logger'
 import type { RedisConnectionOptions } from './options'
 
 export interface RedisEventStreamOptions extends RedisConnectionOptions {
@@ -45,7 +46,14 @@ export function createRedisEventStream(options: RedisEventStreamOptions = {}): E
     await ensureConnected(client)
   }
   const writer = new EventWriter({ client, key, maxLength, maxAgeMs, ready })
-  const reader = new EventReader({ client, key, prefix, ready, closed: () => closed })
+  const reader = new EventReader({
+    client,
+    key,
+    prefix,
+    ready,
+    closed: () => closed,
+    logger: resolveLogger(options.logger),
+  })
 
   return {
     name: 'redis',

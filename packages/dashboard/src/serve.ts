@@ -46,7 +46,7 @@ export async function serveDashboard(options: ServeOptions): Promise<ServedDashb
   const address = server.address() as AddressInfo
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${shown}:${address.port}${dashboard.basePath}`
-  await warmUp(dashboard, url)
+  warmUp()
   return {
     dashboard,
     server,
@@ -61,14 +61,15 @@ export async function serveDashboard(options: ServeOptions): Promise<ServedDashb
 
 /**
  * Do the one-time work of a first request before saying we listen: read and gzip the client (tens of milliseconds
- * on a loaded machine) and take one request through the handler, so the first person to open the page does not wait
- * for either. A missing client is reported by the requests that need it, as before.
+ * on a loaded machine), so the first person to open the page does not wait for it. Not a request through the
+ * handler: that went through auth, so it asked the host's `authorize()` about a made-up request (and waited on it
+ * with no limit), and basic or bearer auth refused it before it warmed anything. A missing client is reported by
+ * the requests that need it, as before.
  */
-async function warmUp(dashboard: Dashboard, url: string): Promise<void> {
+function warmUp(): void {
   try {
     clientAssets()
   } catch {
     // DashboardAssetsMissingError: the page request says so.
   }
-  await dashboard.fetch(new Request(`${url}api/meta`), { remoteAddress: '127.0.0.1' }).catch(() => undefined)
 }

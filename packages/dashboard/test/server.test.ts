@@ -45,6 +45,21 @@ describe('who may use the dashboard', () => {
     await expect(refused).rejects.toMatchObject({ code: 'CONVEYOR_DASHBOARD_AUTH_REQUIRED' })
   })
 
+  it('starts without asking authorize(): its warm-up is not a request, and a hook that never answers cannot hang it', async () => {
+    let asked = 0
+    const authorize = () => {
+      asked++
+      return new Promise<boolean>(() => {}) // a session lookup that never answers
+    }
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('start hung')), 3_000))
+    const served = await Promise.race([serveDashboard({ app, port: 0, auth: { authorize } }), timeout])
+    try {
+      expect(asked).toBe(0)
+    } finally {
+      await served.close()
+    }
+  })
+
   it('checks basic auth: a wrong password gets 401 and a challenge', async () => {
     const dashboard = make({ auth: { basic: { username: 'ops', password: 's3cret' } } })
     const basic = (user: string, pass: string) => ({

@@ -10,6 +10,7 @@ import {
 import type { Channel, ConsumeMessage } from 'amqplib'
 import type { Connection } from './connection'
 import { endOfStream } from './event-stream-end'
+import type { RabbitMQLogger } from './options'
 
 /** A stream read ends this long after the last message came in (AMQP has no "caught up" signal). */
 const IDLE_MS = 60
@@ -22,11 +23,26 @@ export interface EventReaderSetup {
   readonly declare: () => Promise<void>
   /** Throws once the stream is closed. */
   readonly ensureOpen: () => void
+  /** Told once per reader that the stream holds messages it cannot read (someone else's garbage). */
+  readonly logger: RabbitMQLogger
 }
 
 /** Reads pages of events: each read opens a short-lived consumer at the offset asked for, on a channel of its own. */
 export class EventReader {
+  /** Messages skipped because they are not JSON. */
+  unreadableMessages = 0
+
   constructor(private readonly setup: EventReaderSetup) {}
+
+  /** Once per reader: the message's contents stay out of the log (they are someone else's, and may be anything). */
+  private readonly onUnreadable = (position: number) => {
+    if (this.unreadableMessages++ === 0) {
+      this.setup.logger.warn(
+        { offset: position },
+        '[conveyor] [rabbitmq] skipped an event stream message that is not JSON; later ones are skipped quietly',
+      )
+    }
+  }
 
   async read(from: EventPosition, readOptions: EventReadOptions = {}): Promise<EventPage> {
     const { connection, queue } = this.setup
@@ -44,9 +60,14 @@ export class EventReader {
         // The end as it is now (event-stream-end.ts says why not the last chunk), then wait after it.
         const cursor = await endOfStream(channel, queue)
         if (!(readOptions.blockMs && readOptions.blockMs > 0)) return { events: [], cursor }
-        return await readAfter(channel, queue, parseOffset(cursor), limit, readOptions)
+        return await readAfter(channel, queue, parseOffset(cursor), limit, {
+          ...readOptions,
+          onUnreadable: this.onUnreadable,
+        })
       }
-      if (after !== undefined) return await readAfter(channel, queue, after, limit, readOptions)
+      if (after !== undefined) {
+        return await readAfter(channel, queue, after, limit, { ...readOptions, onUnreadable: this.onUnreadable })
+      }
       const time = from !== 'start' && 'time' in from ? from.time : 0
       const spec = from === 'start' ? 'first' : { '!': 'timestamp', value: Math.floor(time / 1000) }
       const stored = await consumeFrom(channel, queue, spec, {
@@ -54,6 +75,7 @@ export class EventReader {
         blockMs: readOptions.blockMs ?? 0,
         ...(readOptions.signal ? { signal: readOptions.signal } : {}),
         keep: (event) => event.at >= time,
+        onUnreadable: this.onUnreadable,
       })
       if (stored.length > 0 || from === 'start') return pageOf(stored, '-1')
       // Nothing at or after `time`: continue after the newest event there is.
@@ -70,7 +92,7 @@ async function readAfter(
   queue: string,
   after: Position,
   limit: number,
-  readOptions: EventReadOptions,
+  readOptions: EventReadOptions & { readonly onUnreadable: (position: number) => void },
 ): Promise<EventPage> {
   const start = after.index === undefined ? after.offset + 1 : after.offset
   const stored = await consumeFrom(channel, queue, start, {
@@ -78,14 +100,19 @@ async function readAfter(
     blockMs: readOptions.blockMs ?? 0,
     ...(readOptions.signal ? { signal: readOptions.signal } : {}),
     minOffset: start,
+    onUnreadable: readOptions.onUnreadable,
     ...(after.index !== undefined ? { skip: after } : {}),
   })
   return pageOf(stored, formatOffset(after))
 }
 
-function pageOf(stored: StoredEvent[], emptyCursor: string): EventPage {
-  return { events: stored, cursor: stored.at(-1)?.offset ?? emptyCursor }
+/** The cursor is the last event's offset, or a skipped message's after it (so the next read starts past it). */
+function pageOf(stored: ConsumedEvents, emptyCursor: string): EventPage {
+  return { events: stored, cursor: stored.skippedTo ?? stored.at(-1)?.offset ?? emptyCursor }
 }
+
+/** The events a consumer took, and the offset of an unreadable message it skipped after the last of them. */
+type ConsumedEvents = StoredEvent[] & { skippedTo?: string }
 
 interface ConsumeOptions {
   readonly limit: number
@@ -96,6 +123,8 @@ interface ConsumeOptions {
   /** Skip the events of batch message `offset` up to and including `index` (already read). */
   readonly skip?: Position
   readonly keep?: (event: ConveyorEvent) => boolean
+  /** A message that is not JSON: skipped, not thrown (a throw in amqplib's consumer callback kills the connection). */
+  readonly onUnreadable: (position: number) => void
 }
 
 /**
@@ -107,11 +136,11 @@ async function consumeFrom(
   queue: string,
   offset: unknown,
   options: ConsumeOptions,
-): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = []
+): Promise<ConsumedEvents> {
+  const out: ConsumedEvents = []
   await channel.prefetch(Math.min(options.limit, 1000))
   const blockUntil = Date.now() + options.blockMs
-  return new Promise<StoredEvent[]>((resolve, reject) => {
+  return new Promise<ConsumedEvents>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined
     let tag: string | undefined
     let done = false
@@ -132,7 +161,13 @@ async function consumeFrom(
       channel.ack(message)
       const position = Number(message.properties.headers?.['x-stream-offset'])
       if (options.minOffset !== undefined && position < options.minOffset) return
-      const parsed = safeJsonParse(message.content.toString('utf8')) as ConveyorEvent | ConveyorEvent[] | undefined
+      const parsed = parseMessage(message)
+      if (parsed === unreadable) {
+        options.onUnreadable(position)
+        if (out.length < options.limit) out.skippedTo = String(position)
+        return idle(out.length > 0 ? IDLE_MS : Math.max(IDLE_MS, blockUntil - Date.now()))
+      }
+      if (out.length < options.limit) out.skippedTo = undefined
       // A batch (a JSON array) is several events, each at `<offset>.<index>`; a bare object is one, at `<offset>`.
       const events = Array.isArray(parsed) ? parsed : [parsed]
       const first = options.skip?.offset === position ? (options.skip.index ?? -1) + 1 : 0
@@ -161,6 +196,16 @@ async function consumeFrom(
         reject(error)
       })
   })
+}
+
+const unreadable = Symbol('unreadable')
+
+function parseMessage(message: ConsumeMessage): ConveyorEvent | ConveyorEvent[] | undefined | typeof unreadable {
+  try {
+    return safeJsonParse(message.content.toString('utf8')) as ConveyorEvent | ConveyorEvent[] | undefined
+  } catch {
+    return unreadable
+  }
 }
 
 /** A place in the stream: a message's offset and, inside a batch message, an event's index. */

@@ -66,7 +66,7 @@ export function rabbitMQEventStream(setup: StreamSetup): EventStream {
   }
   const declare = declareOnce(setup, queue, { maxBytes, maxAgeMs })
   const writer = new EventWriter({ connection, queue, declare, ensureOpen })
-  const reader = new EventReader({ connection, queue, declare, ensureOpen })
+  const reader = new EventReader({ connection, queue, declare, ensureOpen, logger: setup.logger })
 
   return {
     name: 'rabbitmq',

@@ -16,8 +16,15 @@ describe('rabbitmq listQueues', () => {
     const other = makeBroker(prefix)
     await other.declare({ name: 'poison' })
     await other.publish(envelope('poison'))
-    const subscription = await other.consume('poison', (d) => d.deadLetter('unrecoverable'), { prefetch: 1 })
-    await eventually(async () => (await other.stats('poison')).dead === 1)
+    // The dead-letter move is awaited (its ack confirmed) before the instance is destroyed: destroying it while the
+    // ack's confirmation is under way rejects the move (the message may run again), as it should.
+    const moves: Promise<void>[] = []
+    const subscription = await other.consume('poison', (d) => void moves.push(d.deadLetter('unrecoverable')), {
+      prefetch: 1,
+    })
+    await eventually(async () => moves.length === 1)
+    await Promise.all(moves)
+    expect((await other.stats('poison')).dead).toBe(1)
     await subscription.cancel()
     await other.destroy()
 

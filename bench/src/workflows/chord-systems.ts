@@ -9,6 +9,7 @@ import { queueNames } from '@conveyor/rabbitmq'
 import type { Redis } from 'ioredis'
 import type { BenchEnv } from '../systems/system'
 import { namespace, RUN_TOKEN } from '../util/names'
+import { sleep } from '../util/time'
 import { CHORD_DELAY_LEVELS, CHORD_QUEUE, type ChordBroker, chordApp, member, total } from './chord-tasks'
 import { treeCpuSeconds } from './proc-cpu'
 
@@ -41,7 +42,6 @@ export interface ChordSizes {
   readonly prefetch: number
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const expected = (n: number) => n * (n - 1)
 
 /** Resolve on the child's stdout line that parses as JSON and passes `match`; reject if it exits first. */

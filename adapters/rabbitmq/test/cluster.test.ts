@@ -162,10 +162,12 @@ describe('rabbitmq 3-node cluster', () => {
   it('notices a node that stops answering within the heartbeat and resumes on the next node', async () => {
     const [n1, n2, n3] = [cluster.nodes[0]!, cluster.nodes[1]!, cluster.nodes[2]!]
     const prefix = `cvt.rmqcluster.${randomUUID().slice(0, 8)}`
-    // The queue is led by node 2 (declared there); the broker under test prefers node 3, which will freeze, so only
-    // its connection is hit, not the queue.
+    // The queue is led by node 2 (declared there); the broker under test prefers node 3 and freezes the node it
+    // connected to (node 3, or node 1 when node 3 was slow to answer on a loaded machine), so only its connection is
+    // hit, not the queue.
     await make([n2.url], 'declarer', prefix).declare({ name: 'hb', type: 'quorum' })
     let lostAt = 0
+    const connectedTo: string[] = []
     const broker = createRabbitMQBroker({
       url: [n3.url, n1.url, n2.url],
       prefix,
@@ -173,7 +175,10 @@ describe('rabbitmq 3-node cluster', () => {
       delayLevels: [1_000],
       publishTimeoutMs: 60_000,
       logger: {
-        debug() {},
+        debug: (obj, msg) => {
+          const node = (obj as { node?: unknown }).node
+          if (msg?.includes('connected') && typeof node === 'string') connectedTo.push(node)
+        },
         info() {},
         error() {},
         warn: (_obj, msg) => {
@@ -189,7 +194,11 @@ describe('rabbitmq 3-node cluster', () => {
     await got[0]!.ack()
 
     // A frozen node keeps its sockets open: only heartbeats (5 s by default, two missed) tell the client.
-    cluster.pause(n3)
+    const frozen = [n3, n1].find((node) =>
+      connectedTo.some((hostPort) => node.url.endsWith(hostPort.slice(hostPort.lastIndexOf(':')))),
+    )
+    expect(frozen, `the broker connected to node 3 or node 1 (it connected to ${connectedTo.join(', ')})`).toBeDefined()
+    cluster.pause(frozen!)
     const frozeAt = Date.now()
     try {
       const sent = envelope('hb')
@@ -206,7 +215,7 @@ describe('rabbitmq 3-node cluster', () => {
       expect(lostAt).toBeGreaterThan(0)
       expect(noticed).toBeLessThan(30)
     } finally {
-      cluster.resume(n3)
+      cluster.resume(frozen!)
     }
   }, 150_000)
 })

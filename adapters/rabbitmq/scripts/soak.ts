@@ -1,7 +1,8 @@
 // Opt-in soak: 10,000 jobs published and consumed while an operator closes the broker's connections with
 // rabbitmqctl (only ours, by connection name), on classic and quorum queues. Everything must be processed.
 //   node --import tsx --conditions=conveyor-source adapters/rabbitmq/scripts/soak.ts [jobs]
-import { cleanup, closeConnectionsNamed, envelope, eventually, makeBroker, uniquePrefix } from '../test/helpers'
+import { envelope, eventually } from '@conveyor/test-support'
+import { cleanup, closeConnectionsNamed, makeBroker, uniquePrefix } from '../test/helpers'
 
 const jobs = Number(process.argv[2] ?? 10_000)
 

@@ -51,6 +51,15 @@ local done = 0
 -- Each batch starts where the last one ended: at its last score, past the entries of that score already seen
 -- (equal scores come in descending id order), so a long scan never re-walks the index from the top.
 local from, tied = maxScore, 0
+-- A cursor inside a millisecond of many runs (one enqueueMany) starts right after its own entry, found by rank, rather
+-- than skipping every entry earlier pages returned: that skipping alone could spend the time budget, and a page with
+-- nothing scanned has no cursor to go on from.
+if cursorId ~= '' then
+  local at = redis.call('ZSCORE', index, cursorId)
+  if at and tonumber(at) == cursorScore then
+    tied = redis.call('ZREVRANK', index, cursorId) - redis.call('ZCOUNT', index, '(' .. maxScore, '+inf') + 1
+  end
+end
 while found < limit and scanned < cap do
   local batch = redis.call('ZREVRANGEBYSCORE', index, from, minScore, 'WITHSCORES', 'LIMIT', tied, 200)
   if #batch == 0 then
@@ -82,7 +91,8 @@ while found < limit and scanned < cap do
     done = 1
     break
   end
-  if deadline ~= nil and found < limit and nowMs() >= deadline then break end
+  -- Only once something was scanned: its position is the cursor the caller goes on from.
+  if deadline ~= nil and found < limit and scanned > 0 and nowMs() >= deadline then break end
 end
 out[1] = done
 return out

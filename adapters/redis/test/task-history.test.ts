@@ -153,6 +153,43 @@ describe('redis task history: list', () => {
     }
   })
 
+  it('pages through many runs enqueued in one millisecond (one enqueueMany) to the end, however short the budget', async () => {
+    // 450 runs of one score: page 3's cursor sits 200 entries into them. The walk used to start at the top of that
+    // millisecond and skip what earlier pages returned; a budget spent on skipping alone ended the page with no runs
+    // and no cursor, and paging stopped at 200 of 450.
+    const tiedPrefix = uniquePrefix('history-tied')
+    const at = Date.now() - 30_000
+    const events: ConveyorEvent[] = Array.from({ length: 450 }, (_, n) => ({
+      type: 'task.enqueued',
+      id: `tied-${String(n).padStart(3, '0')}`,
+      task: 'bulk.job',
+      queue: 'q0',
+      attempt: 1,
+      at,
+      priority: 0,
+      maxAttempts: 1,
+    }))
+    const hurried = createRedisTaskHistory({ url: REDIS_URL, prefix: tiedPrefix, scanBudgetMs: 0.001 })
+    const reference = createMemoryTaskHistory({ retention: { maxRuns: 10_000 } })
+    try {
+      await hurried.record(events)
+      await reference.record(events)
+      const pages: string[][] = []
+      let cursor: string | undefined
+      do {
+        const page = await hurried.list({ limit: 100, ...(cursor ? { cursor } : {}) })
+        pages.push(page.runs.map((run) => run.id))
+        cursor = page.next
+      } while (cursor !== undefined && pages.length < 50)
+      const listed = pages.flat()
+      expect(listed).toHaveLength(450)
+      expect(listed).toEqual(await allPages(reference, {}))
+    } finally {
+      await hurried.close()
+      await deletePrefix(raw, tiedPrefix)
+    }
+  })
+
   it('refuses a scan budget that is not a number ≥ 0', () => {
     for (const scanBudgetMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => createRedisTaskHistory({ url: REDIS_URL, prefix, scanBudgetMs })).toThrow(InvalidOptionsError)

@@ -1,5 +1,10 @@
 import { createApp } from '@conveyor/core'
-import { createMemoryBroker, createMemoryStore } from '@conveyor/core/adapter'
+import {
+  createMemoryBroker,
+  createMemoryResultBackend,
+  createMemoryStore,
+  type ResultBackend,
+} from '@conveyor/core/adapter'
 import { describe, expect, it, vi } from 'vitest'
 import { sleep } from './helpers'
 
@@ -106,5 +111,50 @@ describe('poison messages', () => {
     expect(store.stats('default')).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 1 })
     await survivor.close()
     await producer.close()
+  })
+
+  it('a stop() while start() is still subscribing ends with the worker stopped, running nothing', async () => {
+    const app = createApp({ broker: 'memory://', logger: false })
+    let runs = 0
+    const task = app.task('counted', () => {
+      runs++
+    })
+    const worker = app.worker()
+    const starting = worker.start()
+    await worker.stop()
+    await starting
+    expect(worker.state).toBe('stopped')
+    await task.enqueue(null)
+    await sleep(150)
+    expect(runs).toBe(0)
+    expect(await app.broker.stats('default')).toMatchObject({ ready: 1, inFlight: 0 })
+    await app.close()
+  })
+
+  it('a hard stop while the run records `started` gives the delivery back and never calls the handler', async () => {
+    // A slow result store (300 ms per write) holds the run between its delivery and its handler: the stop comes then.
+    const inner = createMemoryResultBackend()
+    const results: ResultBackend = {
+      ...inner,
+      name: 'slow',
+      set: async (record, options) => {
+        await sleep(300)
+        return inner.set(record, options)
+      },
+    }
+    const app = createApp({ broker: 'memory://', results, logger: false })
+    const ran: string[] = []
+    const task = app.task('once', (_: null, ctx) => {
+      ran.push(ctx.id)
+    })
+    const worker = app.worker()
+    await worker.start()
+    await task.enqueue(null)
+    await sleep(50)
+    await worker.stop({ timeoutMs: 0 })
+    await sleep(500)
+    expect(ran).toEqual([])
+    expect(await app.broker.stats('default')).toMatchObject({ ready: 1, inFlight: 0, dead: 0 })
+    await app.close()
   })
 })

@@ -74,6 +74,9 @@ async function runToEnd(run: Run): Promise<ExecutionOutcome> {
     const admission = await admitMember(run)
     if (admission !== 'run') return admission
   }
+  // After every wait on I/O before the handler: a stop may have given the delivery back meanwhile (hard stop, drain
+  // deadline), and the message is then another worker's to run.
+  if (execution.released) return 'released'
   if (run.hooks.beforeRun) {
     const verdict = await beforeRun(run)
     if (execution.released) return 'released'
@@ -83,7 +86,10 @@ async function runToEnd(run: Run): Promise<ExecutionOutcome> {
     if (verdict !== 'run') return fail(run, verdict.fail)
   }
 
-  if (run.runtime.results) await run.record('started')
+  if (run.runtime.results) {
+    await run.record('started')
+    if (execution.released) return 'released'
+  }
   announceStarted(run)
 
   let result: unknown
@@ -150,6 +156,12 @@ function runHandler(run: Run, task: RegisteredTask, input: unknown): Promise<unk
   return new Promise<unknown>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined
     execution.interrupt = reject
+    // Aborted before the handler was called (a terminate while the run was being admitted): it is not called.
+    if (execution.abortedWith !== undefined) {
+      execution.interrupt = undefined
+      reject(execution.abortedWith.reason)
+      return
+    }
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => execution.abort(new TaskTimeoutError(run.envelope.task, timeoutMs)), timeoutMs)
     }

@@ -38,6 +38,11 @@ export class Execution {
     return this.controller.signal
   }
 
+  /** Why the attempt was aborted, once it was. */
+  get abortedWith(): { readonly reason: unknown } | undefined {
+    return this.aborted ? { reason: this.abortReason } : undefined
+  }
+
   abort(reason: unknown): void {
     if (this.aborted) return
     this.aborted = true

@@ -1,6 +1,7 @@
 import type { Subscription } from '../contracts/broker'
 import { ConveyorError } from '../errors/conveyor-error'
 import type { Logger } from '../logging/logger'
+import { withTimeout } from '../util/with-timeout'
 import type { WorkerRuntime } from './runtime'
 import type { WorkerLoop } from './worker-loop'
 import type { WorkerSettings } from './worker-settings'
@@ -24,26 +25,30 @@ export interface WorkerLifecycleParts {
 export class WorkerLifecycle {
   private readonly subscriptions: Subscription[] = []
   private stopping: Promise<void> | undefined
+  /** The subscribing part of `start()` while it runs: a `stop()` meanwhile waits for it (bounded) first. */
+  private subscribing: Promise<void> | undefined
   private signalCount = 0
 
   constructor(private readonly parts: WorkerLifecycleParts) {}
 
   async start(): Promise<void> {
-    const { id, runtime, settings, loop } = this.parts
+    const { id, settings, loop } = this.parts
     if (loop.state !== 'idle') {
       throw new ConveyorError('CONVEYOR_WORKER_STATE', `worker ${id} is ${loop.state}; make a new one`)
     }
     loop.state = 'starting'
+    this.subscribing = this.subscribe()
     try {
-      await runtime.ready()
-      for (const queue of settings.queues) await runtime.declareQueue(queue)
-      for (const queue of settings.queues) {
-        this.subscriptions.push(await runtime.broker.consume(queue, loop.onDelivery, { prefetch: settings.prefetch }))
-      }
+      await this.subscribing
     } catch (error) {
       loop.state = 'stopped'
       await Promise.allSettled(this.subscriptions.map((s) => s.cancel()))
       throw error
+    }
+    if (this.stopping !== undefined) {
+      // Stopped while subscribing: the stop owns the state; what subscribed after it gave up waiting is cancelled.
+      await Promise.allSettled(this.subscriptions.map((s) => s.cancel()))
+      return
     }
     loop.state = 'running'
     if (settings.handleSignals) {
@@ -51,6 +56,16 @@ export class WorkerLifecycle {
       process.on('SIGINT', this.onSignal)
     }
     this.announceOnline()
+  }
+
+  private async subscribe(): Promise<void> {
+    const { runtime, settings, loop } = this.parts
+    await runtime.ready()
+    for (const queue of settings.queues) await runtime.declareQueue(queue)
+    for (const queue of settings.queues) {
+      if (this.stopping !== undefined) return
+      this.subscriptions.push(await runtime.broker.consume(queue, loop.onDelivery, { prefetch: settings.prefetch }))
+    }
   }
 
   stop(stopOptions: { timeoutMs?: number } = {}): Promise<void> {
@@ -61,8 +76,19 @@ export class WorkerLifecycle {
     }
     // Already draining: `stop({ timeoutMs: 0 })` cuts the drain short (a hard stop); others share the first call.
     if (this.stopping !== undefined && stopOptions.timeoutMs === 0) loop.stopNow()
-    this.stopping ??= this.drainAndStop(stopOptions.timeoutMs ?? this.parts.settings.drainTimeoutMs)
+    this.stopping ??= this.stopAfterStart(stopOptions.timeoutMs ?? this.parts.settings.drainTimeoutMs)
     return this.stopping
+  }
+
+  /**
+   * A stop during `start()` first lets its subscribing finish (within the drain timeout: a broker that never answers
+   * must not hold the stop), so the subscriptions it makes are cancelled here rather than left consuming.
+   */
+  private async stopAfterStart(timeoutMs: number): Promise<void> {
+    if (this.subscribing !== undefined && this.parts.loop.state === 'starting') {
+      await withTimeout(this.subscribing, timeoutMs, () => new Error('start still subscribing')).catch(() => undefined)
+    }
+    await this.drainAndStop(timeoutMs)
   }
 
   private async drainAndStop(timeoutMs: number): Promise<void> {

@@ -1,5 +1,5 @@
-import { exponential, fixed, type TaskEvents, UnrecoverableError } from '@conveyor/core'
-import type { DeadLetter } from '@conveyor/core/adapter'
+import { createApp, exponential, fixed, type TaskEvents, UnrecoverableError } from '@conveyor/core'
+import { createMemoryResultBackend, type DeadLetter, type ResultBackend } from '@conveyor/core/adapter'
 import { match, P } from 'ts-pattern'
 import { describe, expect, it, vi } from 'vitest'
 import { captureLogger, useMemoryApps } from './helpers'
@@ -204,5 +204,40 @@ describe('retry → dead letter', () => {
       ['task succeeded', 2],
     ])
     for (const line of taskLines) expect(line).toMatchObject({ task: 'logged', queue: 'logs' })
+  })
+
+  it('records the next attempt’s outcome even when the `retrying` write lands late (written before the retry)', async () => {
+    // A result store whose `retrying` writes take 100 ms (a slow network): the retry runs at once on the other slot
+    // and succeeds first. `retrying` written after the message went back overwrote `succeeded`, and result() timed out.
+    const inner = createMemoryResultBackend()
+    const results: ResultBackend = {
+      ...inner,
+      set: async (record, options) => {
+        if (record.state === 'retrying') await new Promise((resolve) => setTimeout(resolve, 100))
+        return inner.set(record, options)
+      },
+    }
+    const app = createApp({ broker: 'memory://', results, logger: false })
+    let attempts = 0
+    const flaky = app.task(
+      'flaky',
+      () => {
+        attempts++
+        if (attempts === 1) throw new Error('transient')
+        return 'ok'
+      },
+      { retry: { maxAttempts: 3, backoff: fixed(0) } },
+    )
+    const worker = app.worker({ concurrency: 2 })
+    await worker.start()
+    try {
+      const job = await flaky.enqueue(null)
+      expect(await job.result({ timeoutMs: 2_000 })).toBe('ok')
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(await job.record()).toMatchObject({ state: 'succeeded', attempt: 2 })
+      expect(attempts).toBe(2)
+    } finally {
+      await app.close()
+    }
   })
 })

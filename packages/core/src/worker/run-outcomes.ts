@@ -94,9 +94,11 @@ async function retry(run: Run, error: unknown, info: ErrorInfo, delayMs: number)
     events.emit('task.retried', { ...run.eventBase(), durationMs: Date.now() - run.started, delayMs, error: info })
     if (events.publishing) await events.barrier()
   }
+  // Recorded before the message goes back too: the next attempt may run at once, elsewhere, and its `succeeded` must
+  // not be overwritten by this late `retrying` (then `result()` waits in vain).
+  await run.record('retrying', { error: info, retryAt: Date.now() + delayMs })
   if (!(await run.settle('retry', { delayMs }))) return run.unsettled()
   run.log().warn({ err: error, delayMs }, `attempt ${run.envelope.attempt} failed; retrying`)
-  await run.record('retrying', { error: info, retryAt: Date.now() + delayMs })
   return 'retried'
 }
 

@@ -53,7 +53,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     if (`${path}/` === basePath) return Response.redirect(new URL(basePath + url.search, url), 308)
     if (!path.startsWith(basePath))
       return errorJson(404, 'CONVEYOR_DASHBOARD_NOT_FOUND', 'not under the dashboard path')
-    const refused = await checkAuth(options.auth, request, connection)
+    const refused = await checkAuth(options.auth, request, connection, options.allowedHosts)
     if (refused) return refused
     const rest = path.slice(basePath.length)
     if (rest.startsWith('api/')) return api(request, rest.slice('api/'.length))

@@ -34,6 +34,14 @@ export interface DashboardOptions {
   /** The path the dashboard is mounted under, e.g. `/admin/conveyor`. Defaults to `/`. */
   readonly basePath?: string
   readonly auth?: DashboardAuth
+  /**
+   * Host names a dashboard without `auth` answers to, besides `localhost`, `*.localhost` and loopback addresses.
+   * Without auth the page is for this machine only: a request for any other name (a web page that pointed its own
+   * name at 127.0.0.1 — DNS rebinding — to read the dashboard and post its actions) is refused, as Vite's
+   * `server.allowedHosts` does. Add the names you browse it by (an `/etc/hosts` alias); with `auth`, every name is
+   * answered.
+   */
+  readonly allowedHosts?: readonly string[]
   /** Show everything, change nothing: no purge, replay or revoke (the buttons are hidden, the API refuses). */
   readonly readOnly?: boolean
   /**

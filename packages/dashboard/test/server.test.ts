@@ -17,7 +17,7 @@ const make = (options: Omit<Parameters<typeof createDashboard>[0], 'app'> = {}) 
   return dashboard
 }
 const csrfOf = async (dashboard: Dashboard, init: RequestInit = {}) => {
-  const html = await (await dashboard.fetch(new Request(`http://x${dashboard.basePath}`, init), local)).text()
+  const html = await (await dashboard.fetch(new Request(`http://localhost${dashboard.basePath}`, init), local)).text()
   return /data-csrf="([^"]+)"/.exec(html)![1]!
 }
 
@@ -30,13 +30,73 @@ afterAll(async () => {
 describe('who may use the dashboard', () => {
   it('serves loopback clients without auth, and refuses everybody else', async () => {
     const dashboard = make()
-    expect((await dashboard.fetch(new Request('http://x/'), local)).status).toBe(200)
-    expect((await dashboard.fetch(new Request('http://x/'), { remoteAddress: '::ffff:127.0.0.1' })).status).toBe(200)
-    const remote = await dashboard.fetch(new Request('http://x/'), { remoteAddress: '10.1.2.3' })
+    expect((await dashboard.fetch(new Request('http://localhost/'), local)).status).toBe(200)
+    expect(
+      (await dashboard.fetch(new Request('http://localhost/'), { remoteAddress: '::ffff:127.0.0.1' })).status,
+    ).toBe(200)
+    const remote = await dashboard.fetch(new Request('http://localhost/'), { remoteAddress: '10.1.2.3' })
     expect(remote.status).toBe(403)
     expect(((await remote.json()) as { error: { message: string } }).error.message).toMatch(/configure basic auth/)
     // A fetch host that does not say where the request came from gets the same refusal.
-    expect((await dashboard.fetch(new Request('http://x/'))).status).toBe(403)
+    expect((await dashboard.fetch(new Request('http://localhost/'))).status).toBe(403)
+  })
+
+  it('without auth answers to loopback host names only: a rebound name is refused, even from loopback', async () => {
+    // DNS rebinding: a web page points its own name at 127.0.0.1, and the victim's browser then sends same-origin
+    // requests for that name to the dashboard — from loopback. It used to be served the page (with its CSRF token)
+    // and to have its purge accepted.
+    const dashboard = make({ allowedHosts: ['conveyor.test'] })
+    const csrf = await csrfOf(dashboard)
+    const asHost = (host: string, init: RequestInit = {}) =>
+      dashboard.fetch(new Request(`http://${host}/`, init), local)
+    for (const host of ['localhost:8080', '127.0.0.1:8080', '[::1]:8080', 'app.localhost', 'Conveyor.Test:8080']) {
+      expect((await asHost(host)).status, host).toBe(200)
+    }
+    const rebound = await asHost('attacker.example:8080')
+    expect(rebound.status).toBe(403)
+    expect(((await rebound.json()) as { error: { message: string } }).error.message).toMatch(/allowedHosts/)
+    const purge = await dashboard.fetch(
+      new Request('http://attacker.example:8080/api/queues/default/purge', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [CSRF_HEADER]: csrf, 'sec-fetch-site': 'same-origin' },
+        body: JSON.stringify({ confirm: 'default' }),
+      }),
+      local,
+    )
+    expect(purge.status).toBe(403)
+    // With auth configured, the name does not matter (a reverse proxy's, a cluster's).
+    const authed = make({ auth: { bearer: 't0ken' } })
+    const named = await authed.fetch(
+      new Request('http://dashboard.internal/', { headers: { authorization: 'Bearer t0ken' } }),
+      { remoteAddress: '10.1.2.3' },
+    )
+    expect(named.status).toBe(200)
+  })
+
+  it('answers a request Node accepts but a Web Request refuses with 400, and keeps serving', async () => {
+    const { connect } = await import('node:net')
+    const served = await serveDashboard({ app, port: 0, host: '127.0.0.1' })
+    const port = Number(new URL(served.url).port)
+    const send = (raw: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(raw))
+        let out = ''
+        socket.on('data', (chunk) => {
+          out += chunk.toString()
+        })
+        socket.on('close', () => resolve(out.split('\r\n')[0] ?? ''))
+        socket.on('error', (error) => resolve(`socket error ${error.message}`))
+      })
+    try {
+      // Either used to throw out of the request listener and end the process, before any auth ran.
+      expect(await send('TRACE / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).toBe(
+        'HTTP/1.1 400 Bad Request',
+      )
+      expect(await send('GET / HTTP/1.1\r\nHost: [\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 400 Bad Request')
+      expect(await send('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 200 OK')
+    } finally {
+      await served.close()
+    }
   })
 
   it('will not listen on a non-loopback address without auth', async () => {
@@ -65,23 +125,29 @@ describe('who may use the dashboard', () => {
     const basic = (user: string, pass: string) => ({
       headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` },
     })
-    const wrong = await dashboard.fetch(new Request('http://x/', basic('ops', 'nope')), { remoteAddress: '10.0.0.9' })
+    const wrong = await dashboard.fetch(new Request('http://localhost/', basic('ops', 'nope')), {
+      remoteAddress: '10.0.0.9',
+    })
     expect(wrong.status).toBe(401)
     expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic/)
-    expect((await dashboard.fetch(new Request('http://x/'), { remoteAddress: '10.0.0.9' })).status).toBe(401)
-    const right = await dashboard.fetch(new Request('http://x/', basic('ops', 's3cret')), { remoteAddress: '10.0.0.9' })
+    expect((await dashboard.fetch(new Request('http://localhost/'), { remoteAddress: '10.0.0.9' })).status).toBe(401)
+    const right = await dashboard.fetch(new Request('http://localhost/', basic('ops', 's3cret')), {
+      remoteAddress: '10.0.0.9',
+    })
     expect(right.status).toBe(200)
   })
 
   it('checks a bearer token, and the host app’s authorize hook', async () => {
     const bearer = make({ auth: { bearer: 'tok-123' } })
-    expect((await bearer.fetch(new Request('http://x/api/meta'))).status).toBe(401)
-    const ok = await bearer.fetch(new Request('http://x/api/meta', { headers: { authorization: 'Bearer tok-123' } }))
+    expect((await bearer.fetch(new Request('http://localhost/api/meta'))).status).toBe(401)
+    const ok = await bearer.fetch(
+      new Request('http://localhost/api/meta', { headers: { authorization: 'Bearer tok-123' } }),
+    )
     expect(ok.status).toBe(200)
     const hooked = make({ auth: { authorize: (request) => request.headers.get('cookie') === 'session=admin' } })
-    expect((await hooked.fetch(new Request('http://x/api/meta'))).status).toBe(403)
+    expect((await hooked.fetch(new Request('http://localhost/api/meta'))).status).toBe(403)
     expect(
-      (await hooked.fetch(new Request('http://x/api/meta', { headers: { cookie: 'session=admin' } }))).status,
+      (await hooked.fetch(new Request('http://localhost/api/meta', { headers: { cookie: 'session=admin' } }))).status,
     ).toBe(200)
   })
 })
@@ -89,7 +155,7 @@ describe('who may use the dashboard', () => {
 describe('actions', () => {
   const purge = (dashboard: Dashboard, headers: Record<string, string>) =>
     dashboard.fetch(
-      new Request('http://x/api/queues/default/purge', {
+      new Request('http://localhost/api/queues/default/purge', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ confirm: 'default' }),
@@ -120,7 +186,7 @@ describe('actions', () => {
     const dashboard = make()
     const token = await csrfOf(dashboard)
     const response = await dashboard.fetch(
-      new Request('http://x/api/queues/default/purge', {
+      new Request('http://localhost/api/queues/default/purge', {
         method: 'POST',
         headers: { 'content-type': 'application/json', [CSRF_HEADER]: token },
         body: '{}',
@@ -164,16 +230,16 @@ describe('mounting', () => {
 
   it('serves under a base path, with asset URLs below it', async () => {
     const dashboard = make({ basePath: '/admin/conveyor' })
-    const redirect = await dashboard.fetch(new Request('http://x/admin/conveyor'), local)
+    const redirect = await dashboard.fetch(new Request('http://localhost/admin/conveyor'), local)
     expect(redirect.status).toBe(308)
-    expect(redirect.headers.get('location')).toBe('http://x/admin/conveyor/')
-    const page = await dashboard.fetch(new Request('http://x/admin/conveyor/'), local)
+    expect(redirect.headers.get('location')).toBe('http://localhost/admin/conveyor/')
+    const page = await dashboard.fetch(new Request('http://localhost/admin/conveyor/'), local)
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
     const html = await page.text()
     expect(html).toContain('src="/admin/conveyor/assets/app.js?v=')
-    const js = await dashboard.fetch(new Request('http://x/admin/conveyor/assets/app.js'), local)
+    const js = await dashboard.fetch(new Request('http://localhost/admin/conveyor/assets/app.js'), local)
     expect(js.headers.get('content-type')).toMatch(/javascript/)
-    expect((await dashboard.fetch(new Request('http://x/other/'), local)).status).toBe(404)
+    expect((await dashboard.fetch(new Request('http://localhost/other/'), local)).status).toBe(404)
   })
 })
 
@@ -187,7 +253,8 @@ describe('task runs', () => {
     try {
       const job = await local2.enqueue('sum', { a: 2, b: 3 })
       expect(await job.result()).toBe(5)
-      const get = async (path: string) => (await dashboard.fetch(new Request(`http://x/api/${path}`), local)).json()
+      const get = async (path: string) =>
+        (await dashboard.fetch(new Request(`http://localhost/api/${path}`), local)).json()
       // The succeeded event reaches the history a moment after the result (events are batched off the hot path).
       let listed = { runs: [] as { id: string }[] }
       for (const deadline = Date.now() + 10_000; listed.runs.length === 0 && Date.now() < deadline; ) {
@@ -198,7 +265,7 @@ describe('task runs', () => {
       expect(((await get('tasks?state=failed')) as { runs: unknown[] }).runs).toEqual([])
       const detail = (await get(`tasks/${job.id}`)) as { run: { input: string; result: string; state: string } }
       expect(detail.run).toMatchObject({ state: 'succeeded', input: '{"a":2,"b":3}', result: '5' })
-      const bad = await dashboard.fetch(new Request('http://x/api/tasks?state=nope'), local)
+      const bad = await dashboard.fetch(new Request('http://localhost/api/tasks?state=nope'), local)
       expect(bad.status).toBe(400)
     } finally {
       await dashboard.close()
@@ -220,7 +287,8 @@ describe('workflows', () => {
     try {
       const job = await app.enqueueWorkflow(chord(group([1, 2, 3].map((n) => double.with(n))), sum))
       expect(await job.result({ timeoutMs: 5000 })).toBe(12)
-      const get = async (path: string) => (await dashboard.fetch(new Request(`http://x/api/${path}`), local)).json()
+      const get = async (path: string) =>
+        (await dashboard.fetch(new Request(`http://localhost/api/${path}`), local)).json()
       const detail = (await get(`tasks/${job.id}`)) as {
         record: { state: string }
         workflow: { total: number; states: Record<string, number>; members: { id: string; task: string }[] }
@@ -255,7 +323,10 @@ describe('live updates', () => {
       },
     })
     const controller = new AbortController()
-    const response = await dashboard.fetch(new Request('http://x/api/live', { signal: controller.signal }), local)
+    const response = await dashboard.fetch(
+      new Request('http://localhost/api/live', { signal: controller.signal }),
+      local,
+    )
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
     let text = ''

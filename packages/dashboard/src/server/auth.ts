@@ -31,17 +31,30 @@ function basicCredentials(header: string | null): { username: string; password: 
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
+/** Whether a dashboard without auth answers to this host name: loopback names and addresses, and those allowed. */
+function answersTo(hostname: string, allowedHosts: readonly string[]): boolean {
+  const name = hostname.toLowerCase()
+  return isLoopback(name) || name.endsWith('.localhost') || allowedHosts.some((host) => host.toLowerCase() === name)
+}
+
 /** `undefined` when the request may go on, else the response refusing it. */
 export async function checkAuth(
   auth: DashboardAuth | undefined,
   request: Request,
   connection: ConnectionInfo,
+  allowedHosts: readonly string[] = [],
 ): Promise<Response | undefined> {
   if (auth === undefined) {
-    if (isLoopback(connection.remoteAddress)) return undefined
+    if (!isLoopback(connection.remoteAddress)) {
+      return refuse(
+        403,
+        'the dashboard has no auth configured, so it serves loopback clients only: configure basic auth, a bearer token or authorize()',
+      )
+    }
+    if (answersTo(new URL(request.url).hostname, allowedHosts)) return undefined
     return refuse(
       403,
-      'the dashboard has no auth configured, so it serves loopback clients only: configure basic auth, a bearer token or authorize()',
+      'the dashboard has no auth configured, so it answers to localhost and loopback addresses only: browse it at one, add the host name to allowedHosts, or configure auth',
     )
   }
   if ('basic' in auth) {

@@ -72,7 +72,17 @@ export async function writeResponse(response: Response, res: ServerResponse): Pr
 export function nodeHandler(fetch: FetchHandler) {
   return (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void => {
     const connection: ConnectionInfo = req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}
-    fetch(toRequest(req, res), connection)
+    let request: Request
+    try {
+      request = toRequest(req, res)
+    } catch {
+      // What Node's parser lets through but a Web Request refuses (a Host that is no URL, a TRACE): a bad request,
+      // answered here — thrown from this listener it would end the whole process, before any auth.
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' })
+      res.end('bad request')
+      return
+    }
+    fetch(request, connection)
       .then((response) => writeResponse(response, res))
       .catch((error: unknown) => {
         if (next) return next(error)

@@ -45,7 +45,9 @@ export function splitUrl(url: string): UrlSettings {
   try {
     parsed = new URL(url)
   } catch {
-    throw new InvalidOptionsError(`[redis] not a URL: ${redactUrl(url)}`)
+    throw new InvalidOptionsError(
+      `[redis] not a URL: ${redactUrl(url)} (percent-encode characters such as / ? # @ in a password: %2F %3F %23 %40)`,
+    )
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new InvalidOptionsError(

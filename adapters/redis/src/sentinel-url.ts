@@ -9,7 +9,8 @@ export const SENTINEL_PROTOCOL = 'redis+sentinel:'
 const SENTINEL_PORT = 26_379
 
 // scheme :// [userinfo @] hosts / master-name [/ db] [/] [? query]; hosts is a comma-separated list WHATWG URL refuses.
-const SHAPE = /^redis\+sentinel:\/\/(?:([^@/?#]*)@)?([^/?#]+)\/([^/?#]+)(?:\/(\d+))?\/?(?:\?([^#]*))?$/i
+// The user-info runs to the last @ (as in redis:// URLs), so a password holding @ stays whole; no @ after it.
+const SHAPE = /^redis\+sentinel:\/\/(?:([^/?#]*)@)?([^@/?#]+)\/([^@/?#]+)(?:\/(\d+))?\/?(?:\?([^#]*))?$/i
 
 /** What a `redis+sentinel://` URL says: ioredis options for a Sentinel-managed master, and the query string. */
 export interface SentinelUrl {
@@ -37,7 +38,7 @@ export function parseSentinelUrl(url: string): SentinelUrl {
   const match = SHAPE.exec(url)
   if (match === null) {
     throw new InvalidOptionsError(
-      `[redis] not a Sentinel URL: ${redactUrl(url)}; expected redis+sentinel://host:port[,host:port…]/master-name[/db]`,
+      `[redis] not a Sentinel URL: ${redactUrl(url)}; expected redis+sentinel://[user:password@]host:port[,host:port…]/master-name[/db] (percent-encode / ? # in a password)`,
     )
   }
   const [, userinfo, hosts = '', rawName = '', db, query] = match

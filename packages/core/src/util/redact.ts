@@ -3,8 +3,10 @@ import { inspect } from 'node:util'
 /** What replaces a password in anything Conveyor shows. */
 export const REDACTED = '***'
 
-// scheme://user:password@host, scheme://password@host (Redis), also when the rest does not parse as a URL.
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#\s"'`]*)@/gi
+// scheme://user:password@host, scheme://password@host (Redis), also when the rest does not parse as a URL: up to the
+// last @ before a space or a quote, so a password holding / or @ without percent-encoding (base64 ones hold /) is
+// hidden whole. A URL with an @ later on (in its path or query) loses more than its password: the safe side.
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s"'`]*)@/gi
 // user:password@host where the scheme is mistyped (`redis//:pw@host`): whatever sits between a colon and an @.
 const LOOSE_USERINFO = /:[^:@/\s"'`]*@/g
 // ?password=…, &token=… and friends in query strings.

@@ -95,7 +95,9 @@ export class EventReader {
       const entries = (await this.setup.client.xrange(this.setup.key, start, '+', 'COUNT', count)) as Entry[]
       const page = this.pageOf(entries, after, limit, emptyCursor)
       if (page.events.length > 0) return page
-      if (page.cursor === emptyCursor) return from !== '' ? from : await this.lastOffset()
+      // Nothing at or after `start`: wait from just before it. Not from the stream's end, which an entry appended
+      // since the XRANGE above would already be part of (its events then behind the cursor, never returned).
+      if (page.cursor === emptyCursor) return from !== '' ? from : justBefore(start)
       emptyCursor = page.cursor
       after = parseOffset(page.cursor)
       start = after.id
@@ -194,6 +196,15 @@ export class EventReader {
       )
     }
   }
+}
+
+/** The largest sequence number of a stream entry id. */
+const MAX_SEQUENCE = '18446744073709551615'
+
+/** A cursor before every entry at or after `start` (`-` or `<ms>-0`): the next read returns them all. */
+function justBefore(start: string): string {
+  const ms = start === '-' ? 0 : Number(start.slice(0, start.indexOf('-')))
+  return ms > 0 ? `${ms - 1}-${MAX_SEQUENCE}:0` : '0-0:0'
 }
 
 function parseOffset(offset: string): Offset {

@@ -10,19 +10,42 @@ local lease = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local delayed, inflight, leases, wake = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 
+-- Lists go to Redis at most CHUNK values per command: unpack fails past about 8 000 values (Lua's C stack), and a
+-- failure after the pops below would lose what they took, as Redis does not roll back a script's writes. Even, so
+-- field/value and score/member pairs stay whole.
+local CHUNK = 2000
+-- Runs cmd on key with every value of list; returns the sum of the (integer) replies.
+local function each(cmd, key, list)
+  local total = 0
+  for i = 1, #list, CHUNK do
+    total = total + redis.call(cmd, key, unpack(list, i, math.min(i + CHUNK - 1, #list)))
+  end
+  return total
+end
+-- HMGET of every field of list, replies in the order of list.
+local function hmget(key, list)
+  local out = {}
+  for i = 1, #list, CHUNK do
+    local part = redis.call('HMGET', key, unpack(list, i, math.min(i + CHUNK - 1, #list)))
+    for j = 1, #part do out[i + j - 1] = part[j] end
+  end
+  return out
+end
+
 -- Acks of the consumer's previous batch ride along (as in ack.lua): 1 per token still held, 0 for one gone.
 local acked = {}
 if #ARGV > 3 then
-  local tokens = { unpack(ARGV, 4) }
+  local tokens = {}
+  for i = 4, #ARGV do tokens[i - 3] = ARGV[i] end
   -- The lease zset and the in-flight hash hold the same tokens. When every lease was there, every ack is a 1 and
   -- the hash need not be read (an HMGET would copy every body into Lua just to test presence).
-  if redis.call('ZREM', leases, unpack(tokens)) == #tokens then
+  if each('ZREM', leases, tokens) == #tokens then
     for i = 1, #tokens do acked[i] = 1 end
   else
-    local held = redis.call('HMGET', inflight, unpack(tokens))
+    local held = hmget(inflight, tokens)
     for i = 1, #tokens do acked[i] = held[i] and 1 or 0 end
   end
-  redis.call('HDEL', inflight, unpack(tokens))
+  each('HDEL', inflight, tokens)
 end
 
 -- Delays: due members go to the back of their priority list, earliest due first. Never early: score <= now.
@@ -33,20 +56,20 @@ if #due > 0 then
     local j = string.find(m, '|', 2, true)
     redis.call('RPUSH', KEYS[string.byte(m, 1) - 47], string.sub(m, j + 1))
   end
-  redis.call('ZREM', delayed, unpack(due))
+  each('ZREM', delayed, due)
 end
 
 -- Leases nobody extended (the holder died): back to the front of their list, delivery count kept.
 -- Atomic, so exactly one live consumer reclaims each.
 local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
 if #expired > 0 then
-  local held = redis.call('HMGET', inflight, unpack(expired))
+  local held = hmget(inflight, expired)
   for i = #expired, 1, -1 do
     local v = held[i]
     if v then redis.call('LPUSH', KEYS[string.byte(v, 1) - 47], string.sub(v, 2)) end
   end
-  redis.call('HDEL', inflight, unpack(expired))
-  redis.call('ZREM', leases, unpack(expired))
+  each('HDEL', inflight, expired)
+  each('ZREM', leases, expired)
 end
 
 -- Highest priority first, FIFO within a level.
@@ -95,8 +118,8 @@ if n > 0 then
     out[3 * i - 1] = count
     out[3 * i] = body
   end
-  redis.call('HSET', inflight, unpack(hargs))
-  redis.call('ZADD', leases, unpack(zargs))
+  each('HSET', inflight, hargs)
+  each('ZADD', leases, zargs)
 end
 
 local nextDue, nextLease = -1, -1

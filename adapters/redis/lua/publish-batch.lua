@@ -19,8 +19,12 @@ for i = 1, #ARGV, 3 do
     list[#list + 1] = ARGV[i + 2]
   end
 end
+-- At most 1 000 values per command, whatever the caller sends: unpack fails past about 8 000 (Lua's C stack), and a
+-- failure after the first push would leave the batch half published, as Redis does not roll back a script's writes.
 for p, list in pairs(lists) do
-  redis.call('RPUSH', KEYS[tonumber(p) + 1], unpack(list))
+  for i = 1, #list, 1000 do
+    redis.call('RPUSH', KEYS[tonumber(p) + 1], unpack(list, i, math.min(i + 999, #list)))
+  end
 end
 if #later > 0 then
   -- The sequence keeps identical bodies distinct members; the digit in front says which list to promote into.
@@ -33,7 +37,9 @@ if #later > 0 then
     z[2 * j - 1] = now + tonumber(ARGV[i + 1])
     z[2 * j] = ARGV[i] .. (last - #later + j) .. '|' .. ARGV[i + 2]
   end
-  redis.call('ZADD', KEYS[11], unpack(z))
+  for i = 1, #z, 2000 do
+    redis.call('ZADD', KEYS[11], unpack(z, i, math.min(i + 1999, #z)))
+  end
 end
 -- One marker at most: a blocked consumer wakes, fetches, and the fetch re-arms the marker when more is left.
 if redis.call('LLEN', KEYS[12]) == 0 then redis.call('RPUSH', KEYS[12], '1') end

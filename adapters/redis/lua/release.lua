@@ -16,6 +16,9 @@ for i = #ARGV, 1, -1 do
     out[i] = 0
   end
 end
-redis.call('ZREM', KEYS[12], unpack(ARGV))
+-- In chunks, as this runs after the pushes above: unpack fails past about 8 000 values and Redis does not roll back.
+for i = 1, #ARGV, 1000 do
+  redis.call('ZREM', KEYS[12], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
 if any and redis.call('LLEN', KEYS[13]) == 0 then redis.call('RPUSH', KEYS[13], '1') end
 return out

@@ -11,6 +11,11 @@ import { runScript } from './scripts'
 
 // A dead worker's deliveries are back within about this long plus one fetch: under the 10 s the docs promise.
 const DEFAULT_LEASE_MS = 8_000
+/**
+ * Largest `maxBatch`. One fetch is one script call, which blocks the server for all its messages; past about 1 000 a
+ * larger batch saves little and stalls every other client longer.
+ */
+const MAX_BATCH = 1000
 
 /** The broker options with their defaults applied and checked. */
 export interface BrokerSettings {
@@ -56,8 +61,8 @@ export function resolveSettings(options: RedisBrokerOptions): BrokerSettings {
   if (!(Number.isFinite(leaseMs) && leaseMs >= 50)) {
     throw new InvalidOptionsError(`[redis] leaseMs must be a number ≥ 50, got ${leaseMs}`)
   }
-  if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) {
-    throw new InvalidOptionsError(`[redis] maxBatch must be an integer ≥ 1, got ${maxBatch}`)
+  if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= MAX_BATCH)) {
+    throw new InvalidOptionsError(`[redis] maxBatch must be an integer from 1 to ${MAX_BATCH}, got ${maxBatch}`)
   }
   if (prefix === '' || prefix.includes('{') || prefix.includes('}')) {
     throw new InvalidOptionsError(`[redis] prefix must be non-empty without braces, got "${prefix}"`)

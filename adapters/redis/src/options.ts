@@ -62,7 +62,7 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
   readonly maxMessageBytes?: number
   /** Longest a consumer blocks on an idle queue before looking again (delays, expired leases). Default 5 000. */
   readonly maxBlockMs?: number
-  /** Most messages one fetch moves into flight. Default 256. */
+  /** Most messages one fetch moves into flight: an integer from 1 to 1000. Default 256. */
   readonly maxBatch?: number
 }
 

@@ -93,6 +93,14 @@ describe('redis options', () => {
     expect(() => createRedisResultBackend({ url: 'http://x' })).toThrow(InvalidOptionsError)
   })
 
+  it('rejects a maxBatch that is not an integer from 1 to 1000, naming the value', () => {
+    for (const maxBatch of [1001, 0, 2.5, Number.NaN, 100_000]) {
+      expect(() => createRedisBroker({ maxBatch, logger: false })).toThrow(InvalidOptionsError)
+      expect(() => createRedisBroker({ maxBatch, logger: false })).toThrow(`got ${maxBatch}`)
+    }
+    for (const maxBatch of [1, 1000]) void createRedisBroker({ maxBatch, logger: false }).destroy()
+  })
+
   it('uses an existing client without closing it, and ioredis options for its own', async () => {
     const client = new Redis(REDIS_URL)
     const broker = createRedisBroker({ client, prefix, logger: false })

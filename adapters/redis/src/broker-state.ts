@@ -16,6 +16,11 @@ const DEFAULT_LEASE_MS = 8_000
  * larger batch saves little and stalls every other client longer.
  */
 const MAX_BATCH = 1000
+/**
+ * Largest `maxBlockMs`, an hour: longer only delays noticing a due delay or an expired lease nobody announced, and
+ * past about 24 days the timer that detects an unanswered BLPOP overflows and fires at once.
+ */
+const MAX_BLOCK_MS = 3_600_000
 
 /** The broker options with their defaults applied and checked. */
 export interface BrokerSettings {
@@ -63,6 +68,14 @@ export function resolveSettings(options: RedisBrokerOptions): BrokerSettings {
   }
   if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= MAX_BATCH)) {
     throw new InvalidOptionsError(`[redis] maxBatch must be an integer from 1 to ${MAX_BATCH}, got ${maxBatch}`)
+  }
+  // A consumer blocks with BLPOP for this long (in seconds, three decimals): under 1 ms that is BLPOP 0, which blocks
+  // until a publish (due delays and expired leases waited for it), and NaN failed every block at once.
+  if (!(maxBlockMs >= 1 && maxBlockMs <= MAX_BLOCK_MS)) {
+    throw new InvalidOptionsError(`[redis] maxBlockMs must be a number from 1 to ${MAX_BLOCK_MS}, got ${maxBlockMs}`)
+  }
+  if (!(Number.isInteger(maxMessageBytes) && maxMessageBytes >= 1)) {
+    throw new InvalidOptionsError(`[redis] maxMessageBytes must be an integer ≥ 1, got ${maxMessageBytes}`)
   }
   if (prefix === '' || prefix.includes('{') || prefix.includes('}')) {
     throw new InvalidOptionsError(`[redis] prefix must be non-empty without braces, got "${prefix}"`)

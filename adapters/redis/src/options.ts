@@ -58,9 +58,12 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
    * about this long. Extended every `leaseMs / 3` while held. Default 8 000.
    */
   readonly leaseMs?: number
-  /** Largest stored message accepted, in bytes. Default 16 MiB. */
+  /** Largest stored message accepted, in bytes: an integer ≥ 1. Default 16 MiB. */
   readonly maxMessageBytes?: number
-  /** Longest a consumer blocks on an idle queue before looking again (delays, expired leases). Default 5 000. */
+  /**
+   * Longest a consumer blocks on an idle queue before looking again (delays, expired leases), in ms: from 1 to
+   * 3 600 000. Default 5 000.
+   */
   readonly maxBlockMs?: number
   /** Most messages one fetch moves into flight: an integer from 1 to 1000. Default 256. */
   readonly maxBatch?: number

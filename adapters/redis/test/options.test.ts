@@ -101,6 +101,20 @@ describe('redis options', () => {
     for (const maxBatch of [1, 1000]) void createRedisBroker({ maxBatch, logger: false }).destroy()
   })
 
+  it('rejects a maxBlockMs that is not a number from 1 to an hour, and a maxMessageBytes that is not an integer ≥ 1', () => {
+    // 0 or less blocked forever (BLPOP 0), NaN looped on false outages, more than ~24 days overflowed the stall timer.
+    for (const maxBlockMs of [0, -1, 0.4, Number.NaN, Number.POSITIVE_INFINITY, 3_600_001]) {
+      expect(() => createRedisBroker({ maxBlockMs, logger: false })).toThrow(InvalidOptionsError)
+      expect(() => createRedisBroker({ maxBlockMs, logger: false })).toThrow(`got ${maxBlockMs}`)
+    }
+    for (const maxMessageBytes of [Number.NaN, 0, -5, 1.5, Number.POSITIVE_INFINITY]) {
+      expect(() => createRedisBroker({ maxMessageBytes, logger: false })).toThrow(InvalidOptionsError)
+      expect(() => createRedisBroker({ maxMessageBytes, logger: false })).toThrow(`got ${maxMessageBytes}`)
+    }
+    void createRedisBroker({ maxBlockMs: 1, maxMessageBytes: 1, logger: false }).destroy()
+    void createRedisBroker({ maxBlockMs: 3_600_000, logger: false }).destroy()
+  })
+
   it('uses an existing client without closing it, and ioredis options for its own', async () => {
     const client = new Redis(REDIS_URL)
     const broker = createRedisBroker({ client, prefix, logger: false })

@@ -62,6 +62,7 @@ const rows: readonly RowSpec[] = [
       'dead-letter.replay-selection',
       'dead-letter.purge',
       'dead-letter.one-per-run',
+      'dead-letter.same-id-runs',
       'bad-input.malformed-not-replayed',
     ],
     meaning: 'dead letters can be listed, replayed and purged through the adapter (or read through inspect)',

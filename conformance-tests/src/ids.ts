@@ -29,6 +29,7 @@ export const brokerTestIdsByArea = {
     'dead-letter.replay-selection',
     'dead-letter.purge',
     'dead-letter.one-per-run',
+    'dead-letter.same-id-runs',
     'dead-letter.exhausted-retries',
     'dead-letter.unrecoverable',
   ],

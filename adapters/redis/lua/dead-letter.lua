@@ -1,6 +1,6 @@
 -- Settle a delivery into the queue's dead-letter store, atomically. Returns 0 when it was no longer held.
 -- KEYS: 1 in-flight hash, 2 lease zset, 3 dead zset (entry key by sequence), 4 dead hash (entry key -> record),
---       5 sequence
+--       5 sequence, 6 reused-id zset (entry keys `id~<seq>`, score 0, for lookup by id)
 -- ARGV: 1 token, 2 id, 3 record JSON, 4 attempt and 5 createdAt of the run ('' for a malformed message)
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -18,6 +18,7 @@ if redis.call('HEXISTS', KEYS[4], key) == 1 then
     end
   end
   key = key .. '~' .. s
+  redis.call('ZADD', KEYS[6], 0, key)
 end
 redis.call('ZADD', KEYS[3], s, key)
 redis.call('HSET', KEYS[4], key, ARGV[3])

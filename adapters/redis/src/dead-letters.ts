@@ -38,7 +38,8 @@ export function createDeadLetterStore(shared: BrokerShared, keysOf: (queue: stri
     async purge(queue, ids) {
       if (ids !== undefined && ids.length === 0) return 0
       const keys = keysOf(queue)
-      return Number(await shared.run('dead-purge', [keys.dead, keys.deadRecords], ids ? [...ids] : []))
+      const scriptKeys = [keys.dead, keys.deadRecords, keys.deadReused]
+      return Number(await shared.run('dead-purge', scriptKeys, ids ? [...ids] : []))
     },
 
     async count(queue) {
@@ -57,7 +58,16 @@ async function read(shared: BrokerShared, keys: QueueKeys, entryKeys: readonly s
   return out
 }
 
-/** The entries of `ids` that are there, oldest first, at most `budget`. */
+/**
+ * The entry keys that may hold dead letters of `ids`: each id's own key, and the `id~<seq>` keys of an id that was
+ * dead-lettered again (from the reused-id zset, by range). Which id an entry belongs to is its record's `id`.
+ */
+async function candidateKeys(shared: BrokerShared, keys: QueueKeys, ids: readonly string[]): Promise<string[]> {
+  const reused = await Promise.all(ids.map((id) => shared.client.zrangebylex(keys.deadReused, `[${id}~`, `(${id}\x7f`)))
+  return [...new Set([...ids, ...reused.flat()])]
+}
+
+/** Every entry of `ids` that is there, oldest first, at most `budget`. */
 async function replayIds(
   shared: BrokerShared,
   keys: QueueKeys,
@@ -65,14 +75,17 @@ async function replayIds(
   budget: number,
 ): Promise<number> {
   if (ids.length === 0) return 0
-  const unique = [...new Set(ids)]
-  const scores = await shared.client.zmscore(keys.dead, ...unique)
-  const order = unique
-    .map((id, i) => ({ id, score: scores[i] }))
-    .filter((x): x is { id: string; score: string } => x.score !== null && x.score !== undefined)
+  const wanted = new Set(ids)
+  const candidates = await candidateKeys(shared, keys, [...wanted])
+  const scores = await shared.client.zmscore(keys.dead, ...candidates)
+  const order = candidates
+    .map((key, i) => ({ key, score: scores[i] }))
+    .filter((x): x is { key: string; score: string } => x.score !== null && x.score !== undefined)
     .sort((a, b) => Number(a.score) - Number(b.score))
-    .map((x) => x.id)
-  const entries = (await read(shared, keys, order)).filter((e) => e.record.envelope !== undefined)
+    .map((x) => x.key)
+  const entries = (await read(shared, keys, order)).filter(
+    (e) => e.record.envelope !== undefined && wanted.has(e.record.id),
+  )
   let replayed = 0
   for (let i = 0; i < entries.length && budget > 0; i += PAGE) {
     const chunk = entries.slice(i, i + Math.min(PAGE, budget))
@@ -117,5 +130,6 @@ async function replayEntries(shared: BrokerShared, keys: QueueKeys, entries: rea
     args.push(key, envelope.priority, encodeStored(envelope))
   }
   if (args.length === 0) return 0
-  return Number(await shared.run('replay', [...keys.ready, keys.dead, keys.deadRecords, keys.wake], args))
+  const scriptKeys = [...keys.ready, keys.dead, keys.deadRecords, keys.wake, keys.deadReused]
+  return Number(await shared.run('replay', scriptKeys, args))
 }

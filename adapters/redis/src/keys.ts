@@ -10,6 +10,7 @@ import { MAX_PRIORITY } from '@conveyor/core/adapter'
  * | `…:f`        | hash | in-flight token → priority, delivery count, body               |
  * | `…:l`        | zset | in-flight token → lease deadline                               |
  * | `…:x`, `…:xh`| zset, hash | dead-letter entry keys by age; entry key → record JSON   |
+ * | `…:xr`       | zset | entry keys `id~<seq>` of dead letters whose id was taken, score 0 |
  * | `…:w`        | list | wake-up marker for blocked consumers                           |
  * | `…:s`        | string | sequence for tokens, delayed members and dead-letter order  |
  */
@@ -21,6 +22,11 @@ export interface QueueKeys {
   readonly leases: string
   readonly dead: string
   readonly deadRecords: string
+  /**
+   * A second dead letter of an id is stored as `id~<seq>`. These keys are indexed here with one score, so replay and
+   * purge by id find them with ZRANGEBYLEX (`[id~` to `(id\x7f`) instead of reading the whole store.
+   */
+  readonly deadReused: string
   readonly wake: string
   readonly seq: string
 }
@@ -34,6 +40,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     leases: `${tag}:l`,
     dead: `${tag}:x`,
     deadRecords: `${tag}:xh`,
+    deadReused: `${tag}:xr`,
     wake: `${tag}:w`,
     seq: `${tag}:s`,
   }

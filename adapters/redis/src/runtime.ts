@@ -146,7 +146,7 @@ export class QueueRuntime {
     const k = this.keys
     return this.shared.run(
       'dead-letter',
-      [k.inflight, k.leases, k.dead, k.deadRecords, k.seq],
+      [k.inflight, k.leases, k.dead, k.deadRecords, k.seq, k.deadReused],
       [
         token,
         record.id,

@@ -133,6 +133,32 @@ export const deadLetterTests: BrokerTestTable<DeadLetterTestId> = {
       expect((await broker.deadLetters.list(queue)).map((d) => d.id)).toEqual([other.id])
     },
   },
+  'dead-letter.same-id-runs': {
+    title:
+      'two runs enqueued with the same id that both die are two dead letters; replay and purge by that id take both',
+    requires: needsManagement,
+    run: async (h) => {
+      const queue = h.queue()
+      const broker = await h.broker()
+      // Separate runs (different enqueue times) under one caller-chosen id, and one other dead letter.
+      const first = h.envelope(queue, { createdAt: Date.now() - 2000, payload: { run: 1 } })
+      const runs = [first, { ...first, createdAt: Date.now() - 1000, payload: { run: 2 } }]
+      const other = h.envelope(queue, { payload: { other: true } })
+      await deadLetterAll(h, broker, queue, [...runs, other])
+      expect((await broker.deadLetters.list(queue)).map((d) => d.id)).toEqual([first.id, first.id, other.id])
+      expect(await broker.deadLetters.replay(queue, { ids: [first.id] })).toBe(2)
+      expect((await broker.deadLetters.list(queue)).map((d) => d.id)).toEqual([other.id])
+      const consumer = await h.consume(broker, queue, { prefetch: 5 })
+      const back = await consumer.take(2, h.ms(TIMING.prompt), 'both replayed runs')
+      expect(back.map((r) => r.delivery.envelope.payload)).toEqual(runs.map((r) => r.payload))
+      // Both die again: purge by the id removes both and leaves the other.
+      for (const r of back) await r.delivery.deadLetter('conformance', toErrorInfo(new Error('again')))
+      await deadLetters(h, queue, 3)
+      expect(await broker.deadLetters.purge(queue, [first.id])).toBe(2)
+      expect((await broker.deadLetters.list(queue)).map((d) => d.id)).toEqual([other.id])
+      await consumer.subscription?.cancel()
+    },
+  },
   'dead-letter.survives-restart': {
     title: 'dead letters are held by the store: a new broker instance sees them after a crash',
     requires: (caps, h) => needsDeadLetterView(caps, h) ?? needsManagement(caps),

@@ -1,7 +1,8 @@
 -- One page of the task history, newest enqueued first, scanning at most a bounded number of index entries.
 -- KEYS: the candidate indexes (1 to 3 of `<tag>:s:<state>`, `:q:<queue>`, `:t:<task>`, or just `<tag>:all`): every
 --       run the query can match is in each of them; the one with the fewest entries in the score window is walked.
--- ARGV: 1 tag, 2 max score ('+inf' or a number: the cursor's, or `(until`), 3 cursor id ('' = none),
+-- ARGV: 1 tag as stored, after the client's keyPrefix (ioredis prefixes KEYS, not ARGV),
+--       2 max score ('+inf' or a number: the cursor's, or `(until`), 3 cursor id ('' = none),
 --       4 min score ('-inf' or since), 5 state filter, 6 queue filter, 7 task filter (each '' = any),
 --       8 search ('' = none), 9 limit, 10 most entries scanned, 11 most milliseconds spent scanning (0 = no bound)
 -- Returns { done (1 = index exhausted), last scanned score, last scanned id, then 13 values per run:

@@ -1,6 +1,7 @@
 -- Fold a batch of task events into the task history, then apply retention (a bounded amount of work per call).
 -- KEYS: 1 `<tag>:all` (zset run id -> enqueued-at; names the cluster slot every other key shares through <tag>)
--- ARGV: 1 tag `{prefix:history}`, 2 now (ms), 3 max runs, 4 max age (ms), 5 most events kept per run,
+-- ARGV: 1 tag `{prefix:history}` as stored, after the client's keyPrefix (ioredis prefixes KEYS, not ARGV),
+--       2 now (ms), 3 max runs, 4 max age (ms), 5 most events kept per run,
 --       6.. per event, 16 values: id, task, queue, type, at, attempt, rank, state ('' = none), phase,
 --       worker, enqueued-at hint, error name, error message, priority, event JSON, input text
 -- Keys under <tag>: `:all`; `:s:<state>`, `:q:<queue>`, `:t:<task>` (zsets, same scores); `:r:<id>` (hash: the

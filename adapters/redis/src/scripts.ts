@@ -27,6 +27,14 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number]
 /** The queue scripts, read from disk once per process. */
 export const scripts: () => ReadonlyMap<ScriptName, LuaScript> = luaScripts(SCRIPT_NAMES)
 
+/**
+ * The client's ioredis `keyPrefix` ('' for none). ioredis prefixes KEYS, never ARGV: a script that builds key names
+ * from an argument must be given them with this in front, or it writes outside the prefix.
+ */
+export function keyPrefixOf(client: RedisClient): string {
+  return (client.options as { keyPrefix?: string }).keyPrefix ?? ''
+}
+
 /** Scripts being sent with EVAL right now, per client: concurrent callers wait for that one instead of all sending it. */
 const loading = new WeakMap<RedisClient, Map<ScriptName, Promise<unknown>>>()
 
@@ -56,8 +64,10 @@ function send(
       : client.eval(head, keys.length, ...keys, ...args)
   }
   // What ioredis's generated command method does when it does not auto-pipeline (keyPrefix honoured likewise).
-  const { keyPrefix } = client.options as { keyPrefix?: string }
-  const direct = new Command(command, [head, keys.length, ...keys, ...args], { replyEncoding: 'utf8', keyPrefix })
+  const direct = new Command(command, [head, keys.length, ...keys, ...args], {
+    replyEncoding: 'utf8',
+    keyPrefix: keyPrefixOf(client) || undefined,
+  })
   client.sendCommand(direct)
   return direct.promise as Promise<unknown>
 }

@@ -6,7 +6,7 @@ import {
   type TaskRunQuery,
 } from '@conveyor/core/adapter'
 import type { RedisClient } from './options'
-import { runScript } from './scripts'
+import { keyPrefixOf, runScript } from './scripts'
 import { LIST_VALUES_PER_RUN, rowToRun } from './task-history-codec'
 
 /**
@@ -36,7 +36,8 @@ export async function listRuns(
   const cursor = query.cursor === undefined ? undefined : parseHistoryCursor(query.cursor)
   const max = cursor !== undefined ? String(cursor.at) : query.until !== undefined ? `(${query.until}` : '+inf'
   const reply = (await runScript(client, 'history-list', candidateIndexes(tag, query), [
-    tag,
+    // The script builds run keys from the tag: it gets the tag as stored, with the client's keyPrefix.
+    keyPrefixOf(client) + tag,
     max,
     cursor?.id ?? '',
     query.since !== undefined ? String(query.since) : '-inf',

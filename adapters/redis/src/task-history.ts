@@ -15,7 +15,7 @@ import {
 } from '@conveyor/core/adapter'
 import { closeClient, ensureConnected, openClient, splitUrl } from './connection'
 import type { RedisClient, RedisConnectionOptions } from './options'
-import { runScript } from './scripts'
+import { keyPrefixOf, runScript } from './scripts'
 import { eventArgs } from './task-history-codec'
 import { listRuns } from './task-history-list'
 
@@ -69,7 +69,9 @@ async function recordEvents(
   events: readonly ConveyorEvent[],
   encoded: readonly string[] | undefined,
 ): Promise<void> {
-  const args: (string | number)[] = [tag, Date.now(), retention.maxRuns, retention.maxAgeMs, MAX_RUN_LINES]
+  // The script builds the other keys from the tag: it gets the tag as stored, with the client's keyPrefix.
+  const scriptTag = keyPrefixOf(client) + tag
+  const args: (string | number)[] = [scriptTag, Date.now(), retention.maxRuns, retention.maxAgeMs, MAX_RUN_LINES]
   const head = args.length
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!

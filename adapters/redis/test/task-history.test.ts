@@ -202,3 +202,48 @@ describe('redis task history: list', () => {
     }
   })
 })
+
+/** Every key matching `pattern`, by SCAN (never KEYS on the shared server). */
+async function scanKeys(pattern: string): Promise<string[]> {
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    const [next, keys] = await raw.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    found.push(...keys)
+    cursor = next
+  } while (cursor !== '0')
+  return found
+}
+
+describe('redis task history under an ioredis keyPrefix', () => {
+  it('finds what it recorded, by id and by filter, and writes every key under the keyPrefix', async () => {
+    // The scripts built key names from an argument, which ioredis does not prefix: runs went outside the keyPrefix
+    // (get() found nothing, filtered lists were empty) while the indexes it does prefix were inside.
+    const app = uniquePrefix('history-kp')
+    const own = uniquePrefix('history-kp-tag')
+    const history = createRedisTaskHistory({
+      redis: { host: '127.0.0.1', port: 6379, keyPrefix: `${app}:` },
+      prefix: own,
+    })
+    const at = Date.now()
+    const base = { id: 'run-1', task: 'send-mail', queue: 'mail', attempt: 1 }
+    try {
+      await history.record([
+        { type: 'task.enqueued', ...base, at, priority: 0, maxAttempts: 1, input: '{"to":"a@b"}' },
+        { type: 'task.started', ...base, at: at + 1, deliveryCount: 1, enqueuedAt: at },
+        { type: 'task.succeeded', ...base, at: at + 2, durationMs: 1 },
+      ])
+      expect(await history.get('run-1')).toMatchObject({ id: 'run-1', state: 'succeeded' })
+      for (const query of [{}, { queue: 'mail' }, { state: 'succeeded' as const }, { task: 'send-mail' }]) {
+        expect((await history.list(query)).runs.map((run) => [run.id, run.state])).toEqual([['run-1', 'succeeded']])
+      }
+      expect((await scanKeys(`${app}:*`)).length).toBeGreaterThan(0)
+      // Nothing outside the keyPrefix.
+      expect(await scanKeys(`{${own}:*`)).toEqual([])
+    } finally {
+      await history.close()
+      await deletePrefix(raw, app)
+      await deletePrefix(raw, own)
+    }
+  })
+})

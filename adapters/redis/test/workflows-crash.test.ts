@@ -105,10 +105,16 @@ describe('redis: chords under worker crashes', () => {
     const workers = await Promise.all([0, 1, 2].map(() => startWorker(prefix, 'normal', 5, 15)))
     let killing = true
     let kills = 0
+    // Kills follow progress, not the clock: every 40 member runs one worker dies. On a fast machine both chords were
+    // done in about 250 ms each, before a clock-driven first kill (300–600 ms), and the test then proved nothing.
     const killer = (async () => {
+      let nextKillAt = 30
       while (killing) {
-        await sleep(300 + Math.random() * 300)
-        if (!killing) break
+        if ((await raw.llen(`${prefix}:runs`)) < nextKillAt) {
+          await sleep(5)
+          continue
+        }
+        nextKillAt += 40
         const slot = Math.floor(Math.random() * workers.length)
         workers[slot]!.child.kill('SIGKILL')
         kills++

@@ -118,10 +118,16 @@ describe('rabbitmq broker + redis results: chords under worker crashes', { timeo
     const workers = await Promise.all([0, 1].map(() => startWorker(prefix, 'normal', 5, 15)))
     let killing = true
     let kills = 0
+    // Kills follow progress, not the clock: every 35 member runs one worker dies (a clock-driven first kill at
+    // 300–600 ms could come after both chords were done on a fast machine, and the test then proved nothing).
     const killer = (async () => {
+      let nextKillAt = 25
       while (killing) {
-        await sleep(300 + Math.random() * 300)
-        if (!killing) break
+        if ((await raw.llen(`${prefix}:runs`)) < nextKillAt) {
+          await sleep(5)
+          continue
+        }
+        nextKillAt += 35
         const slot = Math.floor(Math.random() * workers.length)
         workers[slot]!.child.kill('SIGKILL')
         kills++

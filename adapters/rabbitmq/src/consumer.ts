@@ -148,15 +148,25 @@ export class Consumer implements Subscription, DeliveryOwner {
     )
     channel.on('close', () => this.onClose(slot))
     try {
+      // cancel() ran while this open waited (a reopen during a reconnect) and found nothing to cancel on the server.
+      if (this.cancelled) return await this.discard(slot)
       await channel.prefetch(this.prefetch, false)
       const work = this.ctx.topology.names(this.queue).work
       const { consumerTag } = await channel.consume(work, (message) => this.onMessage(slot, message), { noAck: false })
+      // Kept, this consumer would take messages no handler sees (a cancelled consumer sends each one back at once).
+      if (this.cancelled) return await this.discard(slot)
       this.slot = slot
       this.consumerTag = consumerTag
     } catch (error) {
       await channel.close().catch(() => {})
       throw error
     }
+  }
+
+  /** Close a channel opened after cancel(): what it received goes back to the queue with it, untouched here. */
+  private async discard(slot: ChannelSlot): Promise<void> {
+    slot.closed = true
+    await slot.channel.close().catch(() => {})
   }
 
   private onClose(slot: ChannelSlot): void {
@@ -178,9 +188,10 @@ export class Consumer implements Subscription, DeliveryOwner {
       for (let attempt = 0; !this.cancelled && this.ctx.running() && this.slot === undefined; attempt++) {
         try {
           await this.open()
-          this.ctx.options.logger.debug({ queue: this.queue }, '[conveyor] [rabbitmq] consumer resumed')
+          if (!this.cancelled)
+            this.ctx.options.logger.debug({ queue: this.queue }, '[conveyor] [rabbitmq] consumer resumed')
         } catch (error) {
-          if (!this.ctx.connection.usable) return
+          if (this.cancelled || !this.ctx.connection.usable) return
           this.ctx.options.logger.warn(
             { err: error, queue: this.queue },
             '[conveyor] [rabbitmq] resuming consumer failed',
@@ -194,6 +205,8 @@ export class Consumer implements Subscription, DeliveryOwner {
   }
 
   private onMessage(slot: ChannelSlot, message: ConsumeMessage | null): void {
+    // A discarded channel: RabbitMQ requeues what it sent when it closes; settling or republishing would duplicate it.
+    if (slot.closed) return
     if (message === null) {
       // The server cancelled the consumer (queue deleted): declare it again and consume on a new channel.
       this.ctx.topology.invalidate(this.queue)

@@ -160,7 +160,14 @@ export class Connection {
     })
     this.model = recovering
     this.watch(recovering)
-    await recovering.waitForConnect()
+    try {
+      await recovering.waitForConnect()
+    } catch (error) {
+      // The first connection gave up: forget it, so the next open() starts afresh against a server that may be up.
+      if (this.model === recovering) this.model = undefined
+      void recovering.close().catch(() => {})
+      throw error
+    }
     if (this.state === 'idle') this.state = 'open'
   }
 
@@ -214,6 +221,9 @@ export class Connection {
         this.outage().lost(this.hooks.part, this.hooks.name, error)
       })
       model.on('reconnect-failed', (error: Error) => {
+        // amqplib says this for the first connection too: that one is not final, its open() rejects and the next
+        // open() tries again. Only a connection that was open and could not be recovered has failed for good.
+        if (this.state !== 'open') return
         this.state = 'failed'
         this.failure = error
         log.error({ err: error }, '[conveyor] [rabbitmq] reconnection gave up')

@@ -1,3 +1,4 @@
+import { createServer, type Server, connect as tcpConnect } from 'node:net'
 import type { Delivery } from '@conveyor/core/adapter'
 import { createRabbitMQBroker, rabbitmqAdapter } from '@conveyor/rabbitmq'
 import { AMQP_URL, envelope, eventually, rawChannel } from '@conveyor/test-support'
@@ -20,6 +21,27 @@ describe('rabbitmq connections', () => {
     await expect(broker.publish(envelope('q'))).rejects.toMatchObject({ code: 'CONVEYOR_NOT_CONNECTED' })
     expect(Date.now() - started).toBeLessThan(5_000)
     await broker.destroy()
+  })
+
+  it('connects on a later connect() once the server is up, after the first connect() failed', async () => {
+    prefix = uniquePrefix('late-up')
+    const port = await freePort()
+    const broker = makeBroker(prefix, {
+      url: `amqp://guest:guest@127.0.0.1:${port}`,
+      reconnect: { initialDelayMs: 50, initialMaxRetries: 1 },
+    })
+    await expect(broker.connect()).rejects.toMatchObject({ code: 'CONVEYOR_NOT_CONNECTED' })
+    // The server comes up: a forwarder to the shared RabbitMQ starts listening on that port.
+    const forwarder = await forward(port)
+    try {
+      await broker.connect()
+      await broker.declare({ name: 'q' })
+      await broker.publish(envelope('q'))
+      await eventually(async () => (await broker.stats('q')).ready === 1, 5_000, 'the published job')
+      await broker.close()
+    } finally {
+      forwarder.close()
+    }
   })
 
   it('resumes a consumer whose queue was deleted under it (the server cancels the consumer)', async () => {
@@ -105,3 +127,35 @@ describe('rabbitmq connections', () => {
     await broker.close()
   })
 })
+
+/** A port in our range (10000–11999) nothing listens on. */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 2_000)
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer()
+      probe.once('error', () => resolve(false))
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+}
+
+/** Forward `port` to the shared RabbitMQ: the server "comes up" there. Closing it cuts the forwarded connections. */
+async function forward(port: number): Promise<{ close(): void }> {
+  const sockets = new Set<{ destroy(): void }>()
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(5672, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return {
+    close() {
+      for (const socket of sockets) socket.destroy()
+      server.close()
+    },
+  }
+}

@@ -30,7 +30,7 @@ export interface AppCore {
   readonly tracing: Tracing | undefined
   /** What `ctx.metrics` records into (`AppOptions.taskMetrics`). */
   readonly taskMetrics: TaskMetricsRegistry
-  /** Connect the broker and the result backend, once (every caller waits for the same connect). */
+  /** Connect the broker and the result backend, once (every caller waits for the same connect; a failure is not kept). */
   ready(): Promise<void>
   /** Declare a queue on the broker once per app (a failed declare is tried again next time). */
   declareQueue(queue: string): Promise<void>
@@ -48,7 +48,14 @@ export function createAppCore(options: AppOptions): AppCore {
   let connecting: Promise<void> | undefined
 
   const ready = () => {
-    connecting ??= Promise.all([broker.connect(), results?.connect()]).then(() => undefined)
+    if (connecting === undefined) {
+      const attempt = Promise.all([broker.connect(), results?.connect()]).then(() => undefined)
+      // A failed connect is not kept: the server may be up by the next call, which connects again.
+      attempt.catch(() => {
+        if (connecting === attempt) connecting = undefined
+      })
+      connecting = attempt
+    }
     return connecting
   }
 

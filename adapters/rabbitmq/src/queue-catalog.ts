@@ -67,7 +67,11 @@ export class QueueCatalog {
   }
 }
 
-/** `<prefix>/queues` (`conveyor/queues` with the empty prefix). */
+/**
+ * `<prefix>/queues`, so `/queues` with the empty prefix: a name no prefix can make (prefixes hold no `/`). It was
+ * `conveyor/queues`, the default prefix's, and a prefix-'' app and a default app on one vhost listed each other's
+ * queues.
+ */
 export function catalogName(prefix: string): string {
-  return `${prefix === '' ? 'conveyor' : prefix}/queues`
+  return `${prefix}/queues`
 }

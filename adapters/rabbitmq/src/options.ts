@@ -142,6 +142,15 @@ export function amqpPriority(priority: number, levels: number): number | undefin
   return levels >= 10 ? priority : Math.floor((priority * levels) / 10)
 }
 
+/** The longest delay Node's timers honour: above it (Infinity too) setTimeout fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Why `publishTimeoutMs` cannot work, or undefined: every wait it bounds is a timer. */
+export function badPublishTimeout(value: number): string | undefined {
+  if (value > 0 && value <= MAX_TIMER_MS) return undefined
+  return `publishTimeoutMs must be > 0 and at most ${MAX_TIMER_MS} ms (the longest timer Node runs), got ${value}`
+}
+
 /** Apply defaults and reject options that cannot work, naming the option. */
 export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions {
   const bad = (message: string): never => {
@@ -172,7 +181,8 @@ export function resolveOptions(options: RabbitMQBrokerOptions): ResolvedOptions 
   const confirmAcks = options.confirmAcks ?? true
   if (typeof confirmAcks !== 'boolean') bad(`confirmAcks must be true or false, got ${String(confirmAcks)}`)
   const publishTimeoutMs = options.publishTimeoutMs ?? 15_000
-  if (!(publishTimeoutMs > 0)) bad('publishTimeoutMs must be > 0')
+  const timeoutProblem = badPublishTimeout(publishTimeoutMs)
+  if (timeoutProblem !== undefined) bad(timeoutProblem)
   return {
     prefix,
     queueType,

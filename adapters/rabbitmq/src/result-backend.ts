@@ -6,7 +6,7 @@ import { Connection, connectionSource } from './connection'
 import { REPLY_TO_HEADER } from './headers'
 import { Loopbacks } from './loopbacks'
 import type { RabbitMQUrl } from './nodes'
-import type { RabbitMQLogger, RabbitMQReconnectOptions } from './options'
+import { badPublishTimeout, type RabbitMQLogger, type RabbitMQReconnectOptions } from './options'
 import { ReplyQueue } from './reply-queue'
 import { ReplySender } from './reply-sender'
 import { RpcRecordStore } from './result-records'
@@ -148,7 +148,8 @@ function resolveRpcOptions(options: RabbitMQResultBackendOptions) {
   const maxTtlMs = options.maxTtlMs ?? 3_600_000
   if (!(maxTtlMs > 0)) bad(`maxTtlMs must be > 0, got ${maxTtlMs}`)
   const publishTimeoutMs = options.publishTimeoutMs ?? 15_000
-  if (!(publishTimeoutMs > 0)) bad(`publishTimeoutMs must be > 0, got ${publishTimeoutMs}`)
+  const timeoutProblem = badPublishTimeout(publishTimeoutMs)
+  if (timeoutProblem !== undefined) bad(timeoutProblem)
   return {
     prefix,
     maxRecords,

@@ -1,5 +1,6 @@
-import type { ConfirmChannel } from 'amqplib'
+import type { ConfirmChannel, Message } from 'amqplib'
 import type { Connection } from './connection'
+import { UnroutableError } from './errors/unroutable-error'
 
 /**
  * Longest batch message, in characters of JSON text (about bytes: events are mostly ASCII). Well under RabbitMQ's
@@ -27,6 +28,8 @@ export interface EventWriterSetup {
   readonly queue: string
   /** Declares the stream queue (once). */
   readonly declare: () => Promise<void>
+  /** The stream queue is gone: the next `declare` declares it again. */
+  readonly redeclare: () => void
   /** Throws once the stream is closed. */
   readonly ensureOpen: () => void
 }
@@ -34,22 +37,45 @@ export interface EventWriterSetup {
 /** Publishes events to the stream queue on a confirm channel of its own, reopened after it closes. */
 export class EventWriter {
   private publisher: Promise<ConfirmChannel> | undefined
+  /** Message ids RabbitMQ returned (no stream queue to route to), until their append looks. */
+  private readonly returned = new Set<string>()
+  private seq = 0
 
   constructor(private readonly setup: EventWriterSetup) {}
 
   /**
    * One message per batch: the events' JSON texts as one JSON array (`[e1,e2,…]`), cut so that no message passes
    * `MAX_BATCH_CHARS`; a lone event stays a bare object. The reader gives each event of a batch the offset
-   * `<stream offset>.<index>`. Resolves once every message is confirmed.
+   * `<stream offset>.<index>`. Resolves once every message is confirmed and stored; rejects with `UnroutableError`
+   * when the stream queue is gone (the next append declares it again).
    */
   async append(texts: readonly string[]): Promise<void> {
     this.setup.ensureOpen()
     if (texts.length === 0) return
+    // Settled once declared; declares again after a return showed the queue gone.
+    await this.setup.declare()
     const channel = await this.confirmChannel()
+    const ids: string[] = []
     for (const body of batchBodies(texts)) {
-      channel.publish('', this.setup.queue, Buffer.from(body), { contentType: 'application/json' })
+      const messageId = `e${++this.seq}`
+      ids.push(messageId)
+      // Mandatory: without it a message to a deleted queue is dropped by the default exchange and still confirmed.
+      const options = { contentType: 'application/json', mandatory: true, messageId }
+      channel.publish('', this.setup.queue, Buffer.from(body), options)
     }
-    await channel.waitForConfirms()
+    let lost = 0
+    try {
+      // A return comes before the confirm of its message: once all are confirmed, every return of ours is in.
+      await channel.waitForConfirms()
+    } finally {
+      for (const id of ids) if (this.returned.delete(id)) lost++
+    }
+    if (lost === 0) return
+    this.setup.redeclare()
+    throw new UnroutableError(
+      `[rabbitmq] event stream queue "${this.setup.queue}" is gone: ${lost} of ${ids.length} messages were returned, ` +
+        'not stored; the next publish declares it again',
+    )
   }
 
   async close(): Promise<void> {
@@ -59,9 +85,12 @@ export class EventWriter {
 
   private confirmChannel(): Promise<ConfirmChannel> {
     this.publisher ??= (async () => {
-      await this.setup.declare()
       const channel = await this.setup.connection.confirmChannel()
       channel.on('error', () => undefined)
+      channel.on('return', (message: Message) => {
+        const id = message.properties.messageId
+        if (typeof id === 'string') this.returned.add(id)
+      })
       channel.once('close', () => {
         this.publisher = undefined
       })

@@ -64,8 +64,8 @@ export function rabbitMQEventStream(setup: StreamSetup): EventStream {
   const ensureOpen = () => {
     if (closed) throw new NotConnectedError('[rabbitmq] event stream is closed; create a new one')
   }
-  const declare = declareOnce(setup, queue, { maxBytes, maxAgeMs })
-  const writer = new EventWriter({ connection, queue, declare, ensureOpen })
+  const { declare, forget } = declareOnce(setup, queue, { maxBytes, maxAgeMs })
+  const writer = new EventWriter({ connection, queue, declare, redeclare: forget, ensureOpen })
   const reader = new EventReader({ connection, queue, declare, ensureOpen, logger: setup.logger })
 
   return {
@@ -88,19 +88,27 @@ export function rabbitMQEventStream(setup: StreamSetup): EventStream {
   }
 }
 
-/** Declares the stream queue on first call; a failed declaration is tried again by the next call. */
+/**
+ * `declare` declares the stream queue on first call; a failed declaration is tried again by the next call, and so is
+ * every one after `forget` (the queue was found gone).
+ */
 function declareOnce(
   setup: StreamSetup,
   queue: string,
   bounds: { readonly maxBytes: number; readonly maxAgeMs: number },
-): () => Promise<void> {
+): { declare: () => Promise<void>; forget: () => void } {
   let declared: Promise<void> | undefined
-  return () => {
-    declared ??= declareStream(setup, queue, bounds).catch((error: unknown) => {
+  return {
+    declare: () => {
+      declared ??= declareStream(setup, queue, bounds).catch((error: unknown) => {
+        declared = undefined
+        throw error
+      })
+      return declared
+    },
+    forget: () => {
       declared = undefined
-      throw error
-    })
-    return declared
+    },
   }
 }
 

@@ -3,6 +3,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error'
 import { exponential } from '../retry/backoff'
 import { type RetryOptions, validateRetryOptions } from '../retry/policy'
 import type { TaskOptions } from '../task/task'
+import { MAX_TIMER_MS } from '../util/long-timeout'
 import { checkIdempotencyTtl } from './idempotency'
 import type { AppDefaults } from './options'
 
@@ -58,12 +59,22 @@ function checkPositive(
     throw new InvalidOptionsError(`${where}: ${name} must be ${integer ? 'an integer' : 'a number'} > 0, got ${value}`)
 }
 
+/** A time limit becomes a timer: past `MAX_TIMER_MS` it would fire after 1 ms and fail every attempt at once. */
+function checkTimeLimit(where: string, name: string, value: number | undefined): void {
+  checkPositive(where, name, value)
+  if (value !== undefined && value > MAX_TIMER_MS) {
+    throw new InvalidOptionsError(
+      `${where}: ${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${value}`,
+    )
+  }
+}
+
 export function checkDefaults(defaults: AppDefaults): void {
   const where = 'createApp({ defaults })'
   checkQueueName(where, defaults.queue)
   checkPriority(where, defaults.priority)
   validateRetryOptions(where, defaults.retry)
-  checkPositive(where, 'timeoutMs', defaults.timeoutMs)
+  checkTimeLimit(where, 'timeoutMs', defaults.timeoutMs)
   checkPositive(where, 'maxDeliveries', defaults.maxDeliveries, { integer: true })
   checkPositive(where, 'resultTtlMs', defaults.resultTtlMs)
   checkIdempotencyTtl(where, defaults.idempotencyTtlMs)
@@ -79,9 +90,9 @@ export function taskSettings(name: string, options: TaskOptions<unknown>, defaul
   checkQueueName(where, options.queue)
   checkPriority(where, options.priority)
   validateRetryOptions(where, options.retry)
-  checkPositive(where, 'timeoutMs', options.timeoutMs)
+  checkTimeLimit(where, 'timeoutMs', options.timeoutMs)
   checkPositive(where, 'maxDeliveries', options.maxDeliveries, { integer: true })
-  checkPositive(where, 'hardTimeoutMs', options.hardTimeoutMs)
+  checkTimeLimit(where, 'hardTimeoutMs', options.hardTimeoutMs)
   checkPositive(where, 'expiresInMs', options.expiresInMs)
   checkPositive(where, 'resultTtlMs', options.resultTtlMs)
   checkIdempotencyTtl(where, options.idempotencyTtlMs)

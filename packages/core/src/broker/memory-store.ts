@@ -2,6 +2,7 @@ import type { QueueStats } from '../contracts/broker'
 import type { DeadLetter } from '../contracts/dead-letter'
 import { MAX_PRIORITY } from '../contracts/envelope'
 import { Deque } from '../util/deque'
+import { MAX_TIMER_MS } from '../util/long-timeout'
 import { MinHeap } from '../util/min-heap'
 
 /** A message as the memory store keeps it: the encoded body, like a real broker, so consumers get fresh copies. */
@@ -264,7 +265,9 @@ export class MemoryStore {
     if (this.delayTimer !== undefined) clearTimeout(this.delayTimer)
     this.delayTimerAt = at
     // +1: timers may fire a hair early relative to Date.now(); a delayed message is never delivered early.
-    this.delayTimer = setTimeout(() => this.promoteDue(), Math.max(0, at - Date.now()) + 1)
+    // At most MAX_TIMER_MS: a longer delay fires after 1 ms (a message due in a month made this spin); promoteDue
+    // re-arms for what is not due yet.
+    this.delayTimer = setTimeout(() => this.promoteDue(), Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()) + 1))
     this.delayTimer.unref()
   }
 

@@ -1,5 +1,6 @@
 import type { ResultWaitOptions, TaskRecord } from '../contracts/result-backend'
 import { ResultTimeoutError } from '../errors/result-timeout-error'
+import { longTimeout } from '../util/long-timeout'
 
 /** How a result backend ends one wait: with the terminal record, or with an error (closed, a failed read). */
 export interface RecordWaiter {
@@ -27,7 +28,7 @@ export function waitForRecord(
     const end = (): boolean => {
       if (ended) return false
       ended = true
-      clearTimeout(timer)
+      cancelTimer()
       signal?.removeEventListener('abort', onAbort)
       unlisten?.()
       return true
@@ -41,7 +42,8 @@ export function waitForRecord(
       },
     }
     const onAbort = () => waiter.reject(signal?.reason ?? new Error('aborted'))
-    const timer = setTimeout(() => waiter.reject(new ResultTimeoutError(id, timeoutMs)), timeoutMs)
+    // Any length, Infinity included: `setTimeout` fires a delay past 24.8 days after 1 ms ("wait forever" timed out).
+    const cancelTimer = longTimeout(() => waiter.reject(new ResultTimeoutError(id, timeoutMs)), timeoutMs)
     signal?.addEventListener('abort', onAbort, { once: true })
     const stop = listen(waiter)
     if (ended) stop()

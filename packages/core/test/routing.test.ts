@@ -11,6 +11,23 @@ describe('router', () => {
     { match: 'image.?ize', queue: 'images' },
   ])
 
+  it('refuses a route whose priority or queue an enqueue would refuse, when the app is made', () => {
+    // A routed priority of 10, 2.5 or -1 used to reach the broker (the memory broker threw a TypeError with no code)
+    // and a routed queue name with a space went through.
+    for (const bad of [{ priority: 10 }, { priority: 2.5 }, { priority: -1 }, { queue: 'reports queue' }]) {
+      expect(
+        () => createApp({ broker: 'memory://', logger: false, routes: [{ match: 'report.*', ...bad }] }),
+        JSON.stringify(bad),
+      ).toThrow(InvalidOptionsError)
+    }
+    expect(() =>
+      createRouter([
+        { match: 'a', queue: 'ok' },
+        { match: 'b', priority: 12 },
+      ]),
+    ).toThrow(/routes\[1\]: priority/)
+  })
+
   it('tries rules in order and the first match wins', () => {
     expect(route('email.send', {})).toEqual({ match: 'email.send', queue: 'emails-exact', priority: 9 })
     expect(route('email.digest', {})?.queue).toBe('emails')

@@ -1,3 +1,4 @@
+import { checkPriority, checkQueueName } from '../app/task-settings'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
 
 /** Which task names a route applies to: an exact name, a glob (`*` any run of characters, `?` one), a RegExp, or a predicate. */
@@ -44,6 +45,10 @@ export function createRouter(routes: readonly Route[] = []): (task: string, inpu
     if (route.queue === undefined && route.priority === undefined) {
       throw new InvalidOptionsError(`routes[${i}] sets neither queue nor priority; give it at least one`)
     }
+    // Checked here as an enqueue's own are: a routed priority of 10 used to reach the broker (a TypeError from the
+    // memory broker, no code), and a routed queue name enqueue would refuse went through.
+    checkQueueName(`routes[${i}]`, route.queue)
+    checkPriority(`routes[${i}]`, route.priority)
     return { test: compile(route.match), route }
   })
   // Without predicates the answer depends on the name alone: remember it per name.

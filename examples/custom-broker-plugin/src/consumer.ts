@@ -123,7 +123,15 @@ export class PostgresSubscription implements Subscription {
       deadAt: now,
     }
     await this.rt.pool
-      .query(this.rt.sql.deadLetter, [row.seq, row.lease_token, entry.id, false, deadLetterJson(entry, row.body)])
+      .query(this.rt.sql.deadLetter, [
+        row.seq,
+        row.lease_token,
+        entry.id,
+        false,
+        deadLetterJson(entry, row.body),
+        null,
+        null,
+      ])
       .catch(() => {})
   }
 
@@ -189,7 +197,13 @@ export class PostgresSubscription implements Subscription {
           deadAt: Date.now(),
         }
         // Never a throw here: a record that cannot be encoded keeps the row's bytes instead, and the message ends.
-        return settle(rt.sql.deadLetter, [envelope.id, true, deadLetterJson(entry, row.body)])
+        return settle(rt.sql.deadLetter, [
+          envelope.id,
+          true,
+          deadLetterJson(entry, row.body),
+          String(envelope.attempt),
+          String(envelope.createdAt),
+        ])
       },
       release: async () => {
         await settle(rt.sql.release, [])

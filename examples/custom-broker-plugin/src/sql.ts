@@ -50,13 +50,17 @@ export function statements(t: Tables) {
     /** $1 tokens, $2 lease length. */
     extend: `UPDATE ${t.messages} SET lease_until = ${DB_NOW} + $2::bigint WHERE lease_token = ANY($1::uuid[])`,
     /**
-     * Move a leased message to the dead-letter table in one statement. $1 seq, $2 token, $3 id, $4 replayable, $5 entry.
-     * One dead letter per run: a run already held (a worker died between its dead letter and its commit, and the
-     * redelivery was dead-lettered again) is not inserted twice. Returns the rows moved (0: no longer held).
+     * Move a leased message to the dead-letter table in one statement. $1 seq, $2 token, $3 id, $4 replayable, $5 entry,
+     * $6 attempt and $7 createdAt of the run (null for a malformed message). One dead letter per run: a run already held
+     * (same id, attempt and enqueue time: a worker died between its dead letter and its commit, and the redelivery was
+     * dead-lettered again) is not inserted twice; another run reusing the id is. Returns the rows moved (0: no longer
+     * held).
      */
     deadLetter: `WITH moved AS (DELETE FROM ${t.messages} WHERE seq = $1 AND lease_token = $2 RETURNING queue),
       kept AS (INSERT INTO ${t.dead} (queue, id, replayable, entry) SELECT queue, $3, $4, $5 FROM moved
-        WHERE NOT ($4 AND EXISTS (SELECT 1 FROM ${t.dead} d WHERE d.queue = moved.queue AND d.id = $3 AND d.replayable)))
+        WHERE NOT ($4 AND EXISTS (SELECT 1 FROM ${t.dead} d WHERE d.queue = moved.queue AND d.id = $3 AND d.replayable
+          AND d.entry::jsonb #>> '{envelope,attempt}' = $6::text
+          AND d.entry::jsonb #>> '{envelope,createdAt}' = $7::text)))
       SELECT 1 FROM moved`,
     /** $1 queue, $2 now. */
     stats: `SELECT

@@ -1,4 +1,4 @@
-import { ResultTimeoutError, type TaskRecord } from '@conveyor/core'
+import { createApp, NotConnectedError, ResultTimeoutError, type TaskRecord } from '@conveyor/core'
 import { createMemoryResultBackend } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { sleep } from './helpers'
@@ -41,5 +41,20 @@ describe('memory result backend', () => {
     expect(await backend.get('c')).toMatchObject({ state: 'succeeded' })
     await sleep(50)
     expect(await backend.get('c')).toBeUndefined()
+  })
+})
+
+describe('memory result backend: close', () => {
+  it('ends a result() pending at app.close() with NotConnectedError, not at its timeout', async () => {
+    const app = createApp({ broker: 'memory://', logger: false })
+    const never = app.task('never-run', async () => 'ok') // no worker
+    const job = await never.enqueue(null)
+    const started = Date.now()
+    const waiting = job.result({ timeoutMs: 5_000 }).catch((error: unknown) => error)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await app.close()
+    const error = await waiting
+    expect(error).toBeInstanceOf(NotConnectedError)
+    expect(Date.now() - started).toBeLessThan(2_000)
   })
 })

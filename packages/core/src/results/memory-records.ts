@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { ResultWaitOptions, TaskRecord } from '../contracts/result-backend'
 import { TERMINAL_STATES } from '../contracts/result-backend'
-import { waitForRecord } from './wait-for-record'
+import { type RecordWaiter, waitForRecord } from './wait-for-record'
 
 /**
  * The memory result backend's records: a map with expiry (swept while anything is stored), and waiters woken by an
@@ -12,6 +12,8 @@ export class MemoryRecords {
   private readonly records = new Map<string, { record: TaskRecord; expiresAt: number }>()
   private readonly wake = new EventEmitter()
   private sweeper: NodeJS.Timeout | undefined
+  /** Waits in progress, so that closing the backend ends them (as the networked backends do). */
+  private readonly waiters = new Set<RecordWaiter>()
 
   constructor() {
     this.wake.setMaxListeners(0)
@@ -41,6 +43,11 @@ export class MemoryRecords {
     this.records.delete(id)
   }
 
+  /** End every wait in progress with `error` (the backend closed). */
+  rejectWaiters(error: Error): void {
+    for (const waiter of [...this.waiters]) waiter.reject(error)
+  }
+
   stopSweeping(): void {
     if (this.sweeper !== undefined) clearInterval(this.sweeper)
     this.sweeper = undefined
@@ -54,8 +61,12 @@ export class MemoryRecords {
         if (record && TERMINAL_STATES.has(record.state)) waiter.resolve(structuredClone(record))
       }
       this.wake.on(id, onWake)
+      this.waiters.add(waiter)
       onWake()
-      return () => this.wake.off(id, onWake)
+      return () => {
+        this.wake.off(id, onWake)
+        this.waiters.delete(waiter)
+      }
     })
   }
 

@@ -20,6 +20,8 @@ export function createMemoryResultBackend(): ResultBackend {
     async close() {
       closed = true
       records.stopSweeping()
+      // As the Redis and RabbitMQ backends do: a result() pending at app.close() ends now, not at its timeout.
+      records.rejectWaiters(new NotConnectedError('[memory] result backend closed while waiting for a result'))
     },
     async set(record: TaskRecord, options: ResultSetOptions) {
       if (closed) throw new NotConnectedError('[memory] result backend is closed')
@@ -30,6 +32,7 @@ export function createMemoryResultBackend(): ResultBackend {
       return record === undefined ? undefined : structuredClone(record)
     },
     wait(id: string, options: ResultWaitOptions) {
+      if (closed) return Promise.reject(new NotConnectedError('[memory] result backend is closed'))
       return records.wait(id, options)
     },
     async delete(id: string) {

@@ -1,4 +1,4 @@
-import type { DeliveryHandler, Envelope, Subscription } from '@conveyor/core/adapter'
+import { type DeliveryHandler, type Envelope, longTimeout, type Subscription } from '@conveyor/core/adapter'
 import type { Channel, ConsumeMessage } from 'amqplib'
 import { deadLetterEntry } from '../dead-letter-entry'
 import { CeleryDecodeError } from '../errors/celery-decode-error'
@@ -25,7 +25,8 @@ export interface AmqpConsumerSettings {
  */
 export class AmqpCeleryConsumer implements Subscription {
   readonly held = new Set<AmqpCeleryDelivery>()
-  private readonly timers = new Set<NodeJS.Timeout>()
+  /** Cancels of the ETA waits: `longTimeout`, since a plain `setTimeout` over 2³¹−1 ms (24.8 days) fires at once. */
+  private readonly timers = new Set<() => void>()
   private consumerTag: string | undefined
 
   constructor(
@@ -49,7 +50,7 @@ export class AmqpCeleryConsumer implements Subscription {
   async cancel(): Promise<void> {
     if (this.consumerTag !== undefined) await this.settings.channel.cancel(this.consumerTag).catch(() => undefined)
     this.consumerTag = undefined
-    for (const timer of this.timers) clearTimeout(timer)
+    for (const stopTimer of this.timers) stopTimer()
     this.timers.clear()
   }
 
@@ -76,12 +77,12 @@ export class AmqpCeleryConsumer implements Subscription {
     }
     const wait = (envelope.notBefore ?? 0) - Date.now()
     if (wait > 0) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer)
+      const stopTimer = longTimeout(() => {
+        this.timers.delete(stopTimer)
         void this.setPrefetch().catch(() => undefined)
         this.deliver(message, envelope)
       }, wait)
-      this.timers.add(timer)
+      this.timers.add(stopTimer)
       void this.setPrefetch().catch((error: unknown) => settings.onError(error, 'could not raise the prefetch'))
       return
     }

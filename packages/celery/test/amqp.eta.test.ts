@@ -1,5 +1,5 @@
 // Celery messages with an ETA on RabbitMQ, as a Celery producer publishes them (the captured message, eta set):
-// held unacked by the consumer until due, however far ahead.
+// held unacked by the consumer until due, however far ahead, and given back when the worker holding them stops.
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { type App, createApp } from '@conveyor/core'
@@ -91,5 +91,25 @@ describe('Celery ETAs on RabbitMQ', { timeout: 30_000 }, () => {
       await app.close({ timeoutMs: 500 })
     }
     expect(await readyCount(raw, queue)).toBe(1) // unacked: back on the queue once the app closed
+  })
+
+  it('celery-eta-amqp-2: a stopped worker gives its held ETA messages back; the next worker runs them when due', async () => {
+    const queue = uniqueQueue('eta-stop')
+    const runs: number[] = []
+    const app = appOn(queue, runs)
+    try {
+      const first = app.worker({ queues: [queue], concurrency: 1 })
+      await first.start()
+      const eta = Date.now() + 2000
+      await sendWithEta(raw, queue, eta)
+      await sleep(300)
+      await first.stop({ timeoutMs: 500 })
+      await app.worker({ queues: [queue], concurrency: 1 }).start()
+      while (runs.length === 0 && Date.now() < eta + 3000) await sleep(50)
+      expect(runs).toHaveLength(1)
+      expect(runs[0]).toBeGreaterThanOrEqual(eta - 5)
+    } finally {
+      await app.close({ timeoutMs: 500 })
+    }
   })
 })

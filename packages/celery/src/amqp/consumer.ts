@@ -25,9 +25,14 @@ export interface AmqpConsumerSettings {
  */
 export class AmqpCeleryConsumer implements Subscription {
   readonly held = new Set<AmqpCeleryDelivery>()
-  /** Cancels of the ETA waits: `longTimeout`, since a plain `setTimeout` over 2³¹−1 ms (24.8 days) fires at once. */
-  private readonly timers = new Set<() => void>()
+  /**
+   * Messages held for their ETA, with the cancel of each wait (`longTimeout`: a plain `setTimeout` over 2³¹−1 ms,
+   * 24.8 days, fires at once). Kept so `cancel()` can give them back instead of stranding them on this channel.
+   */
+  private readonly waiting = new Map<ConsumeMessage, () => void>()
   private consumerTag: string | undefined
+  private cancelled = false
+  private closing = false
 
   constructor(
     private readonly settings: AmqpConsumerSettings,
@@ -47,17 +52,41 @@ export class AmqpCeleryConsumer implements Subscription {
     this.consumerTag = consumerTag
   }
 
+  /**
+   * Stop consuming and requeue the messages waiting for their ETA: they were never handed out, and left unacked here
+   * no other consumer (another worker, Python Celery) would get them until the connection closed. The channel closes
+   * once the deliveries handed out are settled.
+   */
   async cancel(): Promise<void> {
-    if (this.consumerTag !== undefined) await this.settings.channel.cancel(this.consumerTag).catch(() => undefined)
+    const { channel } = this.settings
+    if (this.consumerTag !== undefined) await channel.cancel(this.consumerTag).catch(() => undefined)
     this.consumerTag = undefined
-    for (const stopTimer of this.timers) stopTimer()
-    this.timers.clear()
+    this.cancelled = true
+    // amqplib's nack(message, allUpTo, requeue): this message only, back to its queue.
+    const allUpTo = false
+    const requeue = true
+    for (const [message, stopTimer] of this.waiting) {
+      stopTimer()
+      try {
+        channel.nack(message, allUpTo, requeue)
+      } catch {
+        // The channel is gone, and with it RabbitMQ has requeued the message already.
+      }
+    }
+    this.waiting.clear()
+    this.closeWhenIdle()
+  }
+
+  private closeWhenIdle(): void {
+    if (!this.cancelled || this.closing || this.held.size > 0) return
+    this.closing = true
+    void this.settings.channel.close().catch(() => undefined)
   }
 
   private setPrefetch(): Promise<unknown> {
     // Per channel (amqplib's prefetch(count, global)), so a change applies to the running consumer at once.
     const global = true
-    return this.settings.channel.prefetch(this.settings.prefetch + this.timers.size, global)
+    return this.settings.channel.prefetch(this.settings.prefetch + this.waiting.size, global)
   }
 
   private accept(message: ConsumeMessage): void {
@@ -78,11 +107,11 @@ export class AmqpCeleryConsumer implements Subscription {
     const wait = (envelope.notBefore ?? 0) - Date.now()
     if (wait > 0) {
       const stopTimer = longTimeout(() => {
-        this.timers.delete(stopTimer)
+        this.waiting.delete(message)
         void this.setPrefetch().catch(() => undefined)
         this.deliver(message, envelope)
       }, wait)
-      this.timers.add(stopTimer)
+      this.waiting.set(message, stopTimer)
       void this.setPrefetch().catch((error: unknown) => settings.onError(error, 'could not raise the prefetch'))
       return
     }
@@ -93,9 +122,10 @@ export class AmqpCeleryConsumer implements Subscription {
     const quorumCount = message.properties.headers?.['x-delivery-count']
     const deliveryCount = typeof quorumCount === 'number' ? quorumCount + 1 : message.fields.redelivered ? 2 : 1
     const { channel, publisher } = this.settings
-    const delivery = new AmqpCeleryDelivery(channel, publisher, message, envelope, deliveryCount, (d) =>
-      this.held.delete(d),
-    )
+    const delivery = new AmqpCeleryDelivery(channel, publisher, message, envelope, deliveryCount, (d) => {
+      this.held.delete(d)
+      this.closeWhenIdle()
+    })
     this.held.add(delivery)
     this.handler(delivery)
   }

@@ -1,5 +1,5 @@
-import { createApp, NotConnectedError, ResultTimeoutError, type TaskRecord } from '@conveyor/core'
-import { createMemoryResultBackend } from '@conveyor/core/adapter'
+import { createApp, NotConnectedError, ResultTimeoutError, type TaskRecord, UnrecoverableError } from '@conveyor/core'
+import { createMemoryResultBackend, replayDeadLetters } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { sleep } from './helpers'
 
@@ -56,5 +56,41 @@ describe('memory result backend: close', () => {
     const error = await waiting
     expect(error).toBeInstanceOf(NotConnectedError)
     expect(Date.now() - started).toBeLessThan(2_000)
+  })
+})
+
+describe('result() of a run that reuses an id', () => {
+  it('waits for the new run, not the previous run of that id (an enqueue reusing it, a dead-letter replay)', async () => {
+    const results = createMemoryResultBackend()
+    const app = createApp({ broker: 'memory://', results, logger: false })
+    let failing = true
+    const render = app.task('report.render', async (month: string) => {
+      await sleep(100)
+      if (failing) throw new UnrecoverableError('renderer down')
+      return `report for ${month}`
+    })
+    await app.worker({ concurrency: 1 }).start()
+    try {
+      failing = false
+      const first = await render.enqueue('January (draft)', { id: 'report-2026-01' })
+      expect(await first.result()).toBe('report for January (draft)')
+      // The worker (concurrency 1) is busy with another run, so the new one waits in the queue.
+      await render.enqueue('busy')
+      const again = await render.enqueue('January (final)', { id: 'report-2026-01' })
+      // It answered at once with the draft's result, before the new run started.
+      expect(await again.result()).toBe('report for January (final)')
+
+      failing = true
+      const doomed = await render.enqueue('February')
+      await expect(doomed.result()).rejects.toMatchObject({ record: { state: 'dead-lettered' } })
+      failing = false
+      const dead = await app.broker.deadLetters.list('default')
+      await render.enqueue('busy again')
+      expect(await replayDeadLetters({ app, queue: 'default', deadLetters: dead })).toBe(1)
+      // It rejected at once with the dead-lettered record, while the replayed run went on to succeed.
+      expect(await app.job(doomed.id).result()).toBe('report for February')
+    } finally {
+      await app.close()
+    }
   })
 })

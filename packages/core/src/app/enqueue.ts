@@ -1,5 +1,6 @@
 import type { Envelope } from '../contracts/envelope'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
+import { forgetRecords } from '../ops/replay-dead-letters'
 import type { TaskDeclaration } from '../task/task'
 import type { AppCore } from './app-core'
 import { announceLocally, announceToStream, unannounce } from './app-events-setup'
@@ -20,6 +21,9 @@ export async function enqueue(
   const item = await prepareEnqueue(core, taskOrName, input, enqueueOptions, enqueueOptions.idempotencyKey)
   let { envelope } = item
   await core.declareQueue(envelope.queue)
+  // A caller-chosen id may have run before: its old record would answer this run's `result()` at once.
+  if (enqueueOptions.id !== undefined && item.idempotency === undefined)
+    await forgetRecords(core.results, [envelope.id])
   if (item.idempotency === undefined) {
     const sending = traceSend(core, [envelope])
     if (sending !== undefined) envelope = sending.envelopes[0]!

@@ -33,19 +33,47 @@ export function parse<const O extends OptionSpec>(
   }
 }
 
-/** A positive integer option, or the default. */
-export function intOption(command: string, name: string, value: string | undefined, fallback: number, min = 1) {
+/**
+ * An integer option of at least `min` (and at most `max`), or the default when the flag is absent. Only decimal
+ * digits: `Number()` reads '' and ' ' as 0 and takes '0x10' and '1e3', so an unset shell variable
+ * (`--drain-timeout "$UNSET"`) became 0 instead of an error.
+ */
+export function intOption(
+  command: string,
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+) {
   if (value === undefined) return fallback
-  const n = Number(value)
-  if (!(Number.isInteger(n) && n >= min)) throw new UsageError(`${command}: --${name} must be an integer ≥ ${min}`)
+  const text = value.trim()
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  if (!(n >= min && n <= max)) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`
+    throw new UsageError(`${command}: --${name} must be an integer ${range}, got ${JSON.stringify(value)}`)
+  }
   return n
 }
 
-/** `a,b` and repeated flags → one list, blanks dropped. */
-export function listOption(values: string | readonly string[] | undefined): string[] {
+/**
+ * `a,b` and repeated flags → one list, blanks dropped. A value that names no item (`-Q ""`, `-Q ,`) is a
+ * UsageError: an empty list means "no filter" (every queue) to the commands, which an unset shell variable must not
+ * turn on.
+ */
+export function listOption(command: string, name: string, values: string | readonly string[] | undefined): string[] {
   const all = values === undefined ? [] : typeof values === 'string' ? [values] : values
-  return all
-    .flatMap((v) => v.split(','))
+  return all.flatMap((value) => {
+    const items = splitList(value)
+    if (items.length === 0) throw new UsageError(`${command}: --${name} ${JSON.stringify(value)} names nothing`)
+    return items
+  })
+}
+
+/** `a, b,,c` → ['a', 'b', 'c']. */
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
     .map((v) => v.trim())
     .filter((v) => v !== '')
 }

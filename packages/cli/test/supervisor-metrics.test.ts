@@ -108,4 +108,22 @@ describe('conveyor worker --metrics-port (supervised, on Redis)', { timeout: 120
     expect(await worker.exited).toBe(2)
     expect(worker.stderr()).toContain('--health-port and --metrics-port must differ')
   })
+
+  it('port 0 logs the ports actually bound, not 0', async () => {
+    const { env } = await sandboxes.setup('metrics-port-0')
+    const worker = start(['worker', '--app', REDIS_APP, '--health-port', '0', '--metrics-port', '0'], env)
+    try {
+      const health = await worker.waitForLog((l) => String(l.msg).includes('/healthz'), 60_000)
+      const metrics = await worker.waitForLog((l) => String(l.msg).includes('Prometheus metrics'), 60_000)
+      expect(health.port).not.toBe(0)
+      expect(metrics.port).not.toBe(0)
+      // The logged ports are the ones serving.
+      expect((await fetch(`http://127.0.0.1:${health.port}/healthz`)).status).toBe(200)
+      await scrape(metrics.port as number)
+      worker.signal('SIGTERM')
+      expect(await worker.exited).toBe(0)
+    } finally {
+      worker.signal('SIGKILL')
+    }
+  })
 })

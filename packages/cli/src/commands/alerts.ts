@@ -1,6 +1,6 @@
 import { type Alerts, createAlerts, logNotifier, type Notifier, webhookNotifier } from '@conveyor/core'
 import { createMemoryCoordination, validateRules } from '@conveyor/core/adapter'
-import { intOption, listOption, parse } from '../args'
+import { intOption, listOption, parse, splitList } from '../args'
 import { CliError, UsageError } from '../errors'
 import type { CliIo } from '../io'
 import { type AppModule, connectOrFail, loadAppModule } from '../load-app'
@@ -67,7 +67,9 @@ export async function startModuleAlerts(
  * `CONVEYOR_ALERT_WEBHOOK` (read for one release).
  */
 export function alertWebhooks(flag: readonly string[] | undefined, env: CliIo['env']): string[] {
-  return listOption(flag ?? env.CONVEYOR_ALERTS_WEBHOOK ?? env.CONVEYOR_ALERT_WEBHOOK)
+  if (flag !== undefined) return listOption('alerts', 'webhook', flag)
+  // An empty variable is an unset one here, as shells and container specs have it.
+  return splitList(env.CONVEYOR_ALERTS_WEBHOOK ?? env.CONVEYOR_ALERT_WEBHOOK ?? '')
 }
 
 export async function alertsCommand(argv: readonly string[], io: CliIo): Promise<number> {

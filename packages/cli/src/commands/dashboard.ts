@@ -69,7 +69,8 @@ export async function dashboardCommand(argv: readonly string[], io: CliIo): Prom
     return 0
   }
   if (positionals.length > 0) throw new UsageError(`dashboard: unexpected ${positionals.join(' ')}`)
-  const port = intOption('dashboard', 'port', values.port, 8080, 0)
+  const port = intOption('dashboard', 'port', values.port, 8080, 0, 65_535)
+  const queues = listOption('dashboard', 'queues', values.queues)
   const auth = authFrom(
     values['basic-auth'] ?? io.env.CONVEYOR_DASHBOARD_BASIC_AUTH,
     values.token ?? io.env.CONVEYOR_DASHBOARD_TOKEN,
@@ -92,7 +93,7 @@ export async function dashboardCommand(argv: readonly string[], io: CliIo): Prom
       ...(values['read-only'] ? { readOnly: true } : {}),
       ...(values.title !== undefined ? { title: values.title } : {}),
       ...(io.env.CONVEYOR_DASHBOARD_SECRET ? { secret: io.env.CONVEYOR_DASHBOARD_SECRET } : {}),
-      queues: listOption(values.queues),
+      queues,
     }).catch((error: unknown) => {
       if (error instanceof DashboardAuthRequiredError) throw new CliError(error.message, { cause: error })
       throw new CliError(`cannot serve the dashboard: ${(error as Error).message}`, { cause: error })

@@ -34,9 +34,9 @@ export async function eventsCommand(argv: readonly string[], io: CliIo): Promise
   }
   const from = positionOf(values.from)
   const limit = values.limit === undefined ? undefined : intOption('events', 'limit', values.limit, 1)
-  const tasks = new Set(listOption(values.task))
-  const queues = new Set(listOption(values.queue))
-  const types = listOption(values.type)
+  const tasks = new Set(listOption('events', 'task', values.task))
+  const queues = new Set(listOption('events', 'queue', values.queue))
+  const types = listOption('events', 'type', values.type)
   return withApp('events', values, io, async (_mod, app) => {
     if (app.events.stream === undefined) {
       throw new CliError(`events: the ${app.broker.name} broker has no event stream`)

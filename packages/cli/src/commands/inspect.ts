@@ -27,8 +27,9 @@ export async function inspectCommand(argv: readonly string[], io: CliIo): Promis
     return 0
   }
   if (what === 'queues') {
+    const listed = [...names, ...listOption('inspect', 'queues', values.queues)]
     return withApp('inspect', values, io, async (_mod, app) => {
-      let queues = [...names, ...listOption(values.queues)]
+      let queues = listed
       if (queues.length === 0 && app.broker.listQueues) queues = await app.broker.listQueues()
       if (queues.length === 0) {
         const known = new Set<string>(['default'])

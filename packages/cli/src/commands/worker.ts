@@ -93,19 +93,19 @@ export function parseWorkerFlags(argv: readonly string[], env: CliIo['env']): Wo
   if (!app) throw new UsageError('worker: --app <module> is required (or CONVEYOR_APP)')
   const int = (name: keyof typeof values, fallback: number, min = 1) =>
     intOption('worker', name, values[name] as string | undefined, fallback, min)
-  const optional = (name: keyof typeof values, min = 1) =>
-    values[name] === undefined ? undefined : intOption('worker', name, values[name] as string, 0, min)
+  const optional = (name: keyof typeof values, min = 1, max?: number) =>
+    values[name] === undefined ? undefined : intOption('worker', name, values[name] as string, 0, min, max)
   const concurrency = int('concurrency', 10)
   const processes = int('processes', 1)
-  const queues = listOption(values.queues)
+  const queues = listOption('worker', 'queues', values.queues)
   const pools: PoolSpec[] =
     values.pool && values.pool.length > 0
       ? values.pool.map((p) => parsePool(p, concurrency, processes))
       : [{ name: 'default', queues, concurrency, processes }]
   checkPools(pools)
   if (values.pool && queues.length > 0) throw new UsageError('worker: give -Q or --pool, not both')
-  const healthPort = optional('health-port', 0)
-  const metricsPort = optional('metrics-port', 0)
+  const healthPort = optional('health-port', 0, 65_535)
+  const metricsPort = optional('metrics-port', 0, 65_535)
   if (healthPort !== undefined && healthPort !== 0 && healthPort === metricsPort) {
     throw new UsageError(`worker: --health-port and --metrics-port must differ (both ${healthPort})`)
   }

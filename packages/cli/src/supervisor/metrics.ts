@@ -38,8 +38,10 @@ export class SupervisorMetrics {
     return renderPrometheus(mergeSnapshots([...parts, own.snapshot()]))
   }
 
-  async listen(port: number, render: () => string): Promise<void> {
+  /** Serve on `port` (0: a free one); resolves with the port bound. */
+  async listen(port: number, render: () => string): Promise<number> {
     this.server = await serveMetrics({ render: async () => render() }, { port })
+    return this.server.port
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net'
 import { DEFAULT_RESTART } from './backoff'
 import { HardLimitWatch } from './hard-limits'
 import { startHealthServer } from './health'
@@ -63,17 +64,19 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           ready: () => state.stopping === undefined && slots.every((s) => s.state === 'ready'),
           describe: () => ({ workers: supervisor.status() }),
         })
-        log.info({ port: options.healthPort }, 'health endpoints /healthz and /readyz listening')
+        // The bound port: with --health-port 0 the system picks one, and the log is the only place it shows.
+        const { port } = shutdown.health.address() as AddressInfo
+        log.info({ port }, 'health endpoints /healthz and /readyz listening')
       }
       const metrics = state.metrics
       if (metrics) {
-        await metrics.listen(options.metricsPort!, () =>
+        const port = await metrics.listen(options.metricsPort!, () =>
           metrics.render(
             slots.map((s) => s.metrics),
             supervisor.status(),
           ),
         )
-        log.info({ port: options.metricsPort }, 'Prometheus metrics at /metrics')
+        log.info({ port }, 'Prometheus metrics at /metrics')
       }
       for (const slot of slots) spawn(slot)
       const terminations = options.coordination

@@ -1,0 +1,89 @@
+import { type CliIo, runCli } from '@conveyor/cli'
+import { describe, expect, it } from 'vitest'
+
+// A module that does not exist: a command line that passes parsing fails loading it (exit 1) and touches no broker,
+// so exit 2 here proves the flags were refused before anything else happened.
+const NO_APP = './no/such/app.js'
+
+async function run(argv: readonly string[]) {
+  let err = ''
+  const io: CliIo = {
+    stdout: { write: () => true },
+    stderr: { write: (t: string) => (err += t) },
+    env: {},
+    cwd: process.cwd(),
+  }
+  const code = await runCli(argv, io)
+  return { code, err }
+}
+
+/** Exit 2 with one line on stderr matching `message`. */
+async function refused(argv: readonly string[], message: RegExp) {
+  const { code, err } = await run(argv)
+  expect({ argv, code }).toEqual({ argv, code: 2 })
+  expect(err.trim().split('\n')).toHaveLength(1)
+  expect(err).toMatch(message)
+}
+
+describe('empty and non-decimal flag values (L1)', () => {
+  it.each([
+    ['worker', '--drain-timeout'],
+    ['worker', '--health-port'],
+    ['worker', '--metrics-port'],
+    ['worker', '--concurrency'],
+    ['enqueue', '--delay'],
+    ['enqueue', '--priority'],
+    ['dashboard', '--port'],
+  ])('%s %s refuses "", " ", 0x10, 1e3 and -1, naming the flag and the value', async (command, flag) => {
+    const base = command === 'enqueue' ? ['enqueue', 't', '{}', '--app', NO_APP] : [command, '--app', NO_APP]
+    for (const value of ['', ' ', '0x10', '1e3', '1.0', '-1']) {
+      const message = new RegExp(`${flag} must be an integer .*got "${value}"`)
+      await refused([...base, `${flag}=${value}`], message)
+      // As two arguments (how `-d "$UNSET"` arrives); parseArgs itself refuses a value starting with '-' there.
+      if (!value.startsWith('-')) await refused([...base, flag, value], message)
+    }
+  })
+
+  it.each([
+    ['dashboard', '-p'],
+    ['enqueue', '-d'],
+    ['enqueue', '-p'],
+    ['worker', '-c'],
+  ])('%s %s "" (short flag) is refused too', async (command, flag) => {
+    const base = command === 'enqueue' ? ['enqueue', 't', '{}', '--app', NO_APP] : [command, '--app', NO_APP]
+    await refused([...base, flag, ''], /must be an integer .*got ""/)
+  })
+
+  it('refuses a port above 65535', async () => {
+    await refused(
+      ['worker', '--app', NO_APP, '--health-port', '65536'],
+      /--health-port must be an integer from 0 to 65535/,
+    )
+    await refused(['dashboard', '--app', NO_APP, '-p', '70000'], /--port must be an integer from 0 to 65535/)
+  })
+
+  it('still reads plain decimals, with blanks around them', async () => {
+    // Parsing passes; loading the missing module fails.
+    expect((await run(['worker', '--app', NO_APP, '--drain-timeout', ' 0 ', '--health-port', '0'])).code).toBe(1)
+  })
+
+  it.each([
+    ['worker', '-Q'],
+    ['dashboard', '-Q'],
+    ['events', '--task'],
+    ['events', '--queue'],
+    ['events', '--type'],
+    ['inspect', '-Q'],
+  ])('%s %s with a value naming no item is refused (it meant "all")', async (command, flag) => {
+    const base = command === 'inspect' ? ['inspect', 'queues', '--app', NO_APP] : [command, '--app', NO_APP]
+    for (const value of ['', ',', ' , ']) {
+      await refused([...base, flag, value], /names nothing/)
+    }
+    // One empty value among good ones is refused too: `-Q a -Q "$UNSET"`.
+    await refused([...base, flag, 'a', flag, ''], /names nothing/)
+  })
+
+  it('alerts --webhook "" is refused', async () => {
+    await refused(['alerts', '--app', NO_APP, '--webhook', ''], /--webhook "" names nothing/)
+  })
+})

@@ -87,3 +87,43 @@ describe('empty and non-decimal flag values (L1)', () => {
     await refused(['alerts', '--app', NO_APP, '--webhook', ''], /--webhook "" names nothing/)
   })
 })
+
+describe('worker --inline with supervisor-only flags (L2)', () => {
+  it.each([
+    ['--pool', 'high=q2'],
+    ['--processes', '2'],
+    ['-P', '2'],
+    ['--max-tasks-per-child', '5'],
+    ['--max-memory-mb', '512'],
+    ['--hard-timeout', '1000'],
+    ['--hard-time-limit', '1000'],
+    ['--terminate-grace', '1000'],
+    ['--restart-backoff', '1000'],
+    ['--health-port', '8080'],
+    ['--stats-interval', '1000'],
+  ])('refuses %s (it did nothing, or consumed every queue for --pool)', async (flag, value) => {
+    const long = flag === '-P' ? '--processes' : flag
+    await refused(
+      ['worker', '--app', NO_APP, '--inline', flag, value],
+      new RegExp(`worker: ${long} needs the supervisor; not with --inline`),
+    )
+  })
+
+  it('takes the flags the inline worker uses', async () => {
+    const argv = [
+      '-Q',
+      'a,b',
+      '-c',
+      '2',
+      '--prefetch',
+      '4',
+      '--drain-timeout',
+      '100',
+      '--metrics-port',
+      '0',
+      '--events',
+    ]
+    // Parsing passes; loading the missing module fails.
+    expect((await run(['worker', '--app', NO_APP, '--inline', ...argv])).code).toBe(1)
+  })
+})

@@ -45,7 +45,9 @@ Options:
                                   \`conveyor events\`, the dashboard and task history (what the app
                                   module's createApp({ events: true }) does; off by default)
       --no-events                 publish none, even if the app module turns events on
-      --inline                    run one worker in this process, unsupervised (debugging)
+      --inline                    run one worker in this process, unsupervised (debugging); takes -Q, -c,
+                                  --prefetch, --drain-timeout, --metrics-port and --events, not the
+                                  supervisor's flags
   -h, --help                      this help`
 
 const WORKER_FLAGS = {
@@ -71,6 +73,24 @@ const WORKER_FLAGS = {
   inline: { type: 'boolean' },
 } as const
 
+/**
+ * Flags only the supervisor acts on. The inline worker is one `app.worker()` in the CLI process: it has no pools,
+ * processes to replace or kill, nor health server, so these would be accepted and do nothing (and `--pool` would
+ * consume every queue of the app instead of its own).
+ */
+const SUPERVISOR_ONLY = [
+  'pool',
+  'processes',
+  'max-tasks-per-child',
+  'max-memory-mb',
+  'hard-timeout',
+  'hard-time-limit',
+  'terminate-grace',
+  'health-port',
+  'restart-backoff',
+  'stats-interval',
+] as const satisfies readonly (keyof typeof WORKER_FLAGS)[]
+
 /** What `conveyor worker`'s flags say, checked: the options of the supervisor, or of the one inline worker. */
 export interface WorkerFlags {
   /** The app module (`--app`, or `CONVEYOR_APP`). */
@@ -91,6 +111,10 @@ export function parseWorkerFlags(argv: readonly string[], env: CliIo['env']): Wo
   if (positionals.length > 0) throw new UsageError(`worker: unexpected argument "${positionals[0]}"`)
   const app = values.app ?? env.CONVEYOR_APP
   if (!app) throw new UsageError('worker: --app <module> is required (or CONVEYOR_APP)')
+  if (values.inline) {
+    const flag = SUPERVISOR_ONLY.find((name) => values[name] !== undefined)
+    if (flag !== undefined) throw new UsageError(`worker: --${flag} needs the supervisor; not with --inline`)
+  }
   const int = (name: keyof typeof values, fallback: number, min = 1) =>
     intOption('worker', name, values[name] as string | undefined, fallback, min)
   const optional = (name: keyof typeof values, min = 1, max?: number) =>

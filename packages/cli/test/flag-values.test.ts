@@ -127,3 +127,22 @@ describe('worker --inline with supervisor-only flags (L2)', () => {
     expect((await run(['worker', '--app', NO_APP, '--inline', ...argv])).code).toBe(1)
   })
 })
+
+describe('events --type names a known type (L3)', () => {
+  it.each(['task.enqued', 'task.Failed', 'tasks.*', '*.failed', 'task.failed,task.enqued'])(
+    'refuses %s, listing the valid types (it waited forever printing nothing)',
+    async (type) => {
+      await refused(
+        ['events', '--app', NO_APP, '--type', type],
+        /is not an event type.*task\.enqueued, .*worker\.offline/,
+      )
+    },
+  )
+
+  it('takes known types and prefixes of them', async () => {
+    for (const type of ['task.enqueued', 'task.*', 'worker.*', 'task.failed,task.dead-lettered', 'task.dead*']) {
+      // Parsing passes; loading the missing module fails.
+      expect((await run(['events', '--app', NO_APP, '--type', type])).code).toBe(1)
+    }
+  })
+})

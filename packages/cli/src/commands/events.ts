@@ -15,7 +15,8 @@ Options:
       --from <position>  start, end (default: only new events), an offset, or a time (2026-12-02T10:00:00Z)
       --task <name>      only this task's events (repeat or comma-separate for several)
       --queue <name>     only this queue's events
-      --type <type>      only these types, e.g. task.failed,task.dead-lettered or task.* (types: ${EVENT_TYPES.join(', ')})
+      --type <type>      only these types, e.g. task.failed,task.dead-lettered or task.* (a prefix ending in *)
+                         (types: ${EVENT_TYPES.join(', ')})
       --limit <n>        stop after n events
 ${CONNECTION_HELP}`
 
@@ -36,7 +37,7 @@ export async function eventsCommand(argv: readonly string[], io: CliIo): Promise
   const limit = values.limit === undefined ? undefined : intOption('events', 'limit', values.limit, 1)
   const tasks = new Set(listOption('events', 'task', values.task))
   const queues = new Set(listOption('events', 'queue', values.queue))
-  const types = listOption('events', 'type', values.type)
+  const types = checkTypes(listOption('events', 'type', values.type))
   return withApp('events', values, io, async (_mod, app) => {
     if (app.events.stream === undefined) {
       throw new CliError(`events: the ${app.broker.name} broker has no event stream`)
@@ -59,6 +60,25 @@ export async function eventsCommand(argv: readonly string[], io: CliIo): Promise
     }
     return 0
   })
+}
+
+/**
+ * Every type must be one core emits, or end in `*` and start one (`task.*`): the stream filter takes any string,
+ * and a misspelt type matched nothing, so the command waited forever printing nothing.
+ */
+function checkTypes(types: string[]): string[] {
+  for (const type of types) {
+    const known = type.endsWith('*')
+      ? EVENT_TYPES.some((t) => t.startsWith(type.slice(0, -1)))
+      : (EVENT_TYPES as readonly string[]).includes(type)
+    if (!known) {
+      throw new UsageError(
+        `events: --type "${type}" is not an event type; give one of ${EVENT_TYPES.join(', ')}, or a prefix of one ` +
+          'ending in * (task.*, worker.*)',
+      )
+    }
+  }
+  return types
 }
 
 function positionOf(value: string | undefined): EventPosition {

@@ -146,3 +146,16 @@ describe('events --type names a known type (L3)', () => {
     }
   })
 })
+
+describe('enqueue --priority range (L4)', () => {
+  it.each(['10', '15', '100'])('refuses -p %s before contacting the broker', async (priority) => {
+    await refused(['enqueue', 't', '{}', '--app', NO_APP, '-p', priority], /--priority must be an integer from 0 to 9/)
+  })
+
+  it('takes 0 to 9', async () => {
+    for (const priority of ['0', '9']) {
+      // Parsing passes; loading the missing module fails.
+      expect((await run(['enqueue', 't', '{}', '--app', NO_APP, '-p', priority])).code).toBe(1)
+    }
+  })
+})

@@ -1,4 +1,4 @@
-import { safeJsonParse } from '@conveyor/core/adapter'
+import { MAX_PRIORITY, MIN_PRIORITY, safeJsonParse } from '@conveyor/core/adapter'
 import { intOption, parse } from '../args'
 import { CliError, UsageError } from '../errors'
 import { json } from '../format'
@@ -47,7 +47,11 @@ export async function enqueueCommand(argv: readonly string[], io: CliIo): Promis
   } catch {
     throw new UsageError(`enqueue: <json-input> is not JSON: ${text.slice(0, 80)}`)
   }
-  const priority = values.priority === undefined ? undefined : intOption('enqueue', 'priority', values.priority, 0, 0)
+  // Core refuses others too, but only once connected: checked here it is wrong usage (exit 2) with nothing contacted.
+  const priority =
+    values.priority === undefined
+      ? undefined
+      : intOption('enqueue', 'priority', values.priority, 0, MIN_PRIORITY, MAX_PRIORITY)
   const delayMs = values.delay === undefined ? undefined : intOption('enqueue', 'delay', values.delay, 0, 0)
   const waitMs = values.wait === undefined ? undefined : intOption('enqueue', 'wait', values.wait, 1)
   const idempotencyKey = values['idempotency-key']

@@ -62,7 +62,10 @@ export class RuleEvaluation {
         if (value === undefined) return
         const now = this.parts.inputs.now()
         const change = w.tracker.observe({ holds: w.probe.fires(value), clear: w.probe.clears(value), value }, now)
-        if (change === 'none') return
+        if (change === 'none') {
+          if (w.tracker.state === 'firing') await this.parts.incidents.keepOpen(w.rule.name, now)
+          return
+        }
         // Recorded in the store first: only the evaluator that opens (or closes) the incident notifies.
         const { incidents } = this.parts
         const mine =

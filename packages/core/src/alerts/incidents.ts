@@ -12,6 +12,8 @@ export const INCIDENT_TTL_MS = 7 * 86_400_000
  */
 export class IncidentLedger {
   private readonly holders = new Map<string, string>()
+  /** When this evaluator last wrote each open incident's marker (its TTL runs from then). */
+  private readonly writtenAt = new Map<string, number>()
 
   constructor(
     private readonly store: CoordinationStore,
@@ -29,6 +31,7 @@ export class IncidentLedger {
     try {
       const claim = await this.store.claimIdempotencyKey(this.key(rule), holder, INCIDENT_TTL_MS)
       this.holders.set(rule, claim.claimed ? holder : claim.holder)
+      this.writtenAt.set(rule, since)
       return claim.claimed
     } catch (error) {
       // Better a duplicate page than a silent one.
@@ -37,10 +40,30 @@ export class IncidentLedger {
     }
   }
 
+  /**
+   * Keep `rule`'s open incident recorded while it fires: its marker is written again once half its TTL has passed.
+   * A marker left to lapse (an incident open for more than a week) made the close find nothing to release, and the
+   * resolution was never sent. Rewriting is a release and a claim: an evaluator that claims in between (two that
+   * both think they lead) opens the incident again, a duplicate page rather than a silent one.
+   */
+  async keepOpen(rule: string, now: number): Promise<void> {
+    const holder = this.holders.get(rule)
+    if (holder === undefined || now - (this.writtenAt.get(rule) ?? now) < INCIDENT_TTL_MS / 2) return
+    try {
+      await this.store.releaseIdempotencyKey(this.key(rule), holder)
+      const claim = await this.store.claimIdempotencyKey(this.key(rule), holder, INCIDENT_TTL_MS)
+      this.holders.set(rule, claim.claimed ? holder : claim.holder)
+      this.writtenAt.set(rule, now)
+    } catch (error) {
+      this.log.warn({ err: error, alert: rule }, 'could not renew the recorded incident; trying again next evaluation')
+    }
+  }
+
   /** Close `rule`'s incident. True when this evaluator closed it (notify). */
   async close(rule: string): Promise<boolean> {
     const holder = this.holders.get(rule)
     this.holders.delete(rule)
+    this.writtenAt.delete(rule)
     if (holder === undefined) return true
     try {
       return await this.store.releaseIdempotencyKey(this.key(rule), holder)
@@ -60,6 +83,9 @@ export class IncidentLedger {
     }
     this.holders.set(rule, claim.holder)
     const since = (JSON.parse(claim.holder) as { since?: unknown }).since
-    return typeof since === 'number' ? since : Date.now()
+    const openedAt = typeof since === 'number' ? since : Date.now()
+    // Written then, or renewed since: renewing early is harmless, late is not.
+    this.writtenAt.set(rule, openedAt)
+    return openedAt
   }
 }

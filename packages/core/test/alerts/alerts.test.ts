@@ -191,6 +191,36 @@ describe('createAlerts on the memory broker', () => {
     expect(heard).toEqual(['a:firing', 'b:resolved'])
   })
 
+  it('resolves an incident that fired for more than a week (its record is renewed while it fires)', async () => {
+    // The open incident's record lived 7 days; once it lapsed, the close found nothing and no resolution was sent.
+    let now = Date.parse('2026-01-01T00:00:00Z')
+    const coordination = createMemoryCoordination({ now: () => now })
+    const app = makeApp()
+    let backlog = 5000
+    const sent: string[] = []
+    const alerts = createAlerts(app, {
+      coordination,
+      rules: [{ name: 'emails-backlog', kind: 'custom', above: 100, measure: () => backlog }],
+      notifiers: [(n) => void sent.push(n.status)],
+      inputs: {
+        now: () => now,
+        queueStats: async () => ({ ready: 0, inFlight: 0, delayed: 0, dead: 0 }),
+        heartbeats: async () => [],
+        lastTick: async () => undefined,
+        outcomes: { subscribe: () => () => {} },
+      },
+    })
+    await alerts.evaluate()
+    for (let day = 1; day <= 9; day++) {
+      now += 86_400_000
+      await alerts.evaluate()
+    }
+    backlog = 0
+    await alerts.evaluate()
+    expect(sent).toEqual(['firing', 'resolved'])
+    expect(alerts.status()[0]).toMatchObject({ state: 'inactive' })
+  })
+
   it('counts failure rates from the app event stream by default (every process that publishes)', async () => {
     const app = makeApp({ events: true })
     const job = app.task(

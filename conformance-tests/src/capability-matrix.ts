@@ -59,6 +59,7 @@ const rows: readonly RowSpec[] = [
       'dead-letter.survives-restart',
       'dead-letter.list-paging',
       'dead-letter.replay',
+      'dead-letter.replay-renews-expiry',
       'dead-letter.replay-selection',
       'dead-letter.purge',
       'dead-letter.one-per-run',

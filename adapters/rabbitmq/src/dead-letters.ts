@@ -6,6 +6,7 @@ import {
   decodeEnvelope,
   type Envelope,
   encodeEnvelope,
+  replayedEnvelope,
 } from '@conveyor/core/adapter'
 import type { Channel, GetMessage } from 'amqplib'
 import type { Connection } from './connection'
@@ -206,8 +207,7 @@ async function take(channel: Channel, queue: string, dead: string, max: number):
 
 /** Publish a dead letter's envelope to the work queue again as a first attempt, due now; resolves once confirmed. */
 async function replayOne(sender: Sender, queue: string, envelope: Envelope): Promise<void> {
-  const { notBefore: _drop, ...rest } = envelope
-  const fresh: Envelope = { ...rest, queue, attempt: 1 }
+  const fresh = replayedEnvelope(envelope, queue)
   await sender.body(queue, Buffer.from(encodeEnvelope(fresh), 'utf8'), {
     priority: fresh.priority,
     id: fresh.id,

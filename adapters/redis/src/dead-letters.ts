@@ -1,5 +1,5 @@
 import type { DeadLetter, DeadLetterStore, Envelope } from '@conveyor/core/adapter'
-import { safeJsonParse } from '@conveyor/core/adapter'
+import { replayedEnvelope, safeJsonParse } from '@conveyor/core/adapter'
 import { encodeStored } from './codec'
 import type { QueueKeys } from './keys'
 import type { BrokerShared } from './runtime'
@@ -125,8 +125,7 @@ async function replayAll(shared: BrokerShared, keys: QueueKeys, budget: number):
 async function replayEntries(shared: BrokerShared, keys: QueueKeys, entries: readonly Entry[]): Promise<number> {
   const args: (string | number)[] = []
   for (const { key, record } of entries) {
-    const { notBefore: _drop, ...rest } = record.envelope as Envelope
-    const envelope: Envelope = { ...rest, attempt: 1 }
+    const envelope = replayedEnvelope(record.envelope as Envelope, (record.envelope as Envelope).queue)
     args.push(key, envelope.priority, encodeStored(envelope))
   }
   if (args.length === 0) return 0

@@ -207,6 +207,27 @@ export const deadLetterTests: BrokerTestTable<DeadLetterTestId> = {
       expect(await inspector.deadLetters(queue)).toEqual([])
     },
   },
+  'dead-letter.replay-renews-expiry': {
+    title: 'a replayed message that had an expiry gets as long to live again as when it was enqueued',
+    requires: needsManagement,
+    run: async (h) => {
+      const queue = h.queue()
+      const broker = await h.broker()
+      // Enqueued 10 s ago with 5 s to live: expired before the replay, as after an outage fixed a while later.
+      const createdAt = Date.now() - 10_000
+      const sent = h.envelope(queue, { createdAt, expiresAt: createdAt + 5_000, payload: { late: true } })
+      await deadLetterAll(h, broker, queue, [sent])
+      const replayedAt = Date.now()
+      expect(await broker.deadLetters.replay(queue)).toBe(1)
+      const consumer = await h.consume(broker, queue)
+      const { delivery } = await consumer.next(h.ms(TIMING.prompt), 'the replayed message')
+      // Kept as it was, the worker recorded the replayed run `expired` without running it.
+      expect(delivery.envelope.expiresAt).toBeGreaterThanOrEqual(replayedAt + 5_000)
+      expect(delivery.envelope.expiresAt).toBeLessThanOrEqual(Date.now() + 5_000)
+      expect(delivery.envelope.attempt).toBe(1)
+      await delivery.ack()
+    },
+  },
   'dead-letter.replay-selection': {
     title: 'replay honours ids and limit (oldest first) and leaves the rest in the store',
     requires: needsManagement,

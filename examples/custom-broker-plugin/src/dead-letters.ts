@@ -1,8 +1,8 @@
 import {
   type DeadLetter,
   type DeadLetterStore,
-  type Envelope,
   encodeEnvelope,
+  replayedEnvelope,
   safeJsonParse,
 } from '@conveyor/core/adapter'
 import { ensureOpen, type Runtime } from './runtime'
@@ -46,8 +46,7 @@ export function deadLetterStore(rt: Runtime): DeadLetterStore {
         for (const row of rows) {
           const dead = safeJsonParse(row.entry) as DeadLetter
           if (dead.envelope === undefined) continue
-          const { notBefore: _dropped, ...rest } = dead.envelope
-          const envelope: Envelope = { ...rest, queue, attempt: 1 }
+          const envelope = replayedEnvelope(dead.envelope, queue)
           await client.query(rt.sql.insert, [queue, encodeEnvelope(envelope), envelope.priority, 0])
           replayed++
         }

@@ -24,6 +24,7 @@ export { AlertTracker, type Transition } from './alerts/state'
 // In-memory implementations (what `memory://` resolves to)
 export { createMemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker'
 export { createMemoryStore, MemoryStore } from './broker/memory-store'
+export { replayedEnvelope } from './broker/replayed-envelope'
 // Contracts
 export * from './contracts/index'
 // Codec and limits

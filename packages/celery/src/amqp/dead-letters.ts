@@ -1,5 +1,5 @@
 import type { DeadLetter, DeadLetterPage, DeadLetterSelection, DeadLetterStore, Envelope } from '@conveyor/core/adapter'
-import { safeJsonParse } from '@conveyor/core/adapter'
+import { replayedEnvelope, safeJsonParse } from '@conveyor/core/adapter'
 import type { Channel, ChannelModel, GetMessage } from 'amqplib'
 import { envelopeToCelery } from '../protocol/message'
 import { amqpPublishOptions } from './amqp-message'
@@ -54,8 +54,7 @@ export class AmqpCeleryDeadLetters implements DeadLetterStore {
       for (const [message, entry] of await this.readAll(channel, queue)) {
         if (replayed >= limit || entry.envelope === undefined) continue
         if (wanted !== undefined && !wanted.has(entry.id)) continue
-        const envelope: Envelope = { ...entry.envelope, attempt: 1 }
-        delete (envelope as { notBefore?: number }).notBefore
+        const envelope = replayedEnvelope(entry.envelope, entry.envelope.queue)
         const celery = envelopeToCelery(envelope, envelope.priority)
         const options = amqpPublishOptions(celery, envelope.expiresAt)
         await publisher.publish('', queue, Buffer.from(celery.body, 'utf8'), options)

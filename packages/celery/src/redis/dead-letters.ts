@@ -1,5 +1,5 @@
 import type { DeadLetter, DeadLetterPage, DeadLetterSelection, DeadLetterStore, Envelope } from '@conveyor/core/adapter'
-import { safeJsonParse } from '@conveyor/core/adapter'
+import { replayedEnvelope, safeJsonParse } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { envelopeToCelery } from '../protocol/message'
 import type { QueueKeys } from './keys'
@@ -40,8 +40,7 @@ export class RedisCeleryDeadLetters implements DeadLetterStore {
     const chosen = (await this.matching(queue, selection.ids)).filter(([, entry]) => entry.envelope !== undefined)
     let replayed = 0
     for (const [item, entry] of chosen.slice(0, selection.limit ?? chosen.length)) {
-      const envelope: Envelope = { ...entry.envelope!, attempt: 1 }
-      delete (envelope as { notBefore?: number }).notBefore
+      const envelope = replayedEnvelope(entry.envelope!, entry.envelope!.queue)
       const kombuPriority = toKombuPriority(envelope.priority)
       const raw = encodeKombu(envelopeToCelery(envelope, kombuPriority), queue)
       const list = keys.lists[kombuListIndex(kombuPriority)]!

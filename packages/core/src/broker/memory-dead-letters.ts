@@ -2,6 +2,7 @@ import type { DeadLetter, DeadLetterStore } from '../contracts/dead-letter'
 import type { Envelope } from '../contracts/envelope'
 import { encodeEnvelope } from '../envelope/codec'
 import type { MemoryConnection } from './memory-connection'
+import { replayedEnvelope } from './replayed-envelope'
 
 /** The memory broker's dead letters: kept per queue in the store, replayed by publishing them again. */
 export function createMemoryDeadLetters(connection: MemoryConnection): DeadLetterStore {
@@ -27,8 +28,9 @@ export function createMemoryDeadLetters(connection: MemoryConnection): DeadLette
       }
       // Take them out first: a replayed message may be dead-lettered again before this loop ends.
       dead.splice(0, dead.length, ...keep)
-      for (const { notBefore: _drop, ...rest } of picked) {
-        connection.publishBody(queue, encodeEnvelope({ ...rest, attempt: 1 }), rest.priority)
+      for (const envelope of picked) {
+        const fresh = replayedEnvelope(envelope, envelope.queue)
+        connection.publishBody(queue, encodeEnvelope(fresh), fresh.priority)
       }
       return picked.length
     },

@@ -1,22 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import type { ConveyorEvent, EventStream, StoredEvent } from '@conveyor/core/adapter'
+import type { EventStream, StoredEvent } from '@conveyor/core/adapter'
 import { createRabbitMQEventStream, eventStreamQueue } from '@conveyor/rabbitmq'
-import { AMQP_URL } from '@conveyor/test-support'
+import { AMQP_URL, startedEvent } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { batchBodies, MAX_BATCH_CHARS } from '../src/event-stream-writer'
-
-const event = (n: number): ConveyorEvent => ({
-  type: 'task.started',
-  id: `run-${n}`,
-  task: 't',
-  queue: 'q',
-  attempt: 1,
-  at: Date.now(),
-  worker: 'w',
-  deliveryCount: 1,
-  enqueuedAt: Date.now(),
-})
 
 const idOf = (stored: StoredEvent) => ('id' in stored.event ? stored.event.id : undefined)
 
@@ -55,12 +43,12 @@ describe('rabbitmq event stream batches', () => {
     // A one-event message as an earlier version wrote it (a bare object), then batches.
     const connection = await connect(AMQP_URL)
     const channel = await connection.createConfirmChannel()
-    channel.sendToQueue(eventStreamQueue(prefix), Buffer.from(JSON.stringify(event(0))))
+    channel.sendToQueue(eventStreamQueue(prefix), Buffer.from(JSON.stringify(startedEvent(0))))
     await channel.waitForConfirms()
     await connection.close()
-    await stream.publish(Array.from({ length: 7 }, (_, n) => event(1 + n)))
-    await stream.publish([event(8)])
-    await stream.publish(Array.from({ length: 3 }, (_, n) => event(9 + n)))
+    await stream.publish(Array.from({ length: 7 }, (_, n) => startedEvent(1 + n)))
+    await stream.publish([startedEvent(8)])
+    await stream.publish(Array.from({ length: 3 }, (_, n) => startedEvent(9 + n)))
 
     const all = await readAll(stream, 3)
     expect(all.map(idOf)).toEqual(Array.from({ length: 12 }, (_, n) => `run-${n}`))

@@ -1,20 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { ConveyorEvent, EventStream } from '@conveyor/core/adapter'
+import type { EventStream } from '@conveyor/core/adapter'
 import { createRabbitMQEventStream, eventStreamQueue } from '@conveyor/rabbitmq'
-import { AMQP_URL, rawChannel } from '@conveyor/test-support'
+import { AMQP_URL, rawChannel, startedEvent } from '@conveyor/test-support'
 import { afterEach, describe, expect, it } from 'vitest'
-
-const event = (n: number): ConveyorEvent => ({
-  type: 'task.started',
-  id: `run-${n}`,
-  task: 't',
-  queue: 'q',
-  attempt: 1,
-  at: Date.now(),
-  worker: 'w',
-  deliveryCount: 1,
-  enqueuedAt: Date.now(),
-})
 
 async function storedIds(stream: EventStream): Promise<string[]> {
   const page = await stream.read('start', { limit: 100 })
@@ -38,15 +26,15 @@ describe('rabbitmq event stream whose queue was deleted behind its back', () => 
     prefix = `cvt.evgone.${randomUUID().slice(0, 8)}`
     const stream = createRabbitMQEventStream({ url: AMQP_URL, prefix })
     try {
-      await stream.publish([event(1)])
+      await stream.publish([startedEvent(1)])
       await deleteStream(prefix)
-      const second = await stream.publish([event(2)]).then(
+      const second = await stream.publish([startedEvent(2)]).then(
         () => 'resolved',
         (error: unknown) => error,
       )
       if (second === 'resolved') expect(await storedIds(stream)).toContain('run-2')
       else expect(second).toMatchObject({ code: 'CONVEYOR_UNROUTABLE' })
-      await stream.publish([event(3)])
+      await stream.publish([startedEvent(3)])
       expect(await storedIds(stream)).toContain('run-3')
     } finally {
       await stream.close()

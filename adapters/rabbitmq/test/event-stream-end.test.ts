@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
-import type { ConveyorEvent, EventStream, StoredEvent } from '@conveyor/core/adapter'
+import type { EventStream, StoredEvent } from '@conveyor/core/adapter'
 import { createRabbitMQEventStream, eventStreamQueue } from '@conveyor/rabbitmq'
-import { AMQP_URL } from '@conveyor/test-support'
+import { AMQP_URL, startedEvent } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -45,18 +45,6 @@ class SlowBrokerProxy {
   }
 }
 
-const event = (n: number): ConveyorEvent => ({
-  type: 'task.started',
-  id: `run-${n}`,
-  task: 't',
-  queue: 'q',
-  attempt: 1,
-  at: Date.now(),
-  worker: 'w',
-  deliveryCount: 1,
-  enqueuedAt: Date.now(),
-})
-
 const ids = (events: readonly StoredEvent[]) => events.map((stored) => ('id' in stored.event ? stored.event.id : ''))
 
 describe('rabbitmq event stream: reading from the end on a slow broker', () => {
@@ -76,8 +64,8 @@ describe('rabbitmq event stream: reading from the end on a slow broker', () => {
     prefix = `cvt.eve.${randomUUID().slice(0, 8)}`
     const writer = createRabbitMQEventStream({ url: AMQP_URL, prefix })
     opened.push(writer)
-    await writer.publish([event(1), event(2)])
-    await writer.publish([event(3)])
+    await writer.publish([startedEvent(1), startedEvent(2)])
+    await writer.publish([startedEvent(3)])
     await proxy.start()
     const reader = createRabbitMQEventStream({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}`, prefix })
     opened.push(reader)
@@ -90,7 +78,7 @@ describe('rabbitmq event stream: reading from the end on a slow broker', () => {
     // Nothing at or after a time continues from the end too.
     const later = await reader.read({ time: Date.now() + 60_000 })
     expect(later.events).toEqual([])
-    await writer.publish([event(4)])
+    await writer.publish([startedEvent(4)])
     expect(ids((await waiting).events)).toEqual(['run-4'])
     // Waits: a read that does not wait gets nothing from a broker this slow (that is allowed, old events are not).
     expect(ids((await reader.read({ after: end.cursor }, { blockMs: 3000 })).events)).toEqual(['run-4'])

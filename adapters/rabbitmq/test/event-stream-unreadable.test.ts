@@ -1,21 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import type { ConveyorEvent, EventStream } from '@conveyor/core/adapter'
+import type { EventStream } from '@conveyor/core/adapter'
 import { createRabbitMQEventStream, eventStreamQueue } from '@conveyor/rabbitmq'
-import { AMQP_URL } from '@conveyor/test-support'
+import { AMQP_URL, startedEvent } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
-
-const event = (n: number): ConveyorEvent => ({
-  type: 'task.started',
-  id: `run-${n}`,
-  task: 't',
-  queue: 'q',
-  attempt: 1,
-  at: Date.now(),
-  worker: 'w',
-  deliveryCount: 1,
-  enqueuedAt: Date.now(),
-})
 
 async function ids(stream: EventStream, limit: number): Promise<{ ids: string[]; cursor: string }> {
   const out: string[] = []
@@ -43,12 +31,12 @@ describe('rabbitmq event stream: messages it cannot read', () => {
     const stream = createRabbitMQEventStream({ url: AMQP_URL, prefix, logger })
     try {
       await stream.connect()
-      await stream.publish([event(1)])
+      await stream.publish([startedEvent(1)])
       const connection = await connect(AMQP_URL)
       const channel = await connection.createConfirmChannel()
       channel.sendToQueue(eventStreamQueue(prefix), Buffer.from('not json {'))
       await channel.waitForConfirms()
-      await stream.publish([event(2)])
+      await stream.publish([startedEvent(2)])
       channel.sendToQueue(eventStreamQueue(prefix), Buffer.from('still not json'))
       await channel.waitForConfirms()
       await connection.close()
@@ -57,7 +45,7 @@ describe('rabbitmq event stream: messages it cannot read', () => {
       const oneByOne = await ids(stream, 1)
       expect(oneByOne.ids).toEqual(['run-1', 'run-2'])
       // The trailing garbage is behind the cursor: a read after it waits for new events, not for it again.
-      await stream.publish([event(3)])
+      await stream.publish([startedEvent(3)])
       const next = await stream.read({ after: oneByOne.cursor })
       expect(next.events.map((e) => ('id' in e.event ? e.event.id : '?'))).toEqual(['run-3'])
       expect(warnings).toHaveLength(1)

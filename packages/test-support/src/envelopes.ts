@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Envelope } from '@conveyor/core/adapter'
+import type { ConveyorEvent, Envelope } from '@conveyor/core/adapter'
 
 let seq = 0
 
@@ -16,5 +16,20 @@ export function envelope(queue: string, overrides: Partial<Envelope> = {}): Enve
     maxAttempts: 3,
     createdAt: Date.now(),
     ...overrides,
+  }
+}
+
+/** A `task.started` event of run `run-<n>`, for event-stream tests that count runs by id. */
+export function startedEvent(n: number): ConveyorEvent {
+  return {
+    type: 'task.started',
+    id: `run-${n}`,
+    task: 't',
+    queue: 'q',
+    attempt: 1,
+    at: Date.now(),
+    worker: 'w',
+    deliveryCount: 1,
+    enqueuedAt: Date.now(),
   }
 }

@@ -1,5 +1,5 @@
 export { AMQP_URL, rawChannel } from './amqp'
-export { envelope } from './envelopes'
+export { envelope, startedEvent } from './envelopes'
 export { type UniquePrefixOptions, uniquePrefix } from './names'
 export { perNamespace } from './per-namespace'
 export { deletePrefix, REDIS_URL, rawRedis } from './redis'

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { type App, createApp } from '@conveyor/core'
+import { sleep } from '@conveyor/test-support'
 import type { ChannelModel } from 'amqplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CeleryCall, createCeleryAmqpBroker, toCeleryTime } from '../src/index'
@@ -46,8 +47,6 @@ async function readyCount(raw: ChannelModel, queue: string): Promise<number> {
   await channel.close()
   return messageCount
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('Celery ETAs on RabbitMQ', { timeout: 30_000 }, () => {
   let raw: ChannelModel

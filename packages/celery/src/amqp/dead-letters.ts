@@ -1,4 +1,4 @@
-import type { DeadLetter, DeadLetterPage, DeadLetterSelection, DeadLetterStore, Envelope } from '@conveyor/core/adapter'
+import type { DeadLetter, DeadLetterPage, DeadLetterSelection, DeadLetterStore } from '@conveyor/core/adapter'
 import { replayedEnvelope, safeJsonParse } from '@conveyor/core/adapter'
 import type { Channel, ChannelModel, GetMessage } from 'amqplib'
 import { envelopeToCelery } from '../protocol/message'

@@ -1,4 +1,4 @@
-import type { DeadLetter, DeadLetterPage, DeadLetterSelection, DeadLetterStore, Envelope } from '@conveyor/core/adapter'
+import type { DeadLetter, DeadLetterPage, DeadLetterSelection, DeadLetterStore } from '@conveyor/core/adapter'
 import { replayedEnvelope, safeJsonParse } from '@conveyor/core/adapter'
 import type { Redis } from 'ioredis'
 import { envelopeToCelery } from '../protocol/message'

@@ -1,23 +1,15 @@
 import { type Delivery, type Envelope, toErrorInfo } from '@conveyor/core/adapter'
-import { deletePrefix, envelope, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { envelope, REDIS_URL, uniquePrefix } from '@conveyor/test-support'
+import { describe, expect, it } from 'vitest'
 import { decodeStored } from '../src/codec'
 import { createRedisBroker } from '../src/index'
 import { queueKeys } from '../src/keys'
-import { until } from './helpers'
+import { redisScratch, until } from './helpers'
 
 // Two runs enqueued with the same caller-chosen id (EnqueueOptions.id) that both die are two dead letters, both
 // listed under that id. Replay and purge by id take every one of them, as the memory and RabbitMQ brokers do.
-let raw: Redis
-const prefixes: string[] = []
-beforeAll(async () => {
-  raw = await rawRedis()
-})
-afterAll(async () => {
-  for (const prefix of prefixes) await deletePrefix(raw, prefix)
-  raw.disconnect()
-})
+const scratch = redisScratch()
+const prefixes = scratch.prefixes
 
 const setup = () => {
   const prefix = uniquePrefix('dl-same-id')
@@ -50,7 +42,7 @@ describe('redis dead letters of runs that share an id', () => {
     expect((await broker.deadLetters.list('q')).map((d) => d.id)).toEqual(['order-1', 'order-1', 'order-1~2'])
     expect(await broker.deadLetters.replay('q', { ids: ['order-1'] })).toBe(2)
     // Both runs are back on the live queue, read through the store, oldest first.
-    const ready = (await raw.lrange(keys.ready[0]!, 0, -1)).map((stored) => decodeStored(stored, 'q'))
+    const ready = (await scratch.raw.lrange(keys.ready[0]!, 0, -1)).map((stored) => decodeStored(stored, 'q'))
     expect(ready.map((e) => [e.id, e.createdAt])).toEqual([
       ['order-1', 1000],
       ['order-1', 2000],
@@ -65,10 +57,10 @@ describe('redis dead letters of runs that share an id', () => {
     await deadLetterEach(broker, runs('order-2'))
     expect(await broker.deadLetters.purge('q', ['order-2'])).toBe(2)
     expect((await broker.deadLetters.list('q')).map((d) => d.id)).toEqual(['order-2~2'])
-    expect(await raw.hlen(keys.deadRecords)).toBe(1)
+    expect(await scratch.raw.hlen(keys.deadRecords)).toBe(1)
     expect(await broker.deadLetters.purge('q', ['order-2'])).toBe(0)
     expect(await broker.deadLetters.purge('q')).toBe(1)
-    expect(await raw.exists(keys.dead, keys.deadRecords)).toBe(0)
+    expect(await scratch.raw.exists(keys.dead, keys.deadRecords)).toBe(0)
     await broker.close()
   })
 })

@@ -1,18 +1,11 @@
 import type { ConveyorEvent } from '@conveyor/core/adapter'
-import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REDIS_URL, uniquePrefix } from '@conveyor/test-support'
+import { describe, expect, it } from 'vitest'
 import { createRedisEventStream, eventStreamKey } from '../src/index'
+import { redisScratch } from './helpers'
 
-let raw: Redis
-const prefixes: string[] = []
-beforeAll(async () => {
-  raw = await rawRedis()
-})
-afterAll(async () => {
-  for (const prefix of prefixes) await deletePrefix(raw, prefix)
-  raw.disconnect()
-})
+const scratch = redisScratch()
+const prefixes = scratch.prefixes
 
 function event(id: string): ConveyorEvent {
   return { type: 'task.started', taskId: id, time: Date.now() } as unknown as ConveyorEvent
@@ -28,8 +21,8 @@ async function poisoned(garbage: number) {
   await stream.publish([event('before')])
   const key = eventStreamKey(prefix)
   for (let i = 0; i < garbage; i++) {
-    await raw.xadd(key, '*', 'e', i % 2 === 0 ? 'not json {' : '"not a batch"')
-    await raw.xadd(key, '*', 'foo', 'bar', 'baz', 'qux')
+    await scratch.raw.xadd(key, '*', 'e', i % 2 === 0 ? 'not json {' : '"not a batch"')
+    await scratch.raw.xadd(key, '*', 'foo', 'bar', 'baz', 'qux')
   }
   await stream.publish([event('after')])
   return { stream, warnings }
@@ -79,7 +72,7 @@ describe('redis event stream: entries it cannot read', () => {
     const stream = createRedisEventStream({ url: REDIS_URL, prefix, logger: false })
     try {
       const key = eventStreamKey(prefix)
-      for (let i = 0; i < 4; i++) await raw.xadd(key, '*', 'e', 'garbage')
+      for (let i = 0; i < 4; i++) await scratch.raw.xadd(key, '*', 'e', 'garbage')
       await stream.publish([event('only')])
       const page = await stream.read('start', { limit: 1 })
       expect(page.events.map((e) => (e.event as unknown as { taskId: string }).taskId)).toEqual(['only'])

@@ -1,25 +1,16 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createApp, type StoredEvent } from '@conveyor/core'
-import { deletePrefix, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REDIS_URL, uniquePrefix } from '@conveyor/test-support'
+import { describe, expect, it } from 'vitest'
 import { createRedisBroker, createRedisResultBackend, eventStreamKey } from '../src/index'
-import { until } from './helpers'
+import { redisScratch, until } from './helpers'
 
 const fixture = fileURLToPath(new URL('./fixtures/events-reader.ts', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const JOBS = 10_000
-let raw: Redis
-const prefixes: string[] = []
-
-beforeAll(async () => {
-  raw = await rawRedis()
-})
-afterAll(async () => {
-  for (const prefix of prefixes) await deletePrefix(raw, prefix)
-  raw.disconnect()
-})
+const scratch = redisScratch()
+const prefixes = scratch.prefixes
 
 function redisApp(prefix: string, events: Parameters<typeof createApp>[0]['events'] = true) {
   prefixes.push(prefix)
@@ -84,16 +75,16 @@ describe('redis: events across processes and history', () => {
     const echo = app.task('events.echo', async (n: number) => n, { queue: 'events' })
     await app.worker({ queues: ['events'], concurrency: 20 }).start()
     // Something else sits on the stream's key: every XADD fails with WRONGTYPE.
-    await raw.set(eventStreamKey(prefix), 'not a stream')
+    await scratch.raw.set(eventStreamKey(prefix), 'not a stream')
     let succeeded = 0
     app.events.on('task.succeeded', () => succeeded++)
     for (let n = 0; n < 20; n++) await echo.enqueue(n)
     await until(() => succeeded === 20, 10_000, 'all 20 tasks to succeed while the stream fails')
     await app.events.flush()
     expect(app.events.stats().failed).toBeGreaterThan(0)
-    await raw.del(eventStreamKey(prefix))
+    await scratch.raw.del(eventStreamKey(prefix))
     await echo.enqueueMany(Array.from({ length: 1000 }, (_, n) => n))
-    await until(async () => (await raw.xlen(eventStreamKey(prefix))) > 0, 5000, 'events written again')
+    await until(async () => (await scratch.raw.xlen(eventStreamKey(prefix))) > 0, 5000, 'events written again')
     await until(async () => (await app.history!.list({ state: 'pending' })).runs.length === 0, 20_000, 'all run')
     await app.events.flush()
     // ~3,000 events were published into a bound of 200 (entries hold batches: the bound is approximate).

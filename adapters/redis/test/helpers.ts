@@ -1,7 +1,8 @@
 import type { BrokerInspector } from '@conveyor/conformance'
 import type { DeadLetter } from '@conveyor/core/adapter'
-import { until as waitUntil } from '@conveyor/test-support'
+import { deletePrefix, rawRedis, until as waitUntil } from '@conveyor/test-support'
 import type { Cluster, Redis } from 'ioredis'
+import { afterAll, beforeAll } from 'vitest'
 import { queueKeys } from '../src/keys'
 
 export { deletePrefix, envelope, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
@@ -26,5 +27,29 @@ export function rawInspector(raw: Redis | Cluster, namespace: string, close: () 
       return records.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DeadLetter)
     },
     close,
+  }
+}
+
+/**
+ * A file's raw client (`scratch.raw`, connected before its tests) and the prefixes its tests used
+ * (`scratch.prefixes.push(prefix)`), deleted after all of them, when the client is closed too.
+ */
+export function redisScratch(): { readonly raw: Redis; readonly prefixes: string[] } {
+  let client: Redis | undefined
+  const prefixes: string[] = []
+  beforeAll(async () => {
+    client = await rawRedis()
+  })
+  afterAll(async () => {
+    if (client === undefined) return
+    for (const prefix of prefixes) await deletePrefix(client, prefix)
+    client.disconnect()
+  })
+  return {
+    prefixes,
+    get raw(): Redis {
+      if (client === undefined) throw new Error('redisScratch().raw is connected in beforeAll: use it inside a test')
+      return client
+    },
   }
 }

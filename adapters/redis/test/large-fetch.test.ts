@@ -1,23 +1,14 @@
-import { deletePrefix, envelope, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { envelope, REDIS_URL, uniquePrefix } from '@conveyor/test-support'
+import { describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
 import { queueKeys } from '../src/keys'
 import { runScript } from '../src/scripts'
-import { until } from './helpers'
+import { redisScratch, until } from './helpers'
 
 // A fetch pops its messages first and writes them into flight after; Redis does not roll a script back, so a fetch
 // that fails after its pops loses what it took. Large fetches must not fail on size (Lua's unpack stops near 8 000).
-let raw: Redis
-const prefixes: string[] = []
-
-beforeAll(async () => {
-  raw = await rawRedis()
-})
-afterAll(async () => {
-  for (const prefix of prefixes) await deletePrefix(raw, prefix)
-  raw.disconnect()
-})
+const scratch = redisScratch()
+const prefixes = scratch.prefixes
 
 const publish = async (count: number) => {
   const prefix = uniquePrefix('large-fetch')
@@ -34,14 +25,14 @@ describe('redis large fetches', () => {
     const k = queueKeys(prefix, 'q')
     // The script itself, past the broker's maxBatch cap: it must hold up whatever count it is asked for.
     const reply = (await runScript(
-      raw,
+      scratch.raw,
       'fetch',
       [...k.ready, k.delayed, k.inflight, k.leases, k.wake, k.seq],
       [5000, 60_000, 1000],
     )) as [number, unknown, unknown, unknown[]]
     expect(reply[3].length).toBe(3 * 5000)
-    expect(await raw.hlen(k.inflight)).toBe(5000)
-    expect(await raw.zcard(k.leases)).toBe(5000)
+    expect(await scratch.raw.hlen(k.inflight)).toBe(5000)
+    expect(await scratch.raw.zcard(k.leases)).toBe(5000)
   })
 
   it('a consumer at the maxBatch cap with a large prefetch gets and acks all 5 000', async () => {

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { createApp } from '@conveyor/core'
 import type { Delivery } from '@conveyor/core/adapter'
-import { deletePrefix, envelope, REDIS_URL, rawRedis, uniquePrefix } from '@conveyor/test-support'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { envelope, REDIS_URL, uniquePrefix } from '@conveyor/test-support'
+import { describe, expect, it } from 'vitest'
 import { createRedisBroker } from '../src/index'
-import { until } from './helpers'
+import { redisScratch, until } from './helpers'
 
 /** Envelope JSON for `task` whose payload nests `depth` arrays (built as text: JSON.stringify would overflow). */
 const deepEnvelopeText = (task: string, queue: string, depth: number) =>
@@ -20,15 +19,8 @@ const deepEnvelopeText = (task: string, queue: string, depth: number) =>
     createdAt: Date.now(),
   }).replace('"payload":null', `"payload":${'['.repeat(depth)}${']'.repeat(depth)}`)
 
-let raw: Redis
-const prefixes: string[] = []
-beforeAll(async () => {
-  raw = await rawRedis()
-})
-afterAll(async () => {
-  for (const prefix of prefixes) await deletePrefix(raw, prefix)
-  raw.disconnect()
-})
+const scratch = redisScratch()
+const prefixes = scratch.prefixes
 const newPrefix = (what: string) => {
   const prefix = uniquePrefix(what)
   prefixes.push(prefix)

@@ -1,29 +1,20 @@
-import { deletePrefix, envelope, REDIS_URL, rawRedis, sleep, uniquePrefix } from '@conveyor/test-support'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { envelope, REDIS_URL, sleep, uniquePrefix } from '@conveyor/test-support'
+import { describe, expect, it } from 'vitest'
 import { createRedisBroker, type RedisLogger } from '../src/index'
-import { until } from './helpers'
+import { redisScratch, until } from './helpers'
 
-let raw: Redis
-const prefixes: string[] = []
-
-beforeAll(async () => {
-  raw = await rawRedis()
-})
-afterAll(async () => {
-  for (const prefix of prefixes) await deletePrefix(raw, prefix)
-  raw.disconnect()
-})
+const scratch = redisScratch()
+const prefixes = scratch.prefixes
 
 /** Kill every connection this prefix's adapters opened (main and blocking), as `CLIENT KILL` by an operator would. */
 async function killConnections(prefix: string): Promise<number> {
-  const list = (await raw.client('LIST')) as string
+  const list = (await scratch.raw.client('LIST')) as string
   const ids = list
     .split('\n')
     .filter((line) => line.includes(` name=conveyor:${prefix}`))
     .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
     .filter((id): id is string => id !== undefined)
-  for (const id of ids) await raw.client('KILL', 'ID', id).catch(() => {})
+  for (const id of ids) await scratch.raw.client('KILL', 'ID', id).catch(() => {})
   return ids.length
 }
 

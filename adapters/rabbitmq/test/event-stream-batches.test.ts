@@ -5,6 +5,7 @@ import { AMQP_URL, startedEvent } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { batchBodies, MAX_BATCH_CHARS } from '../src/event-stream-writer'
+import { deleteEventStream } from './helpers'
 
 const idOf = (stored: StoredEvent) => ('id' in stored.event ? stored.event.id : undefined)
 
@@ -21,10 +22,7 @@ async function readAll(stream: EventStream, limit: number): Promise<StoredEvent[
 describe('rabbitmq event stream batches', () => {
   let prefix = ''
   afterEach(async () => {
-    const connection = await connect(AMQP_URL)
-    const channel = await connection.createChannel()
-    await channel.deleteQueue(eventStreamQueue(prefix)).catch(() => undefined)
-    await connection.close()
+    await deleteEventStream(prefix)
   })
 
   it('cuts a batch into JSON arrays of at most MAX_BATCH_CHARS; a lone event stays a bare object', () => {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import type { EventStream, StoredEvent } from '@conveyor/core/adapter'
-import { createRabbitMQEventStream, eventStreamQueue } from '@conveyor/rabbitmq'
+import { createRabbitMQEventStream } from '@conveyor/rabbitmq'
 import { AMQP_URL, startedEvent } from '@conveyor/test-support'
-import { connect } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
+import { deleteEventStream } from './helpers'
 
 /**
  * A TCP proxy in front of the shared RabbitMQ that holds every byte from the broker for `delayMs` (in order): a broker
@@ -54,10 +54,7 @@ describe('rabbitmq event stream: reading from the end on a slow broker', () => {
   afterEach(async () => {
     await Promise.allSettled(opened.splice(0).map((stream) => stream.close()))
     await proxy.stop()
-    const connection = await connect(AMQP_URL)
-    const channel = await connection.createChannel()
-    await channel.deleteQueue(eventStreamQueue(prefix)).catch(() => undefined)
-    await connection.close()
+    await deleteEventStream(prefix)
   })
 
   it("never returns events written before a read from 'end', however late the broker answers", async () => {

@@ -4,6 +4,7 @@ import { createRabbitMQEventStream, eventStreamQueue } from '@conveyor/rabbitmq'
 import { AMQP_URL, startedEvent } from '@conveyor/test-support'
 import { connect } from 'amqplib'
 import { afterEach, describe, expect, it } from 'vitest'
+import { deleteEventStream } from './helpers'
 
 async function ids(stream: EventStream, limit: number): Promise<{ ids: string[]; cursor: string }> {
   const out: string[] = []
@@ -18,10 +19,7 @@ async function ids(stream: EventStream, limit: number): Promise<{ ids: string[];
 describe('rabbitmq event stream: messages it cannot read', () => {
   let prefix = ''
   afterEach(async () => {
-    const connection = await connect(AMQP_URL)
-    const channel = await connection.createChannel()
-    await channel.deleteQueue(eventStreamQueue(prefix)).catch(() => undefined)
-    await connection.close()
+    await deleteEventStream(prefix)
   })
 
   it('skips a non-JSON message, keeps the connection, and moves the cursor past it', async () => {

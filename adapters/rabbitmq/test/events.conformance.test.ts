@@ -1,7 +1,7 @@
 import { runEventStreamConformance } from '@conveyor/conformance'
-import { createRabbitMQEventStream, eventStreamQueue } from '@conveyor/rabbitmq'
+import { createRabbitMQEventStream } from '@conveyor/rabbitmq'
 import { AMQP_URL } from '@conveyor/test-support'
-import { connect } from 'amqplib'
+import { deleteEventStream } from './helpers'
 
 runEventStreamConformance({
   name: 'rabbitmq',
@@ -12,9 +12,6 @@ runEventStreamConformance({
       'RabbitMQ streams are bounded by bytes and age, dropping whole segments; the adapter test checks max-length-bytes',
   },
   cleanup: async ({ namespace }) => {
-    const connection = await connect(AMQP_URL)
-    const channel = await connection.createChannel()
-    await channel.deleteQueue(eventStreamQueue(namespace)).catch(() => undefined)
-    await connection.close()
+    await deleteEventStream(namespace)
   },
 })

@@ -7,6 +7,7 @@ import {
   catalogName,
   createRabbitMQBroker,
   decodeDeadLetterMessage,
+  eventStreamQueue,
   queueNames,
   type RabbitMQBroker,
   type RabbitMQBrokerOptions,
@@ -131,4 +132,12 @@ export function conformanceHooks(
     },
     cleanup: ({ namespace }: { namespace: string }) => cleanup(namespace),
   }
+}
+
+/** Delete an event stream's queue (a test's cleanup); gone already is fine. */
+export async function deleteEventStream(prefix: string): Promise<void> {
+  const connection = await connect(AMQP_URL)
+  const channel = await connection.createChannel()
+  await channel.deleteQueue(eventStreamQueue(prefix)).catch(() => undefined)
+  await connection.close()
 }

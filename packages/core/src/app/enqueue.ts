@@ -1,6 +1,6 @@
 import type { Envelope } from '../contracts/envelope'
 import { InvalidOptionsError } from '../errors/invalid-options-error'
-import { forgetRecords } from '../ops/replay-dead-letters'
+import { forgetRecords } from '../results/forget-records'
 import type { TaskDeclaration } from '../task/task'
 import type { AppCore } from './app-core'
 import { announceLocally, announceToStream, unannounce } from './app-events-setup'

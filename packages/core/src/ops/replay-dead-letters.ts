@@ -1,6 +1,6 @@
 import type { App } from '../app/app'
 import type { DeadLetter } from '../contracts/dead-letter'
-import type { ResultBackend } from '../contracts/result-backend'
+import { forgetRecords } from '../results/forget-records'
 
 /** Options of `replayDeadLetters`. */
 export interface ReplayDeadLettersOptions {
@@ -31,18 +31,7 @@ export async function replayDeadLetters(options: ReplayDeadLettersOptions): Prom
   }
   // The run's dead-lettered record goes first: `result()` on the replayed run would find it and answer at once with
   // the old outcome (a replay keeps the id), before the run had even started.
-  await forgetRecords(
-    app.results,
-    replayable.map((dead) => dead.id),
-  )
-  return app.broker.deadLetters.replay(queue, { ids: replayable.map((dead) => dead.id) })
-}
-
-/**
- * Drop stored records of runs about to run again under the same id (a replay, an enqueue reusing an id). Best effort:
- * a result store that is down does not stop the enqueue; the stale record is then what `result()` finds.
- */
-export async function forgetRecords(results: ResultBackend | undefined, ids: readonly string[]): Promise<void> {
-  if (results === undefined) return
-  await Promise.all(ids.map((id) => results.delete(id).catch(() => undefined)))
+  const ids = replayable.map((dead) => dead.id)
+  await forgetRecords(app.results, ids)
+  return app.broker.deadLetters.replay(queue, { ids })
 }

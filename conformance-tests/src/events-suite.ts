@@ -7,6 +7,7 @@ import type {
   TaskEvent,
   TaskHistory,
 } from '@conveyor/core/adapter'
+import { EventBatchBuilder, encodeEvent } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { newNamespace } from './harness/harness'
 import { rejection, sleep, within } from './harness/wait'
@@ -18,6 +19,7 @@ export const eventStreamTestIds = [
   'events.resume',
   'events.cross-instance',
   'events.end',
+  'events.batches',
   'events.blocking-read',
   'events.time-position',
   'events.retention-length',
@@ -106,7 +108,48 @@ async function readAll(stream: EventStream, limit = 100): Promise<StoredEvent[]>
 
 const ids = (events: readonly StoredEvent[]) => events.map((e) => ('id' in e.event ? e.event.id : e.event.type))
 
-type Test = { title: string; history?: boolean; run: (h: EventsHarness) => Promise<void> }
+type Test = {
+  title: string
+  history?: boolean
+  /** Why the test does not apply to this stream, if it does not. */
+  notFor?: (stream: EventStream) => string | undefined
+  run: (h: EventsHarness) => Promise<void>
+}
+
+/**
+ * Runs started and succeeded (pair rows), a retry between, and text JSON must escape, as the app's publisher builds
+ * them for a stream with `publishBatch`; with what a reader must get back (the events as JSON gives them).
+ */
+function batchOfRuns(h: EventsHarness, from: number): { events: ConveyorEvent[]; expected: unknown[] } {
+  const events: ConveyorEvent[] = []
+  for (let n = from; n < from + 6; n++) {
+    const started = h.event(n, n % 3 === 0 ? { notBefore: Date.now() - 50 } : {}) as Extract<
+      ConveyorEvent,
+      { type: 'task.started' }
+    >
+    events.push(started)
+    if (n % 3 === 1) {
+      const { deliveryCount: _d, enqueuedAt: _e, ...base } = started
+      events.push({
+        ...base,
+        type: 'task.retried',
+        durationMs: 2,
+        delayMs: 10,
+        error: { name: 'Error', message: 'é "x"' },
+      })
+    } else {
+      const { deliveryCount: _d, enqueuedAt: _e, notBefore: _n, ...base } = started
+      events.push({
+        ...base,
+        type: 'task.succeeded',
+        at: started.at + 3,
+        durationMs: 3,
+        result: `{"n":${n},"s":"ü\\n"}`,
+      })
+    }
+  }
+  return { events, expected: events.map((event) => JSON.parse(encodeEvent(event)) as unknown) }
+}
 
 const tests: { readonly [K in EventStreamTestId]: Test } = {
   'events.order': {
@@ -156,6 +199,29 @@ const tests: { readonly [K in EventStreamTestId]: Test } = {
       const events = Array.from({ length: 20 }, (_, n) => h.event(n))
       for (let i = 0; i < 20; i += 5) await writer.publish(events.slice(i, i + 5))
       expect((await readAll(reader)).map((e) => e.event)).toEqual(events)
+    },
+  },
+  'events.batches': {
+    title:
+      'a batch written with publishBatch (pair rows, names, escapes) reads back event for event, and resumes from any offset, one inside a pair included',
+    notFor: (stream) => (stream.publishBatch === undefined ? 'the stream has no publishBatch' : undefined),
+    run: async (h) => {
+      const stream = await h.stream()
+      const builder = new EventBatchBuilder()
+      const first = batchOfRuns(h, 0)
+      const second = batchOfRuns(h, 10)
+      for (const event of first.events) builder.add(event)
+      await stream.publishBatch!(builder.take()!)
+      for (const event of second.events) builder.add(event)
+      await stream.publishBatch!(builder.take()!)
+      const read = await readAll(stream, 3)
+      const expected = [...first.expected, ...second.expected]
+      expect(read.map((e) => e.event)).toEqual(expected)
+      expect(new Set(read.map((e) => e.offset)).size).toBe(expected.length)
+      for (let i = 0; i < read.length; i++) {
+        const next = await stream.read({ after: read[i]!.offset }, { limit: 1 })
+        expect(next.events.map((e) => e.event)).toEqual(expected.slice(i + 1, i + 2))
+      }
     },
   },
   'events.end': {
@@ -379,12 +445,16 @@ export function runEventStreamConformance(options: EventStreamSuiteOptions): voi
       it(
         `[${id}] ${test.title}`,
         async (ctx) => {
-          const reason =
+          let reason =
             options.skip?.[id] ??
             (test.history && options.createHistory === undefined ? 'has no task history of its own' : undefined)
           if (reason !== undefined) ctx.skip(`skipped by ${options.name}: ${reason}`)
           const h = new EventsHarness(options)
           try {
+            if (test.notFor !== undefined) {
+              reason = test.notFor(await h.stream())
+              if (reason !== undefined) ctx.skip(`not for ${options.name}: ${reason}`)
+            }
             await test.run(h)
           } finally {
             await h.dispose()

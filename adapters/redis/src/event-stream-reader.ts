@@ -1,11 +1,12 @@
 import { InvalidOptionsError } from '@conveyor/core'
 import {
   type ConveyorEvent,
+  decodeBatchNames,
+  decodeEventBatch,
   type EventPage,
   type EventPosition,
   type EventReadOptions,
   type StoredEvent,
-  safeJsonParse,
 } from '@conveyor/core/adapter'
 import { closeClient, duplicateClient, ensureConnected } from './connection'
 import type { RedisClient, RedisLogger } from './options'
@@ -217,11 +218,15 @@ function parseOffset(offset: string): Offset {
 
 /** The entry's batch, or undefined for an entry this stream's writer did not write. */
 function parseBatch(fields: string[]): (ConveyorEvent | undefined)[] | undefined {
-  const json = fields[0] === 'e' ? fields[1] : undefined
+  let json: string | undefined
+  let names: string | undefined
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'e') json = fields[i + 1]
+    else if (fields[i] === 'n') names = fields[i + 1]
+  }
   if (json === undefined) return undefined
   try {
-    const parsed = safeJsonParse(json)
-    return Array.isArray(parsed) ? (parsed as (ConveyorEvent | undefined)[]) : undefined
+    return decodeEventBatch(json, decodeBatchNames(names))
   } catch {
     return undefined
   }

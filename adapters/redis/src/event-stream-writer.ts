@@ -1,4 +1,4 @@
-import { type ConveyorEvent, joinEncoded } from '@conveyor/core/adapter'
+import { type ConveyorEvent, type EncodedEventBatch, joinEncoded } from '@conveyor/core/adapter'
 import type { RedisClient } from './options'
 
 /** Trim by age at most this often (`XTRIM MINID ~`); the length bound is kept on every append. */
@@ -25,15 +25,23 @@ export class EventWriter {
   constructor(private readonly setup: EventWriterSetup) {}
 
   publish(events: readonly ConveyorEvent[]): Promise<void> {
-    return this.append(events.length, () => JSON.stringify(events))
+    return this.append(events.length, () => ['e', JSON.stringify(events)])
   }
 
   publishEncoded(texts: readonly string[]): Promise<void> {
-    return this.append(texts.length, () => joinEncoded(texts))
+    return this.append(texts.length, () => ['e', joinEncoded(texts)])
   }
 
-  /** One entry holding a batch of `count` events (`json`: the batch as one JSON array). */
-  private async append(count: number, json: () => string): Promise<void> {
+  /** The batch's bytes as they are (field `e`), and its names table (field `n`) when its rows use one. */
+  publishBatch(batch: EncodedEventBatch): Promise<void> {
+    return this.append(batch.count, () => {
+      const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength)
+      return batch.names.length === 0 ? ['e', bytes] : ['e', bytes, 'n', JSON.stringify(batch.names)]
+    })
+  }
+
+  /** One entry holding a batch of `count` events (`fields`: `e`, the batch as one JSON array, and maybe `n`). */
+  private async append(count: number, fields: () => (string | Buffer)[]): Promise<void> {
     if (count === 0) return
     const { client, key, maxLength, maxAgeMs } = this.setup
     await this.setup.ready()
@@ -41,7 +49,7 @@ export class EventWriter {
     this.meanBatch = this.meanBatch === 0 ? count : this.meanBatch * 0.9 + count * 0.1
     const maxEntries = Math.max(1, Math.ceil(maxLength / this.meanBatch))
     const pipeline = client.pipeline()
-    pipeline.xadd(key, 'MAXLEN', maxEntries, '*', 'e', json())
+    pipeline.xadd(key, 'MAXLEN', maxEntries, '*', ...fields())
     if (now - this.lastAgeTrim >= AGE_TRIM_EVERY_MS) {
       this.lastAgeTrim = now
       pipeline.xtrim(key, 'MINID', '~', `${now - maxAgeMs}-0`)

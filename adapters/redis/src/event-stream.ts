@@ -70,6 +70,7 @@ export function createRedisEventStream(options: RedisEventStreamOptions = {}): E
     },
     publish: (events) => writer.publish(events),
     publishEncoded: (texts) => writer.publishEncoded(texts),
+    publishBatch: (batch) => writer.publishBatch(batch),
     read: (from, readOptions) => reader.read(from, readOptions),
   }
 }

@@ -2,20 +2,22 @@
  * What cross-process events cost a Redis worker, in measures that barely move with the machine's load (issue 13):
  * against a private redis-server (started here on a free port in 12000–22000, stopped at the end), drain a backlog
  * at concurrency 50 with events off and on, alternately, and print per job: the worker process's CPU time, Redis
- * commands and round trips (`INFO commandstats`, `INFO stats`), and the server's time in commands. Jobs/s is printed
- * too, but on a shared machine only the ratio of the per-job measures means much.
+ * commands and round trips (`INFO commandstats`, `INFO stats`), the server's time in commands, and the garbage
+ * collector's pauses. Jobs/s is printed too, but on a shared machine only the ratio of the per-job measures means much.
  *
- * `npx tsx --conditions=conveyor-source bench/src/tools/events-cost.ts [jobs=20000] [rounds=5]`
+ * `npx tsx --conditions=conveyor-source bench/src/tools/events-cost.ts [jobs=100000] [rounds=5]`
+ * (20,000 jobs drain in 0.15 s at concurrency 50: too short for the ratio to settle)
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { createApp } from '@conveyor/core'
 import { createRedisBroker } from '@conveyor/redis'
 import { Redis } from 'ioredis'
 
-const jobs = Number(process.argv[2] ?? 20_000)
+const jobs = Number(process.argv[2] ?? 100_000)
 const rounds = Number(process.argv[3] ?? 5)
 const port = 12000 + Math.floor(Math.random() * 10_000)
 const dir = mkdtempSync(join(tmpdir(), 'cv-events-cost-'))
@@ -31,6 +33,9 @@ interface Sample {
   readonly callsPerJob: number
   readonly roundTripsPerJob: number
   readonly serverUsPerJob: number
+  /** Garbage collections per 1,000 jobs, and their pause time per job. */
+  readonly gcPerThousandJobs: number
+  readonly gcUsPerJob: number
 }
 
 /** Calls and server microseconds over every command, from `INFO commandstats`. */
@@ -52,6 +57,15 @@ async function processed(): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0)
 }
 
+/** Garbage collections seen (count and total pause), by a PerformanceObserver; read around each sample. */
+const gc = { count: 0, ms: 0 }
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count++
+    gc.ms += entry.duration
+  }
+}).observe({ entryTypes: ['gc'] })
+
 async function sample(events: boolean, round: number): Promise<Sample> {
   const prefix = `cost-${events ? 'on' : 'off'}-${round}`
   const broker = createRedisBroker({ url, prefix, logger: false })
@@ -63,7 +77,7 @@ async function sample(events: boolean, round: number): Promise<Sample> {
   await app.events.flush()
   const skip = Math.floor(jobs * 0.05)
   let done = 0
-  let from = { at: 0, cpu: process.cpuUsage(), totals: { calls: 0, usec: 0 }, processed: 0 }
+  let from = { at: 0, cpu: process.cpuUsage(), totals: { calls: 0, usec: 0 }, processed: 0, gc: { ...gc } }
   let marking: Promise<void> | undefined
   let finished!: () => void
   const all = new Promise<void>((resolve) => {
@@ -74,8 +88,9 @@ async function sample(events: boolean, round: number): Promise<Sample> {
     if (done === skip) {
       const at = performance.now()
       const cpu = process.cpuUsage()
+      const gcFrom = { ...gc }
       marking = Promise.all([commandTotals(), processed()]).then(([totals, count]) => {
-        from = { at, cpu, totals, processed: count }
+        from = { at, cpu, totals, processed: count, gc: gcFrom }
       })
     }
     if (done === jobs) finished()
@@ -85,6 +100,7 @@ async function sample(events: boolean, round: number): Promise<Sample> {
   await all
   const elapsed = performance.now() - from.at
   const cpu = process.cpuUsage(from.cpu)
+  const gcTo = { ...gc }
   await marking
   await app.events.flush()
   const [totals, count] = await Promise.all([commandTotals(), processed()])
@@ -98,6 +114,8 @@ async function sample(events: boolean, round: number): Promise<Sample> {
     callsPerJob: (totals.calls - from.totals.calls) / n,
     roundTripsPerJob: (count - from.processed) / n,
     serverUsPerJob: (totals.usec - from.totals.usec) / n,
+    gcPerThousandJobs: ((gcTo.count - from.gc.count) * 1000) / n,
+    gcUsPerJob: ((gcTo.ms - from.gc.ms) * 1000) / n,
   }
 }
 
@@ -116,7 +134,8 @@ try {
       process.stdout.write(
         `events ${events ? 'on ' : 'off'} #${round + 1}: ${s.jobsPerSecond.toFixed(0)} jobs/s, ` +
           `client CPU ${s.cpuUsPerJob.toFixed(2)} µs/job, ${s.callsPerJob.toFixed(3)} commands/job ` +
-          `(${s.roundTripsPerJob.toFixed(3)} processed), server ${s.serverUsPerJob.toFixed(2)} µs/job\n`,
+          `(${s.roundTripsPerJob.toFixed(3)} processed), server ${s.serverUsPerJob.toFixed(2)} µs/job, ` +
+          `GC ${s.gcPerThousandJobs.toFixed(2)}/1000 jobs ${s.gcUsPerJob.toFixed(2)} µs/job\n`,
       )
     }
   }
@@ -133,6 +152,8 @@ try {
   row('commands/job', 'callsPerJob', 3)
   row('processed/job', 'roundTripsPerJob', 3)
   row('server µs/job', 'serverUsPerJob', 2)
+  row('GCs per 1,000 jobs', 'gcPerThousandJobs', 2)
+  row('GC pause µs/job', 'gcUsPerJob', 2)
 } finally {
   admin.disconnect()
   server.kill('SIGTERM')

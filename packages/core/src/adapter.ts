@@ -35,7 +35,9 @@ export { MAX_INPUT_DEPTH, MAX_JSON_DEPTH } from './envelope/json-depth'
 export { safeJsonParse } from './envelope/safe-json'
 // Events: publishing, following and folding a stream
 export { encodeEvent, joinEncoded } from './events/encode-event'
+export { EventBatchBuilder } from './events/event-batch-builder'
 export { EventPublisher, type EventPublisherOptions } from './events/event-publisher'
+export { batchText, decodeBatchNames, decodeEventBatch } from './events/event-rows'
 export { type EventSink, TaskEventEmitter, type TaskEventName } from './events/events'
 export {
   foldRun,

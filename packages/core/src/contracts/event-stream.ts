@@ -199,8 +199,29 @@ export interface EventStream {
    * then keeps no event objects around for it. Same rules as `publish`.
    */
   publishEncoded?(texts: readonly string[]): Promise<void>
+  /**
+   * Optional: append a batch the app's publisher wrote as bytes (`EncodedEventBatch`), for a stream that stores a
+   * batch as one record, as the Redis stream does. The app uses it when it keeps no task history of its own (a
+   * history needs each event as an object and a text). A stream that implements it must read such records back with
+   * `decodeEventBatch` (from `@conveyor/core/adapter`), which expands the batch's pair rows into events. Same rules as
+   * `publish`.
+   */
+  publishBatch?(batch: EncodedEventBatch): Promise<void>
   /** Read up to `limit` events from `from`. */
   read(from: EventPosition, options?: EventReadOptions): Promise<EventPage>
+}
+
+/**
+ * A batch of events as one JSON array in UTF-8: each item an event object, or a row that stands for a run's
+ * `task.started` and `task.succeeded` together, naming its task, queue and worker by their index in `names`.
+ * Store `bytes` and `names` as they are; `decodeEventBatch(text, names)` gives the events back, in order.
+ */
+export interface EncodedEventBatch {
+  readonly bytes: Uint8Array
+  /** Events in the batch, a row counting as two. */
+  readonly count: number
+  /** Task, queue and worker names the rows refer to by index. */
+  readonly names: readonly string[]
 }
 
 /** Options an app passes when it asks a broker for its stream (`Broker.eventStream`). */

@@ -15,6 +15,7 @@ export type { Envelope } from './envelope'
 export { MAX_ATTEMPTS_HEADER, MAX_PRIORITY, MIN_PRIORITY } from './envelope'
 export type {
   ConveyorEvent,
+  EncodedEventBatch,
   EventPage,
   EventPayload,
   EventPosition,

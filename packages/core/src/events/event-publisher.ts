@@ -1,7 +1,8 @@
-import type { ConveyorEvent, EventStream } from '../contracts/event-stream'
+import type { ConveyorEvent, EncodedEventBatch, EventStream } from '../contracts/event-stream'
 import type { TaskHistory } from '../contracts/task-history'
 import type { Logger } from '../logging/logger'
 import { encodeEvent } from './encode-event'
+import { EventBatchBuilder } from './event-batch-builder'
 
 export interface EventPublisherOptions {
   /** Where events go; either may be absent. */
@@ -10,7 +11,10 @@ export interface EventPublisherOptions {
   readonly logger: Logger
   /** How long an event may wait in the buffer before it is written. Defaults to 20 ms. */
   readonly flushIntervalMs?: number
-  /** Most events per write. Defaults to 500. */
+  /**
+   * Most events per write. Defaults to 500, and to 2,000 for a stream that stores batches (`publishBatch`: a pair row
+   * is about 60 bytes, and each write costs the app a round trip's worth of client work whatever its size).
+   */
   readonly maxBatch?: number
   /** Most events held while the store is slow or down; newer ones are dropped (and counted). Defaults to 20,000. */
   readonly maxBuffered?: number
@@ -32,10 +36,14 @@ export interface EventPublishStats {
   readonly buffered: number
 }
 
-/** What one write takes: the events, as objects and/or as JSON text, whichever the stream and history need. */
+/**
+ * What one write takes: the events as objects and/or as JSON text, whichever the stream and history need, or as the
+ * bytes of one batch (`encoded`) for a stream that stores batches.
+ */
 interface Batch {
   readonly events: ConveyorEvent[]
   readonly texts: string[]
+  readonly encoded?: EncodedEventBatch
   readonly size: number
 }
 
@@ -44,9 +52,11 @@ interface Batch {
  * Never throws into the caller and never makes a task wait, except `barrier()` (bounded, skipped while the store is
  * failing), which the app uses where order across processes matters: before a message is handed to the broker.
  *
- * Each event is encoded to JSON once, when it is pushed (`encodeEvent`), and only the text waits in the buffer when
- * nothing needs the object (a stream with `publishEncoded` and no history): the object dies young, which the garbage
- * collector handles for almost nothing, instead of living until the flush.
+ * Each event is encoded once, when it is pushed. For a stream that stores batches (`publishBatch`) and no history, it
+ * is written straight into the batch's bytes (`EventBatchBuilder`, which also folds a run's start and success into one
+ * row); otherwise to its JSON text (`encodeEvent`), and only the text waits in the buffer when nothing needs the object
+ * (a stream with `publishEncoded` and no history): the object dies young, which the garbage collector handles for
+ * almost nothing, instead of living until the flush.
  */
 export class EventPublisher {
   private events: ConveyorEvent[] = []
@@ -56,6 +66,7 @@ export class EventPublisher {
   private inWrite = 0
   private readonly keepObjects: boolean
   private readonly keepTexts: boolean
+  private readonly builder: EventBatchBuilder | undefined
   private writing: Promise<void> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   private failing = false
@@ -69,12 +80,14 @@ export class EventPublisher {
 
   constructor(private readonly options: EventPublisherOptions) {
     this.flushIntervalMs = options.flushIntervalMs ?? 20
-    this.maxBatch = options.maxBatch ?? 500
     this.maxBuffered = options.maxBuffered ?? 20_000
     this.barrierTimeoutMs = options.barrierTimeoutMs ?? 1000
-    const encodedStream = options.stream?.publishEncoded !== undefined
-    this.keepObjects = options.history !== undefined || (options.stream !== undefined && !encodedStream)
-    this.keepTexts = encodedStream || options.history !== undefined
+    const { stream, history } = options
+    this.builder = stream?.publishBatch !== undefined && history === undefined ? new EventBatchBuilder() : undefined
+    this.maxBatch = options.maxBatch ?? (this.builder !== undefined ? 2000 : 500)
+    const encodedStream = stream?.publishEncoded !== undefined
+    this.keepObjects = this.builder === undefined && (history !== undefined || (stream !== undefined && !encodedStream))
+    this.keepTexts = this.builder === undefined && (encodedStream || history !== undefined)
   }
 
   /** Take one event (the emitter's sink). */
@@ -84,29 +97,44 @@ export class EventPublisher {
       return
     }
     // Encoded first: an event that does not serialize (the emitter's caller catches the throw) leaves no half entry.
-    if (this.keepTexts) this.texts.push(encodeEvent(event))
+    if (this.builder !== undefined) this.builder.add(event)
+    else if (this.keepTexts) this.texts.push(encodeEvent(event))
     if (this.keepObjects) this.events.push(event)
     this.size++
-    if (this.size >= this.maxBatch) this.flush()
-    else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), this.flushIntervalMs)
-      this.timer.unref()
-    }
+    if (this.size >= this.maxBatch) this.flush({ carry: true })
+    else this.arm()
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined) return
+    this.timer = setTimeout(() => this.flush({ carry: true }), this.flushIntervalMs)
+    this.timer.unref()
   }
 
   stats(): EventPublishStats {
     return { ...this.counts, buffered: this.size + this.inWrite }
   }
 
-  /** Start writing what is buffered now; resolves when it was written (or failed). */
-  flush(): Promise<void> {
+  /**
+   * Start writing what is buffered now; resolves when it was written (or failed). The publisher's own flushes (timer,
+   * full batch) `carry` the starts of runs begun within the last flush interval to the next batch, where their
+   * success most likely joins them in one row; they are written with it, by the next flush (so within two intervals),
+   * or by any `flush()` without `carry` (a barrier, close, the app's).
+   */
+  flush(options: { readonly carry?: boolean } = {}): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
     if (this.size === 0) return this.writing
-    const batch: Batch = { events: this.events, texts: this.texts, size: this.size }
+    const carry =
+      options.carry === true ? { since: Date.now() - this.flushIntervalMs, max: this.maxBatch >> 1 } : undefined
+    const encoded = this.builder?.take(carry)
+    const size = encoded !== undefined ? encoded.count : this.builder !== undefined ? 0 : this.size
+    const batch: Batch = { events: this.events, texts: this.texts, size, ...(encoded ? { encoded } : {}) }
     this.events = []
     this.texts = []
-    this.size = 0
+    this.size = this.builder?.size ?? 0
+    if (this.size > 0) this.arm()
+    if (size === 0) return this.writing
     this.inWrite += batch.size
     this.writing = this.writing
       .then(() => this.write(batch))
@@ -140,6 +168,9 @@ export class EventPublisher {
   }
 
   private async write(all: Batch): Promise<void> {
+    // An encoded batch goes whole (push() flushed it at maxBatch events), and only to the stream: with a history the
+    // publisher keeps objects and texts instead.
+    if (all.encoded !== undefined) return this.toStream(all)
     for (let i = 0; i < all.size; i += this.maxBatch) {
       const whole = i === 0 && all.size <= this.maxBatch
       const batch: Batch = whole
@@ -157,7 +188,8 @@ export class EventPublisher {
     const stream = this.options.stream
     if (stream === undefined) return
     try {
-      if (stream.publishEncoded !== undefined) await stream.publishEncoded(batch.texts)
+      if (batch.encoded !== undefined) await stream.publishBatch!(batch.encoded)
+      else if (stream.publishEncoded !== undefined) await stream.publishEncoded(batch.texts)
       else await stream.publish(batch.events)
       this.counts.published += batch.size
       if (this.failing) this.options.logger.info({ stream: stream.name }, 'events are written to the stream again')

@@ -1,5 +1,6 @@
 import type { DeadLetterReason, ErrorInfo } from '../contracts/dead-letter'
 import type { Envelope } from '../contracts/envelope'
+import type { ConveyorEvent } from '../contracts/event-stream'
 import type { ProcessSpan, Tracing } from '../contracts/tracing'
 import { toErrorInfo } from '../envelope/error-info'
 import { ConveyorError } from '../errors/conveyor-error'
@@ -121,11 +122,14 @@ function refusal(run: Run, task: RegisteredTask): { reason: DeadLetterReason; er
   return undefined
 }
 
+type StartedEvent = Extract<ConveyorEvent, { type: 'task.started' }>
+
 function announceStarted(run: Run): void {
   const { envelope, runtime } = run
   if (!runtime.events.wants('task.started')) return
-  // Built in one literal, `type` included, so the stream publisher takes it as is (the hot path: no spreads).
-  runtime.events.emit('task.started', {
+  // Built in one literal, `type` included, so the stream publisher takes it as is (the hot path: no spread, which
+  // copies property by property; `notBefore` is added only to a run that was held back).
+  const event: { -readonly [K in keyof StartedEvent]: StartedEvent[K] } = {
     type: 'task.started',
     id: envelope.id,
     task: envelope.task,
@@ -135,8 +139,9 @@ function announceStarted(run: Run): void {
     worker: runtime.workerId,
     deliveryCount: run.execution.delivery.deliveryCount,
     enqueuedAt: envelope.createdAt,
-    ...(envelope.notBefore !== undefined ? { notBefore: envelope.notBefore } : {}),
-  })
+  }
+  if (envelope.notBefore !== undefined) event.notBefore = envelope.notBefore
+  runtime.events.emit('task.started', event)
 }
 
 async function beforeRun(run: Run): Promise<BeforeRunVerdict> {

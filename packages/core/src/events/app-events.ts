@@ -17,9 +17,9 @@ export interface AppEventsOptions {
   /**
    * Publish this process's task and worker events to the stream (and fold them into the task history), batched in
    * the background. `createApp({ events: true })` or any `events` options object turns it on (this defaults to true
-   * inside one); without `events` an app publishes nothing: at concurrency 50 on Redis publishing costs more than the
-   * 15% of throughput the project allows a default (docs/events-and-history.md). Workers must publish for the
-   * dashboard's task pages and history. Reading (`subscribe`) works either way.
+   * inside one); without `events` an app publishes nothing (the cost, and why it is not the default:
+   * docs/events-and-history.md). Workers must publish for the dashboard's task pages and history. Reading
+   * (`subscribe`) works either way.
    */
   readonly publish?: boolean
   /** The stream to publish to and read from. Defaults to the broker's (`Broker.eventStream`); `false` for none. */

@@ -70,13 +70,19 @@ export class EventBatchBuilder {
   }
 
   /**
-   * The batch so far, or undefined when it holds no event. Held starts are written last, except those begun at or
-   * after `carry.since` (the run is likely to succeed within the next batch, and one row is cheaper than two events),
-   * which stay held for the next batch — unless more than `carry.max` are held. The builder starts a new batch.
+   * The batch so far, or undefined when it holds no event. Held starts are written last, except those begun between
+   * `carry.since` and `carry.until` (the run is likely to succeed within the next batch, and one row is cheaper than
+   * two events), which stay held for the next batch — unless more than `carry.max` are held. A start stamped after
+   * `until` (the clock was set back) is written, so it cannot be carried for as long as the clock is behind.
    */
-  take(carry?: { readonly since: number; readonly max: number }): EncodedEventBatch | undefined {
+  take(carry?: {
+    readonly since: number
+    readonly until: number
+    readonly max: number
+  }): EncodedEventBatch | undefined {
     for (const [id, started] of this.held) {
-      if (carry !== undefined && this.held.size <= carry.max && started.at >= carry.since) continue
+      const young = carry !== undefined && started.at >= carry.since && started.at <= carry.until
+      if (young && this.held.size <= carry.max) continue
       this.writeEvent(started)
       this.held.delete(id)
     }
@@ -92,12 +98,8 @@ export class EventBatchBuilder {
     return batch
   }
 
+  /** Only called with at least one item written: its separator becomes the closing bracket. */
   private closeArray(): Buffer {
-    if (this.offset === 0) {
-      this.ensure(2)
-      this.bytes[this.offset++] = 0x5b
-    }
-    // The item separator after the last item becomes the closing bracket; the opening one is written first.
     this.bytes[this.offset - 1] = 0x5d
     return this.bytes.subarray(0, this.offset)
   }
@@ -262,6 +264,7 @@ function pairs(started: Started, succeeded: Succeeded): boolean {
     started.worker === succeeded.worker &&
     started.task === succeeded.task &&
     started.queue === succeeded.queue &&
+    (succeeded.result !== undefined || succeeded.resultTruncated !== true) &&
     isTime(started.at) &&
     isTime(started.enqueuedAt) &&
     isTime(succeeded.at) &&

@@ -125,8 +125,9 @@ export class EventPublisher {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
     if (this.size === 0) return this.writing
+    const now = Date.now()
     const carry =
-      options.carry === true ? { since: Date.now() - this.flushIntervalMs, max: this.maxBatch >> 1 } : undefined
+      options.carry === true ? { since: now - this.flushIntervalMs, until: now, max: this.maxBatch >> 1 } : undefined
     const encoded = this.builder?.take(carry)
     const size = encoded !== undefined ? encoded.count : this.builder !== undefined ? 0 : this.size
     const batch: Batch = { events: this.events, texts: this.texts, size, ...(encoded ? { encoded } : {}) }

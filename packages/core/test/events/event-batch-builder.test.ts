@@ -153,26 +153,41 @@ describe('EventBatchBuilder: a batch as bytes, read back as the events written',
     builder.add(started('old', { at: 100 }))
     builder.add(started('young', { at: 200 }))
     builder.add(succeeded('other'))
-    const first = builder.take({ since: 150, max: 10 })!
+    const first = builder.take({ since: 150, until: 1000, max: 10 })!
     expect(first.count).toBe(2)
     expect(decode(first)).toEqual(asRead([succeeded('other'), started('old', { at: 100 })]))
     expect(builder.size).toBe(1)
     builder.add(succeeded('young'))
-    const second = builder.take({ since: 150, max: 10 })!
+    const second = builder.take({ since: 150, until: 1000, max: 10 })!
     expect(second.count).toBe(2)
     expect(JSON.parse(batchText(second))).toHaveLength(1)
     expect(decode(second)).toEqual(asRead([started('young', { at: 200 }), succeeded('young')]))
     // Without `carry` (a barrier, close) every held start is written.
     builder.add(started('last', { at: 300 }))
-    expect(builder.take({ since: 0, max: 10 })).toBeUndefined()
+    expect(builder.take({ since: 0, until: 1000, max: 10 })).toBeUndefined()
     expect(decode(builder.take())).toEqual(asRead([started('last', { at: 300 })]))
     expect(builder.size).toBe(0)
+  })
+
+  it('writes a start stamped after `until` (a clock set back) rather than carrying it while the clock is behind', () => {
+    const builder = new EventBatchBuilder()
+    builder.add(started('ahead', { at: 5000 }))
+    builder.add(started('now', { at: 900 }))
+    const batch = builder.take({ since: 800, until: 1000, max: 10 })!
+    expect(decode(batch)).toEqual(asRead([started('ahead', { at: 5000 })]))
+    expect(builder.size).toBe(1)
+  })
+
+  it('keeps a success that says its result was cut but carries none as an event of its own', () => {
+    const odd = [started('cut'), succeeded('cut', { resultTruncated: true })]
+    expect(JSON.parse(batchText(build(odd)!))).toHaveLength(2)
+    expect(decode(build(odd))).toEqual(asRead(odd))
   })
 
   it('carries at most `max` starts: the oldest beyond it are written', () => {
     const builder = new EventBatchBuilder()
     for (let i = 0; i < 10; i++) builder.add(started(`s${i}`, { at: 1000 + i }))
-    const batch = builder.take({ since: 0, max: 4 })!
+    const batch = builder.take({ since: 0, until: 2000, max: 4 })!
     expect(batch.count).toBe(6)
     expect(decode(batch).map((event) => (event as Started).id)).toEqual(['s0', 's1', 's2', 's3', 's4', 's5'])
     expect(builder.size).toBe(4)

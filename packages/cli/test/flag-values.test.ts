@@ -62,6 +62,15 @@ describe('empty and non-decimal flag values (L1)', () => {
     await refused(['dashboard', '--app', NO_APP, '-p', '70000'], /--port must be an integer from 0 to 65535/)
   })
 
+  it('refuses a --stats-interval a timer cannot keep (above 2³¹−1 ms Node fires every millisecond) or a busy one', async () => {
+    for (const value of ['3000000000', '3600001', '99']) {
+      await refused(
+        ['worker', '--app', NO_APP, '--stats-interval', value],
+        new RegExp(`--stats-interval must be an integer from 100 to 3600000.*got "${value}"`),
+      )
+    }
+  })
+
   it('still reads plain decimals, with blanks around them', async () => {
     // Parsing passes; loading the missing module fails.
     expect((await run(['worker', '--app', NO_APP, '--drain-timeout', ' 0 ', '--health-port', '0'])).code).toBe(1)

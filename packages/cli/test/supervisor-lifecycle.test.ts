@@ -97,6 +97,20 @@ describe('conveyor worker lifecycle (supervised, on Redis)', { timeout: 120_000 
     expect(await worker.exited).toBe(0)
   })
 
+  it('SIGTERM with a --drain-timeout past 24.8 days still lets running tasks finish', async () => {
+    const { env, app, journal } = await setup('long-drain')
+    const worker = start(['worker', '--app', REDIS_APP, '-c', '2', '--drain-timeout', '3000000000'], env)
+    await worker.waitForLog(msg('worker ready'))
+    for (let n = 0; n < 2; n++) await app.enqueue('work.slow', { ms: 1500, n })
+    await until(() => journal().filter((e) => e.event === 'start').length === 2, 30_000, 'two tasks running')
+    worker.signal('SIGTERM')
+    expect(await worker.exited).toBe(0)
+    // The backstop past the drain was a plain setTimeout: over 2³¹−1 ms it fired at once and stopped everything.
+    expect(worker.logs().filter(msg('stopping now'))).toEqual([])
+    expect(journal().filter((e) => e.event === 'end')).toHaveLength(2)
+    expect(await app.broker.stats('default')).toMatchObject({ ready: 0, inFlight: 0 })
+  })
+
   it('a second SIGTERM stops at once and gives running tasks back to the queue', async () => {
     const { env, app, journal } = await setup('hardstop')
     const worker = start(['worker', '--app', REDIS_APP, '-c', '2'], env)

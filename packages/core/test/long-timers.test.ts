@@ -48,4 +48,28 @@ describe('time spans past what setTimeout holds', () => {
       await app.close()
     }
   })
+
+  it('worker.stop({ timeoutMs }) past 24.8 days lets running tasks finish instead of giving them back at once', async () => {
+    const app = createApp({ broker: 'memory://', logger: false })
+    let finished = 0
+    let aborted = 0
+    const slow = app.task('slow', async (_: null, ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      if (ctx.signal.aborted) aborted++
+      else finished++
+      return 'done'
+    })
+    const worker = app.worker()
+    await worker.start()
+    try {
+      const started = new Promise<void>((resolve) => app.events.once('task.started', () => resolve()))
+      const run = await slow.enqueue(null)
+      await started
+      await worker.stop({ timeoutMs: MONTH })
+      expect({ finished, aborted }).toEqual({ finished: 1, aborted: 0 })
+      expect(await run.result({ timeoutMs: 1000 })).toBe('done')
+    } finally {
+      await app.close()
+    }
+  })
 })

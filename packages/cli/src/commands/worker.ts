@@ -41,6 +41,9 @@ Options:
       --metrics-port <port>       serve Prometheus metrics at /metrics: every worker process's task counts,
                                   durations, queue depth and load, added up, and the processes' own
       --restart-backoff <ms>      first restart delay of a failing process, doubling to 30 s (default 500)
+      --stats-interval <ms>       how often each process reports its counts and metrics to the supervisor
+                                  (default 2000, 100 to 3600000): how far /metrics lags, and what a
+                                  crashed process's last counts can lose
       --events                    publish task and worker events to the broker's event stream, for
                                   \`conveyor events\`, the dashboard and task history (what the app
                                   module's createApp({ events: true }) does; off by default)
@@ -145,7 +148,7 @@ export function parseWorkerFlags(argv: readonly string[], env: CliIo['env']): Wo
     ...optionalField('terminateGraceMs', optional('terminate-grace')),
     ...optionalField('healthPort', healthPort),
     ...optionalField('metricsPort', metricsPort),
-    ...optionalField('statsIntervalMs', optional('stats-interval')),
+    ...optionalField('statsIntervalMs', optional('stats-interval', 100, 3_600_000)),
     ...(values['restart-backoff'] !== undefined ? { restart: { baseMs: int('restart-backoff', 500) } } : {}),
   }
   return { app, inline: values.inline === true, queues, concurrency, pools, options }

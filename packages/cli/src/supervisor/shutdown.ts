@@ -1,4 +1,5 @@
 import type { Server } from 'node:http'
+import { longTimeout } from '@conveyor/core/adapter'
 import { allExited, type Slot, type SupervisorState } from './state'
 
 /**
@@ -49,10 +50,10 @@ export class Shutdown {
     }
     if (allExited(state.slots)) void this.finishAll()
     // Children stop themselves at the drain deadline; this is the backstop if one hangs.
-    const deadline = setTimeout(() => void this.stopNow(), state.drainTimeoutMs + 3000)
-    deadline.unref()
+    // --drain-timeout past 2³¹−1 ms: a plain setTimeout would stop everything now, the running tasks with it.
+    const cancelDeadline = longTimeout(() => void this.stopNow(), state.drainTimeoutMs + 3000, { unref: true })
     await this.done
-    clearTimeout(deadline)
+    cancelDeadline()
   }
 
   async stopNow(): Promise<void> {

@@ -3,6 +3,7 @@ import { ConveyorError } from '../errors/conveyor-error'
 import { TaskRevokedError } from '../errors/task-revoked-error'
 import type { Logger } from '../logging/logger'
 import { Deque } from '../util/deque'
+import { longTimeout } from '../util/long-timeout'
 import { execute } from './execute'
 import { Execution } from './execution'
 import type { ExecutionHooks, WorkerRuntime } from './runtime'
@@ -160,9 +161,10 @@ export class WorkerLoop {
   async drain(timeoutMs: number): Promise<void> {
     if (this.running.size === 0 || this.hardStop) return
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs)
+      // A caller's number: past 2³¹−1 ms a plain setTimeout fires at once and running tasks would be given back.
+      const cancel = longTimeout(resolve, timeoutMs)
       this.drained = () => {
-        clearTimeout(timer)
+        cancel()
         resolve()
       }
     })

@@ -5,7 +5,7 @@
  * commands and round trips (`INFO commandstats`, `INFO stats`), the server's time in commands, and the garbage
  * collector's pauses. Jobs/s is printed too, but on a shared machine only the ratio of the per-job measures means much.
  *
- * `npx tsx --conditions=conveyor-source bench/src/tools/events-cost.ts [jobs=100000] [rounds=5]`
+ * `npx tsx --conditions=conveyor-source bench/src/tools/events-cost.ts [jobs=100000] [rounds=5] [--results]`
  * (20,000 jobs drain in 0.15 s at concurrency 50: too short for the ratio to settle)
  */
 import { spawn } from 'node:child_process'
@@ -14,11 +14,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { createApp } from '@conveyor/core'
-import { createRedisBroker } from '@conveyor/redis'
+import { createRedisBroker, createRedisResultBackend } from '@conveyor/redis'
 import { Redis } from 'ioredis'
 
-const jobs = Number(process.argv[2] ?? 100_000)
-const rounds = Number(process.argv[3] ?? 5)
+const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'))
+const jobs = Number(positional[0] ?? 100_000)
+const rounds = Number(positional[1] ?? 5)
+/** `--results`: both sides store results in Redis, so events on also write the task history (one script per batch). */
+const withResults = process.argv.includes('--results')
 const port = 12000 + Math.floor(Math.random() * 10_000)
 const dir = mkdtempSync(join(tmpdir(), 'cv-events-cost-'))
 const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], {
@@ -69,7 +72,8 @@ new PerformanceObserver((list) => {
 async function sample(events: boolean, round: number): Promise<Sample> {
   const prefix = `cost-${events ? 'on' : 'off'}-${round}`
   const broker = createRedisBroker({ url, prefix, logger: false })
-  const app = createApp({ broker, results: false, logger: false, defaults: { queue: 'q' }, events })
+  const results = withResults ? createRedisResultBackend({ url, prefix, logger: false }) : false
+  const app = createApp({ broker, results, logger: false, defaults: { queue: 'q' }, events })
   const noop = app.task('bench.noop', async (_job: { n: number }) => undefined)
   for (let i = 0; i < jobs; i += 1000) {
     await noop.enqueueMany(Array.from({ length: Math.min(1000, jobs - i) }, (_, n) => ({ n: i + n })))
@@ -146,7 +150,8 @@ try {
       `${label.padEnd(22)} off ${a.toFixed(digits).padStart(9)}  on ${b.toFixed(digits).padStart(9)}  on ÷ off ${(b / a).toFixed(2)}\n`,
     )
   }
-  process.stdout.write(`\nmedians of ${rounds}, ${jobs.toLocaleString('en-US')} jobs, concurrency 50:\n`)
+  const setup = withResults ? ', results in Redis (events on write the task history too)' : ''
+  process.stdout.write(`\nmedians of ${rounds}, ${jobs.toLocaleString('en-US')} jobs, concurrency 50${setup}:\n`)
   row('jobs/s', 'jobsPerSecond', 0)
   row('client CPU µs/job', 'cpuUsPerJob', 2)
   row('commands/job', 'callsPerJob', 3)

@@ -70,6 +70,9 @@ export class EventReader {
       }
       const time = from !== 'start' && 'time' in from ? from.time : 0
       const spec = from === 'start' ? 'first' : { '!': 'timestamp', value: Math.floor(time / 1000) }
+      // The end before looking: what is written from here on is after it. Taken after a look that found nothing, it
+      // skipped an event written in between (the look had ended, the end had not been read yet).
+      const endBefore = from === 'start' ? undefined : parseOffset(await endOfStream(channel, queue))
       const stored = await consumeFrom(channel, queue, spec, {
         limit,
         blockMs: readOptions.blockMs ?? 0,
@@ -77,9 +80,11 @@ export class EventReader {
         keep: (event) => event.at >= time,
         onUnreadable: this.onUnreadable,
       })
-      if (stored.length > 0 || from === 'start') return pageOf(stored, '-1')
-      // Nothing at or after `time`: continue after the newest event there is.
-      return { events: [], cursor: await endOfStream(channel, queue) }
+      if (stored.events.length > 0 || endBefore === undefined) return pageOf(stored, '-1')
+      // Nothing at or after `time`: continue after what the look went through (all of it earlier than `time`) or the
+      // end it started from, whichever is later.
+      const seen = stored.lastSeen ?? -1
+      return { events: [], cursor: String(Math.max(seen, endBefore.offset)) }
     } finally {
       await channel.close().catch(() => undefined)
     }
@@ -108,11 +113,18 @@ async function readAfter(
 
 /** The cursor is the last event's offset, or a skipped message's after it (so the next read starts past it). */
 function pageOf(stored: ConsumedEvents, emptyCursor: string): EventPage {
-  return { events: stored, cursor: stored.skippedTo ?? stored.at(-1)?.offset ?? emptyCursor }
+  return { events: stored.events, cursor: stored.skippedTo ?? stored.events.at(-1)?.offset ?? emptyCursor }
 }
 
-/** The events a consumer took, and the offset of an unreadable message it skipped after the last of them. */
-type ConsumedEvents = StoredEvent[] & { skippedTo?: string }
+/**
+ * The events a consumer took, the offset of an unreadable message it skipped after the last of them, and the offset
+ * of the last message it got at all (taken or not).
+ */
+interface ConsumedEvents {
+  readonly events: StoredEvent[]
+  skippedTo?: string | undefined
+  lastSeen?: number
+}
 
 interface ConsumeOptions {
   readonly limit: number
@@ -137,7 +149,8 @@ async function consumeFrom(
   offset: unknown,
   options: ConsumeOptions,
 ): Promise<ConsumedEvents> {
-  const out: ConsumedEvents = []
+  const out: ConsumedEvents = { events: [] }
+  const taken = out.events
   await channel.prefetch(Math.min(options.limit, 1000))
   const blockUntil = Date.now() + options.blockMs
   return new Promise<ConsumedEvents>((resolve, reject) => {
@@ -161,25 +174,27 @@ async function consumeFrom(
       channel.ack(message)
       const position = Number(message.properties.headers?.['x-stream-offset'])
       if (options.minOffset !== undefined && position < options.minOffset) return
+      // Only while nothing was taken: a message after the limit was reached was not looked at.
+      if (taken.length < options.limit) out.lastSeen = position
       const parsed = parseMessage(message)
       if (parsed === unreadable) {
         options.onUnreadable(position)
-        if (out.length < options.limit) out.skippedTo = String(position)
-        return idle(out.length > 0 ? IDLE_MS : Math.max(IDLE_MS, blockUntil - Date.now()))
+        if (taken.length < options.limit) out.skippedTo = String(position)
+        return idle(taken.length > 0 ? IDLE_MS : Math.max(IDLE_MS, blockUntil - Date.now()))
       }
-      if (out.length < options.limit) out.skippedTo = undefined
+      if (taken.length < options.limit) out.skippedTo = undefined
       // A batch (a JSON array) is several events, each at `<offset>.<index>`; a bare object is one, at `<offset>`.
       const events = Array.isArray(parsed) ? parsed : [parsed]
       const first = options.skip?.offset === position ? (options.skip.index ?? -1) + 1 : 0
-      for (let i = first; i < events.length && out.length < options.limit; i++) {
+      for (let i = first; i < events.length && taken.length < options.limit; i++) {
         const event = events[i]
         if (event === undefined || event === null) continue
         if (options.keep !== undefined && !options.keep(event)) continue
-        out.push({ offset: Array.isArray(parsed) ? `${position}.${i}` : String(position), event })
+        taken.push({ offset: Array.isArray(parsed) ? `${position}.${i}` : String(position), event })
       }
-      if (out.length >= options.limit) finish()
+      if (taken.length >= options.limit) finish()
       // A message with nothing taken (an end marker, a filtered event) does not cut a blocking read's wait short.
-      else idle(out.length > 0 ? IDLE_MS : Math.max(IDLE_MS, blockUntil - Date.now()))
+      else idle(taken.length > 0 ? IDLE_MS : Math.max(IDLE_MS, blockUntil - Date.now()))
     }
     options.signal?.addEventListener('abort', finish)
     if (options.signal?.aborted) return finish()

@@ -9,7 +9,8 @@ import type {
 } from '@conveyor/core/adapter'
 import { EventBatchBuilder, encodeEvent } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
-import { newNamespace } from './harness/harness'
+import { EventsHarness, type EventsTest, ids, readAll } from './events-harness'
+import { historyTests } from './events-history-tests'
 import { rejection, sleep, within } from './harness/wait'
 import type { BrokerContext } from './options'
 
@@ -47,75 +48,6 @@ export interface EventStreamSuiteOptions {
   readonly timeScale?: number
 }
 
-class EventsHarness {
-  readonly context: BrokerContext = { namespace: newNamespace() }
-  private readonly opened: { close(): Promise<void> }[] = []
-  private seq = 0
-
-  constructor(readonly options: EventStreamSuiteOptions) {}
-
-  ms(ms: number): number {
-    return Math.round(ms * (this.options.timeScale ?? 1))
-  }
-
-  async stream(retention?: EventRetention): Promise<EventStream> {
-    const stream = await this.options.createStream(this.context, retention)
-    this.opened.push(stream)
-    await stream.connect()
-    return stream
-  }
-
-  async history(retention?: HistoryRetention): Promise<TaskHistory> {
-    const history = await this.options.createHistory!(this.context, retention)
-    this.opened.push(history)
-    await history.connect()
-    return history
-  }
-
-  /** A `task.started` event with a per-test unique id (`n` numbers it within the test). */
-  event(n: number, extra: Partial<TaskEvent> = {}): TaskEvent {
-    this.seq += 1
-    return {
-      type: 'task.started',
-      id: `${this.context.namespace}-run-${n}`,
-      task: 'conformance.events',
-      queue: 'q',
-      attempt: 1,
-      at: Date.now(),
-      worker: 'host:1:1',
-      deliveryCount: 1,
-      enqueuedAt: Date.now() - 5,
-      ...extra,
-    } as TaskEvent
-  }
-
-  async dispose(): Promise<void> {
-    await Promise.all(this.opened.map((s) => s.close().catch(() => {})))
-    await this.options.cleanup?.(this.context)
-  }
-}
-
-/** Read every retained event from `from` by pages of `limit`. */
-async function readAll(stream: EventStream, limit = 100): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = []
-  let page = await stream.read('start', { limit })
-  while (page.events.length > 0) {
-    out.push(...page.events)
-    page = await stream.read({ after: page.cursor }, { limit })
-  }
-  return out
-}
-
-const ids = (events: readonly StoredEvent[]) => events.map((e) => ('id' in e.event ? e.event.id : e.event.type))
-
-type Test = {
-  title: string
-  history?: boolean
-  /** Why the test does not apply to this stream, if it does not. */
-  notFor?: (stream: EventStream) => string | undefined
-  run: (h: EventsHarness) => Promise<void>
-}
-
 /**
  * Runs started and succeeded (pair rows), a retry between, and text JSON must escape, as the app's publisher builds
  * them for a stream with `publishBatch`; with what a reader must get back (the events as JSON gives them).
@@ -151,7 +83,7 @@ function batchOfRuns(h: EventsHarness, from: number): { events: ConveyorEvent[];
   return { events, expected: events.map((event) => JSON.parse(encodeEvent(event)) as unknown) }
 }
 
-const tests: { readonly [K in EventStreamTestId]: Test } = {
+const tests: { readonly [K in EventStreamTestId]: EventsTest } = {
   'events.order': {
     title: 'events come back in publish order, field for field, with distinct offsets',
     run: async (h) => {
@@ -302,136 +234,7 @@ const tests: { readonly [K in EventStreamTestId]: Test } = {
       expect(error).toMatchObject({ code: 'CONVEYOR_INVALID_OPTIONS' })
     },
   },
-  'history.pending-from-enqueue': {
-    title: 'an enqueue event lists the run as pending; later events move it on, with its input and error',
-    history: true,
-    run: async (h) => {
-      const history = await h.history()
-      const id = `${h.context.namespace}-job`
-      const base = { id, task: 'conformance.history', queue: 'q', attempt: 1 }
-      const t = Date.now()
-      await history.record([
-        { type: 'task.enqueued', ...base, at: t, priority: 3, maxAttempts: 2, input: '{"n":1}' },
-      ] as ConveyorEvent[])
-      expect((await history.list({ state: 'pending' })).runs.map((r) => r.id)).toEqual([id])
-      const error = { name: 'Error', message: 'boom', stack: 'Error: boom\n  at y' }
-      await history.record([
-        { type: 'task.started', ...base, at: t + 5, worker: 'w:1:1', deliveryCount: 1, enqueuedAt: t },
-        { type: 'task.retried', ...base, at: t + 9, worker: 'w:1:1', durationMs: 4, delayMs: 10, error },
-        { type: 'task.started', ...base, attempt: 2, at: t + 20, worker: 'w:2:1', deliveryCount: 1, enqueuedAt: t },
-        { type: 'task.dead-lettered', ...base, attempt: 2, at: t + 25, durationMs: 5, reason: 'max-attempts', error },
-      ] as ConveyorEvent[])
-      expect((await history.list({ state: 'pending' })).runs).toEqual([])
-      const [run] = (await history.list({ state: 'dead-lettered' })).runs
-      expect(run).toMatchObject({ id, state: 'dead-lettered', attempt: 2, enqueuedAt: t, finishedAt: t + 25 })
-      const detail = await history.get(id)
-      expect(detail).toMatchObject({ input: '{"n":1}', priority: 3, error, waitMs: 5, deliveryCount: 1 })
-      expect(detail?.attempts.map((a) => [a.attempt, a.worker, a.outcome])).toEqual([
-        [1, 'w:1:1', 'retried'],
-        [2, 'w:2:1', 'dead-lettered'],
-      ])
-      expect(await history.get(`${h.context.namespace}-unknown`)).toBeUndefined()
-    },
-  },
-  'history.out-of-order': {
-    title: "a producer's enqueue event arriving after the worker's start does not make the run pending again",
-    history: true,
-    run: async (h) => {
-      const history = await h.history()
-      const id = `${h.context.namespace}-late`
-      const base = { id, task: 'conformance.history', queue: 'q', attempt: 1 }
-      const t = Date.now()
-      await history.record([
-        { type: 'task.started', ...base, at: t + 3, deliveryCount: 1, enqueuedAt: t },
-      ] as ConveyorEvent[])
-      await history.record([
-        { type: 'task.enqueued', ...base, at: t, priority: 0, maxAttempts: 1, input: '"late"' },
-      ] as ConveyorEvent[])
-      expect(await history.get(id)).toMatchObject({ state: 'started', input: '"late"', enqueuedAt: t })
-      expect((await history.list({ state: 'started' })).runs.map((r) => r.id)).toEqual([id])
-    },
-  },
-  'history.list-filters-pages': {
-    title: 'list filters by state, queue, task, time and search, newest first, in pages that never repeat a run',
-    history: true,
-    run: async (h) => {
-      const history = await h.history()
-      const t = Date.now() - 10_000
-      const events: ConveyorEvent[] = []
-      for (let n = 0; n < 30; n++) {
-        const base = { id: `${h.context.namespace}-${String(n).padStart(2, '0')}`, attempt: 1 }
-        const where = { task: n % 2 === 0 ? 'even.task' : 'odd.task', queue: n % 3 === 0 ? 'q3' : 'q' }
-        // Pairs share a millisecond: pages must split ties without repeating or skipping a run.
-        events.push({
-          type: 'task.enqueued',
-          ...base,
-          ...where,
-          at: t + Math.floor(n / 2),
-          priority: 0,
-          maxAttempts: 1,
-          input: `{"n":${n}}`,
-        } as ConveyorEvent)
-        if (n % 5 === 0)
-          events.push({
-            type: 'task.started',
-            ...base,
-            ...where,
-            at: t + 100,
-            deliveryCount: 1,
-            enqueuedAt: t + Math.floor(n / 2),
-          } as ConveyorEvent)
-      }
-      await history.record(events)
-      const all: string[] = []
-      let cursor: string | undefined
-      do {
-        const page = await history.list({ limit: 7, ...(cursor ? { cursor } : {}) })
-        all.push(...page.runs.map((r) => r.id))
-        cursor = page.next
-      } while (cursor !== undefined)
-      const expected = Array.from({ length: 30 }, (_, n) => `${h.context.namespace}-${String(n).padStart(2, '0')}`)
-      expect(all).toEqual(expected.slice().reverse())
-      const started = (await history.list({ state: 'started' })).runs.map((r) => r.id)
-      expect(started).toEqual([25, 20, 15, 10, 5, 0].map((n) => expected[n]))
-      const evenQ3 = (await history.list({ task: 'even.task', queue: 'q3' })).runs.map((r) => r.id)
-      expect(evenQ3).toEqual([24, 18, 12, 6, 0].map((n) => expected[n]))
-      const window = (await history.list({ since: t + 5, until: t + 7 })).runs.map((r) => r.id)
-      expect(window).toEqual([13, 12, 11, 10].map((n) => expected[n]))
-      expect((await history.list({ search: `${h.context.namespace}-17` })).runs.map((r) => r.id)).toEqual([
-        expected[17],
-      ])
-      expect((await history.list({ search: 'odd.t' })).runs).toHaveLength(15)
-      if (history.searchesInput) {
-        expect((await history.list({ search: '"n":23' })).runs.map((r) => r.id)).toEqual([expected[23]])
-      }
-      expect(await history.count()).toBe(30)
-    },
-  },
-  'history.retention': {
-    title: 'history keeps at most maxRuns runs, dropping the oldest, and drops runs past maxAgeMs',
-    history: true,
-    run: async (h) => {
-      const history = await h.history({ maxRuns: 20, maxAgeMs: 60_000 })
-      const t = Date.now()
-      const enqueued = (n: number, at: number) =>
-        ({
-          type: 'task.enqueued',
-          id: `${h.context.namespace}-${n}`,
-          task: 'conformance.history',
-          queue: 'q',
-          attempt: 1,
-          at,
-          priority: 0,
-          maxAttempts: 1,
-        }) as ConveyorEvent
-      await history.record([enqueued(-1, t - 120_000)]) // older than maxAgeMs
-      await history.record(Array.from({ length: 30 }, (_, n) => enqueued(n, t + n)))
-      expect(await history.count()).toBe(20)
-      const ids = (await history.list({ limit: 100 })).runs.map((r) => r.id)
-      expect(ids).toEqual(Array.from({ length: 20 }, (_, n) => `${h.context.namespace}-${29 - n}`))
-      expect(await history.get(`${h.context.namespace}-0`)).toBeUndefined()
-    },
-  },
+  ...historyTests,
 }
 
 /**

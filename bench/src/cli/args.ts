@@ -31,7 +31,8 @@ export const USAGE = `npm run bench -- [options]
   --runs <n>           samples per system for the fast scenarios (default 3; latency and processes 3, memory and
                        crash 1; with --runs n: min(n, 3) each)
   --jobs <n>           N for enqueue and for the concurrency-50 backlog (c=1 uses N/4); rss: total jobs
-  --out <file>         results JSON (default bench/results/latest.json)
+  --out <file>         results JSON (default bench/results/latest.json, the committed full run; a partial run
+                       — --quick, --only, --scenario, --runs or --jobs — writes bench/results/partial.json)
   --write-docs         put the table into docs/performance.md between its bench markers
   --profile            CPU-profile the measured window of every Conveyor sample into bench/results/*.cpuprofile
                        (summarise: npx tsx bench/src/tools/cpu-top.ts <file>)
@@ -52,6 +53,10 @@ function positive(name: string, value: string | undefined): number | undefined {
   return n
 }
 
+/**
+ * `defaultOut` is where a full run's results go (committed beside docs/performance.md); a partial run's go to
+ * `partial.json` beside it unless `--out` says otherwise, so iterating on one system does not replace them.
+ */
 export function parseBenchArgs(argv: readonly string[], defaultOut: string): BenchArgs {
   const { values } = parseArgs({
     args: [...argv],
@@ -76,13 +81,15 @@ export function parseBenchArgs(argv: readonly string[], defaultOut: string): Ben
     throw new Error(`[bench] --scenario: unknown ${unknown.join(', ')}; use ${SCENARIOS.join(', ')}`)
   const scenarios =
     asked.length > 0 ? (asked as ScenarioName[]) : SCENARIOS.filter((s) => s !== 'rss' && !(quick && s === 'crash'))
+  const partial = quick || [values.only, values.scenario, values.runs, values.jobs].some((v) => v !== undefined)
+  const partialOut = defaultOut.replace(/[^/\\]*$/, 'partial.json')
   return {
     quick,
     only: list(values.only),
     scenarios,
     runs: positive('runs', values.runs),
     jobs: positive('jobs', values.jobs),
-    out: values.out ?? defaultOut,
+    out: values.out ?? (partial ? partialOut : defaultOut),
     writeDocs: values['write-docs'] ?? false,
     profile: values.profile ?? false,
     help: values.help ?? false,

@@ -174,7 +174,7 @@ async function consumeFrom(
       channel.ack(message)
       const position = Number(message.properties.headers?.['x-stream-offset'])
       if (options.minOffset !== undefined && position < options.minOffset) return
-      // Only while nothing was taken: a message after the limit was reached was not looked at.
+      // Until the limit is reached: a message that comes after it was not looked at.
       if (taken.length < options.limit) out.lastSeen = position
       const parsed = parseMessage(message)
       if (parsed === unreadable) {

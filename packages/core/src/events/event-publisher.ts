@@ -129,7 +129,7 @@ export class EventPublisher {
     const carry =
       options.carry === true ? { since: now - this.flushIntervalMs, until: now, max: this.maxBatch >> 1 } : undefined
     const encoded = this.builder?.take(carry)
-    const size = encoded !== undefined ? encoded.count : this.builder !== undefined ? 0 : this.size
+    const size = this.builder !== undefined ? (encoded?.count ?? 0) : this.size
     const batch: Batch = { events: this.events, texts: this.texts, size, ...(encoded ? { encoded } : {}) }
     this.events = []
     this.texts = []

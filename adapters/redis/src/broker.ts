@@ -24,7 +24,7 @@ export function createRedisBroker(options: RedisBrokerOptions = {}): Broker {
   return {
     name: 'redis',
     capabilities: redisCapabilities(maxMessageBytes),
-    deadLetters: createDeadLetterStore(state.shared, state.keysOf),
+    deadLetters: createDeadLetterStore(state.shared, state.keysOf, state.ensureOpen),
     // Same server and prefix; the broker's connection when the user gave one, a connection of its own otherwise.
     eventStream: (streamOptions) =>
       createRedisEventStream({

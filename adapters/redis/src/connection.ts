@@ -1,6 +1,7 @@
 import { InvalidOptionsError, NotConnectedError } from '@conveyor/core'
 import { redactError, redactSecrets, redactUrl } from '@conveyor/core/adapter'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { refuseAfterEnd } from './cluster-end'
 import type { RedisClient, RedisConnectionOptions } from './options'
 import { parseSentinelUrl, SENTINEL_PROTOCOL } from './sentinel-url'
 
@@ -76,7 +77,7 @@ export function openClient(options: RedisConnectionOptions, connectionName: stri
       ...options.cluster.options,
       redisOptions: { connectionName, ...options.cluster.options?.redisOptions },
     })
-    return { client, owned: true }
+    return { client: refuseAfterEnd(client), owned: true }
   }
   if (options.url !== undefined) {
     const { url, sentinel } = splitUrl(options.url)
@@ -119,11 +120,13 @@ export function serverName(options: RedisConnectionOptions): string {
 /** A second connection to the same server(s), for blocking reads or pub/sub, always owned by the adapter. */
 export function duplicateClient(client: RedisClient, connectionName: string): RedisClient {
   if (client instanceof Cluster) {
-    return client.duplicate(undefined, {
-      lazyConnect: true,
-      enableAutoPipelining: false,
-      redisOptions: { ...client.options.redisOptions, connectionName },
-    })
+    return refuseAfterEnd(
+      client.duplicate(undefined, {
+        lazyConnect: true,
+        enableAutoPipelining: false,
+        redisOptions: { ...client.options.redisOptions, connectionName },
+      }),
+    )
   }
   return client.duplicate({ lazyConnect: true, enableAutoPipelining: false, connectionName })
 }

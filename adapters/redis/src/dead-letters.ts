@@ -3,6 +3,7 @@ import { replayedEnvelope, safeJsonParse } from '@conveyor/core/adapter'
 import { encodeStored } from './codec'
 import type { QueueKeys } from './keys'
 import type { BrokerShared } from './runtime'
+import { rethrowTyped } from './scripts'
 
 /** Entries read per page while replaying everything; each page is one ZRANGE, one HMGET and one script call. */
 const PAGE = 200
@@ -14,10 +15,25 @@ interface Entry {
 
 /**
  * Dead letters per queue: a zset of entry keys ordered by when they died and a hash of entry key → record JSON.
- * Listing and replay read pages of one queue's zset; nothing scans the keyspace.
+ * Listing and replay read pages of one queue's zset; nothing scans the keyspace. A call on a closed or destroyed
+ * broker is refused (`ensureOpen`), and a connection lost during one rejects as NotConnectedError.
  */
-export function createDeadLetterStore(shared: BrokerShared, keysOf: (queue: string) => QueueKeys): DeadLetterStore {
-  return {
+export function createDeadLetterStore(
+  shared: BrokerShared,
+  keysOf: (queue: string) => QueueKeys,
+  ensureOpen: () => void,
+): DeadLetterStore {
+  const guarded =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      ensureOpen()
+      try {
+        return await call(...args)
+      } catch (error) {
+        return rethrowTyped(error)
+      }
+    }
+  const store: DeadLetterStore = {
     async list(queue, page = {}) {
       const keys = keysOf(queue)
       const offset = Math.max(0, page.offset ?? 0)
@@ -45,6 +61,12 @@ export function createDeadLetterStore(shared: BrokerShared, keysOf: (queue: stri
     async count(queue) {
       return shared.client.zcard(keysOf(queue).dead)
     },
+  }
+  return {
+    list: guarded(store.list),
+    replay: guarded(store.replay),
+    purge: guarded(store.purge),
+    count: guarded(store.count),
   }
 }
 

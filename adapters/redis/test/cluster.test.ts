@@ -4,7 +4,9 @@ import type { DeadLetter, Delivery } from '@conveyor/core/adapter'
 import { envelope, uniquePrefix } from '@conveyor/test-support'
 import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openClient } from '../src/connection'
 import { createRedisBroker, createRedisResultBackend, prefixPattern, queueKeys } from '../src/index'
+import { rethrowTyped } from '../src/scripts'
 import { type LocalCluster, startLocalCluster } from './cluster'
 import { rawInspector, until } from './helpers'
 
@@ -96,6 +98,45 @@ describe('redis cluster', () => {
     expect(await app.broker.deadLetters.replay('jobs')).toBe(1)
     await worker.stop({ timeoutMs: 1000 })
     await app.close()
+    await deleteOnCluster(prefix)
+  })
+
+  // ioredis's Cluster emits 'drain' once per node when it disconnects, so after 'end' its status goes back to 'close'
+  // and a command sent then waits in its offline queue forever: a dead-letter replay racing a destroy never settled
+  // (the conformance case paths.interrupted-moves, under load).
+  it('a call made after destroy or close rejects as not connected instead of waiting forever', async () => {
+    const prefix = uniquePrefix('cluster-ended')
+    const settles = (call: () => Promise<unknown>) =>
+      Promise.race([
+        call().then(
+          () => 'resolved',
+          (error: { code?: string }) => error.code,
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2000)),
+      ])
+    for (const end of ['destroy', 'close'] as const) {
+      const broker = createRedisBroker({ cluster: { nodes: cluster.nodes }, prefix, leaseMs: 1000, logger: false })
+      await broker.publish(envelope('q', { payload: end }))
+      await broker[end]()
+      // Until every node has ended, past the status going from 'end' back to 'close'.
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect([end, await settles(() => broker.deadLetters.count('q'))]).toEqual([end, 'CONVEYOR_NOT_CONNECTED'])
+      expect([end, await settles(() => broker.deadLetters.replay('q', { ids: ['x'] }))]).toEqual([
+        end,
+        'CONVEYOR_NOT_CONNECTED',
+      ])
+    }
+    // What refuses them underneath, for the parts that do not check their own state first.
+    for (const end of ['disconnect', 'quit'] as const) {
+      const { client } = openClient({ cluster: { nodes: cluster.nodes } }, 'conveyor:test')
+      await client.set(`${prefix}:k`, end)
+      await client[end]()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect([end, await settles(() => client.get(`${prefix}:k`).catch(rethrowTyped))]).toEqual([
+        end,
+        'CONVEYOR_NOT_CONNECTED',
+      ])
+    }
     await deleteOnCluster(prefix)
   })
 })

@@ -46,6 +46,16 @@ const GROUPS: readonly Group[] = [
     conveyor: 'conveyor-redis-P2',
     others: [{ id: 'conveyor-redis-P1', ratio: '-P 2 / -P 1' }],
   },
+  // Issue 18: what the worker's prefetch option buys, beside the default and BullMQ (the concurrency-1 target).
+  {
+    title: 'Redis, worker prefetch 2 × concurrency (an option; conveyor-redis-prefetch)',
+    conveyor: 'conveyor-redis-prefetch',
+    others: [
+      { id: 'conveyor-redis', ratio: 'prefetch ÷ default' },
+      { id: 'bullmq', ratio: 'prefetch ÷ BullMQ' },
+    ],
+    onlyItsRows: true,
+  },
   // Issue 13: what publishing task events costs, on ÷ off in the same run (alternating samples).
   {
     title: 'Events on vs off, Redis (conveyor-redis-events ÷ conveyor-redis)',

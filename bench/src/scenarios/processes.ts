@@ -39,6 +39,33 @@ async function ready(port: number, child: ChildProcess, timeoutMs: number): Prom
   }
 }
 
+/** The shortest and longest wait between two readings of the queue's depth. */
+const FINE_MS = 5
+const COARSE_MS = 200
+
+/**
+ * When 5% of `n` jobs were done and when the last was, from readings of the depth (`left`). The readings take CPU on
+ * the cores the workers use: read every 10 ms, they cost 20–30 µs per job here (tools/processes-split.ts), which took
+ * from `-P 2` what `-P 1` had spare. So the watch reads every 5 ms only around the two moments it times, and in
+ * between waits half the time the jobs left should take at the rate so far (at most 200 ms): ~30 readings a drain
+ * instead of ~300, each end timed within 5 ms.
+ */
+async function watchDrain(n: number, left: () => Promise<number>): Promise<{ from: number; to: number }> {
+  let from = 0
+  for (;;) {
+    const remaining = await left()
+    const at = now()
+    if (from === 0 && remaining <= n * 0.95) from = at
+    if (remaining === 0) return { from: from || at, to: at }
+    if (from === 0) {
+      await sleep(FINE_MS)
+      continue
+    }
+    const rate = (n - remaining) / Math.max(1, at - from)
+    await sleep(Math.min(COARSE_MS, Math.max(FINE_MS, remaining / rate / 2)))
+  }
+}
+
 /** `conveyor worker -P <processes>` on the bench's Redis: the real CLI, supervisor and child processes. */
 function cliSystem(processes: number): BenchSystem {
   return {
@@ -78,7 +105,7 @@ function cliSystem(processes: number): BenchSystem {
  * Several worker processes (issue 18): `conveyor worker -P 1` and `-P 2` drain the same backlog of jobs whose
  * handler does ~0.2 ms of CPU work each. The supervisor and its children start first (until /readyz answers), then
  * the backlog is enqueued; the clock runs from 5% of the jobs done to the last, read from the queue's depth (ready +
- * in flight) every 10 ms. On a 2-core machine the Redis server and this process share the cores with the workers.
+ * in flight) by `watchDrain`. On a 2-core machine the Redis server and this process share the cores with the workers.
  */
 export async function processesScenario(ctx: ScenarioContext): Promise<Measurement[]> {
   if (!ctx.systems.some((s) => s.id === 'conveyor-redis')) return []
@@ -123,14 +150,7 @@ export async function processesScenario(ctx: ScenarioContext): Promise<Measureme
           const s = await stats()
           return s.ready + s.inFlight
         }
-        let from = 0
-        let remaining = n
-        while (remaining > 0) {
-          remaining = await left()
-          if (from === 0 && remaining <= n * 0.95) from = now()
-          if (remaining > 0) await sleep(10)
-        }
-        const to = now()
+        const { from, to } = await watchDrain(n, left)
         return { 'jobs/s': (n * 0.95 * 1000) / (to - from) }
       } finally {
         child.kill('SIGTERM')

@@ -13,9 +13,13 @@ export function conveyorInstance(
   namespace: string,
   cleanup: () => Promise<void>,
   events: AppOptions['events'] = false,
-  more: Pick<AppOptions, 'tracing'> & { readonly metrics?: boolean } = {},
+  more: Pick<AppOptions, 'tracing'> & {
+    readonly metrics?: boolean
+    /** The worker's prefetch for a concurrency; the worker's default (the concurrency) when absent. */
+    readonly prefetch?: (concurrency: number) => number | undefined
+  } = {},
 ): SystemInstance {
-  const { metrics: withMetrics, ...options } = more
+  const { metrics: withMetrics, prefetch, ...options } = more
   const app = createApp({ broker, results: false, logger: false, defaults: { queue: QUEUE }, events, ...options })
   // Prometheus metrics counted as a scraped app counts them (every task event into counters and histograms).
   const metrics: AppMetrics | undefined = withMetrics ? collectMetrics(app, { queues: [QUEUE] }) : undefined
@@ -42,7 +46,7 @@ export function conveyorInstance(
     async consume(concurrency, consumeHooks): Promise<Consumer> {
       hooks = consumeHooks
       const off = app.events.on('task.succeeded', () => consumeHooks.onDone())
-      const worker = app.worker({ queues: [QUEUE], concurrency })
+      const worker = app.worker({ queues: [QUEUE], concurrency, prefetch: prefetch?.(concurrency) })
       await worker.start()
       let stopping: Promise<void> | undefined
       return {

@@ -7,7 +7,6 @@ import { type BenchSystem, UnavailableError } from './system'
 export const conveyorRedis: BenchSystem = conveyorRedisSystem(
   'conveyor-redis',
   'Conveyor app (createApp + task.enqueue + app.worker) on createRedisBroker, adapter defaults, events: false',
-  false,
 )
 
 /**
@@ -17,7 +16,7 @@ export const conveyorRedis: BenchSystem = conveyorRedisSystem(
 export const conveyorRedisEvents: BenchSystem = conveyorRedisSystem(
   'conveyor-redis-events',
   'conveyor-redis with events on: every task event to the Redis stream (no result backend, so no history)',
-  true,
+  { events: true },
 )
 
 /**
@@ -27,33 +26,47 @@ export const conveyorRedisEvents: BenchSystem = conveyorRedisSystem(
 export const conveyorRedisTraced: BenchSystem = conveyorRedisSystem(
   'conveyor-redis-traced',
   'conveyor-redis with tracing: openTelemetryTracing() on the OpenTelemetry SDK (every span recorded, no-op exporter)',
-  false,
-  true,
+  { traced: true },
 )
 
 /** The same with `collectMetrics(app)` counting every run (Prometheus counters and histograms), for its on ÷ off ratio. */
 export const conveyorRedisMetrics: BenchSystem = conveyorRedisSystem(
   'conveyor-redis-metrics',
   'conveyor-redis with collectMetrics(app): every task event counted in the Prometheus metrics',
-  false,
-  false,
-  true,
+  { metrics: true },
 )
 
-function conveyorRedisSystem(
-  id: string,
-  description: string,
-  events: boolean,
-  traced = false,
-  metrics = false,
-): BenchSystem {
+/**
+ * The same with the worker's `prefetch` at twice its concurrency (issue 18): the next fetch is in flight while a
+ * handler runs, so at concurrency 1 a run does not wait a round trip for the next. An option, not the default: a
+ * prefetched job waits under its lease while another runs, and another worker cannot take it meanwhile.
+ */
+export const conveyorRedisPrefetch: BenchSystem = conveyorRedisSystem(
+  'conveyor-redis-prefetch',
+  'conveyor-redis with app.worker({ prefetch: 2 × concurrency }): the next jobs fetched while handlers run',
+  { prefetch: (concurrency) => concurrency * 2 },
+)
+
+interface Variant {
+  /** Cross-process task events on (`events: true`). */
+  readonly events?: boolean
+  /** OpenTelemetry tracing through `@conveyor/otel`. */
+  readonly traced?: boolean
+  /** `collectMetrics(app)`. */
+  readonly metrics?: boolean
+  /** The worker's prefetch for a concurrency (the worker's default: the concurrency). */
+  readonly prefetch?: (concurrency: number) => number
+}
+
+function conveyorRedisSystem(id: string, description: string, variant: Variant = {}): BenchSystem {
+  const { events = false, traced = false, metrics = false, prefetch } = variant
   return {
     id,
     broker: 'redis',
     family: 'conveyor',
     description,
-    // The events and tracing variants exist for their on ÷ off ratios (processing).
-    ...(events || traced || metrics ? { scenarios: ['process'] } : {}),
+    // The variants exist for their ratios to conveyor-redis (processing).
+    ...(events || traced || metrics || prefetch ? { scenarios: ['process'] } : {}),
     async create(env, attachTo) {
       // Loaded here, not at the top, so a broken adapter shows as n/a in its rows instead of stopping the whole bench.
       const { createRedisBroker } = await import('@conveyor/redis').catch((error: unknown) => {
@@ -61,7 +74,7 @@ function conveyorRedisSystem(
       })
       const ns = attachTo ?? namespace('conveyor')
       const broker = createRedisBroker({ url: env.redisUrl, prefix: ns, logger: false })
-      if (!traced) return conveyorInstance(broker, ns, cleanupOf(env.redisUrl, ns), events, { metrics })
+      if (!traced) return conveyorInstance(broker, ns, cleanupOf(env.redisUrl, ns), events, { metrics, prefetch })
       const { benchTracing } = await import('./tracing')
       const tracing = benchTracing()
       const cleanup = cleanupOf(env.redisUrl, ns)

@@ -8,7 +8,13 @@ import {
   conveyorRabbitMQTraced,
   conveyorRabbitMQUnconfirmed,
 } from './conveyor-rabbitmq'
-import { conveyorRedis, conveyorRedisEvents, conveyorRedisMetrics, conveyorRedisTraced } from './conveyor-redis'
+import {
+  conveyorRedis,
+  conveyorRedisEvents,
+  conveyorRedisMetrics,
+  conveyorRedisPrefetch,
+  conveyorRedisTraced,
+} from './conveyor-redis'
 import { rawAmqp, rawAmqpSame } from './raw-amqp'
 import { rawRedis } from './raw-redis'
 import type { BenchSystem } from './system'
@@ -19,6 +25,7 @@ export const SYSTEMS: readonly BenchSystem[] = [
   conveyorRedisEvents,
   conveyorRedisTraced,
   conveyorRedisMetrics,
+  conveyorRedisPrefetch,
   bullmq,
   rawRedis,
   conveyorRabbitMQ,

@@ -2,10 +2,12 @@
  * Client CPU per job of a Conveyor Redis worker draining a backlog (issue 18), against a private redis-server (a free
  * port in 12000–22000, stopped at the end): one warm-up drain, then `--rounds` measured drains, each reporting
  * `process.cpuUsage()` per job and the server's commands per job. `--profile <dir>` writes a `.cpuprofile` of the
- * last measured drain (summarise with cpu-top.ts). CPU time per job barely moves with the machine's load.
+ * last measured drain (summarise with cpu-top.ts); `--heap <dir>` a sampled allocation profile of it, counting what
+ * the collector already freed (`.heapprofile`, open in Chrome DevTools' Memory tab). CPU time per job barely moves
+ * with the machine's load.
  *
  *   npx tsx --conditions=conveyor-source bench/src/tools/redis-cpu.ts [--jobs 20000] [--concurrency 50]
- *       [--events] [--rounds 3] [--profile dir]
+ *       [--events] [--rounds 3] [--profile dir] [--heap dir]
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     events: { type: 'boolean', default: false },
     profile: { type: 'string' },
+    heap: { type: 'string' },
   },
 })
 const jobs = Number(values.jobs)
@@ -67,7 +70,15 @@ async function drain(round: number, profile: Session | undefined): Promise<strin
     if (++done === jobs) finished()
   })
   const before = await commands()
-  if (profile) await profile.post('Profiler.start')
+  if (profile && values.profile !== undefined) await profile.post('Profiler.start')
+  if (profile && values.heap !== undefined) {
+    // Every allocation sampled, also those a scavenge freed since: what the drain allocates, not what it keeps.
+    await profile.post('HeapProfiler.startSampling', {
+      samplingInterval: 512,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    })
+  }
   // Marks for --trace-gc-nvp logs: GC lines between them belong to the drain.
   if (process.env.REDIS_CPU_MARKS) process.stdout.write('drain-start\n')
   const cpu = process.cpuUsage()
@@ -78,10 +89,14 @@ async function drain(round: number, profile: Session | undefined): Promise<strin
   const used = process.cpuUsage(cpu)
   const elapsed = performance.now() - at
   if (process.env.REDIS_CPU_MARKS) process.stdout.write('drain-end\n')
-  if (profile) {
+  const name = `redis-c${concurrency}${values.events ? '-events' : ''}`
+  if (profile && values.profile !== undefined) {
     const { profile: data } = await profile.post('Profiler.stop')
-    const file = join(values.profile!, `redis-c${concurrency}${values.events ? '-events' : ''}.cpuprofile`)
-    writeFileSync(file, JSON.stringify(data))
+    writeFileSync(join(values.profile, `${name}.cpuprofile`), JSON.stringify(data))
+  }
+  if (profile && values.heap !== undefined) {
+    const { profile: data } = await profile.post('HeapProfiler.stopSampling')
+    writeFileSync(join(values.heap, `${name}.heapprofile`), JSON.stringify(data))
   }
   await app.events.flush()
   const after = await commands()
@@ -105,7 +120,7 @@ try {
   process.stdout.write(`warm-up: ${await drain(0, undefined)}\n`)
   let session: Session | undefined
   for (let round = 1; round <= rounds; round++) {
-    if (round === rounds && values.profile !== undefined) {
+    if (round === rounds && (values.profile !== undefined || values.heap !== undefined)) {
       session = new Session()
       session.connect()
       await session.post('Profiler.enable')

@@ -1,4 +1,4 @@
-import type { BenchEnv, BenchSystem, SystemInstance } from '../systems/system'
+import type { BenchEnv, BenchSystem, BrokerKind, SystemInstance } from '../systems/system'
 import { NotApplicableError, UnavailableError } from '../systems/system'
 import { median } from '../util/stats'
 import { within } from '../util/time'
@@ -89,6 +89,8 @@ export interface MetricSpec {
   readonly metric: string
   readonly unit: string
   readonly higherIsBetter: boolean
+  /** Measured only for systems on these brokers (absent: every system). */
+  readonly brokers?: readonly BrokerKind[]
 }
 
 /**
@@ -110,6 +112,7 @@ export async function alternate(
   const systems = systemsAsked.filter((s) => s.scenarios === undefined || s.scenarios.includes(scenario))
   for (const system of systems) {
     for (const spec of metrics) {
+      if (spec.brokers !== undefined && !spec.brokers.includes(system.broker)) continue
       out.set(`${system.id}/${spec.metric}`, {
         scenario,
         case: caseName,

@@ -1,3 +1,4 @@
+import { brokerCpu } from '../util/broker-cpu'
 import { profiled } from '../util/profiler'
 import { now, waitFor } from '../util/time'
 import { alternate, jobs, type Measurement, type ScenarioContext } from './context'
@@ -8,6 +9,8 @@ import { alternate, jobs, type Measurement, type ScenarioContext } from './conte
  * is left out for every system alike; a job counts once it is settled (acked / completed), not when it started.
  * `client CPU` is this process's CPU time per job over the same window: unlike jobs/s it barely moves with the load
  * other tenants put on the machine, so it is the steadier measure of what a system costs its user (servers excluded).
+ * `broker CPU` is the server's CPU time per job over the whole drain (fill excluded): what bounds a system once the
+ * client is not the limit, and on RabbitMQ's priority queue the mark of its slow mode (docs/performance.md).
  */
 export async function processScenario(ctx: ScenarioContext): Promise<Measurement[]> {
   const out: Measurement[] = []
@@ -24,9 +27,12 @@ export async function processScenario(ctx: ScenarioContext): Promise<Measurement
         [
           { metric: 'jobs/s', unit: 'jobs/s', higherIsBetter: true },
           { metric: 'client CPU', unit: 'µs/job', higherIsBetter: false },
+          { metric: 'broker CPU', unit: 'µs/job', higherIsBetter: false, brokers: ['redis', 'rabbitmq'] },
         ],
         async (instance, system) => {
           await instance.fill(jobs(n))
+          const server = brokerCpu(system.broker, ctx.env)
+          const serverFrom = await server?.read()
           let done = 0
           let from = 0
           let to = 0
@@ -46,14 +52,18 @@ export async function processScenario(ctx: ScenarioContext): Promise<Measurement
                 }
               },
             })
+            let serverUs: number | undefined
             try {
               await waitFor(() => done >= n, `${n} completions`, 180_000, 5)
+              if (server !== undefined && serverFrom !== undefined) serverUs = (await server.read()) - serverFrom
             } finally {
               await consumer.stop()
+              await server?.close()
             }
             return {
               'jobs/s': ((n - skip) / (to - from)) * 1000,
               'client CPU': (cpu.user + cpu.system) / (n - skip),
+              ...(serverUs !== undefined ? { 'broker CPU': serverUs / n } : {}),
             }
           })
         },

@@ -27,7 +27,10 @@ const GROUPS: readonly Group[] = [
   {
     title: 'RabbitMQ, plain classic queue (priorityLevels: 1)',
     conveyor: 'conveyor-rabbitmq-fifo',
-    others: [{ id: 'raw-amqp', ratio: 'Conveyor/raw' }],
+    others: [
+      { id: 'raw-amqp', ratio: 'Conveyor/raw' },
+      { id: 'raw-amqp-same-fifo', ratio: 'Conveyor/raw (same message)' },
+    ],
   },
   {
     title: 'RabbitMQ, `confirmAcks: false` (acks resolve once written), default queue',

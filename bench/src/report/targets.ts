@@ -272,6 +272,7 @@ export function ratios(measurements: readonly Measurement[]) {
     ['conveyor-redis', 'raw-redis'],
     ['conveyor-rabbitmq', 'raw-amqp-same'],
     ['conveyor-rabbitmq-fifo', 'raw-amqp'],
+    ['conveyor-rabbitmq-fifo', 'raw-amqp-same-fifo'],
     ['conveyor-rabbitmq-unconfirmed', 'raw-amqp-same'],
     ['conveyor-rabbitmq-fifo-unconfirmed', 'raw-amqp'],
     ['conveyor-redis-P2', 'conveyor-redis-P1'],

@@ -15,7 +15,7 @@ import {
   conveyorRedisPrefetch,
   conveyorRedisTraced,
 } from './conveyor-redis'
-import { rawAmqp, rawAmqpSame } from './raw-amqp'
+import { rawAmqp, rawAmqpSame, rawAmqpSameFifo } from './raw-amqp'
 import { rawRedis } from './raw-redis'
 import type { BenchSystem } from './system'
 
@@ -32,6 +32,7 @@ export const SYSTEMS: readonly BenchSystem[] = [
   rawAmqpSame,
   conveyorRabbitMQFifo,
   rawAmqp,
+  rawAmqpSameFifo,
   conveyorRabbitMQUnconfirmed,
   conveyorRabbitMQFifoUnconfirmed,
   conveyorRabbitMQEvents,

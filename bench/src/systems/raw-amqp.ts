@@ -60,35 +60,51 @@ let seq = 0
 export const rawAmqpSame: BenchSystem = rawAmqpSystem(
   'raw-amqp-same',
   'amqplib as raw-amqp, on an x-max-priority 10 queue, with messages shaped like Conveyor envelopes',
-  {
-    queueArguments: { 'x-max-priority': 10 },
-    message(job) {
-      const id = `01JBENCH${String(++seq).padStart(18, '0')}`
-      const envelope = {
-        id,
-        task: 'bench.noop',
-        payload: job,
-        queue: 'q',
-        priority: 0,
-        attempt: 1,
-        maxAttempts: 3,
-        createdAt: Date.now(),
-      }
-      return {
-        body: Buffer.from(JSON.stringify(envelope)),
-        // Conveyor also stamps the AMQP timestamp (seconds; the management API's head-message age).
-        properties: {
-          ...BARE_PROPERTIES,
-          priority: 0,
-          messageId: id,
-          mandatory: true,
-          timestamp: Math.floor(Date.now() / 1000),
-        },
-      }
-    },
-    job: (body) => (JSON.parse(body.toString('utf8')) as { payload: BenchJob }).payload,
-  },
+  { queueArguments: { 'x-max-priority': 10 }, message: envelopeMessage, job: envelopeJob },
 )
+
+/**
+ * The same messages on a plain queue: beside `raw-amqp` (the bare job), it splits the plain-queue gap of
+ * `conveyor-rabbitmq-fifo` into what Conveyor's message costs RabbitMQ and what Conveyor's client adds (reported).
+ */
+export const rawAmqpSameFifo: BenchSystem = {
+  ...rawAmqpSystem(
+    'raw-amqp-same-fifo',
+    'amqplib as raw-amqp-same, on a plain queue (no x-max-priority): Conveyor-shaped messages, FIFO',
+    { queueArguments: {}, message: envelopeMessage, job: envelopeJob },
+  ),
+  scenarios: ['enqueue', 'process'],
+}
+
+/** A job wrapped as Conveyor wraps it: the envelope as body, Conveyor's properties. */
+function envelopeMessage(job: BenchJob): { readonly body: Buffer; readonly properties: Options.Publish } {
+  const id = `01JBENCH${String(++seq).padStart(18, '0')}`
+  const envelope = {
+    id,
+    task: 'bench.noop',
+    payload: job,
+    queue: 'q',
+    priority: 0,
+    attempt: 1,
+    maxAttempts: 3,
+    createdAt: Date.now(),
+  }
+  return {
+    body: Buffer.from(JSON.stringify(envelope)),
+    // Conveyor also stamps the AMQP timestamp (seconds; the management API's head-message age).
+    properties: {
+      ...BARE_PROPERTIES,
+      priority: 0,
+      messageId: id,
+      mandatory: true,
+      timestamp: Math.floor(Date.now() / 1000),
+    },
+  }
+}
+
+function envelopeJob(body: Buffer): BenchJob {
+  return (JSON.parse(body.toString('utf8')) as { payload: BenchJob }).payload
+}
 
 function rawAmqpSystem(id: string, description: string, shape: Shape): BenchSystem {
   return {

@@ -53,6 +53,30 @@ describe('redis coordination store', () => {
     expect(await b.listHeartbeats()).toEqual([])
   })
 
+  it("lists heartbeats past Lua's unpack limit: 10,000 expired ones are dropped, 9,000 live ones returned", async () => {
+    // Worker ids are unique per process: where nothing lists for a while (no dashboard open), short-lived workers
+    // leave thousands of expired entries. One unpack() of them all exceeded Lua's stack and every list failed after.
+    const prefix = uniquePrefix('coord-hb-many')
+    const s = store(prefix)
+    const beats = `{${prefix}:coord}:hb`
+    const data = `{${prefix}:coord}:hbd`
+    const fill = async (from: number, count: number, expiry: number) => {
+      for (let i = from; i < from + count; i += 1000) {
+        const ids = Array.from({ length: Math.min(1000, from + count - i) }, (_, n) => `w${i + n}`)
+        await redis.zadd(beats, ...ids.flatMap((id) => [expiry, id]))
+        await redis.hset(data, ...ids.flatMap((id, n) => [id, JSON.stringify(beat(id, i + n))]))
+      }
+    }
+    await fill(0, 10_000, 1)
+    await fill(10_000, 9_000, Date.now() + 60_000)
+    const live = await s.listHeartbeats()
+    expect(live).toHaveLength(9_000)
+    expect(live[0]!.id).toBe('w10000')
+    expect(live.at(-1)!.id).toBe('w18999')
+    expect(await redis.zcard(beats)).toBe(9_000)
+    expect(await redis.hlen(data)).toBe(9_000)
+  })
+
   it('revokes are visible to every process and expire', async () => {
     const prefix = uniquePrefix('coord-rv')
     const a = store(prefix)

@@ -104,6 +104,9 @@ export function createBrokerState(options: RedisBrokerOptions): BrokerState {
   let confirmClient: RedisClient | undefined
   const confirming = (): RedisClient => {
     if (confirmClient === undefined) {
+      // Made on first use: a write still queued when the broker was destroyed (a publish batch waiting for the end
+      // of its tick) must not open a connection nobody closes, nor land after the caller was told it is gone.
+      state.ensureOpen()
       confirmClient = duplicateClient(client, `conveyor:${prefix}:confirm`)
       confirmClient.on('error', onError)
     }
@@ -118,10 +121,14 @@ export function createBrokerState(options: RedisBrokerOptions): BrokerState {
     outage,
     state: () => state.status,
     durable: durability !== undefined,
-    run: (name, keys, args, mode) =>
-      durability !== undefined && CONFIRMED_SCRIPTS.has(name)
-        ? runConfirmed(confirming(), name, keys, args, durability)
-        : runScript(client, name, keys, args, mode),
+    run: (name, keys, args, mode) => {
+      if (durability === undefined || !CONFIRMED_SCRIPTS.has(name)) return runScript(client, name, keys, args, mode)
+      try {
+        return runConfirmed(confirming(), name, keys, args, durability)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
     stalled: () => {
       outage.failed(new Error('[conveyor] [redis] a fetch got no answer; the connection looks dead'))
       if (owned) client.disconnect(true)

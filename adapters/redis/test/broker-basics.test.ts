@@ -197,6 +197,28 @@ describe('redis broker basics', () => {
     expect(again.got[0]!.deliveryCount).toBe(1)
   })
 
+  it('with durability, a publish still queued when the broker is destroyed rejects and opens no connection', async () => {
+    const prefix = uniquePrefix('basics-durable')
+    prefixes.push(prefix)
+    const broker = createRedisBroker({
+      url: REDIS_URL,
+      prefix,
+      logger: false,
+      durability: { replicas: 1, timeoutMs: 100 },
+    })
+    await broker.connect()
+    // Queued for the end of this tick's batch; the destroy comes first.
+    const publishing = broker.publish(envelope('q'))
+    await broker.destroy()
+    await expect(publishing).rejects.toMatchObject({ code: 'CONVEYOR_NOT_CONNECTED' })
+    await sleep(200)
+    // Confirmed writes have a connection of their own, made on first use: not by a destroyed broker.
+    expect(await raw.client('LIST')).not.toContain(`name=conveyor:${prefix}:confirm`)
+    // Nor did the destroyed broker write the message.
+    const other = make(prefix).broker
+    expect(await other.stats('q')).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 })
+  })
+
   it('rejects messages above maxMessageBytes', async () => {
     const prefix = uniquePrefix('size')
     prefixes.push(prefix)

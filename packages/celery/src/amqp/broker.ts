@@ -161,8 +161,9 @@ class CeleryAmqpBroker implements Broker {
     const { model, publisher } = await this.open()
     const channel = await model.createChannel()
     const { maxAttempts, onError } = this
-    const settings = { channel, publisher, queue, prefetch: options.prefetch, maxAttempts, onError }
-    const consumer = new AmqpCeleryConsumer(settings, handler)
+    const onFinished = () => this.consumers.delete(consumer)
+    const settings = { channel, publisher, queue, prefetch: options.prefetch, maxAttempts, onError, onFinished }
+    const consumer: AmqpCeleryConsumer = new AmqpCeleryConsumer(settings, handler)
     await consumer.start()
     this.consumers.add(consumer)
     return consumer

@@ -15,6 +15,8 @@ export interface AmqpConsumerSettings {
   readonly prefetch: number
   readonly maxAttempts: (task: string) => number
   readonly onError: (error: unknown, what: string) => void
+  /** Once cancelled with every delivery it handed out settled (its channel closing): the broker forgets it. */
+  readonly onFinished: () => void
 }
 
 /**
@@ -81,6 +83,7 @@ export class AmqpCeleryConsumer implements Subscription {
     if (!this.cancelled || this.closing || this.held.size > 0) return
     this.closing = true
     void this.settings.channel.close().catch(() => undefined)
+    this.settings.onFinished()
   }
 
   private setPrefetch(): Promise<unknown> {

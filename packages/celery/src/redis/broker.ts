@@ -132,7 +132,11 @@ class CeleryRedisBroker implements Broker {
     await this.connect()
     const { client, leaseMs, pollMs, maxBatch, maxAttempts, onError } = this
     const settings = { client, keys: this.keysOf(queue), queue, prefetch: options.prefetch, leaseMs, pollMs, maxBatch }
-    const consumer = new RedisCeleryConsumer({ ...settings, maxAttempts, onError }, handler)
+    const onFinished = () => this.consumers.delete(consumer)
+    const consumer: RedisCeleryConsumer = new RedisCeleryConsumer(
+      { ...settings, maxAttempts, onError, onFinished },
+      handler,
+    )
     this.consumers.add(consumer)
     return consumer
   }

@@ -20,6 +20,8 @@ export interface ConsumerSettings {
   readonly maxBatch: number
   readonly maxAttempts: (task: string) => number
   readonly onError: (error: unknown, what: string) => void
+  /** Once cancelled with every delivery it handed out settled: the broker forgets the consumer. */
+  readonly onFinished: () => void
 }
 
 /**
@@ -29,6 +31,7 @@ export interface ConsumerSettings {
 export class RedisCeleryConsumer implements Subscription {
   readonly held = new Map<string, RedisCeleryDelivery>()
   private cancelled = false
+  private finished = false
   private stopped = false
   private wake: (() => void) | undefined
   private readonly extender: NodeJS.Timeout
@@ -51,6 +54,15 @@ export class RedisCeleryConsumer implements Subscription {
     this.cancelled = true
     this.wake?.()
     await this.loop
+    this.finishWhenIdle()
+  }
+
+  /** Cancelled and nothing held: no lease left to extend, and nothing for the broker to count or give back. */
+  private finishWhenIdle(): void {
+    if (!this.cancelled || this.finished || this.held.size > 0) return
+    this.finished = true
+    clearInterval(this.extender)
+    this.settings.onFinished()
   }
 
   /** Stop everything at once (crash emulation): no more fetches, no more lease extensions. */
@@ -156,6 +168,7 @@ export class RedisCeleryConsumer implements Subscription {
       this.held.delete(token)
       this.wake?.()
       this.wake = undefined
+      this.finishWhenIdle()
     })
     this.held.set(message.token, delivery)
     this.handler(delivery)

@@ -28,7 +28,7 @@ const GROUPS: readonly Group[] = [
     title: 'RabbitMQ, plain classic queue (priorityLevels: 1)',
     conveyor: 'conveyor-rabbitmq-fifo',
     others: [
-      { id: 'raw-amqp', ratio: 'Conveyor/raw' },
+      { id: 'raw-amqp', ratio: 'Conveyor/raw (bare job)' },
       { id: 'raw-amqp-same-fifo', ratio: 'Conveyor/raw (same message)' },
     ],
   },
@@ -41,7 +41,10 @@ const GROUPS: readonly Group[] = [
   {
     title: 'RabbitMQ, `confirmAcks: false`, plain queue (priorityLevels: 1)',
     conveyor: 'conveyor-rabbitmq-fifo-unconfirmed',
-    others: [{ id: 'raw-amqp', ratio: 'Conveyor/raw' }],
+    others: [
+      { id: 'raw-amqp', ratio: 'Conveyor/raw (bare job)' },
+      { id: 'raw-amqp-same-fifo', ratio: 'Conveyor/raw (same message)' },
+    ],
     onlyItsRows: true,
   },
   {

@@ -128,8 +128,10 @@ export const TARGETS: readonly Target[] = [
     value: 0.9,
     label: 'metrics on ≥ 0.9× off (reported)',
   },
-  // Issues 5 and 18: ≥ 0.9× raw amqplib in every case, each Conveyor configuration against raw amqplib on the same
-  // kind of queue.
+  // Issues 5 and 18: ≥ 0.9× raw amqplib doing the same work in every case: each Conveyor configuration against raw
+  // amqplib on the same kind of queue, sending the same message (Conveyor's envelope and properties). The bare job
+  // (`raw-amqp`, 20 bytes, two properties) stays a reported column of the plain-queue table: the distance between
+  // the two columns is what the message costs RabbitMQ, not what Conveyor's client adds.
   ...(['enqueue', 'process'] as const).flatMap((scenario) => [
     {
       scenario,
@@ -147,7 +149,7 @@ export const TARGETS: readonly Target[] = [
       metric: 'jobs/s',
       system: 'conveyor-rabbitmq-fifo',
       kind: 'ratio' as const,
-      versus: 'raw-amqp',
+      versus: 'raw-amqp-same-fifo',
       value: 0.9,
       label: '≥ 0.9× raw',
     },
@@ -156,7 +158,7 @@ export const TARGETS: readonly Target[] = [
   ...(
     [
       ['conveyor-rabbitmq-unconfirmed', 'raw-amqp-same'],
-      ['conveyor-rabbitmq-fifo-unconfirmed', 'raw-amqp'],
+      ['conveyor-rabbitmq-fifo-unconfirmed', 'raw-amqp-same-fifo'],
     ] as const
   ).map(([system, versus]) => ({
     scenario: 'process',
@@ -275,6 +277,7 @@ export function ratios(measurements: readonly Measurement[]) {
     ['conveyor-rabbitmq-fifo', 'raw-amqp-same-fifo'],
     ['conveyor-rabbitmq-unconfirmed', 'raw-amqp-same'],
     ['conveyor-rabbitmq-fifo-unconfirmed', 'raw-amqp'],
+    ['conveyor-rabbitmq-fifo-unconfirmed', 'raw-amqp-same-fifo'],
     ['conveyor-redis-P2', 'conveyor-redis-P1'],
     ['conveyor-redis-traced', 'conveyor-redis'],
     ['conveyor-redis-metrics', 'conveyor-redis'],

@@ -1,7 +1,9 @@
 /**
  * Where RabbitMQ's concurrency-1 drain and bulk enqueue spend client CPU (issue 18), in measures that barely move
  * with the machine's load: per job, this process's CPU time (user and kernel), socket writes (`write`/`writev`
- * calls), socket reads, AMQP methods sent and frames received. Modes, alternating round by round on the same queue configuration:
+ * calls), socket reads, AMQP methods sent and frames received; and, for drains, the wall-clock split of each cycle
+ * (read → next write: the client's turn; write → next read: the broker's turn with both wake-ups) and the event
+ * loop's busy time per job. Modes, alternating round by round on the same queue configuration:
  *
  * - `raw`: amqplib as the bench's raw baseline (prefetch = concurrency, manual ack; bulk: pipelined publishes + waitForConfirms);
  * - `raw-same`: the same with messages shaped like Conveyor's (envelope body, messageId, timestamp, mandatory);
@@ -20,6 +22,7 @@ import { createRequire } from 'node:module'
 import { Socket } from 'node:net'
 import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
+import { type EventLoopUtilization, performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { createApp } from '@conveyor/core'
 import {
@@ -56,6 +59,14 @@ const token = `cvsplit-${Date.now().toString(36)}`
 
 let writes = 0
 let reads = 0
+/**
+ * Wall-clock split of the concurrency-1 cycle (ms, summed): from a read to the next write (the client's turn: parse,
+ * handle, ack) and from a write to the next read (the broker's turn and both wake-ups). Only meaningful for drains.
+ */
+let clientTurn = 0
+let brokerTurn = 0
+let lastRead = 0
+let lastWrite = 0
 /** AMQP methods sent (a publish counts once) and frames received (a delivery is 3: method, header, body). */
 let methodsOut = 0
 let framesIn = 0
@@ -83,11 +94,19 @@ const proto = Socket.prototype as unknown as Record<string, (...args: unknown[])
 const originalWrite = proto._writeGeneric!
 proto._writeGeneric = function counted(this: Socket, ...args: unknown[]) {
   writes++
+  const now = performance.now()
+  if (lastRead > lastWrite) clientTurn += now - lastRead
+  lastWrite = now
   return originalWrite.apply(this, args)
 }
 const originalPush = proto.push!
 proto.push = function countedPush(this: Socket, ...args: unknown[]) {
-  if (args[0] !== null) reads++
+  if (args[0] !== null) {
+    reads++
+    const now = performance.now()
+    if (lastWrite > lastRead) brokerTurn += now - lastWrite
+    lastRead = now
+  }
   return originalPush.apply(this, args)
 }
 
@@ -98,11 +117,24 @@ interface Window {
   readonly methodsOut: number
   readonly framesIn: number
   readonly at: number
+  readonly clientTurn: number
+  readonly brokerTurn: number
+  readonly loop: EventLoopUtilization
 }
 let session: Session | undefined
 const open = (profiled = true): Window => {
   if (profiled && values.profile !== undefined) void startProfile()
-  return { cpu: process.cpuUsage(), writes, reads, methodsOut, framesIn, at: performance.now() }
+  return {
+    cpu: process.cpuUsage(),
+    writes,
+    reads,
+    methodsOut,
+    framesIn,
+    at: performance.now(),
+    clientTurn,
+    brokerTurn,
+    loop: performance.eventLoopUtilization(),
+  }
 }
 async function startProfile(): Promise<void> {
   if (session === undefined) {
@@ -120,7 +152,10 @@ async function report(label: string, from: Window, jobs: number): Promise<void> 
     `${label.padEnd(16)} client CPU ${((cpu.user + cpu.system) / jobs).toFixed(1).padStart(6)} µs/job ` +
       `(kernel ${(cpu.system / jobs).toFixed(1).padStart(5)}), writes ${((writes - from.writes) / jobs).toFixed(2)}/job, ` +
       `reads ${((reads - from.reads) / jobs).toFixed(2)}/job, AMQP methods out ${((methodsOut - from.methodsOut) / jobs).toFixed(2)}/job, ` +
-      `frames in ${((framesIn - from.framesIn) / jobs).toFixed(2)}/job, ${Math.round(jobs / secs)} jobs/s`,
+      `frames in ${((framesIn - from.framesIn) / jobs).toFixed(2)}/job, ${Math.round(jobs / secs)} jobs/s; ` +
+      `turns µs/job: client ${(((clientTurn - from.clientTurn) / jobs) * 1000).toFixed(1)}, ` +
+      `broker ${(((brokerTurn - from.brokerTurn) / jobs) * 1000).toFixed(1)}; ` +
+      `event loop busy ${((performance.eventLoopUtilization(from.loop).active / jobs) * 1000).toFixed(1)} µs/job`,
   )
   if (session !== undefined && values.profile !== undefined) {
     const { profile } = await session.post('Profiler.stop')

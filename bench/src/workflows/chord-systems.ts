@@ -173,7 +173,10 @@ export function celeryChord(env: BenchEnv, sizes: ChordSizes): ChordSystem | str
       child.stderr!.on('data', (chunk: Buffer) => {
         errors = (errors + chunk.toString()).slice(-2000)
       })
+      // The script gives up by itself when the chord stops moving (exit 2, saying where it stood); this timeout is
+      // the backstop, and a script still running then is killed rather than left polling.
       const line = await lineFrom(child, (value) => typeof value.seconds === 'number', 900_000).catch((error) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
         throw new Error(`${(error as Error).message}: ${errors}`)
       })
       return {

@@ -36,17 +36,26 @@ function redisCpu(redis: Redis): BrokerCpu {
   }
 }
 
-/** The RabbitMQ server on this machine (the first `beam.smp`), or undefined. */
+/**
+ * The RabbitMQ server on this machine, or undefined: the `beam.smp` started with `-s rabbit boot`. Not just any
+ * `beam.smp`: `rabbitmqctl` and `rabbitmq-diagnostics` run one each for a moment (a full run once picked such a one,
+ * which was gone by the next reading and cost that sample).
+ */
 export function beamPid(): number | undefined {
+  let any: number | undefined
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'beam.smp') return Number(entry)
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'beam.smp') continue
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes('-s rabbit boot')) {
+        return Number(entry)
+      }
+      any ??= Number(entry)
     } catch {
       // gone meanwhile, or not ours to read
     }
   }
-  return undefined
+  return any
 }
 
 /** User + system CPU of a process and all its threads so far, in clock ticks (10 ms). */

@@ -21,6 +21,8 @@ export interface EventReaderSetup {
   readonly queue: string
   /** Declares the stream queue (once). */
   readonly declare: () => Promise<void>
+  /** The stream queue is gone: the next `declare` declares it again. */
+  readonly redeclare: () => void
   /** Throws once the stream is closed. */
   readonly ensureOpen: () => void
   /** Told once per reader that the stream holds messages it cannot read (someone else's garbage). */
@@ -45,13 +47,30 @@ export class EventReader {
   }
 
   async read(from: EventPosition, readOptions: EventReadOptions = {}): Promise<EventPage> {
-    const { connection, queue } = this.setup
     this.setup.ensureOpen()
     const limit = readOptions.limit ?? 500
     if (!(Number.isInteger(limit) && limit >= 1)) {
       throw new InvalidOptionsError(`[rabbitmq] event read limit must be an integer ≥ 1, got ${limit}`)
     }
     const after = typeof from === 'object' && 'after' in from ? parseOffset(from.after) : undefined
+    try {
+      return await this.readOnce(from, after, limit, readOptions)
+    } catch (error) {
+      if (!queueGone(error)) throw error
+      // Deleted behind our back (an operator dropped it): declared again, as the writer does, and read as the new,
+      // empty stream it now is, instead of failing every read until the process restarts.
+      this.setup.redeclare()
+      return this.readOnce(from, after, limit, readOptions)
+    }
+  }
+
+  private async readOnce(
+    from: EventPosition,
+    after: Position | undefined,
+    limit: number,
+    readOptions: EventReadOptions,
+  ): Promise<EventPage> {
+    const { connection, queue } = this.setup
     await this.setup.declare()
     const channel = await connection.channel()
     channel.on('error', () => undefined)
@@ -89,6 +108,11 @@ export class EventReader {
       await channel.close().catch(() => undefined)
     }
   }
+}
+
+/** amqplib's error for a queue that does not exist (a channel closed with 404 NOT_FOUND). */
+function queueGone(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 404
 }
 
 /** The events after `after`, on the read's channel: within its batch message first, then the messages after it. */

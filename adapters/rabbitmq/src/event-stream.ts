@@ -66,7 +66,7 @@ export function rabbitMQEventStream(setup: StreamSetup): EventStream {
   }
   const { declare, forget } = declareOnce(setup, queue, { maxBytes, maxAgeMs })
   const writer = new EventWriter({ connection, queue, declare, redeclare: forget, ensureOpen })
-  const reader = new EventReader({ connection, queue, declare, ensureOpen, logger: setup.logger })
+  const reader = new EventReader({ connection, queue, declare, redeclare: forget, ensureOpen, logger: setup.logger })
 
   return {
     name: 'rabbitmq',

@@ -40,4 +40,23 @@ describe('rabbitmq event stream whose queue was deleted behind its back', () => 
       await stream.close()
     }
   }, 30_000)
+
+  it('reads a stream deleted behind it as the new, empty stream it declares again, from every position', async () => {
+    prefix = `cvt.evgone.${randomUUID().slice(0, 8)}`
+    const stream = createRabbitMQEventStream({ url: AMQP_URL, prefix })
+    try {
+      await stream.publish([startedEvent(1)])
+      expect(await storedIds(stream)).toEqual(['run-1'])
+      await deleteStream(prefix)
+      // A dashboard left open while an operator dropped the stream: its next reads work, and find nothing old.
+      expect(await storedIds(stream)).toEqual([])
+      const end = await stream.read('end')
+      expect(end.events).toEqual([])
+      await stream.publish([startedEvent(2)])
+      const after = await stream.read({ after: end.cursor }, { limit: 10 })
+      expect(after.events.map((stored) => ('id' in stored.event ? stored.event.id : '?'))).toEqual(['run-2'])
+    } finally {
+      await stream.close()
+    }
+  }, 30_000)
 })

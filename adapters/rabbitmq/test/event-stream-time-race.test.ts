@@ -66,6 +66,7 @@ describe('rabbitmq event stream: a read from { time } that finds nothing', () =>
         connection: paused,
         queue,
         declare: async () => {},
+        redeclare: () => {},
         ensureOpen: () => {},
         logger: silent,
       })

@@ -79,7 +79,11 @@ export function hardLimitHooks(options: HardLimitHooksOptions): HardLimitHooks {
       if (limitMs === undefined) return 'run'
       // Fail open, like revoke checks: an unreachable store must not stop the fleet; the attempt then runs again.
       const killed = await options.store.isRevoked(key).catch(() => false)
-      return killed ? fail(envelope.task, limitMs) : 'run'
+      if (!killed) return 'run'
+      // Once, as a noted kill: the store's mark is cut to 1 ms (the contract has no "unrevoke"). Left for its hour, it
+      // failed a replay of the run's dead letter, which is the same id at attempt 1 again, without running it.
+      await options.store.revoke(key, 1).catch(() => undefined)
+      return fail(envelope.task, limitMs)
     },
   }
 }

@@ -1,5 +1,10 @@
 import { composeHooks, createApp, fixed, revokeHooks } from '@conveyor/core'
-import { createMemoryCoordination, hardLimitHooks, recordHardLimitKill } from '@conveyor/core/adapter'
+import {
+  createMemoryCoordination,
+  hardLimitHooks,
+  recordHardLimitKill,
+  replayDeadLetters,
+} from '@conveyor/core/adapter'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const apps: { close(): Promise<void> }[] = []
@@ -50,6 +55,22 @@ describe('hard-limit hooks', () => {
     const dead = await app.broker.deadLetters.list('default')
     expect(dead.map((d) => d.reason)).toEqual(['max-attempts'])
     expect(attempts).toEqual([])
+  })
+
+  it('a dead letter of a killed attempt, replayed within the hour, runs again (the recorded kill fails it once)', async () => {
+    const { app, t, attempts, limitOf } = setup(1)
+    const store = createMemoryCoordination()
+    const job = await t.enqueue(null, { delayMs: 30 })
+    await recordHardLimitKill(store, { id: job.id, attempt: 1 })
+    await app.worker({ hooks: composeHooks(hardLimitHooks({ store, limitOf })) }).start()
+    await expect(job.result({ timeoutMs: 2000 })).rejects.toThrow()
+    const dead = await app.broker.deadLetters.list('default')
+    expect(dead.map((d) => d.id)).toEqual([job.id])
+    // A replay is the same id at attempt 1 again: the operator asked for a fresh run, not for the old kill's verdict.
+    await replayDeadLetters({ app, queue: 'default', deadLetters: dead })
+    expect(await job.result({ timeoutMs: 2000 })).toBe(1)
+    expect(attempts).toEqual([1])
+    expect(await app.broker.deadLetters.count('default')).toBe(0)
   })
 
   it('tasks without a hard limit are not looked up in the store', async () => {

@@ -95,23 +95,7 @@ export function createBrokerState(options: RedisBrokerOptions): BrokerState {
   const onError = (error: unknown) => outage.failed(error)
   client.on('error', onError)
 
-  // Confirmed writes get a connection of their own: WAIT blocks the connection it is sent on until replicas answer or
-  // its timeout ends, and while a new master has no replica yet every one of them waits the full timeout. On the
-  // shared connection, fetches and lease extensions queued behind those WAITs, consumers crawled and leases of
-  // deliveries whose acks were stuck ran out (hundreds of duplicates in a Sentinel failover, resume after 10-14 s).
-  // WAIT counts the writes of its own connection, and the script it confirms is sent on the same one, so the
-  // guarantee is the same.
-  let confirmClient: RedisClient | undefined
-  const confirming = (): RedisClient => {
-    if (confirmClient === undefined) {
-      // Made on first use: a write still queued when the broker was destroyed (a publish batch waiting for the end
-      // of its tick) must not open a connection nobody closes, nor land after the caller was told it is gone.
-      state.ensureOpen()
-      confirmClient = duplicateClient(client, `conveyor:${prefix}:confirm`)
-      confirmClient.on('error', onError)
-    }
-    return confirmClient
-  }
+  const confirm = confirmConnection(client, `conveyor:${prefix}:confirm`, onError, () => state.ensureOpen())
 
   const runtimes = new Map<string, QueueRuntime>()
   const shared: BrokerShared = {
@@ -124,7 +108,7 @@ export function createBrokerState(options: RedisBrokerOptions): BrokerState {
     run: (name, keys, args, mode) => {
       if (durability === undefined || !CONFIRMED_SCRIPTS.has(name)) return runScript(client, name, keys, args, mode)
       try {
-        return runConfirmed(confirming(), name, keys, args, durability)
+        return runConfirmed(confirm.client(), name, keys, args, durability)
       } catch (error) {
         return Promise.reject(error)
       }
@@ -163,7 +147,36 @@ export function createBrokerState(options: RedisBrokerOptions): BrokerState {
         throw new NotConnectedError(`[conveyor] [redis] broker is ${state.status}; create a new one`)
       }
     },
-    confirmClient: () => confirmClient,
+    confirmClient: confirm.made,
   }
   return state
+}
+
+/**
+ * The connection confirmed writes go on. Their own: WAIT blocks the connection it is sent on until replicas answer or
+ * its timeout ends, and while a new master has no replica yet every one of them waits the full timeout. On the shared
+ * connection, fetches and lease extensions queued behind those WAITs, consumers crawled and leases of deliveries whose
+ * acks were stuck ran out (hundreds of duplicates in a Sentinel failover, resume after 10-14 s). WAIT counts the
+ * writes of its own connection, and the script it confirms is sent on the same one, so the guarantee is the same.
+ * Made on first use, after `ensureOpen`: a write still queued when the broker was destroyed (a publish batch waiting
+ * for the end of its tick) must not open a connection nobody closes, nor land after the caller was told it is gone.
+ */
+function confirmConnection(
+  client: RedisClient,
+  name: string,
+  onError: (error: unknown) => void,
+  ensureOpen: () => void,
+): { client(): RedisClient; made(): RedisClient | undefined } {
+  let made: RedisClient | undefined
+  return {
+    client() {
+      if (made === undefined) {
+        ensureOpen()
+        made = duplicateClient(client, name)
+        made.on('error', onError)
+      }
+      return made
+    },
+    made: () => made,
+  }
 }

@@ -59,8 +59,8 @@ export class EventsHarness {
   }
 }
 
-/** Read every retained event from `from` by pages of `limit`. */
-export async function readAll(stream: EventStream, limit = 100): Promise<StoredEvent[]> {
+/** Every event the stream retains, oldest first, read from `'start'` by pages of `limit` (for a plugin's own tests). */
+export async function readAllEvents(stream: EventStream, limit = 100): Promise<StoredEvent[]> {
   const out: StoredEvent[] = []
   let page = await stream.read('start', { limit })
   while (page.events.length > 0) {

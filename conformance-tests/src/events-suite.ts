@@ -9,7 +9,7 @@ import type {
 } from '@conveyor/core/adapter'
 import { EventBatchBuilder, encodeEvent } from '@conveyor/core/adapter'
 import { describe, expect, it } from 'vitest'
-import { EventsHarness, type EventsTest, ids, readAll } from './events-harness'
+import { EventsHarness, type EventsTest, ids, readAllEvents } from './events-harness'
 import { historyTests } from './events-history-tests'
 import { rejection, sleep, within } from './harness/wait'
 import type { BrokerContext } from './options'
@@ -96,7 +96,7 @@ const tests: { readonly [K in EventStreamTestId]: EventsTest } = {
       } as Partial<TaskEvent>)
       await stream.publish(first)
       await stream.publish([failed])
-      const read = await readAll(stream, 7)
+      const read = await readAllEvents(stream, 7)
       expect(read.map((e) => e.event)).toEqual([...first, failed])
       expect(new Set(read.map((e) => e.offset)).size).toBe(31)
     },
@@ -130,7 +130,7 @@ const tests: { readonly [K in EventStreamTestId]: EventsTest } = {
       const reader = await h.stream()
       const events = Array.from({ length: 20 }, (_, n) => h.event(n))
       for (let i = 0; i < 20; i += 5) await writer.publish(events.slice(i, i + 5))
-      expect((await readAll(reader)).map((e) => e.event)).toEqual(events)
+      expect((await readAllEvents(reader)).map((e) => e.event)).toEqual(events)
     },
   },
   'events.batches': {
@@ -146,7 +146,7 @@ const tests: { readonly [K in EventStreamTestId]: EventsTest } = {
       await stream.publishBatch!(builder.take()!)
       for (const event of second.events) builder.add(event)
       await stream.publishBatch!(builder.take()!)
-      const read = await readAll(stream, 3)
+      const read = await readAllEvents(stream, 3)
       const expected = [...first.expected, ...second.expected]
       expect(read.map((e) => e.event)).toEqual(expected)
       expect(new Set(read.map((e) => e.offset)).size).toBe(expected.length)
@@ -217,7 +217,7 @@ const tests: { readonly [K in EventStreamTestId]: EventsTest } = {
       await stream.publish([h.event(0)])
       const { cursor } = await stream.read('start', { limit: 1 })
       for (let i = 1; i <= 2000; i += 100) await stream.publish(Array.from({ length: 100 }, (_, n) => h.event(i + n)))
-      const kept = await readAll(stream, 500)
+      const kept = await readAllEvents(stream, 500)
       // Stores that trim in blocks (Redis MAXLEN ~) keep somewhat more than the bound, never unboundedly more.
       expect(kept.length).toBeGreaterThanOrEqual(100)
       expect(kept.length).toBeLessThanOrEqual(400)

@@ -26,6 +26,7 @@ export {
 } from './broker-suite'
 export { type CapabilityRow, capabilityMatrix } from './capability-matrix'
 export type { BrokerTest, BrokerTestTable, ConformanceResult } from './define'
+export { readAllEvents } from './events-harness'
 export {
   type EventStreamSuiteOptions,
   type EventStreamTestId,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { EventStream, StoredEvent } from '@conveyor/core/adapter'
+import { readAllEvents } from '@conveyor/conformance'
+import type { StoredEvent } from '@conveyor/core/adapter'
 import { createRabbitMQEventStream, eventStreamQueue } from '@conveyor/rabbitmq'
 import { AMQP_URL, startedEvent } from '@conveyor/test-support'
 import { connect } from 'amqplib'
@@ -8,16 +9,6 @@ import { batchBodies, MAX_BATCH_CHARS } from '../src/event-stream-writer'
 import { deleteEventStream } from './helpers'
 
 const idOf = (stored: StoredEvent) => ('id' in stored.event ? stored.event.id : undefined)
-
-async function readAll(stream: EventStream, limit: number): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = []
-  let page = await stream.read('start', { limit })
-  while (page.events.length > 0) {
-    out.push(...page.events)
-    page = await stream.read({ after: page.cursor }, { limit })
-  }
-  return out
-}
 
 describe('rabbitmq event stream batches', () => {
   let prefix = ''
@@ -48,7 +39,7 @@ describe('rabbitmq event stream batches', () => {
     await stream.publish([startedEvent(8)])
     await stream.publish(Array.from({ length: 3 }, (_, n) => startedEvent(9 + n)))
 
-    const all = await readAll(stream, 3)
+    const all = await readAllEvents(stream, 3)
     expect(all.map(idOf)).toEqual(Array.from({ length: 12 }, (_, n) => `run-${n}`))
     const [legacy, ...rest] = all.map((e) => e.offset)
     expect(legacy).toMatch(/^\d+$/)

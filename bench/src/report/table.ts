@@ -10,6 +10,12 @@ interface Group {
   readonly onlyItsRows?: boolean
 }
 
+/** Plain queues beside raw amqplib twice: with the bare job, and with Conveyor's message (what the targets use). */
+const PLAIN_QUEUE_BASELINES: Group['others'] = [
+  { id: 'raw-amqp', ratio: 'Conveyor/raw (bare job)' },
+  { id: 'raw-amqp-same-fifo', ratio: 'Conveyor/raw (same message)' },
+]
+
 const GROUPS: readonly Group[] = [
   {
     title: 'Redis',
@@ -27,10 +33,7 @@ const GROUPS: readonly Group[] = [
   {
     title: 'RabbitMQ, plain classic queue (priorityLevels: 1)',
     conveyor: 'conveyor-rabbitmq-fifo',
-    others: [
-      { id: 'raw-amqp', ratio: 'Conveyor/raw (bare job)' },
-      { id: 'raw-amqp-same-fifo', ratio: 'Conveyor/raw (same message)' },
-    ],
+    others: PLAIN_QUEUE_BASELINES,
   },
   {
     title: 'RabbitMQ, `confirmAcks: false` (acks resolve once written), default queue',
@@ -41,10 +44,7 @@ const GROUPS: readonly Group[] = [
   {
     title: 'RabbitMQ, `confirmAcks: false`, plain queue (priorityLevels: 1)',
     conveyor: 'conveyor-rabbitmq-fifo-unconfirmed',
-    others: [
-      { id: 'raw-amqp', ratio: 'Conveyor/raw (bare job)' },
-      { id: 'raw-amqp-same-fifo', ratio: 'Conveyor/raw (same message)' },
-    ],
+    others: PLAIN_QUEUE_BASELINES,
     onlyItsRows: true,
   },
   {

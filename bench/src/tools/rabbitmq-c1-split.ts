@@ -2,7 +2,8 @@
  * Where RabbitMQ's concurrency-1 drain and bulk enqueue spend client CPU (issue 18), in measures that barely move
  * with the machine's load: per job, this process's CPU time (user and kernel), socket writes (`write`/`writev`
  * calls), socket reads, AMQP methods sent and frames received; and, for drains, the wall-clock split of each cycle
- * (read → next write: the client's turn; write → next read: the broker's turn with both wake-ups) and the event
+ * (read → next write: the client's turn, and of it the part before the consumer callback, amqplib's; write → next
+ * read: the broker's turn with both wake-ups) and the event
  * loop's busy time per job. Modes, alternating round by round on the same queue configuration:
  *
  * - `raw`: amqplib as the bench's raw baseline (prefetch = concurrency, manual ack; bulk: pipelined publishes + waitForConfirms);
@@ -65,6 +66,8 @@ let reads = 0
  */
 let clientTurn = 0
 let brokerTurn = 0
+/** The part of the client's turn before the consumer callback: the read, amqplib's frame parsing and dispatch. */
+let parseTurn = 0
 let lastRead = 0
 let lastWrite = 0
 /** AMQP methods sent (a publish counts once) and frames received (a delivery is 3: method, header, body). */
@@ -82,6 +85,16 @@ for (const name of ['sendMethod', 'sendMessage'] as const) {
     methodsOut++
     return original.apply(this, args)
   }
+}
+// The start of the consumer's work: amqplib hands a parsed delivery to the consumer callback here.
+const channelProto = load(join(dirname(load.resolve('amqplib')), 'lib/channel.js')).BaseChannel.prototype as Record<
+  string,
+  (...args: unknown[]) => unknown
+>
+const originalDispatch = channelProto.dispatchMessage!
+channelProto.dispatchMessage = function timedDispatch(this: unknown, ...args: unknown[]) {
+  if (lastRead > lastWrite) parseTurn += performance.now() - lastRead
+  return originalDispatch.apply(this, args)
 }
 const originalRecv = amqpConnection.recvFrame!
 amqpConnection.recvFrame = function countedRecv(this: unknown, ...args: unknown[]) {
@@ -119,6 +132,7 @@ interface Window {
   readonly at: number
   readonly clientTurn: number
   readonly brokerTurn: number
+  readonly parseTurn: number
   readonly loop: EventLoopUtilization
 }
 let session: Session | undefined
@@ -133,6 +147,7 @@ const open = (profiled = true): Window => {
     at: performance.now(),
     clientTurn,
     brokerTurn,
+    parseTurn,
     loop: performance.eventLoopUtilization(),
   }
 }
@@ -153,7 +168,8 @@ async function report(label: string, from: Window, jobs: number): Promise<void> 
       `(kernel ${(cpu.system / jobs).toFixed(1).padStart(5)}), writes ${((writes - from.writes) / jobs).toFixed(2)}/job, ` +
       `reads ${((reads - from.reads) / jobs).toFixed(2)}/job, AMQP methods out ${((methodsOut - from.methodsOut) / jobs).toFixed(2)}/job, ` +
       `frames in ${((framesIn - from.framesIn) / jobs).toFixed(2)}/job, ${Math.round(jobs / secs)} jobs/s; ` +
-      `turns µs/job: client ${(((clientTurn - from.clientTurn) / jobs) * 1000).toFixed(1)}, ` +
+      `turns µs/job: client ${(((clientTurn - from.clientTurn) / jobs) * 1000).toFixed(1)} ` +
+      `(amqplib ${(((parseTurn - from.parseTurn) / jobs) * 1000).toFixed(1)}), ` +
       `broker ${(((brokerTurn - from.brokerTurn) / jobs) * 1000).toFixed(1)}; ` +
       `event loop busy ${((performance.eventLoopUtilization(from.loop).active / jobs) * 1000).toFixed(1)} µs/job`,
   )

@@ -31,6 +31,7 @@ export interface ConsumerSettings {
 export class RedisCeleryConsumer implements Subscription {
   readonly held = new Map<string, RedisCeleryDelivery>()
   private cancelled = false
+  private loopEnded = false
   private finished = false
   private stopped = false
   private wake: (() => void) | undefined
@@ -57,9 +58,12 @@ export class RedisCeleryConsumer implements Subscription {
     this.finishWhenIdle()
   }
 
-  /** Cancelled and nothing held: no lease left to extend, and nothing for the broker to count or give back. */
+  /**
+   * Cancelled, its loop ended and nothing held: no lease left to extend, and nothing for the broker to count or give
+   * back. Not before the loop ended: a fetch still on its way when `cancel` was called hands out what it leased.
+   */
   private finishWhenIdle(): void {
-    if (!this.cancelled || this.finished || this.held.size > 0) return
+    if (!this.cancelled || !this.loopEnded || this.finished || this.held.size > 0) return
     this.finished = true
     clearInterval(this.extender)
     this.settings.onFinished()
@@ -74,6 +78,14 @@ export class RedisCeleryConsumer implements Subscription {
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.fetchUntilCancelled()
+    } finally {
+      this.loopEnded = true
+    }
+  }
+
+  private async fetchUntilCancelled(): Promise<void> {
     const { settings } = this
     let idleMs = 1
     while (!this.cancelled) {

@@ -121,7 +121,13 @@ export {
   type TaskOptions,
 } from './task/task'
 // Workers
-export type { BeforeRunVerdict, ExecutionHooks, ExecutionOutcome, RegisteredTask } from './worker/runtime'
+export type {
+  BeforeRunVerdict,
+  DeliveryInfo,
+  ExecutionHooks,
+  ExecutionOutcome,
+  RegisteredTask,
+} from './worker/runtime'
 export type { Worker, WorkerOptions, WorkerState } from './worker/worker'
 // Workflows
 export type { WorkflowOptions } from './workflow/engine'

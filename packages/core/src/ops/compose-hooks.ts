@@ -1,5 +1,5 @@
 import type { Envelope } from '../contracts/envelope'
-import type { BeforeRunVerdict, ExecutionHooks, ExecutionOutcome } from '../worker/runtime'
+import type { BeforeRunVerdict, DeliveryInfo, ExecutionHooks, ExecutionOutcome } from '../worker/runtime'
 
 /**
  * One `ExecutionHooks` from several, in order: `beforeRun` hooks run one after the other and the first verdict other
@@ -14,9 +14,9 @@ export function composeHooks(...all: readonly (ExecutionHooks | undefined)[]): E
   return {
     ...(before.length > 0
       ? {
-          async beforeRun(envelope: Envelope, signal: AbortSignal): Promise<BeforeRunVerdict> {
+          async beforeRun(envelope: Envelope, signal: AbortSignal, delivery: DeliveryInfo): Promise<BeforeRunVerdict> {
             for (const h of before) {
-              const verdict = await h.beforeRun!(envelope, signal)
+              const verdict = await h.beforeRun!(envelope, signal, delivery)
               if (verdict !== 'run') return verdict
             }
             return 'run'

@@ -1,6 +1,6 @@
 import type { Envelope } from '../contracts/envelope'
 import { TaskTimeoutError } from '../errors/task-timeout-error'
-import type { ExecutionHooks } from '../worker/runtime'
+import type { DeliveryInfo, ExecutionHooks } from '../worker/runtime'
 import type { CoordinationStore } from './coordination'
 
 /** One attempt whose process was killed because it outlived the task's hard time limit. */
@@ -66,7 +66,11 @@ export function hardLimitHooks(options: HardLimitHooksOptions): HardLimitHooks {
       prune(now)
       noted.set(hardLimitKey(kill.id, kill.attempt), { kill, expiresAt: now + ttlMs })
     },
-    async beforeRun(envelope: Envelope) {
+    async beforeRun(envelope: Envelope, _signal: AbortSignal, delivery: DeliveryInfo) {
+      // A killed attempt always comes back as a redelivery (its lease ran out, its channel closed). A first delivery
+      // of the same id and attempt is a replay of the run's dead letter (attempt 1 again): a fresh run, asked for by
+      // an operator, which the kill's mark must not fail — on any worker, for as long as the mark lives.
+      if (delivery.deliveryCount <= 1) return 'run'
       const key = hardLimitKey(envelope.id, envelope.attempt)
       const entry = noted.get(key)
       if (entry !== undefined) {
@@ -79,11 +83,7 @@ export function hardLimitHooks(options: HardLimitHooksOptions): HardLimitHooks {
       if (limitMs === undefined) return 'run'
       // Fail open, like revoke checks: an unreachable store must not stop the fleet; the attempt then runs again.
       const killed = await options.store.isRevoked(key).catch(() => false)
-      if (!killed) return 'run'
-      // Once, as a noted kill: the store's mark is cut to 1 ms (the contract has no "unrevoke"). Left for its hour, it
-      // failed a replay of the run's dead letter, which is the same id at attempt 1 again, without running it.
-      await options.store.revoke(key, 1).catch(() => undefined)
-      return fail(envelope.task, limitMs)
+      return killed ? fail(envelope.task, limitMs) : 'run'
     },
   }
 }

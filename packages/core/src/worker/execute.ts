@@ -146,7 +146,7 @@ function announceStarted(run: Run): void {
 
 async function beforeRun(run: Run): Promise<BeforeRunVerdict> {
   try {
-    return await run.hooks.beforeRun!(run.envelope, run.execution.signal)
+    return await run.hooks.beforeRun!(run.envelope, run.execution.signal, run.execution.delivery)
   } catch (error) {
     if (!run.execution.released) run.log().error({ err: error }, 'beforeRun hook failed; running the task anyway')
     return 'run'

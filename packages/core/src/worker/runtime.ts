@@ -61,14 +61,21 @@ export type ExecutionOutcome =
  */
 export type BeforeRunVerdict = 'run' | 'revoked' | { readonly fail: unknown }
 
+/** What a `beforeRun` hook learns about the delivery besides its envelope. */
+export interface DeliveryInfo {
+  /** 1 for the first delivery of this attempt; more when the broker delivers it again (a crash, a lost lease). */
+  readonly deliveryCount: number
+}
+
 /** Extension points of the worker loop, used by operations features (revoke, rate limits, heartbeats). */
 export interface ExecutionHooks {
   /**
    * Called before a handler runs (after expiry and poison checks). Resolve `revoked` to skip it: the delivery is
    * acked and the task recorded `revoked`. May wait (a rate-limit token): the delivery stays held meanwhile, and
    * `signal` aborts when the worker stops. Resolve `{ fail: error }` to fail the attempt without running it.
+   * `delivery.deliveryCount` tells a redelivery (a crash, a killed process: above 1) from a first delivery.
    */
-  beforeRun?(envelope: Envelope, signal: AbortSignal): Promise<BeforeRunVerdict>
+  beforeRun?(envelope: Envelope, signal: AbortSignal, delivery: DeliveryInfo): Promise<BeforeRunVerdict>
   /**
    * Called once per delivery when the worker is done with it. Must not throw. `lingering` is set when the run was
    * stopped by `terminate` but its handler ignores its signal and is still running: JavaScript cannot stop it, so it

@@ -23,11 +23,26 @@ export async function endOfStream(channel: Channel, queue: string): Promise<stri
   return new Promise<string>((resolve, reject) => {
     let tag: string | undefined
     let done = false
-    const onClose = () => settle(() => reject(new NotConnectedError('[rabbitmq] event stream closed while reading')))
+    // The server's reason when it closed the channel: amqplib emits it as `error` just before `close`, and before the
+    // consume call itself rejects with it. A 404 (the stream queue deleted behind our back) is passed on as it is, so
+    // the reader declares the queue again; anything else is a lost channel.
+    let closedWith: unknown
+    const onError = (error: unknown) => {
+      closedWith = error
+    }
+    const onClose = () =>
+      settle(() =>
+        reject(
+          (closedWith as { code?: unknown } | undefined)?.code === 404
+            ? closedWith
+            : new NotConnectedError('[rabbitmq] event stream closed while reading', { cause: closedWith }),
+        ),
+      )
     const settle = (then: () => void) => {
       if (done) return
       done = true
       channel.removeListener('close', onClose)
+      channel.removeListener('error', onError)
       then()
     }
     const onMessage = (message: ConsumeMessage | null) => {
@@ -41,6 +56,7 @@ export async function endOfStream(channel: Channel, queue: string): Promise<stri
       })
     }
     channel.once('close', onClose)
+    channel.on('error', onError)
     channel
       .consume(queue, onMessage, { noAck: false, arguments: { 'x-stream-offset': 'next' } })
       .then((ok) => {

@@ -58,9 +58,12 @@ export class EventReader {
     } catch (error) {
       if (!queueGone(error)) throw error
       // Deleted behind our back (an operator dropped it): declared again, as the writer does, and read as the new,
-      // empty stream it now is, instead of failing every read until the process restarts.
+      // empty stream it now is, instead of failing every read until the process restarts. A cursor into the old
+      // stream reads the new one from its start: its offsets begin at 0 again, and all of it is new to that reader.
       this.setup.redeclare()
-      return this.readOnce(from, after, limit, readOptions)
+      return after === undefined
+        ? this.readOnce(from, undefined, limit, readOptions)
+        : this.readOnce('start', undefined, limit, readOptions)
     }
   }
 

@@ -19,10 +19,11 @@ export const USAGE = `npm run bench -- [options]
 
   --quick              small sizes, one run each, no crash scenario: about 2 minutes
   --only <list>        systems: conveyor-redis, bullmq, raw-redis, conveyor-rabbitmq, raw-amqp-same,
-                       conveyor-rabbitmq-fifo, raw-amqp, conveyor-memory; process-only variants:
-                       conveyor-redis-events, conveyor-rabbitmq-events, conveyor-rabbitmq-unconfirmed,
-                       conveyor-rabbitmq-fifo-unconfirmed, conveyor-redis-traced, conveyor-rabbitmq-traced,
-                       conveyor-redis-metrics, conveyor-redis-prefetch, raw-amqp-same-fifo;
+                       conveyor-rabbitmq-fifo, raw-amqp, conveyor-memory; enqueue and process only:
+                       raw-amqp-same-fifo; process-only variants: conveyor-redis-events,
+                       conveyor-rabbitmq-events, conveyor-rabbitmq-unconfirmed, conveyor-rabbitmq-fifo-unconfirmed,
+                       conveyor-redis-traced, conveyor-rabbitmq-traced, conveyor-redis-metrics,
+                       conveyor-redis-prefetch;
                        or a group: redis, rabbitmq, memory, conveyor, raw (comma-separated)
   --scenario <list>    enqueue, process, processes (conveyor worker -P 1 vs -P 2, Redis), latency, memory,
                        crash, chord (10,000-member chord beside Celery; 2,000 with --quick; its own table,

@@ -39,7 +39,8 @@ function redisCpu(redis: Redis): BrokerCpu {
 /**
  * The RabbitMQ server on this machine, or undefined: the `beam.smp` started with `-s rabbit boot`. Not just any
  * `beam.smp`: `rabbitmqctl` and `rabbitmq-diagnostics` run one each for a moment (a full run once picked such a one,
- * which was gone by the next reading and cost that sample).
+ * which was gone by the next reading and cost that sample). Without one started so (a server run another way), the
+ * first `beam.smp` found.
  */
 export function beamPid(): number | undefined {
   let any: number | undefined

@@ -28,13 +28,32 @@ async function cancelWhileHolding(broker: Broker, queue: string): Promise<void> 
   }
 }
 
+/** A close gives back what a cancelled subscription still holds: another broker on the queue gets it. */
+async function closeWhileHolding(make: () => Broker, queue: string): Promise<void> {
+  const broker = make()
+  await broker.declare({ name: queue })
+  await broker.publish(envelope(queue, { payload: { args: [1], kwargs: {} } }))
+  const got: Delivery[] = []
+  const subscription = await broker.consume(queue, (delivery) => got.push(delivery), { prefetch: 1 })
+  await until(() => got.length === 1, 5000)
+  await subscription.cancel()
+  await broker.close({ timeoutMs: 0 })
+  const next = make()
+  const again: Delivery[] = []
+  await next.consume(queue, (delivery) => again.push(delivery), { prefetch: 1 })
+  await until(() => again.length === 1, 5000)
+  expect(again[0]!.envelope.id).toBe(got[0]!.envelope.id)
+  await again[0]!.ack()
+  await next.close()
+}
+
 describe('cancelled Celery subscriptions', { timeout: 30_000 }, () => {
   const cleanups: (() => Promise<void>)[] = []
   afterAll(async () => {
     for (const cleanup of cleanups) await cleanup()
   })
 
-  it('on Redis, are forgotten once what they handed out is settled', async () => {
+  it('on Redis, are forgotten once what they handed out is settled, and given back by a close before', async () => {
     const queue = uniqueQueue('cancel')
     const namespace = uniqueNamespace('cancel')
     const broker = createCeleryRedisBroker({ url: CELERY_REDIS_URL, namespace, logger: false })
@@ -45,9 +64,10 @@ describe('cancelled Celery subscriptions', { timeout: 30_000 }, () => {
       redis.disconnect()
     })
     await cancelWhileHolding(broker, queue)
+    await closeWhileHolding(() => createCeleryRedisBroker({ url: CELERY_REDIS_URL, namespace, logger: false }), queue)
   })
 
-  it('on RabbitMQ, are forgotten once what they handed out is settled', async () => {
+  it('on RabbitMQ, are forgotten once what they handed out is settled, and given back by a close before', async () => {
     const queue = uniqueQueue('cancel')
     const broker = createCeleryAmqpBroker({ url: AMQP_URL, logger: false })
     cleanups.push(async () => {
@@ -57,5 +77,6 @@ describe('cancelled Celery subscriptions', { timeout: 30_000 }, () => {
       await raw.close()
     })
     await cancelWhileHolding(broker, queue)
+    await closeWhileHolding(() => createCeleryAmqpBroker({ url: AMQP_URL, logger: false }), queue)
   })
 })
